@@ -1,0 +1,141 @@
+/*
+ * fit.h — scaling-law fits: Kaplan's L(N), L(D), L(Cmin), L(N, D) and
+ * Chinchilla's Approaches 1, 2 and 3, with bootstrap intervals over runs.
+ *
+ * Owns: loading (runs, curves) from the results database or a CSV, the fits,
+ * their bootstrap, and their JSON form (the `fits` table's params_json).
+ * Does not own: drawing (plot.h), printing (the CLI).
+ * Errors: 0 or negative UTIL_E*, message in the caller's buffer; degenerate
+ * input (too few points, one size only, non-positive loss, NaN) is an error,
+ * never a silently wrong fit.
+ */
+#ifndef SCALING_FIT_H
+#define SCALING_FIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../results/store.h"
+#include "../util/util.h"
+
+/* ---- Data --------------------------------------------------------------- */
+
+/* One run: its shape counts, budget, final result and (optionally) eval curve. */
+typedef struct {
+    char id[17];
+    char label[128];
+    double n_total, n_nonemb; /* parameters */
+    double fpt_kaplan, fpt_chinchilla; /* training FLOPs per token, 0 if unknown */
+    double tokens;            /* tokens trained */
+    double unique_tokens;     /* 0: unlimited */
+    double budget;            /* IsoFLOP compute budget (FLOPs), NaN if none */
+    double loss;              /* final (or best) validation loss, nats/token */
+    int ncurve;               /* eval points: curve_tokens[i], curve_loss[i] */
+    double *curve_tokens, *curve_loss;
+} fit_run;
+
+typedef struct {
+    int nruns;
+    fit_run *runs;
+} fit_data;
+
+typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
+typedef enum { FIT_FLOPS_CHINCHILLA = 0, FIT_FLOPS_KAPLAN = 1, FIT_FLOPS_6ND = 2 } fit_flops;
+
+/* Loads the finished runs of `sweep` (NULL: all) with their eval curves. */
+int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
+/* Loads a CSV with header naming params, tokens or flops, and loss (other
+ * columns ignored; tokens = flops / (6 params) when only flops is given). */
+int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen);
+void fit_data_free(fit_data *d);
+
+/* N and C of a run under the chosen counting. */
+double fit_run_params(const fit_run *r, fit_params p);
+double fit_run_flops(const fit_run *r, fit_params p, fit_flops f); /* at r->tokens */
+
+/* ---- Results ------------------------------------------------------------ */
+
+typedef struct {
+    double est, lo, hi; /* point estimate and bootstrap interval (NaN when none) */
+} fit_val;
+
+#define FIT_MAX_POINTS 256
+
+/* Approach 1 and 2 share this: per compute value, the optimum found. */
+typedef struct {
+    int n;
+    double C[FIT_MAX_POINTS], N[FIT_MAX_POINTS], D[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
+    int extrapolated[FIT_MAX_POINTS]; /* approach 2: minimum outside the sampled sizes */
+    /* approach 2: parabola L = p0 + p1 x + p2 x^2 with x = ln N, per budget */
+    double parab[FIT_MAX_POINTS][3];
+} fit_optima;
+
+typedef struct {
+    fit_val a, b;         /* N_opt ∝ C^a, D_opt ∝ C^b */
+    fit_val kN, kD;       /* prefactors: N_opt = kN C^a, D_opt = kD C^b */
+    fit_optima pts;
+    int npoints_used;
+    char warning[256];    /* e.g. extrapolated minima, edge of the grid */
+} fit_frontier;
+
+typedef struct {
+    fit_val E, A, B, alpha, beta; /* L = E + A/N^alpha + B/D^beta */
+    fit_val a, b, G;              /* frontier (see fit.c) */
+    double objective;             /* best Huber objective */
+    int on_grid_edge;             /* best start was on the initialisation grid's edge */
+    char warning[256];
+} fit_approach3;
+
+typedef struct {
+    /* L(X) = E + (Xc/X)^alphaX, E = 0 unless with_E */
+    fit_val Xc, alpha, E;
+    int npoints;
+} fit_powerlaw;
+
+typedef struct {
+    fit_powerlaw LN, LD, LC; /* L(N), L(D), L(Cmin) */
+    fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
+    int have_LD, have_joint;
+    char warning[256];
+} fit_kaplan;
+
+typedef struct {
+    fit_params params;
+    fit_flops flops;
+    int bootstrap;       /* resamples (0: no intervals) */
+    uint64_t seed;       /* bootstrap stream seed */
+    int with_E;          /* Kaplan laws with an irreducible term */
+    double huber_delta;  /* approach 3, 1e-3 */
+} fit_opts;
+
+void fit_opts_defaults(fit_opts *o);
+
+int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
+int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
+int fit_approach3(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err, size_t errlen);
+int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err, size_t errlen);
+
+/* Compute-optimal allocation from an Approach 3 fit: N_opt, D_opt and the loss. */
+void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L);
+
+/* Lower envelope of all eval curves against compute, at n log-spaced points
+ * between the smallest and largest compute seen: env_C[i], env_L[i], and the
+ * index of the run on the envelope. Used by Approach 1, L(Cmin) and figures. */
+int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                 int *env_run, char *err, size_t errlen);
+
+/* JSON of a fit result (malloc'd string, caller frees): the fits table's
+ * params_json and `scaling fit --json` use it. */
+char *fit_frontier_json(const fit_frontier *f);
+char *fit_approach3_json(const fit_approach3 *f);
+char *fit_kaplan_json(const fit_kaplan *f);
+
+/* Published values to print beside ours. */
+typedef struct {
+    const char *what, *source;
+    double value;
+} fit_published;
+extern const fit_published fit_published_values[];
+extern const int fit_published_count;
+
+#endif

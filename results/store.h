@@ -1,0 +1,112 @@
+/*
+ * store.h — the SQLite results database: schema, migrations, writes from
+ * training and sweeps, reads for the CLI and the analysis, export and merge.
+ *
+ * Schema (version 1, PRAGMA user_version; STRICT tables, foreign keys on, WAL):
+ *   sweeps(name PK, mode, file_text, plan_json, created)
+ *   runs(id PK, sweep → sweeps.name, label, status, data_dir, tokenizer, n_vocab,
+ *        n_layer, d_model, n_head, d_ff, n_ctx, params_total, params_embedding,
+ *        params_nonembedding, flops_per_token_kaplan, flops_per_token_chinchilla,
+ *        tokens, unique_tokens, batch, lr, schedule, warmup, cycle_tokens, seed,
+ *        threads, compute_budget, flops, epochs, final_train_loss, final_val_loss,
+ *        final_val_bpb, best_val_loss, tokens_done, started, ended, host, git_rev,
+ *        blas_kernel, config_json)
+ *   steps(run_id → runs.id, step, tokens, flops, train_loss, lr, grad_norm, elapsed)
+ *   evals(run_id → runs.id, step, tokens, flops, val_loss, val_bpb)
+ *   fits(id PK, sweep, law, params_json, selection_json, created)
+ * Units: tokens are counts, flops are FLOPs (tokens × flops_per_token_chinchilla
+ * unless said), losses nats/token, bpb bits/byte, times ISO-8601 UTC, elapsed s.
+ *
+ * Owns the sqlite3 connection. Does not print. Errors: 0 or negative UTIL_E*,
+ * message in the caller's buffer; on error nothing was changed.
+ */
+#ifndef SCALING_STORE_H
+#define SCALING_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../util/util.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct store store;
+typedef struct sqlite3 sqlite3;
+
+enum { STORE_READONLY = 1, STORE_CREATE = 2 };
+
+/* Opens (and with STORE_CREATE creates or migrates) the database at path.
+ * Refuses a non-SQLite file, another program's database and a newer schema.
+ * *out is NULL on failure. store_close accepts NULL. */
+int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
+void store_close(store *s);
+sqlite3 *store_db(store *s); /* for read queries by analysis/ and plots */
+
+/* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
+typedef struct {
+    char id[17];
+    char sweep[128];        /* "" for none */
+    char label[128];        /* the sweep section / group that generated it */
+    char status[16];        /* planned running done failed diverged */
+    char data_dir[1024];
+    char tokenizer[16];
+    int n_vocab, n_layer, d_model, n_head, d_ff, n_ctx;
+    int64_t params_total, params_embedding, params_nonembedding;
+    double flops_per_token_kaplan, flops_per_token_chinchilla;
+    int64_t tokens, unique_tokens; /* budget; 0 = unlimited unique */
+    int batch;
+    double lr;
+    char schedule[16];
+    int warmup;
+    int64_t cycle_tokens;
+    uint64_t seed;
+    int threads;
+    double compute_budget;  /* the IsoFLOP budget that generated it, NaN if none */
+    double flops;           /* total training FLOPs of the budget */
+    double epochs;
+    double final_train_loss, final_val_loss, final_val_bpb, best_val_loss;
+    int64_t tokens_done;
+    char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
+    char *config_json;      /* owned by whoever filled it; store_run_free_fields */
+} store_run;
+
+void store_run_init(store_run *r);        /* zeroes numbers to NaN/-1, strings empty */
+void store_run_free_fields(store_run *r); /* frees config_json */
+
+int store_put_sweep(store *s, const char *name, const char *mode, const char *file_text,
+                    const char *plan_json, char *err, size_t errlen);
+/* Inserts the run, or updates the configuration of an existing id without
+ * touching its status, curve or results. */
+int store_put_run(store *s, const store_run *r, char *err, size_t errlen);
+int store_get_run(store *s, const char *id, store_run *out, char *err, size_t errlen);
+int store_set_status(store *s, const char *id, const char *status, char *err, size_t errlen);
+/* Final numbers of a finished (or diverged/failed) run, with status and end time. */
+int store_finish_run(store *s, const store_run *r, char *err, size_t errlen);
+
+/* Curve rows. Steps are buffered and written in one transaction every
+ * `flush` rows or on store_flush; an eval is committed before returning so a
+ * reported eval is never lost. Re-logging a step/eval after a resume replaces it. */
+int store_add_step(store *s, const char *run_id, int64_t step, int64_t tokens, double flops,
+                   double train_loss, double lr, double grad_norm, double elapsed, char *err,
+                   size_t errlen);
+int store_add_eval(store *s, const char *run_id, int64_t step, int64_t tokens, double flops,
+                   double val_loss, double val_bpb, char *err, size_t errlen);
+int store_flush(store *s, char *err, size_t errlen);
+
+/* Stores a fit; *id gets its rowid. */
+int store_add_fit(store *s, const char *sweep, const char *law, const char *params_json,
+                  const char *selection_json, int64_t *id, char *err, size_t errlen);
+
+/* Runs read-only SQL and writes the result to fp as an aligned table
+ * (STORE_FMT_TABLE), CSV or JSON. A statement that would write is refused. */
+enum { STORE_FMT_TABLE = 0, STORE_FMT_CSV = 1, STORE_FMT_JSON = 2 };
+int store_query(store *s, const char *sql, int fmt, FILE *fp, char *err, size_t errlen);
+
+/* Folds the database at in_path into s. Idempotent; a run present in both
+ * with different content is counted in *conflicts and left as it was, each
+ * described on one line appended to `report` (may be NULL). */
+int store_merge(store *s, const char *in_path, int *runs_added, int *conflicts, FILE *report,
+                char *err, size_t errlen);
+
+#endif
