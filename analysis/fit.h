@@ -52,6 +52,15 @@ void fit_data_free(fit_data *d);
 /* N and C of a run under the chosen counting. */
 double fit_run_params(const fit_run *r, fit_params p);
 double fit_run_flops(const fit_run *r, fit_params p, fit_flops f); /* at r->tokens */
+/* Training FLOPs of the run after `tokens` tokens (a point of its curve). */
+double fit_run_flops_at(const fit_run *r, fit_params p, fit_flops f, double tokens);
+/* Best validation loss seen: min(r->loss, min of the curve). */
+double fit_run_best_loss(const fit_run *r);
+/* Approach 2's grouping of runs into IsoFLOP budgets: group[i] in 0..*ngroups-1
+ * for each run (-1: no budget). Runs with a finite `budget` are grouped by it;
+ * without one (CSV data) by their FLOPs, sorted, a new group starting 0.1 dex
+ * (x1.26) above the first of the current one. group has d->nruns entries. */
+int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups);
 
 /* ---- Results ------------------------------------------------------------ */
 
@@ -60,6 +69,7 @@ typedef struct {
 } fit_val;
 
 #define FIT_MAX_POINTS 256
+#define FIT_SAMPLES 1000 /* bootstrap draws kept in a result for predictions */
 
 /* Approach 1 and 2 share this: per compute value, the optimum found. */
 typedef struct {
@@ -76,6 +86,10 @@ typedef struct {
     fit_optima pts;
     int npoints_used;
     char warning[256];    /* e.g. extrapolated minima, edge of the grid */
+    /* bootstrap draws (kN, a, kD, b), the first FIT_SAMPLES kept, for
+     * intervals of predictions at any compute (scaling predict) */
+    int nsamples;
+    double samples[FIT_SAMPLES][4];
 } fit_frontier;
 
 typedef struct {
@@ -84,6 +98,13 @@ typedef struct {
     double objective;             /* best Huber objective */
     int on_grid_edge;             /* best start was on the initialisation grid's edge */
     char warning[256];
+    int npoints;                  /* runs fitted */
+    double start[5];              /* best start (a, b, e, alpha, beta) of the grid */
+    int starts_run;               /* L-BFGS runs made from the grid */
+    int boot_failed;              /* resamples whose fit failed (not counted) */
+    /* bootstrap draws (E, A, B, alpha, beta), the first FIT_SAMPLES kept */
+    int nsamples;
+    double samples[FIT_SAMPLES][5];
 } fit_approach3;
 
 typedef struct {
@@ -106,13 +127,20 @@ typedef struct {
     uint64_t seed;       /* bootstrap stream seed */
     int with_E;          /* Kaplan laws with an irreducible term */
     double huber_delta;  /* approach 3, 1e-3 */
+    int threads;         /* worker threads for approach 3 (default 2) */
+    int a3_starts;       /* approach 3: L-BFGS from the best this many grid points
+                          * by objective value; 0 (default): from all 4500 */
+    int envelope_points; /* approach 1 and L(Cmin): log-spaced compute values (200) */
 } fit_opts;
 
 void fit_opts_defaults(fit_opts *o);
 
 int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
 int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
-int fit_approach3(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err, size_t errlen);
+/* The type fit_approach3 takes the plain name, so Approach 3's function is
+ * fit_approach3_fit (a typedef and a function cannot share a name in C). */
+int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
+                      size_t errlen);
 int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err, size_t errlen);
 
 /* Compute-optimal allocation from an Approach 3 fit: N_opt, D_opt and the loss. */
@@ -129,6 +157,10 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
 char *fit_frontier_json(const fit_frontier *f);
 char *fit_approach3_json(const fit_approach3 *f);
 char *fit_kaplan_json(const fit_kaplan *f);
+/* Reads back what fit_approach3_json / fit_frontier_json wrote (the point
+ * estimates, intervals and bootstrap draws); UTIL_ECORRUPT on a bad string. */
+int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
+int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
 /* Published values to print beside ours. */
 typedef struct {
