@@ -109,4 +109,64 @@ int store_query(store *s, const char *sql, int fmt, FILE *fp, char *err, size_t 
 int store_merge(store *s, const char *in_path, int *runs_added, int *conflicts, FILE *report,
                 char *err, size_t errlen);
 
+/* ---- Added by the results module (beyond the original contract) -------- */
+
+/* PRAGMA application_id of our databases ("SCAL"); another value, or tables
+ * under application_id 0, means another program's database. */
+#define STORE_APPLICATION_ID 0x5343414C
+
+/* Run statuses, in the order of store_sweep_counts. */
+enum { STORE_PLANNED, STORE_RUNNING, STORE_DONE, STORE_FAILED, STORE_DIVERGED, STORE_NSTATUS };
+const char *store_status_name(int i);   /* "planned" ... "diverged"; NULL out of range */
+int store_status_index(const char *s);  /* 0..STORE_NSTATUS-1, or -1 if not a status word */
+
+/* Flush policy for buffered steps: every `rows` rows (default 256) or when
+ * `seconds` (default 2.0) have passed since the last flush, checked at each
+ * store_add_step. rows <= 1 writes every step at once. */
+void store_set_flush(store *s, int rows, double seconds);
+
+const char *store_path(store *s); /* the path given to store_open */
+
+/* Number of runs of `sweep` (NULL or "" = all runs) in each status. */
+int store_sweep_counts(store *s, const char *sweep, int64_t counts[STORE_NSTATUS], char *err,
+                       size_t errlen);
+
+/* Runs filtered by sweep and status (NULL = any), ordered by sweep, compute
+ * budget, non-embedding parameters, id. *out is a malloc'd array of *n runs
+ * (NULL when 0); free with store_runs_free. */
+int store_list_runs(store *s, const char *sweep, const char *status, store_run **out, int *n,
+                    char *err, size_t errlen);
+void store_runs_free(store_run *runs, int n);
+
+/* store_query with text parameters bound to ?1..?n (a NULL entry binds NULL). */
+int store_query_params(store *s, const char *sql, const char *const *params, int nparams,
+                       int fmt, FILE *fp, char *err, size_t errlen);
+
+/* Writes table ("runs", "steps", "evals", "sweeps", "fits") as CSV or JSON
+ * (STORE_FMT_*) to fp; with sweep non-NULL only that sweep's rows (steps and
+ * evals of its runs). CSV: header line, NULL as empty field, REAL with 17
+ * significant digits; JSON: one array of objects, NULL as null. */
+int store_export(store *s, const char *table, const char *sweep, int fmt, FILE *fp, char *err,
+                 size_t errlen);
+
+/* store_merge with every count: what was added, runs updated (a finished copy
+ * replaced a planned/running one, or running replaced planned), conflicts. */
+typedef struct {
+    int sweeps_added;    /* sweeps new to s */
+    int runs_added;      /* runs new to s */
+    int runs_updated;    /* runs whose status advanced from the input */
+    int conflicts;       /* runs and sweeps that differ; left as they were */
+    int64_t steps_added; /* rows of steps inserted or replaced */
+    int64_t evals_added; /* rows of evals inserted or replaced */
+    int fits_added;      /* fits with no identical row in s */
+} store_merge_stats;
+int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE *report,
+                   char *err, size_t errlen);
+
+/* The migration mechanism (exposed for tests): brings db from its
+ * user_version v to nsteps by running steps[v..nsteps-1] in one transaction,
+ * setting application_id and user_version; refuses v > nsteps. On error
+ * nothing changed. store_open uses it with the built-in table of steps. */
+int store_migrate(sqlite3 *db, const char *const *steps, int nsteps, char *err, size_t errlen);
+
 #endif
