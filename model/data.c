@@ -1,0 +1,957 @@
+/*
+ * data.c — token files, reading corpora, the document split, and prepared
+ * data directories (data_prepare, data_info_read).
+ *
+ * Token file (little-endian): a 32-byte header
+ *   u64 magic DATA_TOKFILE_MAGIC, u32 version, u32 vocab, u64 ntokens,
+ *   u32 width (2 or 4 bytes per token), u32 reserved (0)
+ * followed by ntokens tokens of `width` bytes. Readers mmap it.
+ *
+ * Documents: a directory contributes each regular file (recursively, sorted by
+ * name, hidden names skipped) as one document; a single text file is cut into
+ * documents at blank lines; `brown` contributes the 500 Brown files ca01..cr09,
+ * untagged. Each split is its documents concatenated in input order, each
+ * ending with a newline and followed by one blank line.
+ * Does not own: the tokenizers (data_tok.c), the Brown untagger (data_brown.c).
+ */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data.h"
+
+#define TOK_HEADER 32
+#define META_FORMAT "scaling-data"
+#define META_VERSION 1
+
+/* ==== Little-endian helpers ================================================ */
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* ==== Token files ========================================================== */
+
+int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t vocab, char *err,
+                       size_t errlen) {
+    if (vocab < 1 || vocab > (1u << 31))
+        return util_err(err, errlen, UTIL_EINVAL, "%s: vocab %u out of range", path, vocab);
+    uint32_t width = vocab <= 65536 ? 2 : 4;
+    for (size_t i = 0; i < n; i++)
+        if (tok[i] >= vocab)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: token %u at index %zu is outside the vocabulary of %u", path,
+                            tok[i], i, vocab);
+    util_afile *f;
+    int rc = util_afile_open(&f, path, err, errlen);
+    if (rc) return rc;
+    FILE *fp = util_afile_fp(f);
+    uint8_t hdr[TOK_HEADER] = {0};
+    put_u64(hdr, DATA_TOKFILE_MAGIC);
+    put_u32(hdr + 8, DATA_TOKFILE_VERSION);
+    put_u32(hdr + 12, vocab);
+    put_u64(hdr + 16, (uint64_t)n);
+    put_u32(hdr + 24, width);
+    int ok = fwrite(hdr, 1, sizeof hdr, fp) == sizeof hdr;
+    uint8_t buf[1 << 14];
+    size_t per = sizeof buf / width;
+    for (size_t i = 0; ok && i < n; i += per) {
+        size_t m = n - i < per ? n - i : per;
+        for (size_t j = 0; j < m; j++) {
+            if (width == 2) {
+                buf[2 * j] = (uint8_t)tok[i + j];
+                buf[2 * j + 1] = (uint8_t)(tok[i + j] >> 8);
+            } else {
+                put_u32(buf + 4 * j, tok[i + j]);
+            }
+        }
+        ok = fwrite(buf, width, m, fp) == m;
+    }
+    if (!ok) {
+        int e = errno;
+        util_afile_abort(f);
+        return util_err(err, errlen, UTIL_EIO, "%s: write failed: %s", path, strerror(e));
+    }
+    return util_afile_commit(f, err, errlen);
+}
+
+int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errlen) {
+    memset(f, 0, sizeof *f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    void *map = MAP_FAILED;
+    size_t len = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = util_err(err, errlen, UTIL_EIO, "%s: not a regular file", path);
+        goto done;
+    }
+    len = (size_t)st.st_size;
+    if (len < TOK_HEADER) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: truncated token file (%zu bytes, the header alone is %d)", path, len,
+                      TOK_HEADER);
+        goto done;
+    }
+    map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        rc = util_err(err, errlen, UTIL_EIO, "%s: cannot map: %s", path, strerror(errno));
+        goto done;
+    }
+    const uint8_t *p = map;
+    uint64_t magic = get_u64(p), n = get_u64(p + 16);
+    uint32_t ver = get_u32(p + 8), vocab = get_u32(p + 12), width = get_u32(p + 24);
+    if (magic != DATA_TOKFILE_MAGIC) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: not a token file (bad magic)", path);
+        goto done;
+    }
+    if (ver != DATA_TOKFILE_VERSION) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: token file format version %u, this program reads version %d%s", path,
+                      ver, DATA_TOKFILE_VERSION, ver > DATA_TOKFILE_VERSION ? " (newer)" : "");
+        goto done;
+    }
+    if ((width != 2 && width != 4) || vocab == 0 || (width == 2 && vocab > 65536)) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: bad header (width %u, vocab %u)", path,
+                      width, vocab);
+        goto done;
+    }
+    if (n > (len - TOK_HEADER) / width || TOK_HEADER + n * width != len) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: truncated or padded: header says %" PRIu64
+                      " tokens (%" PRIu64 " bytes) but the file has %zu bytes",
+                      path, n, (uint64_t)TOK_HEADER + n * (uint64_t)width, len);
+        goto done;
+    }
+    f->base = map;
+    f->map_len = len;
+    f->tokens = p + TOK_HEADER;
+    f->ntokens = n;
+    f->vocab = vocab;
+    f->width = width;
+    /* One pass so that training can index embeddings without checks. */
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t t = data_tokfile_get(f, i);
+        if (t >= vocab) {
+            rc = util_err(err, errlen, UTIL_ECORRUPT,
+                          "%s: token %u at index %" PRIu64 " is outside the vocabulary of %u",
+                          path, t, i, vocab);
+            memset(f, 0, sizeof *f);
+            goto done;
+        }
+    }
+    map = MAP_FAILED; /* owned by f now */
+done:
+    if (map != MAP_FAILED) munmap(map, len);
+    close(fd);
+    return rc;
+}
+
+void data_tokfile_close(data_tokfile *f) {
+    if (!f) return;
+    if (f->base) munmap((void *)f->base, f->map_len);
+    memset(f, 0, sizeof *f);
+}
+
+/* FNV-1a 64 of a whole file. */
+static int file_fnv(const char *path, uint64_t *out, char *err, size_t errlen) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return util_err(err, errlen, UTIL_EIO, "%s: cannot read: %s", path, strerror(errno));
+    uint64_t h = UTIL_FNV_INIT;
+    static __thread uint8_t buf[1 << 16];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) h = util_fnv64(h, buf, got);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) return util_err(err, errlen, UTIL_EIO, "%s: read failed", path);
+    *out = h;
+    return 0;
+}
+
+/* ==== Corpus: documents in one buffer ===================================== */
+
+typedef struct {
+    size_t off, len; /* bytes of the document in corpus.buf */
+} doc_span;
+
+typedef struct {
+    uint8_t *buf;
+    size_t n, cap;
+    doc_span *docs;
+    size_t ndocs, dcap;
+} corpus;
+
+static void corpus_free(corpus *c) {
+    free(c->buf);
+    free(c->docs);
+    memset(c, 0, sizeof *c);
+}
+
+static int corpus_add(corpus *c, const void *text, size_t n, char *err, size_t errlen) {
+    if (n == 0) return 0; /* empty documents carry nothing */
+    if (c->n + n > c->cap) {
+        size_t cap = c->cap ? c->cap : (1 << 20);
+        while (c->n + n > cap) cap *= 2;
+        uint8_t *nb = realloc(c->buf, cap);
+        if (!nb) return util_err(err, errlen, UTIL_ENOMEM, "out of memory reading the corpus");
+        c->buf = nb;
+        c->cap = cap;
+    }
+    if (c->ndocs == c->dcap) {
+        size_t cap = c->dcap ? 2 * c->dcap : 256;
+        doc_span *nd = realloc(c->docs, cap * sizeof *nd);
+        if (!nd) return util_err(err, errlen, UTIL_ENOMEM, "out of memory reading the corpus");
+        c->docs = nd;
+        c->dcap = cap;
+    }
+    memcpy(c->buf + c->n, text, n);
+    c->docs[c->ndocs++] = (doc_span){c->n, n};
+    c->n += n;
+    return 0;
+}
+
+/* Offset of the first byte that makes s not text (NUL or invalid UTF-8), or
+ * n when it is all text; *why says which. */
+static size_t text_check(const uint8_t *s, size_t n, const char **why) {
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c == 0) {
+            *why = "NUL byte";
+            return i;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
+        else {
+            *why = "invalid UTF-8";
+            return i;
+        }
+        if (i + len > n) {
+            *why = "invalid UTF-8 (truncated sequence)";
+            return i;
+        }
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                *why = "invalid UTF-8";
+                return i;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            *why = "invalid UTF-8";
+            return i;
+        }
+        i += len;
+    }
+    return n;
+}
+
+static int read_text(const char *path, char **out, size_t *n, char *err, size_t errlen) {
+    int rc = util_read_file(path, out, n, err, errlen);
+    if (rc) return rc;
+    const char *why = NULL;
+    size_t at = text_check((const uint8_t *)*out, *n, &why);
+    if (at < *n) {
+        free(*out);
+        *out = NULL;
+        return util_err(err, errlen, UTIL_EINVAL, "%s: not a text file (%s at byte offset %zu)",
+                        path, why, at);
+    }
+    return 0;
+}
+
+/* A single text file: documents are separated by blank lines. */
+static int add_file_blocks(corpus *c, const char *path, char *err, size_t errlen) {
+    char *s;
+    size_t n;
+    int rc = read_text(path, &s, &n, err, errlen);
+    if (rc) return rc;
+    size_t i = 0, start = 0, end = 0; /* current block is [start, end) */
+    int inblock = 0;
+    while (i < n && !rc) {
+        size_t eol = i;
+        while (eol < n && s[eol] != '\n') eol++;
+        size_t next = eol < n ? eol + 1 : eol;
+        int blank = 1;
+        for (size_t k = i; k < eol; k++)
+            if (s[k] != ' ' && s[k] != '\t' && s[k] != '\r') blank = 0;
+        if (blank) {
+            if (inblock) rc = corpus_add(c, s + start, end - start, err, errlen);
+            inblock = 0;
+        } else {
+            if (!inblock) start = i;
+            inblock = 1;
+            end = next;
+        }
+        i = next;
+    }
+    if (!rc && inblock) rc = corpus_add(c, s + start, end - start, err, errlen);
+    free(s);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in dir (hidden ones skipped) that pass keep (NULL keeps all). */
+static int list_dir(const char *dir, int (*keep)(const char *), char ***names, size_t *count,
+                    char *err, size_t errlen) {
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) return util_err(err, errlen, UTIL_EIO, "%s: cannot list: %s", dir, strerror(errno));
+    char **v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (keep && !keep(e->d_name)) continue;
+        if (nv == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nvp = realloc(v, cap * sizeof *v);
+            if (!nvp) {
+                rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+                break;
+            }
+            v = nvp;
+        }
+        if (!(v[nv] = strdup(e->d_name))) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            break;
+        }
+        nv++;
+    }
+    closedir(d);
+    if (rc) {
+        for (size_t i = 0; i < nv; i++) free(v[i]);
+        free(v);
+        return rc;
+    }
+    if (nv) qsort(v, nv, sizeof *v, cmp_str);
+    *names = v;
+    *count = nv;
+    return 0;
+}
+
+static void free_names(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* A directory: each regular file below it is one document. */
+static int add_dir(corpus *c, const char *dir, int depth, char *err, size_t errlen) {
+    if (depth > 32) return util_err(err, errlen, UTIL_EINVAL, "%s: directories nested too deep", dir);
+    char **names;
+    size_t nn;
+    int rc = list_dir(dir, NULL, &names, &nn, err, errlen);
+    if (rc) return rc;
+    for (size_t i = 0; i < nn && !rc; i++) {
+        char *path;
+        if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            rc = util_err(err, errlen, UTIL_EIO, "%s: %s", path, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = add_dir(c, path, depth + 1, err, errlen);
+        } else if (S_ISREG(st.st_mode)) {
+            char *s;
+            size_t n;
+            rc = read_text(path, &s, &n, err, errlen);
+            if (!rc) {
+                rc = corpus_add(c, s, n, err, errlen);
+                free(s);
+            }
+        }
+        free(path);
+    }
+    free_names(names, nn);
+    return rc;
+}
+
+/* Brown document names: c, a category letter a..r, two digits. */
+static int is_brown_doc(const char *s) {
+    return strlen(s) == 4 && s[0] == 'c' && s[1] >= 'a' && s[1] <= 'r' && s[2] >= '0' &&
+           s[2] <= '9' && s[3] >= '0' && s[3] <= '9';
+}
+
+static int add_brown(corpus *c, const char *dir, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return util_err(err, errlen, UTIL_ENOTFOUND,
+                        "%s: Brown corpus not found; run scripts/fetch-brown (or give "
+                        "--brown-dir DIR / set SCALING_BROWN_DIR)",
+                        dir);
+    char **names;
+    size_t nn;
+    int rc = list_dir(dir, is_brown_doc, &names, &nn, err, errlen);
+    if (rc) return rc;
+    if (nn == 0) {
+        free_names(names, nn);
+        return util_err(err, errlen, UTIL_ENOTFOUND,
+                        "%s: no Brown documents (ca01..cr09) there; run scripts/fetch-brown", dir);
+    }
+    for (size_t i = 0; i < nn && !rc; i++) {
+        char *path = NULL, *raw = NULL, *plain = NULL;
+        size_t n, pn;
+        if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            break;
+        }
+        rc = read_text(path, &raw, &n, err, errlen);
+        if (!rc) rc = data_brown_untag(raw, n, &plain, &pn, err, errlen);
+        if (!rc) rc = corpus_add(c, plain, pn, err, errlen);
+        free(plain);
+        free(raw);
+        free(path);
+    }
+    free_names(names, nn);
+    return rc;
+}
+
+/* ==== Prepared directories ================================================= */
+
+void data_prepare_defaults(data_prepare_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->tokenizer = DATA_TOK_BYTE;
+    o->vocab = 256;
+    o->val_fraction = 0.05;
+    o->seed = 1;
+    o->min_ctx = 1024;
+}
+
+/* One split's text: documents joined, each ending in "\n" plus a blank line. */
+typedef struct {
+    uint8_t *buf;
+    size_t n;
+    size_t *ends; /* (ndocs) end offsets of each document's text */
+    size_t ndocs;
+    uint32_t *tok;
+    size_t ntok;
+    uint64_t fnv; /* of the token file */
+} split_text;
+
+static void split_free(split_text *s) {
+    free(s->buf);
+    free(s->ends);
+    free(s->tok);
+}
+
+static int split_build(split_text *s, const corpus *c, const uint8_t *is_val, uint8_t want,
+                       char *err, size_t errlen) {
+    size_t total = 0, nd = 0;
+    for (size_t i = 0; i < c->ndocs; i++)
+        if (is_val[i] == want) total += c->docs[i].len + 2, nd++;
+    s->buf = malloc(total ? total : 1);
+    s->ends = malloc((nd ? nd : 1) * sizeof *s->ends);
+    if (!s->buf || !s->ends) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->ndocs; i++) {
+        if (is_val[i] != want) continue;
+        memcpy(s->buf + s->n, c->buf + c->docs[i].off, c->docs[i].len);
+        s->n += c->docs[i].len;
+        if (s->buf[s->n - 1] != '\n') s->buf[s->n++] = '\n';
+        s->buf[s->n++] = '\n';
+        s->ends[s->ndocs++] = s->n;
+    }
+    return 0;
+}
+
+/* Removes a flat directory of files (ours: a temporary or a replaced prepared dir). */
+static void rm_flat_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char *p;
+            if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0) {
+                unlink(p);
+                free(p);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* An existing output directory may be replaced only if it is empty or a
+ * prepared directory (meta.json, no subdirectories). */
+static int check_out_dir(const char *out, int *exists, char *err, size_t errlen) {
+    struct stat st;
+    *exists = 0;
+    if (stat(out, &st) != 0) {
+        if (errno == ENOENT) return 0;
+        return util_err(err, errlen, UTIL_EIO, "%s: %s", out, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return util_err(err, errlen, UTIL_EIO, "%s: exists and is not a directory", out);
+    *exists = 1;
+    DIR *d = opendir(out);
+    if (!d) return util_err(err, errlen, UTIL_EIO, "%s: cannot list: %s", out, strerror(errno));
+    int entries = 0, meta = 0, subdir = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        entries++;
+        if (!strcmp(e->d_name, "meta.json")) meta = 1;
+        char *p;
+        if (asprintf(&p, "%s/%s", out, e->d_name) >= 0) {
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) subdir = 1;
+            free(p);
+        }
+    }
+    closedir(d);
+    if (entries && (!meta || subdir))
+        return util_err(err, errlen, UTIL_EIO,
+                        "%s: exists and is not a prepared data directory; refusing to replace it",
+                        out);
+    return 0;
+}
+
+static void hex64(char *buf, uint64_t v) { snprintf(buf, 17, "%016" PRIx64, v); }
+
+static cJSON *split_json(const split_text *s, const char *file) {
+    cJSON *o = cJSON_CreateObject();
+    char hex[17];
+    hex64(hex, s->fnv);
+    cJSON_AddStringToObject(o, "file", file);
+    cJSON_AddNumberToObject(o, "docs", (double)s->ndocs);
+    cJSON_AddNumberToObject(o, "bytes", (double)s->n);
+    cJSON_AddNumberToObject(o, "tokens", (double)s->ntok);
+    cJSON_AddNumberToObject(o, "bytes_per_token", s->ntok ? (double)s->n / (double)s->ntok : 0);
+    cJSON_AddStringToObject(o, "fnv1a64", hex);
+    return o;
+}
+
+int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
+                 const char *out_dir, const data_prepare_opts *o, char *info, size_t infolen,
+                 char *err, size_t errlen) {
+    corpus c = {0};
+    split_text tr = {0}, va = {0};
+    data_tok *tok = NULL;
+    uint8_t *is_val = NULL;
+    size_t *order = NULL;
+    char *tmp = NULL, *path = NULL, *json = NULL, *parent = NULL;
+    char sources[512] = "";
+    int rc = 0, made_tmp = 0, exists = 0;
+    double t0 = util_now(), t_bpe = 0;
+    if (info && infolen) info[0] = 0;
+    if (!brown_dir) brown_dir = "corpus/brown/package";
+
+    /* ---- options and output location, checked before any work ---- */
+    if (ninputs < 1) return util_err(err, errlen, UTIL_EINVAL, "no input given");
+    if (o->tokenizer == DATA_TOK_BPE && (o->vocab < 257 || o->vocab > 65536))
+        return util_err(err, errlen, UTIL_EINVAL, "BPE vocab %d out of range: expected 257..65536",
+                        o->vocab);
+    if (o->tokenizer != DATA_TOK_BPE && o->tokenizer != DATA_TOK_BYTE)
+        return util_err(err, errlen, UTIL_EINVAL, "unknown tokenizer kind %d", (int)o->tokenizer);
+    if (!(o->val_fraction > 0 && o->val_fraction <= 0.5))
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "validation fraction %g out of range: expected (0, 0.5]", o->val_fraction);
+    if (o->min_ctx < 1)
+        return util_err(err, errlen, UTIL_EINVAL, "context %d out of range: expected >= 1",
+                        o->min_ctx);
+    rc = check_out_dir(out_dir, &exists, err, errlen);
+    if (rc) goto done;
+    parent = strdup(out_dir);
+    if (!parent) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        rc = util_mkdirs(parent, err, errlen);
+        if (rc) goto done;
+    }
+    if (asprintf(&tmp, "%s.tmp.%ld", out_dir, (long)getpid()) < 0) {
+        tmp = NULL;
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    rm_flat_dir(tmp); /* a leftover of a crashed run with the same pid */
+    if (mkdir(tmp, 0777) != 0) {
+        rc = util_err(err, errlen, UTIL_EIO, "%s: cannot create output directory: %s", out_dir,
+                      strerror(errno));
+        goto done;
+    }
+    made_tmp = 1;
+
+    /* ---- read the documents ---- */
+    for (int i = 0; i < ninputs && !rc; i++) {
+        const char *in = inputs[i];
+        size_t used = strlen(sources);
+        snprintf(sources + used, sizeof sources - used, "%s%s", used ? "," : "", in);
+        if (!strcmp(in, "brown")) {
+            rc = add_brown(&c, brown_dir, err, errlen);
+            continue;
+        }
+        struct stat st;
+        if (stat(in, &st) != 0) {
+            rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: %s", in, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = add_dir(&c, in, 0, err, errlen);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_file_blocks(&c, in, err, errlen);
+        } else {
+            rc = util_err(err, errlen, UTIL_EINVAL, "%s: not a file or directory", in);
+        }
+    }
+    if (rc) goto done;
+    if (c.n == 0) {
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s: empty corpus (no text)", sources);
+        goto done;
+    }
+    if (c.ndocs < 2) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s: only one document; a validation split needs at least 2 (separate "
+                      "documents by blank lines, or give a directory of files)",
+                      sources);
+        goto done;
+    }
+
+    /* ---- split by document: a seeded shuffle picks the held-out ones ---- */
+    is_val = calloc(c.ndocs, 1);
+    order = malloc(c.ndocs * sizeof *order);
+    if (!is_val || !order) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nval = (size_t)llround(o->val_fraction * (double)c.ndocs);
+    if (nval < 1) nval = 1;
+    if (nval > c.ndocs - 1) nval = c.ndocs - 1;
+    util_rng rng;
+    util_rng_seed(&rng, o->seed, "data-split");
+    for (size_t i = 0; i < c.ndocs; i++) order[i] = i;
+    for (size_t i = c.ndocs - 1; i > 0; i--) {
+        size_t j = (size_t)util_rng_below(&rng, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (size_t i = 0; i < nval; i++) is_val[order[i]] = 1;
+    rc = split_build(&tr, &c, is_val, 0, err, errlen);
+    if (!rc) rc = split_build(&va, &c, is_val, 1, err, errlen);
+    if (rc) goto done;
+
+    /* ---- tokenizer, trained on the training split only ---- */
+    if (o->tokenizer == DATA_TOK_BPE) {
+        double tb = util_now();
+        rc = data_tok_train_bpe(&tok, tr.buf, tr.n, tr.ends, tr.ndocs, o->vocab, err, errlen);
+        t_bpe = util_now() - tb;
+    } else {
+        rc = data_tok_byte(&tok, err, errlen);
+    }
+    if (!rc) rc = data_tok_encode(tok, tr.buf, tr.n, &tr.tok, &tr.ntok, err, errlen);
+    if (!rc) rc = data_tok_encode(tok, va.buf, va.n, &va.tok, &va.ntok, err, errlen);
+    if (rc) goto done;
+    if (tr.ntok <= (size_t)o->min_ctx || va.ntok <= (size_t)o->min_ctx) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s: corpus too small: the %s split has %zu tokens, not more than one "
+                      "training context of %d tokens (--ctx)",
+                      sources, tr.ntok <= (size_t)o->min_ctx ? "training" : "validation",
+                      tr.ntok <= (size_t)o->min_ctx ? tr.ntok : va.ntok, o->min_ctx);
+        goto done;
+    }
+
+    /* ---- write everything into the temporary directory ---- */
+    uint32_t vocab = (uint32_t)data_tok_vocab(tok);
+    const char *names[2] = {"train.tok", "val.tok"};
+    split_text *sp[2] = {&tr, &va};
+    for (int k = 0; k < 2 && !rc; k++) {
+        free(path);
+        if (asprintf(&path, "%s/%s", tmp, names[k]) < 0) {
+            path = NULL;
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            break;
+        }
+        rc = data_tokfile_write(path, sp[k]->tok, sp[k]->ntok, vocab, err, errlen);
+        if (!rc) rc = file_fnv(path, &sp[k]->fnv, err, errlen);
+    }
+    if (rc) goto done;
+    if (o->tokenizer == DATA_TOK_BPE) {
+        free(path);
+        if (asprintf(&path, "%s/tokenizer.bpe", tmp) < 0) {
+            path = NULL;
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            goto done;
+        }
+        rc = data_tok_save(tok, path, err, errlen);
+        if (rc) goto done;
+    }
+    char created[32];
+    util_utc_iso(created, sizeof created);
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "format", META_FORMAT);
+    cJSON_AddNumberToObject(m, "version", META_VERSION);
+    cJSON_AddStringToObject(m, "created", created);
+    cJSON_AddStringToObject(m, "program", util_version());
+    cJSON_AddStringToObject(m, "git", util_git_rev());
+    cJSON_AddStringToObject(m, "source", sources);
+    cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
+    for (int i = 0; i < ninputs; i++) cJSON_AddItemToArray(srcs, cJSON_CreateString(inputs[i]));
+    for (int i = 0; i < ninputs; i++)
+        if (!strcmp(inputs[i], "brown")) {
+            cJSON_AddStringToObject(m, "brown_dir", brown_dir);
+            break;
+        }
+    cJSON *tj = cJSON_AddObjectToObject(m, "tokenizer");
+    cJSON_AddStringToObject(tj, "kind", o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte");
+    cJSON_AddNumberToObject(tj, "vocab", vocab);
+    if (o->tokenizer == DATA_TOK_BPE) {
+        cJSON_AddNumberToObject(tj, "requested_vocab", o->vocab);
+        cJSON_AddStringToObject(tj, "file", "tokenizer.bpe");
+        cJSON_AddNumberToObject(tj, "train_seconds", t_bpe);
+    }
+    cJSON_AddNumberToObject(m, "val_fraction", o->val_fraction);
+    cJSON_AddNumberToObject(m, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(m, "min_ctx", o->min_ctx);
+    cJSON_AddNumberToObject(m, "docs", (double)c.ndocs);
+    cJSON_AddNumberToObject(m, "bytes_per_token", (double)va.n / (double)va.ntok);
+    cJSON *sj = cJSON_AddObjectToObject(m, "splits");
+    cJSON_AddItemToObject(sj, "train", split_json(&tr, names[0]));
+    cJSON_AddItemToObject(sj, "val", split_json(&va, names[1]));
+    json = cJSON_Print(m);
+    cJSON_Delete(m);
+    free(path);
+    if (!json || asprintf(&path, "%s/meta.json", tmp) < 0) {
+        path = NULL;
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = util_write_atomic(path, json, strlen(json), err, errlen);
+    if (rc) goto done;
+
+    /* ---- put it in place: swap with an existing directory, or rename ---- */
+    if (exists) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
+            rm_flat_dir(tmp); /* now the old contents */
+            made_tmp = 0;
+        } else {
+            char *old;
+            if (asprintf(&old, "%s.old.%ld", out_dir, (long)getpid()) < 0) {
+                rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (rename(out_dir, old) != 0) {
+                rc = util_err(err, errlen, UTIL_EIO, "%s: cannot replace: %s", out_dir,
+                              strerror(errno));
+                free(old);
+                goto done;
+            }
+            if (rename(tmp, out_dir) != 0) {
+                rc = util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
+                              strerror(errno));
+                rename(old, out_dir);
+                free(old);
+                goto done;
+            }
+            rm_flat_dir(old);
+            free(old);
+            made_tmp = 0;
+        }
+    } else {
+        if (rename(tmp, out_dir) != 0) {
+            rc = util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
+                          strerror(errno));
+            goto done;
+        }
+        made_tmp = 0;
+    }
+    if (info && infolen)
+        snprintf(info, infolen,
+                 "%s: %zu documents (%zu train, %zu val); tokenizer %s, vocab %u%s; train %zu "
+                 "bytes -> %zu tokens, val %zu bytes -> %zu tokens, %.4f bytes/token (val); "
+                 "%.2f s%s",
+                 out_dir, c.ndocs, tr.ndocs, va.ndocs,
+                 o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte", vocab,
+                 o->tokenizer == DATA_TOK_BPE && (int)vocab < o->vocab
+                     ? " (fewer than asked: the text has no more pairs)"
+                     : "",
+                 tr.n, tr.ntok, va.n, va.ntok, (double)va.n / (double)va.ntok, util_now() - t0,
+                 "");
+    if (info && infolen && o->tokenizer == DATA_TOK_BPE) {
+        size_t used = strlen(info);
+        snprintf(info + used, infolen - used, " (BPE training %.2f s)", t_bpe);
+    }
+done:
+    if (made_tmp) rm_flat_dir(tmp);
+    data_tok_free(tok);
+    split_free(&tr);
+    split_free(&va);
+    corpus_free(&c);
+    free(is_val);
+    free(order);
+    free(tmp);
+    free(path);
+    free(json);
+    free(parent);
+    return rc;
+}
+
+/* ==== Reading a prepared directory ========================================= */
+
+static int get_num(const cJSON *o, const char *key, double *v) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(x)) return -1;
+    *v = x->valuedouble;
+    return 0;
+}
+
+static int get_split(const cJSON *splits, const char *name, uint64_t *docs, uint64_t *bytes,
+                     uint64_t *tokens, uint64_t *fnv) {
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(splits, name);
+    double d, b, t;
+    if (!cJSON_IsObject(s) || get_num(s, "docs", &d) || get_num(s, "bytes", &b) ||
+        get_num(s, "tokens", &t))
+        return -1;
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(s, "fnv1a64");
+    if (!cJSON_IsString(h)) return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(h->valuestring, &end, 16);
+    if (errno || *end || end == h->valuestring) return -1;
+    *docs = (uint64_t)d;
+    *bytes = (uint64_t)b;
+    *tokens = (uint64_t)t;
+    *fnv = v;
+    return 0;
+}
+
+int data_info_read(const char *dir, data_info *info, int verify, char *err, size_t errlen) {
+    memset(info, 0, sizeof *info);
+    char *path = NULL, *text = NULL;
+    size_t n;
+    cJSON *m = NULL;
+    int rc = 0;
+    if (asprintf(&path, "%s/meta.json", dir) < 0)
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    if (access(path, F_OK) != 0) {
+        rc = util_err(err, errlen, UTIL_ENOTFOUND,
+                      "%s: not a prepared data directory (no meta.json); run 'scaling data "
+                      "prepare'",
+                      dir);
+        goto done;
+    }
+    rc = util_read_file(path, &text, &n, err, errlen);
+    if (rc) goto done;
+    m = cJSON_Parse(text);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(m, "tokenizer");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(tj, "kind");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
+    const cJSON *splits = cJSON_GetObjectItemCaseSensitive(m, "splits");
+    double ver = 0, vocab = 0;
+    if (!m || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, META_FORMAT) ||
+        get_num(m, "version", &ver)) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: not a prepared-data meta.json", path);
+        goto done;
+    }
+    if (ver != META_VERSION) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: metadata version %g, this program reads version %d", path, ver,
+                      META_VERSION);
+        goto done;
+    }
+    if (!cJSON_IsString(kind) || get_num(tj, "vocab", &vocab) || !cJSON_IsString(src) ||
+        get_split(splits, "train", &info->train_docs, &info->train_bytes, &info->train_tokens,
+                  &info->checksum_train) ||
+        get_split(splits, "val", &info->val_docs, &info->val_bytes, &info->val_tokens,
+                  &info->checksum_val) ||
+        (strcmp(kind->valuestring, "byte") && strcmp(kind->valuestring, "bpe")) ||
+        info->val_tokens == 0) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: missing or malformed fields", path);
+        goto done;
+    }
+    snprintf(info->tokenizer, sizeof info->tokenizer, "%s", kind->valuestring);
+    snprintf(info->source, sizeof info->source, "%s", src->valuestring);
+    info->vocab = (int)vocab;
+    info->bytes_per_token = (double)info->val_bytes / (double)info->val_tokens;
+    if (verify) {
+        const char *names[2] = {"train.tok", "val.tok"};
+        uint64_t want_fnv[2] = {info->checksum_train, info->checksum_val};
+        uint64_t want_n[2] = {info->train_tokens, info->val_tokens};
+        for (int k = 0; k < 2 && !rc; k++) {
+            free(path);
+            if (asprintf(&path, "%s/%s", dir, names[k]) < 0) {
+                path = NULL;
+                rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+                break;
+            }
+            data_tokfile f;
+            rc = data_tokfile_open(&f, path, err, errlen);
+            if (rc) break;
+            uint64_t got_n = f.ntokens;
+            uint32_t got_v = f.vocab;
+            data_tokfile_close(&f);
+            if (got_n != want_n[k] || got_v != (uint32_t)info->vocab) {
+                rc = util_err(err, errlen, UTIL_ECORRUPT,
+                              "%s: holds %" PRIu64 " tokens of vocab %u, meta.json says %" PRIu64
+                              " of vocab %d",
+                              path, got_n, got_v, want_n[k], info->vocab);
+                break;
+            }
+            uint64_t h;
+            rc = file_fnv(path, &h, err, errlen);
+            if (!rc && h != want_fnv[k])
+                rc = util_err(err, errlen, UTIL_ECORRUPT,
+                              "%s: checksum %016" PRIx64 " does not match meta.json's %016" PRIx64
+                              " (the file changed since it was prepared)",
+                              path, h, want_fnv[k]);
+        }
+        if (!rc && !strcmp(info->tokenizer, "bpe")) {
+            free(path);
+            if (asprintf(&path, "%s/tokenizer.bpe", dir) < 0) {
+                path = NULL;
+                rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+                goto done;
+            }
+            data_tok *t;
+            rc = data_tok_load(&t, path, err, errlen);
+            if (!rc && data_tok_vocab(t) != info->vocab)
+                rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: vocab %d, meta.json says %d", path,
+                              data_tok_vocab(t), info->vocab);
+            data_tok_free(t);
+        }
+    }
+done:
+    if (rc) memset(info, 0, sizeof *info);
+    cJSON_Delete(m);
+    free(text);
+    free(path);
+    return rc;
+}
