@@ -1,8 +1,110 @@
-/* cmd_curve.c — placeholder until the module behind `scaling curve` lands. */
+/*
+ * cmd_curve.c — `scaling curve RUN`: one run's configuration line, its
+ * evaluations and its training steps from the results database.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../results/store.h"
 #include "cli.h"
 
+static const char *usage_text =
+    "usage: scaling curve RUN [--db FILE] [--every K] [--csv|--json]\n"
+    "\n"
+    "Prints run RUN's evaluations (step, tokens, FLOPs, validation loss in\n"
+    "nats/token, bits/byte) and training steps (train loss, learning rate,\n"
+    "gradient norm, elapsed seconds).\n"
+    "\n"
+    "  --db FILE      results database (default results.db)\n"
+    "  --every K      print every K-th step (and the last) instead of all\n"
+    "  --csv, --json  machine-readable tables (evals, then steps)\n";
+
+/* A number for the header lines, "?" when unknown (-1 or NaN). Buffers of 32. */
+static const char *num_i(char *buf, int64_t v) {
+    if (v < 0) return "?";
+    snprintf(buf, 32, "%lld", (long long)v);
+    return buf;
+}
+static const char *num_d(char *buf, double v) {
+    if (isnan(v)) return "?";
+    snprintf(buf, 32, "%.6g", v);
+    return buf;
+}
+
 int cmd_curve(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_fail("curve", "not implemented yet");
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'}, {"every", required_argument, 0, 'e'},
+        {"csv", no_argument, 0, 'c'},      {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
+    const char *db = CLI_DEFAULT_DB;
+    long long every = 1;
+    int fmt = STORE_FMT_TABLE, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'e':
+            if (cli_int("curve", "--every", optarg, 1, 1000000000, &every)) return EXIT_USAGE;
+            break;
+        case 'c': fmt = STORE_FMT_CSV; break;
+        case 'j': fmt = STORE_FMT_JSON; break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        default: return cli_usage("curve", "unknown option");
+        }
+    }
+    if (optind >= argc) return cli_usage("curve", "missing the run id");
+    if (optind + 1 < argc) return cli_usage("curve", "unexpected argument '%s'", argv[optind + 1]);
+    const char *id = argv[optind];
+    char err[UTIL_ERRLEN], every_s[32];
+    store *s = NULL;
+    store_run r;
+    store_run_init(&r);
+    int rc = EXIT_FAIL;
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("curve", "%s", err);
+    if (store_get_run(s, id, &r, err, sizeof err)) {
+        cli_fail("curve", "%s", err);
+        goto done;
+    }
+    if (fmt == STORE_FMT_TABLE) {
+        char a[6][32];
+        printf("run %s  sweep %s  label %s  status %s\n", r.id, r.sweep[0] ? r.sweep : "-",
+               r.label[0] ? r.label : "-", r.status);
+        printf("shape %s layers x d_model %s (heads %s, d_ff %s, n_ctx %s, vocab %s)\n",
+               num_i(a[0], r.n_layer), num_i(a[1], r.d_model), num_i(a[2], r.n_head),
+               num_i(a[3], r.d_ff), num_i(a[4], r.n_ctx), num_i(a[5], r.n_vocab));
+        printf("params %s (non-embedding %s)  tokens %s  flops %s  lr %s\n",
+               num_i(a[0], r.params_total), num_i(a[1], r.params_nonembedding),
+               num_i(a[2], r.tokens), num_d(a[3], r.flops), num_d(a[4], r.lr));
+        if (!isnan(r.final_val_loss))
+            printf("final val loss %s nats/token (%s bits/byte), train loss %s, tokens done %s\n",
+                   num_d(a[0], r.final_val_loss), num_d(a[1], r.final_val_bpb),
+                   num_d(a[2], r.final_train_loss), num_i(a[3], r.tokens_done));
+        printf("\nevals:\n");
+    }
+    const char *p1[1] = {id};
+    if (store_query_params(s,
+                           "SELECT step, tokens, flops, val_loss, val_bpb FROM evals "
+                           "WHERE run_id = ?1 ORDER BY tokens",
+                           p1, 1, fmt, stdout, err, sizeof err)) {
+        cli_fail("curve", "%s", err);
+        goto done;
+    }
+    if (fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
+    snprintf(every_s, sizeof every_s, "%lld", every);
+    const char *p2[2] = {id, every_s};
+    if (store_query_params(s,
+                           "SELECT step, tokens, flops, train_loss, lr, grad_norm, elapsed "
+                           "FROM steps WHERE run_id = ?1 AND (step % CAST(?2 AS INTEGER) = 0 OR "
+                           "step = (SELECT max(step) FROM steps WHERE run_id = ?1)) ORDER BY step",
+                           p2, 2, fmt, stdout, err, sizeof err)) {
+        cli_fail("curve", "%s", err);
+        goto done;
+    }
+    rc = EXIT_OK;
+done:
+    store_run_free_fields(&r);
+    store_close(s);
+    return rc;
 }
