@@ -1,8 +1,115 @@
-/* cmd_plot.c — placeholder until the module behind `scaling plot` lands. */
+/*
+ * cmd_plot.c — `scaling plot`: draw the Kaplan and Chinchilla figures of a
+ * sweep with gnuplot into DIR/NAME.png and DIR/NAME.svg, one status line per
+ * figure (drawn, skipped with what is missing, or failed).
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "../analysis/plot.h"
 #include "cli.h"
 
+static const char *usage_text =
+    "usage: scaling plot --figure NAME|all [--sweep NAME] [--db FILE] --out DIR\n"
+    "                    [--bootstrap N] [--seed S]\n"
+    "\n"
+    "Draws figures with gnuplot (pngcairo and svg): DIR/NAME.png and DIR/NAME.svg.\n"
+    "Figures:\n"
+    "  kaplan-fig1          loss against compute (PF-days), dataset size and\n"
+    "                       parameters, with L(Cmin), L(D), L(N)\n"
+    "  kaplan-curves        learning curves against tokens and compute, by size\n"
+    "  chinchilla-envelope  Chinchilla Fig. 2: curves, envelope, approach 1 fits\n"
+    "  chinchilla-isoflop   Chinchilla Fig. 3: IsoFLOP profiles, approach 2 fits\n"
+    "  chinchilla-contours  Chinchilla Fig. 4: approach 3 L(N, D) contours\n"
+    "  frontier             N_opt(C) of the three approaches beside the published laws\n"
+    "  residuals            each fit's residuals against compute\n"
+    "A figure whose runs are missing is skipped with a message; the others are\n"
+    "still drawn. Exit 1 if any figure failed (skips are not failures).\n"
+    "\n"
+    "  --figure NAME|all  which figure(s)\n"
+    "  --sweep NAME       runs of this sweep (default: all finished runs)\n"
+    "  --db FILE          results database (default results.db)\n"
+    "  --out DIR          output directory (created if missing)\n"
+    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"
+    "  --seed S           bootstrap seed (default 1)\n"
+    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+
 int cmd_plot(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_fail("plot", "not implemented yet");
+    static const struct option opts[] = {
+        {"figure", required_argument, 0, 'f'},    {"sweep", required_argument, 0, 's'},
+        {"db", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
+        {"bootstrap", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'S'},
+        {"a3-starts", required_argument, 0, 'a'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *figure = NULL, *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
+    plot_opts po;
+    plot_opts_defaults(&po);
+    long long v;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': figure = optarg; break;
+        case 's': sweep = optarg; break;
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'b':
+            if (cli_int("plot", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
+            po.bootstrap = (int)v;
+            break;
+        case 'S':
+            if (cli_int("plot", "--seed", optarg, 0, 9007199254740992LL, &v)) return EXIT_USAGE;
+            po.seed = (uint64_t)v;
+            break;
+        case 'a':
+            if (cli_int("plot", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
+            po.a3_starts = (int)v;
+            break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        default: return cli_usage("plot", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);
+    if (!figure) return cli_usage("plot", "--figure is required (a figure name or 'all')");
+    if (!out) return cli_usage("plot", "--out DIR is required");
+    int all = !strcmp(figure, "all"), known = all;
+    for (int i = 0; i < plot_figure_count; i++)
+        if (!strcmp(figure, plot_figure_names[i])) known = 1;
+    if (!known) {
+        char list[512];
+        size_t m = 0;
+        for (int i = 0; i < plot_figure_count; i++)
+            m += snprintf(list + m, sizeof list - m, "%s, ", plot_figure_names[i]);
+        return cli_usage("plot", "--figure: expected one of %sall; got '%s'", list, figure);
+    }
+
+    char err[UTIL_ERRLEN], msg[1024];
+    store *s = NULL;
+    plot_ctx *ctx = NULL;
+    int failed = 0;
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("plot", "%s", err);
+    if (plot_ctx_open(&ctx, s, sweep, &po, err, sizeof err)) {
+        store_close(s);
+        return cli_fail("plot", "%s", err);
+    }
+    for (int i = 0; i < plot_figure_count; i++) {
+        const char *name = plot_figure_names[i];
+        if (!all && strcmp(figure, name)) continue;
+        int rc = plot_ctx_figure(ctx, name, out, msg, sizeof msg, err, sizeof err);
+        if (rc == 0) {
+            printf("%-20s drawn: %s/%s.png, %s/%s.svg%s%s\n", name, out, name, out, name,
+                   msg[0] ? "; note: " : "", msg);
+        } else if (rc == PLOT_SKIPPED) {
+            printf("%-20s skipped: %s\n", name, msg);
+        } else {
+            fflush(stdout);
+            cli_fail("plot", "%s", err);
+            failed = 1;
+            if (rc == UTIL_EEXTERNAL && strstr(err, "install")) break; /* no gnuplot at all */
+        }
+        fflush(stdout);
+    }
+    plot_ctx_free(ctx);
+    store_close(s);
+    return failed ? EXIT_FAIL : EXIT_OK;
 }
