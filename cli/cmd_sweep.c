@@ -1,8 +1,298 @@
-/* cmd_sweep.c — placeholder until the module behind `scaling sweep` lands. */
+/*
+ * cmd_sweep.c — `scaling sweep FILE [key=value ...]`: parse and plan a sweep
+ * file (sweep/sweep.h), print the plan (--dry-run) or run it with a pool of
+ * worker processes, showing progress on one line on a terminal or as plain
+ * log lines (--quiet or not a terminal).
+ * Exit codes: 0 every run ended (done or diverged), 1 a run failed or the
+ * sweep could not run, 2 usage, 4 interrupted (everything resumable).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../sweep/sweep.h"
 #include "cli.h"
 
+#define EXIT_INTERRUPTED 4
+
+static const char *usage_text =
+    "usage: scaling sweep FILE [key=value | section.key=value ...] [options]\n"
+    "\n"
+    "Plans the family of runs described by the sweep file FILE (see docs/sweep.md)\n"
+    "and trains every run not yet finished in the database, each in its own\n"
+    "worker process. Run it again after any interruption to resume.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE         results database (default results.db)\n"
+    "  --ckpt-dir DIR    checkpoints and worker logs (default DB.runs)\n"
+    "  -j, --workers N   worker processes (default: cores / threads)\n"
+    "  --threads T       OpenBLAS threads per worker (default: cores / workers, else 1)\n"
+    "  --dry-run         print the plan with estimated times and exit\n"
+    "  --no-estimate     with --dry-run: skip the throughput measurement\n"
+    "  --shard I/N       run only shard I of N (1 <= I <= N) of the plan\n"
+    "  --quiet           plain log lines instead of a progress line\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "exit status: 0 all runs ended, 1 a run failed, 2 usage, 4 interrupted (resumable)\n";
+
+static volatile sig_atomic_t stop_requests;
+static void on_signal(int sig) {
+    (void)sig;
+    if (stop_requests < 2) stop_requests++;
+}
+
+static void fmt_time(double s, char *buf, size_t n) {
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, n, "?");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+typedef struct {
+    int tty, quiet;
+    int line_open;
+} ui;
+
+static void progress(void *ctx, const sweep_item *r, const sweep_progress *p) {
+    ui *u = ctx;
+    char el[32], eta[32];
+    fmt_time(p->elapsed, el, sizeof el);
+    fmt_time(p->eta, eta, sizeof eta);
+    static const char *names[] = {"skip", "start", "done", "diverged", "failed", "stopped", ""};
+    int fancy = u->tty && !u->quiet;
+    if (p->ev != SWEEP_EV_TICK && r && (!fancy || p->ev >= SWEEP_EV_DIVERGED)) {
+        if (u->line_open) fputs("\r\033[K", stderr);
+        u->line_open = 0;
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+        fprintf(fancy ? stderr : stdout,
+                "%s %-8s %s %-12s %dx%d tokens %lld FLOPs %.3g", when, names[p->ev], r->id,
+                r->label, r->cfg.shape.n_layer, r->cfg.shape.d_model, (long long)r->cfg.tokens,
+                r->flops);
+        if (p->ev == SWEEP_EV_FAILED) fprintf(fancy ? stderr : stdout, " (exit %d)", p->exit_code);
+        fprintf(fancy ? stderr : stdout, "  [%d/%d done, %d running, %d failed]\n", p->done,
+                p->total, p->running, p->failed);
+        fflush(stdout);
+    }
+    if (fancy) {
+        double pct = p->flops_total > 0 ? 100 * p->flops_done / p->flops_total : 0;
+        fprintf(stderr,
+                "\r\033[K%d/%d done, %d running, %d failed, %d left | %.3g/%.3g FLOPs (%.0f%%) | "
+                "%s elapsed, ETA %s",
+                p->done, p->total, p->running, p->failed, p->left, p->flops_done,
+                p->flops_total, pct, el, eta);
+        fflush(stderr);
+        u->line_open = 1;
+    }
+}
+
+/* Longest-processing-time list schedule of the estimates on `workers`. */
+static double makespan(const sweep_plan *plan, const int *order, int n, int workers) {
+    double *load = calloc(workers, sizeof *load), m = 0;
+    if (!load) return NAN;
+    for (int k = 0; k < n; k++) {
+        int b = 0;
+        for (int i = 1; i < workers; i++)
+            if (load[i] < load[b]) b = i;
+        load[b] += plan->runs[order[k]].est_seconds;
+    }
+    for (int i = 0; i < workers; i++)
+        if (load[i] > m) m = load[i];
+    free(load);
+    return m;
+}
+
+static void print_plan(const sweep_plan *plan, const int *order, int n, int workers, int threads,
+                       int estimated) {
+    printf("sweep %s: mode %s, %d runs%s, data %s (%llu training tokens, vocab %d), FLOPs "
+           "counted by %s\n",
+           plan->name, sweep_mode_name(plan->mode), n, n < plan->nruns ? " in this shard" : "",
+           plan->data_dir, (unsigned long long)plan->data.train_tokens, plan->data.vocab,
+           sweep_flops_name(plan->flops_count));
+    printf("%-16s %-12s %-14s %10s %10s %10s %11s %10s %7s %9s\n", "id", "label", "shape",
+           "N_nonemb", "N_total", "target", "tokens", "FLOPs", "epochs", "est");
+    double flops = 0, secs = 0;
+    for (int k = 0; k < n; k++) {
+        const sweep_item *r = &plan->runs[order[k]];
+        const model_shape *s = &r->cfg.shape;
+        char shape[32], target[32], est[32];
+        snprintf(shape, sizeof shape, "%dx%d/%dh", s->n_layer, s->d_model, s->n_head);
+        if (isfinite(r->target_params))
+            snprintf(target, sizeof target, "%.3g%s", r->target_params, r->target_total ? "t" : "");
+        else snprintf(target, sizeof target, "-");
+        fmt_time(estimated ? r->est_seconds : NAN, est, sizeof est);
+        printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s\n", r->id,
+               r->label, shape, (long long)r->counts.nonembedding, (long long)r->counts.total,
+               target, (long long)r->cfg.tokens, r->flops, r->epochs, est,
+               r->epochs > 4 ? "  !" : "");
+        flops += r->flops;
+        secs += estimated ? r->est_seconds : 0;
+    }
+    printf("total: %d runs, %.4g FLOPs", n, flops);
+    if (estimated) {
+        char a[32], b[32];
+        fmt_time(secs, a, sizeof a);
+        fmt_time(makespan(plan, order, n, workers), b, sizeof b);
+        printf(", %s of training; about %s wall time with %d worker%s x %d thread%s", a, b,
+               workers, workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    }
+    printf("\n");
+}
+
 int cmd_sweep(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_fail("sweep", "not implemented yet");
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},      {"ckpt-dir", required_argument, 0, 'c'},
+        {"workers", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
+        {"dry-run", no_argument, 0, 'n'},       {"no-estimate", no_argument, 0, 'E'},
+        {"shard", required_argument, 0, 's'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    const char *db = CLI_DEFAULT_DB, *ckpt = NULL;
+    long long workers = 0, threads = 0;
+    int dry = 0, no_est = 0, quiet = 0, shard_i = 1, shard_n = 1;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': ckpt = optarg; break;
+        case 'j':
+            if (cli_int("sweep", "--workers", optarg, 1, 4096, &workers)) return EXIT_USAGE;
+            break;
+        case 't':
+            if (cli_int("sweep", "--threads", optarg, 1, 4096, &threads)) return EXIT_USAGE;
+            break;
+        case 'n': dry = 1; break;
+        case 'E': no_est = 1; break;
+        case 'q': quiet = 1; break;
+        case 's': {
+            char tail;
+            if (sscanf(optarg, "%d/%d%c", &shard_i, &shard_n, &tail) != 2 || shard_n < 1 ||
+                shard_i < 1 || shard_i > shard_n)
+                return cli_usage("sweep", "--shard: expected I/N with 1 <= I <= N, got '%s'",
+                                 optarg);
+            break;
+        }
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        default: return cli_usage("sweep", "unknown option");
+        }
+    }
+    /* getopt_long permutes: what is left is the file and key=value overrides */
+    const char *file = NULL;
+    const char **ov = calloc(argc + 1, sizeof *ov);
+    int nov = 0;
+    if (!ov) return cli_fail("sweep", "out of memory");
+    for (; optind < argc; optind++) {
+        if (strchr(argv[optind], '=')) ov[nov++] = argv[optind];
+        else if (!file) file = argv[optind];
+        else {
+            free(ov);
+            return cli_usage("sweep",
+                             "unexpected argument '%s' (one sweep file; overrides are key=value)",
+                             argv[optind]);
+        }
+    }
+    if (!file) {
+        free(ov);
+        return cli_usage("sweep", "missing the sweep FILE");
+    }
+
+    sweep_plan plan;
+    char err[UTIL_ERRLEN];
+    int rc = sweep_parse(file, ov, nov, db, &plan, err, sizeof err);
+    free(ov);
+    if (rc) return cli_fail("sweep", "%s", err);
+    for (int i = 0; i < plan.nwarnings; i++) fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+
+    int *order = malloc(plan.nruns * sizeof *order), n = 0;
+    if (!order) {
+        sweep_plan_free(&plan);
+        return cli_fail("sweep", "out of memory");
+    }
+    sweep_order(&plan, shard_i, shard_n, order, &n);
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    if (!workers && !threads) {
+        threads = 1;
+        workers = cores;
+    } else if (!threads) {
+        threads = cores / workers > 0 ? cores / workers : 1;
+    } else if (!workers) {
+        workers = cores / threads > 0 ? cores / threads : 1;
+    }
+    if (workers > n && n > 0) workers = n;
+
+    int status = EXIT_OK;
+    if (dry) {
+        int est = 0;
+        if (!no_est) {
+            if (sweep_estimate(&plan, (int)threads, err, sizeof err))
+                fprintf(stderr, "warning: no time estimate: %s\n", err);
+            else est = 1;
+        }
+        print_plan(&plan, order, n, (int)workers, (int)threads, est);
+        goto out;
+    }
+
+    ui u = {isatty(2), quiet, 0};
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    stop_requests = 0;
+    sweep_run_opts o = {
+        .db_path = db,
+        .ckpt_dir = ckpt,
+        .exe = cli_self_exe(),
+        .workers = (int)workers,
+        .threads = (int)threads,
+        .shard_i = shard_i,
+        .shard_n = shard_n,
+        .stop = &stop_requests,
+        .progress = progress,
+        .ctx = &u,
+    };
+    if (quiet || !u.tty)
+        printf("sweep %s: %d runs, %d worker%s x %d thread%s, database %s\n", plan.name, n,
+               (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", db);
+    fflush(stdout);
+    sweep_progress last;
+    rc = sweep_run(&plan, &o, &last, err, sizeof err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (u.line_open) fputc('\n', stderr);
+    char el[32];
+    fmt_time(last.elapsed, el, sizeof el);
+    if (rc == UTIL_EINTR) {
+        fprintf(stderr,
+                "scaling sweep: interrupted after %s: %d of %d runs done; run the same command "
+                "to resume\n",
+                el, last.done, last.total);
+        status = EXIT_INTERRUPTED;
+    } else if (rc) {
+        status = cli_fail("sweep", "%s", err);
+    } else {
+        printf("sweep %s: %d of %d runs done (%d diverged), %d failed, in %s\n", plan.name,
+               last.done, last.total, last.diverged, last.failed, el);
+        if (last.failed) {
+            fprintf(stderr, "scaling sweep: %d run%s failed: see the logs in %s%s\n", last.failed,
+                    last.failed == 1 ? "" : "s", ckpt ? ckpt : db, ckpt ? "" : ".runs");
+            status = EXIT_FAIL;
+        }
+    }
+out:
+    free(order);
+    sweep_plan_free(&plan);
+    return status;
 }

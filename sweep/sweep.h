@@ -1,0 +1,164 @@
+/*
+ * sweep.h — families of training runs: the sweep file (INI) → a resolved plan
+ * of runs → a pool of `scaling train` worker processes that fill the results
+ * database, resumable after any interruption.
+ *
+ * Owns: the sweep file format (docs/sweep.md), plan expansion for the modes
+ * grid / isoflop / kaplan / lr, shape generation from target parameter counts,
+ * token budgets from FLOP budgets, the deterministic run order and sharding,
+ * the learning-rate rule fitted from an lr sweep, the worker pool.
+ * Does not own: training (model.h; workers are `scaling train` processes),
+ * the database schema (results/store.h), printing (progress goes to a
+ * callback; the CLI renders it).
+ * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
+ * buffer; parse errors read "FILE:LINE: key = value: what was expected".
+ */
+#ifndef SCALING_SWEEP_H
+#define SCALING_SWEEP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../model/data.h"
+#include "../model/model.h"
+#include "../util/util.h"
+
+typedef enum { SWEEP_GRID = 0, SWEEP_ISOFLOP = 1, SWEEP_KAPLAN = 2, SWEEP_LR = 3 } sweep_mode;
+const char *sweep_mode_name(sweep_mode m); /* "grid", "isoflop", "kaplan", "lr" */
+
+/* Which FLOP count budgets and totals use (per training token). */
+typedef enum {
+    SWEEP_FLOPS_CHINCHILLA = 0, /* model_flops_chinchilla */
+    SWEEP_FLOPS_KAPLAN = 1,     /* model_flops_kaplan(shape, 0) */
+    SWEEP_FLOPS_6ND = 2,        /* 6 * params_total */
+} sweep_flops;
+const char *sweep_flops_name(sweep_flops f);
+double sweep_flops_per_token(sweep_flops f, const model_shape *s);
+
+#define SWEEP_MAX_RUNS 100000
+
+/* One resolved run: everything `scaling train` needs, plus the bookkeeping
+ * the plan table and the database show. */
+typedef struct {
+    char id[17];              /* model_run_id(&cfg) */
+    char label[128];          /* the section that generated it (+ ".data" for data-limited) */
+    model_train_config cfg;   /* fully resolved; threads/checkpoint/stop left unset */
+    model_counts counts;
+    double flops_per_token;   /* by the plan's FLOP count */
+    double flops;             /* cfg.tokens * flops_per_token (FLOPs) */
+    double flops_chinchilla;  /* cfg.tokens * model_flops_chinchilla: runs.flops */
+    double compute_budget;    /* the IsoFLOP budget (FLOPs), NaN when none */
+    double target_params;     /* shape-rule target, NaN for explicit shapes */
+    int target_total;         /* target counted total params (1) or non-embedding (0) */
+    double epochs;            /* cfg.tokens / unique training tokens available */
+    double est_seconds;       /* estimated wall time on this machine, NaN if not measured */
+    int line;                 /* line of the generating section's header in the file */
+    char *config_json;        /* the resolved configuration as JSON (owned) */
+} sweep_item;
+
+typedef struct {
+    char name[128];          /* [sweep] name (default: the file's base name) */
+    char path[1024];         /* the sweep file */
+    sweep_mode mode;
+    sweep_flops flops_count;
+    char data_dir[1024];
+    data_info data;          /* of data_dir (vocab, train tokens, bytes/token) */
+    char *file_text;         /* the file as read, with the overrides appended as comments */
+    char *plan_json;         /* {"name","mode","flops","data","overrides",runs:[config...]} */
+    int nruns;
+    sweep_item *runs;         /* in file order */
+    int nwarnings;
+    char **warnings;         /* "FILE:LINE: ..." notes the CLI prints (duplicates, >4 epochs) */
+} sweep_plan;
+
+/* Parses the sweep file at `path` with command-line overrides ("key=value"
+ * for [sweep], "section.key=value" for a section) and expands it into *plan.
+ * Reads data_dir's meta.json for the vocabulary and token counts. `db_path`
+ * (may be NULL) is where `lr = rule(NAME)` finds the lr sweep NAME.
+ * On failure *plan is empty (sweep_plan_free is still safe) and err names
+ * FILE:LINE (or the override) and the offending value. */
+int sweep_parse(const char *path, const char *const *overrides, int noverrides,
+                const char *db_path, sweep_plan *plan, char *err, size_t errlen);
+void sweep_plan_free(sweep_plan *plan); /* accepts a zeroed or freed plan */
+
+/* Picks the shape nearest to `target` parameters (non-embedding unless
+ * count_total) with d_model/n_layer near `aspect`, d_model a multiple of
+ * head_size, n_layer >= 1; *s has n_ctx, n_vocab and ff_mult's d_ff set.
+ * Returns 0 or UTIL_EINVAL (no shape within a factor of 2 of the target). */
+int sweep_shape_for_params(double target, int count_total, double aspect, int head_size,
+                           double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
+                           size_t errlen);
+
+/* Token budget (whole optimizer steps of tokens_per_step, at least one step)
+ * whose training FLOPs at flops_per_token are nearest to `budget`. */
+int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step);
+
+/* The deterministic launch order: largest FLOPs first (ties by id), so the
+ * long runs start early and the ETA is honest. With shard_n > 1 keeps the
+ * entries at positions p of that order with p % shard_n == shard_i - 1.
+ * order must hold plan->nruns entries; *n gets the count kept. */
+void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, int *n);
+
+/* Learning-rate rule lr = c * N^-p (N non-embedding parameters), fitted by
+ * least squares in log space to the best lr (lowest final val loss among
+ * finished runs) of each model size of the lr sweep `sweep_name` in the
+ * database at db_path. Needs at least two sizes: else UTIL_ENOTFOUND. */
+int sweep_lr_rule(const char *db_path, const char *sweep_name, double *c, double *p, int *nsizes,
+                  char *err, size_t errlen);
+
+/* Measures training throughput on this machine (a few steps of the plan's
+ * smallest and largest shape at `threads` OpenBLAS threads) and fills each
+ * run's est_seconds by interpolating FLOP/s in log(FLOPs per token). */
+int sweep_estimate(sweep_plan *plan, int threads, char *err, size_t errlen);
+
+/* ---- Running ------------------------------------------------------------- */
+
+typedef enum {
+    SWEEP_EV_SKIP = 0,   /* already finished in the database */
+    SWEEP_EV_START,      /* worker launched */
+    SWEEP_EV_DONE,       /* worker finished the run */
+    SWEEP_EV_DIVERGED,   /* worker exited 3: training diverged (recorded, sweep goes on) */
+    SWEEP_EV_FAILED,     /* worker crashed or exited with an error (recorded) */
+    SWEEP_EV_STOPPED,    /* worker checkpointed and exited on request (resumable) */
+    SWEEP_EV_TICK,       /* periodic refresh (about once a second) */
+} sweep_event;
+
+typedef struct {
+    sweep_event ev;
+    int run;              /* index into plan->runs, -1 for ticks */
+    int exit_code;        /* worker's exit status (SWEEP_EV_FAILED: -signal if killed) */
+    int total, done, running, failed, diverged, left; /* in this shard */
+    double flops_done, flops_total; /* FLOPs (plan's count) finished or in flight / planned */
+    double elapsed, eta;  /* seconds; eta NaN until it can be estimated */
+} sweep_progress;
+
+typedef struct {
+    const char *db_path;    /* results database (created if missing) */
+    const char *ckpt_dir;   /* checkpoints and worker logs (NULL: DB_PATH.runs) */
+    const char *exe;        /* the `scaling` executable for workers (cli_self_exe()) */
+    int workers;            /* worker processes (>= 1) */
+    int threads;            /* OpenBLAS threads per worker (>= 1) */
+    int shard_i, shard_n;   /* 1-based shard of shard_n (1/1: everything) */
+    volatile sig_atomic_t *stop; /* raised once: SIGINT workers, wait; twice: SIGKILL them */
+    void (*progress)(void *ctx, const sweep_item *run, const sweep_progress *p); /* may be NULL */
+    void *ctx;
+} sweep_run_opts;
+
+/* Registers the sweep and its planned runs in the database, then runs every
+ * unfinished run of the shard (status other than done/diverged) as a worker
+ * process `exe train ... --run-id ID --resume`, at most `workers` at a time,
+ * recording crashes as failed and going on. Returns 0 when every run of the
+ * shard ended (done, diverged or failed: see *last), UTIL_EINTR when stopped
+ * (all runs resumable), another negative code when the database or the
+ * checkpoint directory is unusable. *last (may be NULL) gets the final counts. */
+int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *last, char *err,
+              size_t errlen);
+
+/* The argv of the worker for run r (NULL-terminated, malloc'd strings and
+ * array; sweep_argv_free). Exposed for tests and `--dry-run -v`. */
+char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const sweep_run_opts *o,
+                         const char *ckpt_dir);
+void sweep_argv_free(char **argv);
+
+#endif

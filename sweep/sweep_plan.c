@@ -1,0 +1,740 @@
+/*
+ * sweep_plan.c — expanding a sweep file into resolved runs: per section the
+ * cartesian product of the model family (explicit shapes, d_model × n_layer,
+ * or target parameter counts with a shape rule) and every list-valued key;
+ * token budgets (given, or derived from IsoFLOP budgets); validation with
+ * FILE:LINE; run ids; the plan and per-run JSON; the launch order and shards.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep_priv.h"
+
+const char *sweep_mode_name(sweep_mode m) {
+    static const char *n[] = {"grid", "isoflop", "kaplan", "lr"};
+    return (unsigned)m < 4 ? n[m] : "?";
+}
+
+const char *sweep_flops_name(sweep_flops f) {
+    static const char *n[] = {"chinchilla", "kaplan", "6nd"};
+    return (unsigned)f < 3 ? n[f] : "?";
+}
+
+double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
+    if (f == SWEEP_FLOPS_KAPLAN) return model_flops_kaplan(s, 0);
+    if (f == SWEEP_FLOPS_6ND) {
+        model_counts c;
+        model_count_params(s, &c);
+        return 6.0 * (double)c.total;
+    }
+    return model_flops_chinchilla(s);
+}
+
+int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
+    double per_step = flops_per_token * (double)tokens_per_step;
+    double steps = floor(budget / per_step + 0.5);
+    if (steps < 1) steps = 1;
+    return (int64_t)steps * tokens_per_step;
+}
+
+/* ======================================================================
+ * Shapes from target parameter counts
+ * ====================================================================== */
+
+int sweep_shape_for_params(double target, int count_total, double aspect, int head_size,
+                           double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
+                           size_t errlen) {
+    double best = INFINITY;
+    model_shape b = {0};
+    for (int L = 1; L <= 256; L++) {
+        /* smallest multiple m of head_size whose count reaches the target */
+        int lo = 1, hi = 65536 / head_size;
+        if (hi < 1) break;
+        while (lo < hi) {
+            int m = (lo + hi) / 2;
+            model_shape t = {L, m * head_size, m, (int)floor(ff_mult * m * head_size + 0.5),
+                             n_ctx, n_vocab};
+            model_counts c;
+            model_count_params(&t, &c);
+            double N = (double)(count_total ? c.total : c.nonembedding);
+            if (N >= target) hi = m;
+            else lo = m + 1;
+        }
+        for (int m = lo - 1; m <= lo; m++) {
+            if (m < 1) continue;
+            int d = m * head_size;
+            model_shape t = {L, d, m, (int)floor(ff_mult * d + 0.5), n_ctx, n_vocab};
+            if (t.d_ff < 1) t.d_ff = 1;
+            model_counts c;
+            model_count_params(&t, &c);
+            double N = (double)(count_total ? c.total : c.nonembedding);
+            if (N <= 0) continue;
+            double score = fabs(log(N / target)) + 0.3 * fabs(log((double)d / L / aspect));
+            if (score < best) {
+                best = score;
+                b = t;
+            }
+        }
+    }
+    if (!b.n_layer)
+        return util_err(err, errlen, UTIL_EINVAL, "no shape for %g parameters", target);
+    model_counts c;
+    model_count_params(&b, &c);
+    double N = (double)(count_total ? c.total : c.nonembedding);
+    if (fabs(log(N / target)) > log(2.0))
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "no shape within a factor of 2 of %g %s parameters (nearest %dx%d has "
+                        "%.4g; with head_size %d)",
+                        target, count_total ? "total" : "non-embedding", b.n_layer, b.d_model, N,
+                        head_size);
+    *s = b;
+    return 0;
+}
+
+/* ======================================================================
+ * Expansion
+ * ====================================================================== */
+
+typedef struct {
+    sweep_file f;
+    sweep_value *val;     /* parsed value of each entry (f.e[i] ↔ val[i]) */
+    const char *db_path;
+    sweep_plan *plan;
+    int cap;
+    char *err;
+    size_t errlen;
+    int nsweep_runs_seen;
+} ctx;
+
+/* Index of the entry for key k seen by section sec: its own, else [sweep]'s, else -1. */
+static int lookup(const ctx *c, const char *sec, sweep_key k, int *own) {
+    int found = -1;
+    for (int pass = 0; pass < 2 && found < 0; pass++) {
+        const char *s = pass == 0 ? sec : "sweep";
+        for (int i = 0; i < c->f.n; i++) {
+            const sweep_keydef *d = sweep_key_find(c->f.e[i].key);
+            if (d && d->id == k && !strcmp(c->f.e[i].section, s)) {
+                found = i;
+                if (own) *own = pass == 0;
+                break;
+            }
+        }
+    }
+    return found;
+}
+
+static int warn(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int warn(ctx *c, const char *fmt, ...) {
+    sweep_plan *p = c->plan;
+    if (p->nwarnings >= 1000) return 0;
+    char **w = realloc(p->warnings, (p->nwarnings + 1) * sizeof *w);
+    if (!w) return UTIL_ENOMEM;
+    p->warnings = w;
+    char *m = malloc(512);
+    if (!m) return UTIL_ENOMEM;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, 512, fmt, ap);
+    va_end(ap);
+    p->warnings[p->nwarnings++] = m;
+    return 0;
+}
+
+static char *run_json(const sweep_plan *p, const sweep_item *r) {
+    const model_train_config *g = &r->cfg;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "sweep", p->name);
+    cJSON_AddStringToObject(o, "label", r->label);
+    cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
+    cJSON_AddStringToObject(o, "data", g->data_dir);
+    cJSON_AddNumberToObject(o, "n_layer", g->shape.n_layer);
+    cJSON_AddNumberToObject(o, "d_model", g->shape.d_model);
+    cJSON_AddNumberToObject(o, "n_head", g->shape.n_head);
+    cJSON_AddNumberToObject(o, "d_ff", g->shape.d_ff);
+    cJSON_AddNumberToObject(o, "n_ctx", g->shape.n_ctx);
+    cJSON_AddNumberToObject(o, "n_vocab", g->shape.n_vocab);
+    cJSON_AddNumberToObject(o, "params_total", (double)r->counts.total);
+    cJSON_AddNumberToObject(o, "params_embedding", (double)r->counts.embedding);
+    cJSON_AddNumberToObject(o, "params_nonembedding", (double)r->counts.nonembedding);
+    if (isfinite(r->target_params)) {
+        cJSON_AddNumberToObject(o, "target_params", r->target_params);
+        cJSON_AddStringToObject(o, "target_count", r->target_total ? "total" : "nonembedding");
+    }
+    cJSON_AddNumberToObject(o, "tokens", (double)g->tokens);
+    cJSON_AddNumberToObject(o, "unique_tokens", (double)g->unique_tokens);
+    cJSON_AddNumberToObject(o, "batch", g->batch);
+    cJSON_AddNumberToObject(o, "micro_batch", g->micro_batch);
+    cJSON_AddNumberToObject(o, "lr", g->lr);
+    cJSON_AddNumberToObject(o, "min_lr_frac", g->min_lr_frac);
+    cJSON_AddNumberToObject(o, "warmup", g->warmup);
+    cJSON_AddStringToObject(o, "schedule", model_sched_name(g->schedule));
+    cJSON_AddNumberToObject(o, "cycle_tokens", (double)g->cycle_tokens);
+    cJSON_AddNumberToObject(o, "weight_decay", g->weight_decay);
+    cJSON_AddNumberToObject(o, "beta1", g->beta1);
+    cJSON_AddNumberToObject(o, "beta2", g->beta2);
+    cJSON_AddNumberToObject(o, "eps", g->eps);
+    cJSON_AddNumberToObject(o, "grad_clip", g->grad_clip);
+    cJSON_AddNumberToObject(o, "evals", g->evals);
+    cJSON_AddNumberToObject(o, "eval_windows", g->eval_windows);
+    cJSON_AddNumberToObject(o, "patience", g->patience);
+    cJSON_AddNumberToObject(o, "log_every", g->log_every);
+    cJSON_AddNumberToObject(o, "checkpoint_secs", g->checkpoint_secs);
+    cJSON_AddNumberToObject(o, "seed", (double)g->seed);
+    cJSON_AddStringToObject(o, "flops_count", sweep_flops_name(p->flops_count));
+    cJSON_AddNumberToObject(o, "flops_per_token", r->flops_per_token);
+    cJSON_AddNumberToObject(o, "flops", r->flops);
+    if (isfinite(r->compute_budget)) cJSON_AddNumberToObject(o, "compute_budget", r->compute_budget);
+    cJSON_AddNumberToObject(o, "epochs", r->epochs);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+#define ORIGIN(c, i, sec) ((i) >= 0 ? (c)->f.e[i].origin : (sec)->origin)
+
+typedef struct {
+    const char *name;
+    int line;
+    char origin[160];
+} secref;
+
+static double getv(const ctx *c, int idx, int which, double dflt) {
+    if (idx < 0) return dflt;
+    return c->val[idx].v ? c->val[idx].v[which] : dflt;
+}
+
+static int add_run(ctx *c, sweep_item *r) {
+    sweep_plan *p = c->plan;
+    for (int i = 0; i < p->nruns; i++)
+        if (!strcmp(p->runs[i].id, r->id))
+            return warn(c, "%s:%d: [%s] repeats run %s of [%s] (line %d); it is planned once",
+                        p->path, r->line, r->label, r->id, p->runs[i].label, p->runs[i].line);
+    if (p->nruns >= SWEEP_MAX_RUNS)
+        return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: more than %d runs", p->path,
+                        SWEEP_MAX_RUNS);
+    if (p->nruns == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 64;
+        sweep_item *n = realloc(p->runs, cap * sizeof *n);
+        if (!n) return util_err(c->err, c->errlen, UTIL_ENOMEM, "out of memory");
+        p->runs = n;
+        c->cap = cap;
+    }
+    p->runs[p->nruns++] = *r;
+    return 0;
+}
+
+/* Keys whose lists multiply (besides the model family). */
+static const sweep_key axis_keys[] = {
+    K_N_CTX, K_HEAD_SIZE, K_N_HEAD, K_D_FF, K_FF_MULT, K_ASPECT, K_TOKENS, K_BUDGET,
+    K_UNIQUE_TOKENS, K_BATCH, K_MICRO_BATCH, K_LR, K_MIN_LR_FRAC, K_WARMUP, K_WARMUP_FRAC,
+    K_CYCLE_TOKENS, K_WEIGHT_DECAY, K_BETA1, K_BETA2, K_EPS, K_GRAD_CLIP, K_EVALS,
+    K_EVAL_WINDOWS, K_PATIENCE, K_LOG_EVERY, K_CHECKPOINT_SECS, K_SEED,
+};
+#define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
+
+static int expand_section(ctx *c, const secref *sec) {
+    sweep_plan *p = c->plan;
+    const char *S = sec->name;
+    int rc = 0;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+
+    /* ---- the model family: shapes, params, or d_model x n_layer -------- */
+    int own_sh = 0, own_pa = 0, own_dm = 0, own_nl = 0;
+    int i_sh = lookup(c, S, K_SHAPES, &own_sh), i_pa = lookup(c, S, K_PARAMS, &own_pa);
+    int i_dm = lookup(c, S, K_D_MODEL, &own_dm), i_nl = lookup(c, S, K_N_LAYER, &own_nl);
+    enum { F_NONE, F_SHAPES, F_PARAMS, F_GRID } fam = F_NONE;
+    for (int lvl = 1; lvl >= 0 && fam == F_NONE; lvl--) {
+        int sh = i_sh >= 0 && own_sh == lvl, pa = i_pa >= 0 && own_pa == lvl;
+        int dl = (i_dm >= 0 && own_dm == lvl) || (i_nl >= 0 && own_nl == lvl);
+        if (sh + pa + dl > 1) {
+            int at = pa ? i_pa : i_sh;
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: %s: shapes, params and d_model/n_layer are alternative ways to "
+                            "name the models: set one",
+                            c->f.e[at].origin, c->f.e[at].key);
+        }
+        fam = sh ? F_SHAPES : pa ? F_PARAMS : dl ? F_GRID : F_NONE;
+    }
+    if (fam == F_NONE)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: [%s] names no models: set d_model and n_layer, shapes, or params",
+                        sec->origin, S);
+    if (fam == F_GRID && (i_dm < 0 || i_nl < 0))
+        return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] sets %s but not %s", sec->origin, S,
+                        i_dm < 0 ? "n_layer" : "d_model", i_dm < 0 ? "d_model" : "n_layer");
+    int nfam = fam == F_SHAPES ? c->val[i_sh].n / 2
+               : fam == F_PARAMS ? c->val[i_pa].n
+                                 : c->val[i_dm].n * c->val[i_nl].n;
+    int fam_idx = fam == F_SHAPES ? i_sh : fam == F_PARAMS ? i_pa : i_dm;
+
+    /* ---- head rule ---------------------------------------------------- */
+    int own_nh = 0, own_hs = 0;
+    int i_nh = lookup(c, S, K_N_HEAD, &own_nh), i_hs = lookup(c, S, K_HEAD_SIZE, &own_hs);
+    if (i_nh >= 0 && i_hs >= 0) {
+        if (own_nh == own_hs)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: n_head: set n_head or head_size, not both", c->f.e[i_nh].origin);
+        if (own_nh) i_hs = -1;
+        else i_nh = -1;
+    }
+    if (fam == F_PARAMS && i_nh >= 0)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: n_head: with params the head count follows d_model: set head_size",
+                        c->f.e[i_nh].origin);
+
+    /* ---- mode rules for budgets --------------------------------------- */
+    int i_tok = lookup(c, S, K_TOKENS, NULL), i_bud = lookup(c, S, K_BUDGET, NULL);
+    if (p->mode == SWEEP_ISOFLOP) {
+        if (i_tok >= 0)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: tokens: isoflop mode derives tokens from budget; remove it",
+                            c->f.e[i_tok].origin);
+        if (i_bud < 0)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: [%s] has no budget (isoflop mode: budget = FLOPs, e.g. "
+                            "logspace(1e12, 1e14, 3))",
+                            sec->origin, S);
+    } else {
+        if (i_bud >= 0)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: budget: only isoflop mode takes budgets (this is %s mode; set "
+                            "tokens)",
+                            c->f.e[i_bud].origin, sweep_mode_name(p->mode));
+        if (i_tok < 0)
+            return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] has no tokens (training budget)",
+                            sec->origin, S);
+    }
+    int i_lr = lookup(c, S, K_LR, NULL);
+    if (p->mode == SWEEP_LR && i_lr >= 0 && c->val[i_lr].is_rule)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: lr: an lr sweep scans a list of learning rates, not a rule",
+                        c->f.e[i_lr].origin);
+    if (p->mode == SWEEP_LR && (i_lr < 0 || c->val[i_lr].n < 2)) {
+        if ((rc = warn(c, "%s: [%s] is an lr sweep with a single lr", sec->origin, S))) return rc;
+    }
+
+    /* ---- the product -------------------------------------------------- */
+    int idx[NAXIS], len[NAXIS], pos[NAXIS];
+    double total = nfam;
+    for (int a = 0; a < NAXIS; a++) {
+        idx[a] = lookup(c, S, axis_keys[a], NULL);
+        len[a] = idx[a] >= 0 && c->val[idx[a]].v ? c->val[idx[a]].n : 1;
+        if (idx[a] >= 0 && c->val[idx[a]].is_rule) len[a] = 1;
+        pos[a] = 0;
+        total *= len[a];
+    }
+    if (total > SWEEP_MAX_RUNS)
+        return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] expands to %.0f runs (at most %d)",
+                        sec->origin, S, total, SWEEP_MAX_RUNS);
+    int i_pc = lookup(c, S, K_PARAMS_COUNT, NULL), i_sched = lookup(c, S, K_SCHEDULE, NULL);
+    int count_total = 0;
+    if (i_pc >= 0) {
+        const char *v = c->val[i_pc].s;
+        if (!strcmp(v, "total")) count_total = 1;
+        else if (strcmp(v, "nonembedding") && strcmp(v, "non-embedding"))
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: params_count = %s: expected total or nonembedding",
+                            c->f.e[i_pc].origin, v);
+    }
+    model_sched sched = SCHED_COSINE;
+    if (i_sched >= 0 && model_sched_parse(c->val[i_sched].s, &sched))
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: schedule = %s: expected cosine, constant or fixed_cosine",
+                        c->f.e[i_sched].origin, c->val[i_sched].s);
+    int evals_set = lookup(c, S, K_EVALS, NULL) >= 0;
+    int patience_set = lookup(c, S, K_PATIENCE, NULL) >= 0;
+
+#define AX(key, dflt) getv(c, idx[ax_of(key)], pos[ax_of(key)], (dflt))
+    int ax_pos[K_COUNT];
+    for (int k = 0; k < K_COUNT; k++) ax_pos[k] = -1;
+    for (int a = 0; a < NAXIS; a++) ax_pos[axis_keys[a]] = a;
+#define ax_of(key) ax_pos[key]
+
+    for (int fi = 0; fi < nfam; fi++) {
+        for (int a = 0; a < NAXIS; a++) pos[a] = 0;
+        for (;;) {
+            sweep_item r;
+            memset(&r, 0, sizeof r);
+            model_train_config *g = &r.cfg;
+            model_train_defaults(g);
+            g->stop = NULL;
+            g->threads = 0;
+            g->checkpoint[0] = 0;
+            snprintf(g->data_dir, sizeof g->data_dir, "%s", p->data_dir);
+            snprintf(r.label, sizeof r.label, "%s", S);
+            r.line = sec->line;
+            r.compute_budget = NAN;
+            r.target_params = NAN;
+            r.est_seconds = NAN;
+            model_shape *s = &g->shape;
+            s->n_vocab = p->data.vocab;
+            s->n_ctx = (int)AX(K_N_CTX, s->n_ctx > 0 ? s->n_ctx : 128);
+            int hs = (int)AX(K_HEAD_SIZE, 64);
+            double ff_mult = AX(K_FF_MULT, 4.0);
+            const char *shape_origin = c->f.e[fam_idx].origin;
+            if (fam == F_PARAMS) {
+                r.target_params = c->val[i_pa].v[fi];
+                r.target_total = count_total;
+                char why[UTIL_ERRLEN];
+                if (sweep_shape_for_params(r.target_params, count_total, AX(K_ASPECT, 32.0), hs,
+                                           ff_mult, s->n_ctx, s->n_vocab, s, why, sizeof why))
+                    return util_err(err, errlen, UTIL_EINVAL, "%s: params: %s", shape_origin, why);
+            } else {
+                if (fam == F_SHAPES) {
+                    s->n_layer = (int)c->val[i_sh].v[2 * fi];
+                    s->d_model = (int)c->val[i_sh].v[2 * fi + 1];
+                } else {
+                    int nn = c->val[i_nl].n;
+                    s->d_model = (int)c->val[i_dm].v[fi / nn];
+                    s->n_layer = (int)c->val[i_nl].v[fi % nn];
+                }
+                if (i_nh >= 0) {
+                    s->n_head = (int)AX(K_N_HEAD, 1);
+                    if (s->d_model % s->n_head)
+                        return util_err(err, errlen, UTIL_EINVAL,
+                                        "%s: impossible shape: d_model %d is not divisible by "
+                                        "n_head %d",
+                                        shape_origin, s->d_model, s->n_head);
+                } else {
+                    if (s->d_model % hs)
+                        return util_err(err, errlen, UTIL_EINVAL,
+                                        "%s: impossible shape: d_model %d is not a multiple of "
+                                        "head_size %d%s",
+                                        shape_origin, s->d_model, hs,
+                                        i_hs < 0 ? " (the default; set head_size or n_head)" : "");
+                    s->n_head = s->d_model / hs;
+                }
+                s->d_ff = (int)floor(ff_mult * s->d_model + 0.5);
+            }
+            if (idx[ax_of(K_D_FF)] >= 0) s->d_ff = (int)AX(K_D_FF, s->d_ff);
+            char why[UTIL_ERRLEN];
+            if (model_shape_check(s, why, sizeof why))
+                return util_err(err, errlen, UTIL_EINVAL, "%s: impossible shape %dx%d: %s",
+                                shape_origin, s->n_layer, s->d_model, why);
+            model_count_params(s, &r.counts);
+
+            g->batch = (int)AX(K_BATCH, g->batch);
+            g->micro_batch = (int)AX(K_MICRO_BATCH, g->micro_batch);
+            if (g->micro_batch > 0 && g->batch % g->micro_batch) {
+                int at = idx[ax_of(K_MICRO_BATCH)];
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: micro_batch %d does not divide batch %d", ORIGIN(c, at, sec),
+                                g->micro_batch, g->batch);
+            }
+            int64_t tps = (int64_t)g->batch * s->n_ctx;
+            r.flops_per_token = sweep_flops_per_token(p->flops_count, s);
+            if (p->mode == SWEEP_ISOFLOP) {
+                r.compute_budget = AX(K_BUDGET, 0);
+                g->tokens = sweep_tokens_for_budget(r.compute_budget, r.flops_per_token, tps);
+                double got = (double)g->tokens * r.flops_per_token;
+                if (got > 2 * r.compute_budget &&
+                    (rc = warn(c,
+                               "%s: [%s] %dx%d: budget %.3g FLOPs is below one step (%.3g "
+                               "FLOPs); it trains one step",
+                               sec->origin, S, s->n_layer, s->d_model, r.compute_budget, got)))
+                    return rc;
+            } else {
+                double t = AX(K_TOKENS, 0);
+                g->tokens = (int64_t)ceil(t / (double)tps) * tps;
+            }
+            g->unique_tokens = (int64_t)AX(K_UNIQUE_TOKENS, 0);
+            if ((uint64_t)g->unique_tokens > p->data.train_tokens) {
+                int at = idx[ax_of(K_UNIQUE_TOKENS)];
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: unique_tokens = %lld: the training split of %s has only "
+                                "%llu tokens",
+                                ORIGIN(c, at, sec), (long long)g->unique_tokens, p->data_dir,
+                                (unsigned long long)p->data.train_tokens);
+            }
+            if (g->unique_tokens > 0 && g->unique_tokens <= s->n_ctx) {
+                int at = idx[ax_of(K_UNIQUE_TOKENS)];
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: unique_tokens = %lld: must exceed n_ctx %d", ORIGIN(c, at, sec),
+                                (long long)g->unique_tokens, s->n_ctx);
+            }
+            if (p->data.train_tokens <= (uint64_t)s->n_ctx + 1) {
+                int at = idx[ax_of(K_N_CTX)];
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: n_ctx %d: the training split of %s has only %llu tokens",
+                                ORIGIN(c, at, sec), s->n_ctx, p->data_dir,
+                                (unsigned long long)p->data.train_tokens);
+            }
+            r.flops = (double)g->tokens * r.flops_per_token;
+            r.flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
+            double avail = g->unique_tokens > 0 ? (double)g->unique_tokens
+                                                : (double)p->data.train_tokens;
+            r.epochs = (double)g->tokens / avail;
+
+            int li = idx[ax_of(K_LR)];
+            if (li >= 0 && c->val[li].is_rule)
+                g->lr = c->val[li].rule_c * pow((double)r.counts.nonembedding, -c->val[li].rule_p);
+            else g->lr = AX(K_LR, g->lr);
+            g->min_lr_frac = AX(K_MIN_LR_FRAC, g->min_lr_frac);
+            int64_t steps = g->tokens / tps;
+            g->warmup = (int)AX(K_WARMUP, g->warmup);
+            if (idx[ax_of(K_WARMUP_FRAC)] >= 0)
+                g->warmup = (int)floor(AX(K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+            if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
+            g->schedule = sched;
+            g->cycle_tokens = (int64_t)AX(K_CYCLE_TOKENS, (double)g->cycle_tokens);
+            if (sched == SCHED_FIXED_COSINE && g->cycle_tokens <= 0) g->cycle_tokens = g->tokens;
+            g->weight_decay = AX(K_WEIGHT_DECAY, g->weight_decay);
+            g->beta1 = AX(K_BETA1, g->beta1);
+            g->beta2 = AX(K_BETA2, g->beta2);
+            g->eps = AX(K_EPS, g->eps);
+            g->grad_clip = AX(K_GRAD_CLIP, g->grad_clip);
+            if (p->mode == SWEEP_KAPLAN && !evals_set) g->evals = 30;
+            g->evals = (int)AX(K_EVALS, g->evals);
+            g->eval_windows = (int)AX(K_EVAL_WINDOWS, g->eval_windows);
+            if (p->mode == SWEEP_KAPLAN && !patience_set && g->unique_tokens > 0) g->patience = 3;
+            g->patience = (int)AX(K_PATIENCE, g->patience);
+            g->log_every = (int)AX(K_LOG_EVERY, g->log_every);
+            g->checkpoint_secs = AX(K_CHECKPOINT_SECS, g->checkpoint_secs);
+            g->seed = (uint64_t)AX(K_SEED, (double)g->seed);
+
+            model_run_id(g, r.id);
+            if (r.epochs > 4 &&
+                (rc = warn(c,
+                           "%s: [%s] run %s (%dx%d, %lld tokens) repeats its %s %.1f times "
+                           "(more than 4 epochs)",
+                           sec->origin, S, r.id, s->n_layer, s->d_model, (long long)g->tokens,
+                           g->unique_tokens ? "unique_tokens" : "training data", r.epochs)))
+                return rc;
+            r.config_json = run_json(p, &r);
+            if (!r.config_json) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            int before = p->nruns;
+            if ((rc = add_run(c, &r))) {
+                free(r.config_json);
+                return rc;
+            }
+            if (p->nruns == before) free(r.config_json);
+
+            /* next point of the product */
+            int a = NAXIS - 1;
+            while (a >= 0 && ++pos[a] == len[a]) pos[a--] = 0;
+            if (a < 0) break;
+        }
+    }
+#undef AX
+#undef ax_of
+    return 0;
+}
+
+static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, int nov) {
+    cJSON *o = cJSON_CreateObject(), *runs = NULL, *ovs = NULL;
+    if (!o) return UTIL_ENOMEM;
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
+    cJSON_AddStringToObject(o, "flops", sweep_flops_name(p->flops_count));
+    cJSON_AddStringToObject(o, "data", p->data_dir);
+    cJSON_AddStringToObject(o, "file", p->path);
+    ovs = cJSON_AddArrayToObject(o, "overrides");
+    for (int i = 0; ovs && i < nov; i++) cJSON_AddItemToArray(ovs, cJSON_CreateString(ov[i]));
+    runs = cJSON_AddArrayToObject(o, "runs");
+    for (int i = 0; runs && i < p->nruns; i++) {
+        cJSON *r = cJSON_Parse(p->runs[i].config_json);
+        if (r) cJSON_AddItemToArray(runs, r);
+    }
+    (void)f;
+    p->plan_json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return p->plan_json ? 0 : UTIL_ENOMEM;
+}
+
+void sweep_plan_free(sweep_plan *plan) {
+    if (!plan) return;
+    for (int i = 0; i < plan->nruns; i++) free(plan->runs[i].config_json);
+    free(plan->runs);
+    for (int i = 0; i < plan->nwarnings; i++) free(plan->warnings[i]);
+    free(plan->warnings);
+    free(plan->file_text);
+    free(plan->plan_json);
+    memset(plan, 0, sizeof *plan);
+}
+
+static const char *base_name(const char *path, char *out, size_t n) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = 0;
+    return out;
+}
+
+int sweep_parse(const char *path, const char *const *overrides, int noverrides,
+                const char *db_path, sweep_plan *plan, char *err, size_t errlen) {
+    memset(plan, 0, sizeof *plan);
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.plan = plan;
+    c.err = err;
+    c.errlen = errlen;
+    c.db_path = db_path;
+    int rc = sweep_file_read(path, overrides, noverrides, &c.f, err, errlen);
+    if (rc) return rc;
+    snprintf(plan->path, sizeof plan->path, "%s", path);
+
+    /* every key known, in a section that may hold it, with a valid value */
+    c.val = calloc(c.f.n ? c.f.n : 1, sizeof *c.val);
+    if (!c.val) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < c.f.n; i++) {
+        const sweep_entry *e = &c.f.e[i];
+        const sweep_keydef *k = sweep_key_find(e->key);
+        if (!k) {
+            rc = util_err(err, errlen, UTIL_EINVAL, "%s: unknown key '%s' (see docs/sweep.md)",
+                          e->origin, e->key);
+            goto fail;
+        }
+        if (k->sweep_only && strcmp(e->section, "sweep")) {
+            rc = util_err(err, errlen, UTIL_EINVAL, "%s: %s belongs in [sweep], not [%s]",
+                          e->origin, e->key, e->section);
+            goto fail;
+        }
+        if ((rc = sweep_value_parse(e, k, db_path, &c.val[i], err, errlen))) goto fail;
+    }
+
+    /* [sweep] settings */
+    int i_name = lookup(&c, "sweep", K_NAME, NULL), i_mode = lookup(&c, "sweep", K_MODE, NULL);
+    int i_data = lookup(&c, "sweep", K_DATA, NULL), i_fl = lookup(&c, "sweep", K_FLOPS, NULL);
+    if (i_name >= 0) snprintf(plan->name, sizeof plan->name, "%s", c.val[i_name].s);
+    else base_name(path, plan->name, sizeof plan->name);
+    for (const char *q = plan->name; *q; q++)
+        if (!(*q == '-' || *q == '_' || *q == '.' || (*q >= '0' && *q <= '9') ||
+              ((*q | 32) >= 'a' && (*q | 32) <= 'z'))) {
+            rc = util_err(err, errlen, UTIL_EINVAL,
+                          "%s: name = %s: expected letters, digits, '-', '_' or '.'",
+                          i_name >= 0 ? c.f.e[i_name].origin : path, plan->name);
+            goto fail;
+        }
+    if (i_mode < 0) {
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s:%d: [sweep] has no mode (grid, isoflop, kaplan or lr)",
+                      path, c.f.sec[0].line);
+        goto fail;
+    }
+    int m;
+    for (m = 0; m < 4; m++)
+        if (!strcmp(c.val[i_mode].s, sweep_mode_name((sweep_mode)m))) break;
+    if (m == 4) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s: mode = %s: expected grid, isoflop, kaplan or lr", c.f.e[i_mode].origin,
+                      c.val[i_mode].s);
+        goto fail;
+    }
+    plan->mode = (sweep_mode)m;
+    plan->flops_count = SWEEP_FLOPS_CHINCHILLA;
+    if (i_fl >= 0) {
+        int f;
+        for (f = 0; f < 3; f++)
+            if (!strcmp(c.val[i_fl].s, sweep_flops_name((sweep_flops)f))) break;
+        if (f == 3) {
+            rc = util_err(err, errlen, UTIL_EINVAL,
+                          "%s: flops = %s: expected chinchilla, kaplan or 6nd",
+                          c.f.e[i_fl].origin, c.val[i_fl].s);
+            goto fail;
+        }
+        plan->flops_count = (sweep_flops)f;
+    }
+    if (i_data < 0) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s: [sweep] has no data (a directory made by 'scaling data prepare')",
+                      path);
+        goto fail;
+    }
+    snprintf(plan->data_dir, sizeof plan->data_dir, "%s", c.val[i_data].s);
+    {
+        char why[UTIL_ERRLEN];
+        if (data_info_read(plan->data_dir, &plan->data, 0, why, sizeof why)) {
+            rc = util_err(err, errlen, UTIL_EINVAL, "%s: data = %s: %s", c.f.e[i_data].origin,
+                          plan->data_dir, why);
+            goto fail;
+        }
+    }
+
+    /* generating sections: all but [sweep]; [sweep] itself if it is alone */
+    int ngen = 0;
+    for (int s = 0; s < c.f.nsec; s++) {
+        int is_sweep = !strcmp(c.f.sec[s].name, "sweep");
+        if (is_sweep && c.f.nsec > 1) continue;
+        secref ref = {c.f.sec[s].name, c.f.sec[s].line, ""};
+        snprintf(ref.origin, sizeof ref.origin, "%s:%d", path, ref.line);
+        if (is_sweep) ref.name = plan->name;
+        if (is_sweep) {
+            /* lookups use the section name "sweep" */
+            secref r2 = ref;
+            r2.name = "sweep";
+            int before = plan->nruns;
+            if ((rc = expand_section(&c, &r2))) goto fail;
+            for (int i = before; i < plan->nruns; i++)
+                snprintf(plan->runs[i].label, sizeof plan->runs[i].label, "%s", plan->name);
+        } else if ((rc = expand_section(&c, &ref))) {
+            goto fail;
+        }
+        ngen++;
+    }
+    (void)ngen;
+    if (plan->nruns == 0) {
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s: the sweep plans no runs", path);
+        goto fail;
+    }
+
+    /* the stored text: the file, then the overrides as comments */
+    {
+        size_t n = strlen(c.f.text) + 64;
+        for (int i = 0; i < noverrides; i++) n += strlen(overrides[i]) + 16;
+        plan->file_text = malloc(n);
+        if (!plan->file_text) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        size_t off = (size_t)snprintf(plan->file_text, n, "%s", c.f.text);
+        for (int i = 0; i < noverrides; i++)
+            off += (size_t)snprintf(plan->file_text + off, n - off, "%s; override: %s\n",
+                                    i == 0 && off && plan->file_text[off - 1] != '\n' ? "\n" : "",
+                                    overrides[i]);
+    }
+    if ((rc = plan_json(plan, &c.f, overrides, noverrides))) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < c.f.n; i++) sweep_value_free(&c.val[i]);
+    free(c.val);
+    sweep_file_free(&c.f);
+    return 0;
+fail:
+    if (c.val)
+        for (int i = 0; i < c.f.n; i++) sweep_value_free(&c.val[i]);
+    free(c.val);
+    sweep_file_free(&c.f);
+    sweep_plan_free(plan);
+    return rc;
+}
+
+/* ======================================================================
+ * Order and shards
+ * ====================================================================== */
+
+static int by_flops_desc(const void *a, const void *b, void *arg) {
+    const sweep_plan *sp = arg;
+    const sweep_item *x = &sp->runs[*(const int *)a], *y = &sp->runs[*(const int *)b];
+    if (x->flops != y->flops) return x->flops < y->flops ? 1 : -1;
+    return strcmp(x->id, y->id);
+}
+
+void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, int *n) {
+    for (int i = 0; i < plan->nruns; i++) order[i] = i;
+    qsort_r(order, plan->nruns, sizeof *order, by_flops_desc, (void *)plan);
+    if (shard_n < 1) shard_n = 1;
+    int k = 0;
+    for (int p = 0; p < plan->nruns; p++)
+        if (p % shard_n == shard_i - 1 || shard_n == 1) order[k++] = order[p];
+    *n = k;
+}

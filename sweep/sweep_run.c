@@ -1,0 +1,417 @@
+/*
+ * sweep_run.c — running a plan: register the sweep and its runs in the
+ * database, then keep up to `workers` worker processes (`scaling train ...
+ * --resume`, one per run, fork + exec) busy, largest FLOPs first; record a
+ * crash as failed and go on; on a stop request forward SIGINT (workers
+ * checkpoint and exit 4) and wait. Workers run in their own process group
+ * (so a terminal's Ctrl-C reaches only us and is forwarded once) and die with
+ * us (PR_SET_PDEATHSIG), so a SIGKILLed sweep leaves no orphan writing a
+ * checkpoint that the next invocation is resuming.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "../results/store.h"
+#include "sweep_priv.h"
+
+/* Exit codes of `scaling train` (cli/cmd_train.c). */
+enum { TRAIN_EXIT_DIVERGED = 3, TRAIN_EXIT_INTERRUPTED = 4 };
+
+/* ======================================================================
+ * The worker's command line
+ * ====================================================================== */
+
+static int addf(char **argv, int *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int addf(char **argv, int *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vasprintf(&argv[*n], fmt, ap);
+    va_end(ap);
+    if (rc < 0) {
+        argv[*n] = NULL;
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+void sweep_argv_free(char **argv) {
+    if (!argv) return;
+    for (char **a = argv; *a; a++) free(*a);
+    free(argv);
+}
+
+char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const sweep_run_opts *o,
+                         const char *ckpt_dir) {
+    const model_train_config *g = &r->cfg;
+    char **a = calloc(96, sizeof *a);
+    int n = 0, bad = 0;
+    if (!a) return NULL;
+#define A(...) bad |= addf(a, &n, __VA_ARGS__)
+    A("%s", o->exe);
+    A("train");
+    A("--data"), A("%s", g->data_dir);
+    A("--layers"), A("%d", g->shape.n_layer);
+    A("--d-model"), A("%d", g->shape.d_model);
+    A("--heads"), A("%d", g->shape.n_head);
+    A("--d-ff"), A("%d", g->shape.d_ff);
+    A("--ctx"), A("%d", g->shape.n_ctx);
+    A("--batch"), A("%d", g->batch);
+    if (g->micro_batch > 0) A("--micro-batch"), A("%d", g->micro_batch);
+    A("--tokens"), A("%lld", (long long)g->tokens);
+    if (g->unique_tokens > 0) A("--unique-tokens"), A("%lld", (long long)g->unique_tokens);
+    A("--lr"), A("%.17g", g->lr);
+    A("--min-lr-frac"), A("%.17g", g->min_lr_frac);
+    A("--warmup"), A("%d", g->warmup);
+    A("--schedule"), A("%s", model_sched_name(g->schedule));
+    if (g->schedule == SCHED_FIXED_COSINE)
+        A("--cycle-tokens"), A("%lld", (long long)g->cycle_tokens);
+    A("--weight-decay"), A("%.17g", g->weight_decay);
+    A("--beta1"), A("%.17g", g->beta1);
+    A("--beta2"), A("%.17g", g->beta2);
+    A("--eps"), A("%.17g", g->eps);
+    A("--grad-clip"), A("%.17g", g->grad_clip);
+    A("--evals"), A("%d", g->evals);
+    A("--eval-windows"), A("%d", g->eval_windows);
+    A("--patience"), A("%d", g->patience);
+    A("--log-every"), A("%d", g->log_every);
+    A("--seed"), A("%llu", (unsigned long long)g->seed);
+    A("--checkpoint-secs"), A("%.17g", g->checkpoint_secs);
+    A("--threads"), A("%d", o->threads);
+    A("--db"), A("%s", o->db_path);
+    A("--run-id"), A("%s", r->id);
+    A("--sweep"), A("%s", plan->name);
+    A("--label"), A("%s", r->label);
+    if (isfinite(r->compute_budget)) A("--compute-budget"), A("%.17g", r->compute_budget);
+    A("--checkpoint"), A("%s/%s.ckpt", ckpt_dir, r->id);
+    A("--resume");
+    A("--quiet");
+#undef A
+    a[n] = NULL;
+    if (bad) {
+        sweep_argv_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* ======================================================================
+ * The pool
+ * ====================================================================== */
+
+typedef struct {
+    pid_t pid;
+    int run;          /* plan index */
+    double started;   /* util_now() */
+} worker;
+
+typedef struct {
+    const sweep_plan *plan;
+    const sweep_run_opts *o;
+    store *db;
+    sweep_progress pr;
+    double t0;
+    double flops_at_start;   /* finished FLOPs when this invocation began */
+    double *partial;         /* per run: FLOPs of the run done so far (from its steps) */
+    char *finished;          /* per run: 1 when it needs no more work */
+} pool;
+
+static void emit(pool *P, sweep_event ev, int run, int code) {
+    P->pr.ev = ev;
+    P->pr.run = run;
+    P->pr.exit_code = code;
+    P->pr.elapsed = util_now() - P->t0;
+    double done = 0;
+    for (int i = 0; i < P->plan->nruns; i++) done += P->partial[i];
+    P->pr.flops_done = done;
+    double rate = (done - P->flops_at_start) / (P->pr.elapsed > 0 ? P->pr.elapsed : 1);
+    P->pr.eta = rate > 0 && P->pr.elapsed > 2 ? (P->pr.flops_total - done) / rate : NAN;
+    if (P->pr.running == 0 && P->pr.left == 0) P->pr.eta = 0;
+    if (P->o->progress) P->o->progress(P->o->ctx, run >= 0 ? &P->plan->runs[run] : NULL, &P->pr);
+}
+
+/* FLOPs done so far by a running run: its last logged step's tokens. */
+static void refresh_partial(pool *P, const worker *w, int nw) {
+    sqlite3 *db = store_db(P->db);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT max(tokens) FROM steps WHERE run_id = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return;
+    for (int i = 0; i < nw; i++) {
+        const sweep_item *r = &P->plan->runs[w[i].run];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            double t = sqlite3_column_double(st, 0);
+            double f = t * r->flops_per_token;
+            P->partial[w[i].run] = f < r->flops ? f : r->flops;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static pid_t launch(pool *P, int run, const char *ckpt_dir, char *err, size_t errlen) {
+    const sweep_item *r = &P->plan->runs[run];
+    char **argv = sweep_worker_argv(P->plan, r, P->o, ckpt_dir);
+    char logpath[2048];
+    if (!argv) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    snprintf(logpath, sizeof logpath, "%s/%s.log", ckpt_dir, r->id);
+    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        sweep_argv_free(argv);
+        return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", logpath, strerror(errno));
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        sweep_argv_free(argv);
+        return util_err(err, errlen, UTIL_EIO, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+#endif
+        (void)parent;
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0) dup2(nul, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(logfd);
+    sweep_argv_free(argv);
+    return pid;
+}
+
+static int is_finished_status(const char *s) { return !strcmp(s, "done") || !strcmp(s, "diverged"); }
+
+/* A worker ended: classify it, make the database agree, report it. */
+static void reap(pool *P, const worker *w, int status) {
+    const sweep_item *r = &P->plan->runs[w->run];
+    store_run row;
+    char e[UTIL_ERRLEN];
+    store_run_init(&row);
+    int have = store_get_run(P->db, r->id, &row, e, sizeof e) == 0;
+    sweep_event ev;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    if (code == 0 && have && is_finished_status(row.status))
+        ev = !strcmp(row.status, "diverged") ? SWEEP_EV_DIVERGED : SWEEP_EV_DONE;
+    else if (code == TRAIN_EXIT_DIVERGED) ev = SWEEP_EV_DIVERGED;
+    else if (code == TRAIN_EXIT_INTERRUPTED) ev = SWEEP_EV_STOPPED;
+    else ev = SWEEP_EV_FAILED;
+    if (ev == SWEEP_EV_DIVERGED && (!have || strcmp(row.status, "diverged")))
+        store_set_status(P->db, r->id, "diverged", e, sizeof e);
+    if (ev == SWEEP_EV_FAILED) store_set_status(P->db, r->id, "failed", e, sizeof e);
+    if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
+        store_set_status(P->db, r->id, "planned", e, sizeof e);
+    store_run_free_fields(&row);
+    P->pr.running--;
+    if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
+        P->partial[w->run] = r->flops;
+        P->finished[w->run] = 1;
+        P->pr.done++;
+        if (ev == SWEEP_EV_DIVERGED) P->pr.diverged++;
+    } else if (ev == SWEEP_EV_FAILED) {
+        P->partial[w->run] = 0;
+        P->pr.failed++;
+    } else {
+        P->pr.left++; /* resumable: it will continue next time */
+    }
+    emit(P, ev, w->run, code);
+}
+
+int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *last, char *err,
+              size_t errlen) {
+    pool P;
+    memset(&P, 0, sizeof P);
+    P.plan = plan;
+    P.o = o;
+    int rc = 0, n = 0, nw = 0;
+    int *order = NULL;
+    worker *w = NULL;
+    char ckpt_dir[1024];
+    if (!o->db_path || !o->exe || o->workers < 1 || o->threads < 1 || o->shard_n < 1 ||
+        o->shard_i < 1 || o->shard_i > o->shard_n)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "sweep_run: needs a database, an executable, workers >= 1, threads >= 1 "
+                        "and a shard I/N with 1 <= I <= N");
+    if (o->ckpt_dir && o->ckpt_dir[0]) snprintf(ckpt_dir, sizeof ckpt_dir, "%s", o->ckpt_dir);
+    else snprintf(ckpt_dir, sizeof ckpt_dir, "%s.runs", o->db_path);
+    if ((rc = util_mkdirs(ckpt_dir, err, errlen))) return rc;
+    if (access(o->exe, X_OK))
+        return util_err(err, errlen, UTIL_EINVAL, "%s: not an executable", o->exe);
+
+    order = malloc((plan->nruns ? plan->nruns : 1) * sizeof *order);
+    P.partial = calloc(plan->nruns ? plan->nruns : 1, sizeof *P.partial);
+    P.finished = calloc(plan->nruns ? plan->nruns : 1, 1);
+    w = calloc(o->workers, sizeof *w);
+    if (!order || !P.partial || !P.finished || !w) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = store_open(&P.db, o->db_path, STORE_CREATE, err, errlen))) goto done;
+    if ((rc = store_put_sweep(P.db, plan->name, sweep_mode_name(plan->mode), plan->file_text,
+                              plan->plan_json, err, errlen)))
+        goto done;
+    sweep_order(plan, o->shard_i, o->shard_n, order, &n);
+
+    /* register every run of the shard; note the finished ones */
+    int queued = 0;
+    for (int k = 0; k < n; k++) {
+        const sweep_item *r = &plan->runs[order[k]];
+        store_run row;
+        char e[UTIL_ERRLEN];
+        store_run_init(&row);
+        int have = store_get_run(P.db, r->id, &row, e, sizeof e) == 0;
+        int fin = have && is_finished_status(row.status);
+        int div = have && !strcmp(row.status, "diverged");
+        store_run_free_fields(&row);
+        store_run_init(&row);
+        snprintf(row.id, sizeof row.id, "%s", r->id);
+        snprintf(row.sweep, sizeof row.sweep, "%s", plan->name);
+        snprintf(row.label, sizeof row.label, "%s", r->label);
+        if (!have) snprintf(row.status, sizeof row.status, "planned");
+        snprintf(row.data_dir, sizeof row.data_dir, "%s", r->cfg.data_dir);
+        snprintf(row.tokenizer, sizeof row.tokenizer, "%s", plan->data.tokenizer);
+        const model_shape *s = &r->cfg.shape;
+        row.n_vocab = s->n_vocab;
+        row.n_layer = s->n_layer;
+        row.d_model = s->d_model;
+        row.n_head = s->n_head;
+        row.d_ff = s->d_ff;
+        row.n_ctx = s->n_ctx;
+        row.params_total = r->counts.total;
+        row.params_embedding = r->counts.embedding;
+        row.params_nonembedding = r->counts.nonembedding;
+        row.flops_per_token_kaplan = model_flops_kaplan(s, 0);
+        row.flops_per_token_chinchilla = model_flops_chinchilla(s);
+        row.tokens = r->cfg.tokens;
+        row.unique_tokens = r->cfg.unique_tokens;
+        row.batch = r->cfg.batch;
+        row.lr = r->cfg.lr;
+        snprintf(row.schedule, sizeof row.schedule, "%s", model_sched_name(r->cfg.schedule));
+        row.warmup = r->cfg.warmup;
+        row.cycle_tokens = r->cfg.cycle_tokens;
+        row.seed = r->cfg.seed;
+        row.threads = o->threads;
+        row.compute_budget = r->compute_budget;
+        row.flops = r->flops_chinchilla;
+        row.epochs = r->epochs;
+        row.config_json = r->config_json; /* borrowed: not freed below */
+        rc = store_put_run(P.db, &row, err, errlen);
+        if (rc) goto done;
+        P.pr.flops_total += r->flops;
+        P.pr.total++;
+        if (fin) {
+            P.finished[order[k]] = 1;
+            P.partial[order[k]] = r->flops;
+            P.pr.done++;
+            P.pr.diverged += div;
+            P.flops_at_start += r->flops;
+            emit(&P, SWEEP_EV_SKIP, order[k], 0);
+        } else {
+            order[queued++] = order[k];
+        }
+    }
+    P.pr.left = queued;
+    P.t0 = util_now();
+
+    /* ---- the loop ----------------------------------------------------- */
+    int next = 0, forwarded = 0;
+    double last_tick = 0, last_poll = 0;
+    for (;;) {
+        int stopping = o->stop && *o->stop;
+        if (stopping && forwarded < (int)*o->stop) {
+            int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
+            for (int i = 0; i < nw; i++) kill(w[i].pid, sig);
+            forwarded = (int)*o->stop;
+        }
+        while (!stopping && nw < o->workers && next < queued) {
+            int run = order[next++];
+            char e[UTIL_ERRLEN];
+            store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e);
+            pid_t pid = launch(&P, run, ckpt_dir, err, errlen);
+            if (pid < 0) {
+                rc = (int)pid;
+                store_set_status(P.db, plan->runs[run].id, "planned", e, sizeof e);
+                /* stop the others cleanly: everything stays resumable */
+                for (int i = 0; i < nw; i++) kill(w[i].pid, SIGINT);
+                while (nw > 0) {
+                    int st;
+                    pid_t p = waitpid(-1, &st, 0);
+                    if (p < 0 && errno != EINTR) break;
+                    for (int i = 0; i < nw; i++)
+                        if (w[i].pid == p) {
+                            reap(&P, &w[i], st);
+                            w[i] = w[--nw];
+                            break;
+                        }
+                }
+                goto done;
+            }
+            w[nw].pid = pid;
+            w[nw].run = run;
+            w[nw].started = util_now();
+            nw++;
+            P.pr.running++;
+            P.pr.left--;
+            emit(&P, SWEEP_EV_START, run, 0);
+        }
+        if (nw == 0 && (next >= queued || stopping)) break;
+
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p > 0) {
+            for (int i = 0; i < nw; i++)
+                if (w[i].pid == p) {
+                    worker done_w = w[i];
+                    w[i] = w[--nw];
+                    reap(&P, &done_w, st);
+                    break;
+                }
+            continue;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        double now = util_now();
+        if (now - last_poll >= 2.0) {
+            refresh_partial(&P, w, nw);
+            last_poll = now;
+        }
+        if (now - last_tick >= 1.0) {
+            emit(&P, SWEEP_EV_TICK, -1, 0);
+            last_tick = now;
+        }
+    }
+    emit(&P, SWEEP_EV_TICK, -1, 0);
+    if (o->stop && *o->stop) rc = util_err(err, errlen, UTIL_EINTR, "stopped on request: "
+                                                                    "every run is resumable");
+done:
+    if (last) *last = P.pr;
+    store_close(P.db);
+    free(order);
+    free(P.partial);
+    free(P.finished);
+    free(w);
+    return rc;
+}
