@@ -30,7 +30,10 @@ typedef struct data_tok data_tok;
 int data_tok_byte(data_tok **out, char *err, size_t errlen);
 /* Trains a byte-level BPE with vocab `vocab` (257..65536) on `n` bytes of
  * `text`; documents are separated by the caller (merges never cross doc_ends,
- * an array of `ndocs` end offsets, may be NULL for one document). */
+ * an array of `ndocs` end offsets, may be NULL for one document). Merges never
+ * cross chunk boundaries either (a space plus a run of letters, digits or
+ * other symbols; whitespace runs). If the text runs out of pairs first, the
+ * vocabulary is smaller than asked: check data_tok_vocab. */
 int data_tok_train_bpe(data_tok **out, const uint8_t *text, size_t n, const size_t *doc_ends,
                        size_t ndocs, int vocab, char *err, size_t errlen);
 int data_tok_save(const data_tok *t, const char *path, char *err, size_t errlen);
@@ -38,6 +41,9 @@ int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen);
 void data_tok_free(data_tok *t);
 int data_tok_vocab(const data_tok *t);
 data_tok_kind data_tok_kind_of(const data_tok *t);
+/* Merge i (0..vocab-257) of a BPE: token 256+i is (left, right). Returns 0, or
+ * UTIL_EINVAL when i is out of range (always for byte-level). */
+int data_tok_merge(const data_tok *t, int i, uint32_t *left, uint32_t *right);
 /* Encodes n bytes; *out (malloc'd, caller frees) gets *ntok tokens. */
 int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out,
                     size_t *ntok, char *err, size_t errlen);
@@ -78,7 +84,7 @@ typedef struct {
     int vocab;               /* for bpe: 257..65536 */
     double val_fraction;     /* fraction of documents held out, default 0.05 */
     uint64_t seed;           /* seeds the document split */
-    int min_ctx;             /* the training split must hold more than this many tokens */
+    int min_ctx;             /* each split (train and val) must hold more than this many tokens */
 } data_prepare_opts;
 
 void data_prepare_defaults(data_prepare_opts *o);

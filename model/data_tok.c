@@ -67,6 +67,13 @@ void data_tok_free(data_tok *t) {
 int data_tok_vocab(const data_tok *t) { return t->vocab; }
 data_tok_kind data_tok_kind_of(const data_tok *t) { return t->kind; }
 
+int data_tok_merge(const data_tok *t, int i, uint32_t *left, uint32_t *right) {
+    if (i < 0 || i >= t->nmerges) return UTIL_EINVAL;
+    *left = t->merges[2 * i];
+    *right = t->merges[2 * i + 1];
+    return 0;
+}
+
 int data_tok_byte(data_tok **out, char *err, size_t errlen) {
     *out = NULL;
     data_tok *t = calloc(1, sizeof *t);
