@@ -1,0 +1,364 @@
+/*
+ * fit_approach3.c — Chinchilla Approach 3: L(N, D) = E + A/N^alpha + B/D^beta
+ * fitted as Hoffmann et al. (2022) did. Minimises the sum over runs of the
+ * Huber loss (delta 1e-3) between log L-hat and log L, with
+ *   log L-hat = LSE(a - alpha ln N, b - beta ln D, e),  A = e^a, B = e^b, E = e^e,
+ * by L-BFGS (liblbfgs, analytic gradient) from their grid of initialisations
+ * (alpha, beta in 0..2 step 0.5; e in -1..1 step 0.5; a, b in 0..25 step 5:
+ * 4500 starts), keeping the best. Bootstrap resamples of runs start from the
+ * best full-data fit. Work is split over o->threads pthreads.
+ *
+ * Frontier under C = 6 N D: a = beta/(alpha+beta), b = alpha/(alpha+beta),
+ * G = (alpha A / (beta B))^(1/(alpha+beta)), N_opt = G (C/6)^a, D_opt = (C/6)^b / G.
+ */
+#include <lbfgs.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit.h"
+#include "fit_internal.h"
+
+/* ---- The objective --------------------------------------------------------- */
+
+typedef struct {
+    int n;
+    const double *lnN, *lnD, *lnL; /* (n,) each */
+    const int *idx;                /* (n,) rows of the arrays above, or NULL: 0..n-1 */
+    double delta;
+} a3_prob;
+
+/* x = (a, b, e, alpha, beta). Returns sum of Huber(r_i)/delta, the
+ * objective scaled by 1/delta so that L-BFGS's tolerances see numbers of order
+ * |r| rather than delta |r| (the minimiser is the same); fills g if non-NULL. */
+static double a3_eval(const a3_prob *p, const double *x, double *g) {
+    double f = 0, ga = 0, gb = 0, ge = 0, gal = 0, gbe = 0, d = p->delta;
+    for (int k = 0; k < p->n; k++) {
+        int i = p->idx ? p->idx[k] : k;
+        double u1 = x[0] - x[3] * p->lnN[i], u2 = x[1] - x[4] * p->lnD[i], u3 = x[2];
+        double m = u1 > u2 ? u1 : u2;
+        if (u3 > m) m = u3;
+        double e1 = exp(u1 - m), e2 = exp(u2 - m), e3 = exp(u3 - m), s = e1 + e2 + e3;
+        double r = m + log(s) - p->lnL[i];
+        double h, dh; /* Huber / delta and its derivative */
+        if (fabs(r) <= d) {
+            h = 0.5 * r * r / d;
+            dh = r / d;
+        } else {
+            h = fabs(r) - 0.5 * d;
+            dh = r > 0 ? 1 : -1;
+        }
+        f += h;
+        if (g) {
+            double w1 = e1 / s, w2 = e2 / s, w3 = e3 / s;
+            ga += dh * w1;
+            gb += dh * w2;
+            ge += dh * w3;
+            gal -= dh * w1 * p->lnN[i];
+            gbe -= dh * w2 * p->lnD[i];
+        }
+    }
+    if (g) g[0] = ga, g[1] = gb, g[2] = ge, g[3] = gal, g[4] = gbe;
+    return f;
+}
+
+static lbfgsfloatval_t a3_lbfgs_eval(void *inst, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,
+                                     const int n, const lbfgsfloatval_t step) {
+    (void)n;
+    (void)step;
+    return a3_eval(inst, x, g);
+}
+
+/* L-BFGS from x (5,) in place; returns the scaled objective at the end, or
+ * NaN if it is not finite. `tight` selects the final tolerances: Epoch AI
+ * (Besiroglu et al. 2024) found Hoffmann et al.'s optimiser stopped early on
+ * this objective, so the best grid result is polished with tight ones; the
+ * 4500-start scan itself uses looser ones (it only has to find the basin). */
+static double a3_minimise(const a3_prob *p, double *x, int tight) {
+    lbfgs_parameter_t prm;
+    lbfgs_parameter_init(&prm);
+    prm.epsilon = tight ? 1e-10 : 1e-5;
+    prm.max_iterations = 5000;
+    prm.past = 3;
+    prm.delta = tight ? 1e-13 : 1e-8;
+    prm.max_linesearch = 60;
+    lbfgsfloatval_t fx = 0;
+    int rc = lbfgs(5, x, &fx, a3_lbfgs_eval, NULL, (void *)p, &prm);
+    (void)rc; /* a rounding-error stop at the minimum is normal; fx is the best seen */
+    double f = a3_eval(p, x, NULL);
+    for (int k = 0; k < 5; k++)
+        if (!isfinite(x[k])) return NAN;
+    return isfinite(f) ? f : NAN;
+}
+
+/* ---- The initialisation grid ------------------------------------------------ */
+
+#define A3_NGRID 4500
+/* Start i of the grid as x = (a, b, e, alpha, beta); coordinates' indices in
+ * k[5] (a, b in 0..5; e, alpha, beta in 0..4). */
+static void a3_start(int i, double *x, int *k) {
+    int ib = i % 6, ia = (i / 6) % 6, ie = (i / 36) % 5, ibe = (i / 180) % 5, ial = i / 900;
+    x[0] = 5.0 * ia;
+    x[1] = 5.0 * ib;
+    x[2] = -1.0 + 0.5 * ie;
+    x[3] = 0.5 * ial;
+    x[4] = 0.5 * ibe;
+    if (k) k[0] = ia, k[1] = ib, k[2] = ie, k[3] = ial, k[4] = ibe;
+}
+
+/* ---- Threads ------------------------------------------------------------------ */
+
+typedef struct {
+    const a3_prob *p;
+    /* grid phase */
+    const int *starts; /* grid indices to run L-BFGS from */
+    int nstarts;
+    /* bootstrap phase */
+    const int *boot_idx; /* (nboot, n) resampled rows */
+    int nboot;
+    const double *x0;    /* (5,) starting point for the resamples */
+    double *boot_x;      /* (nboot, 5) results; NaN row when failed */
+    int tid, nthreads;
+    double best_f, best_x[5];
+    int best_start;
+} a3_work;
+
+static void *a3_grid_worker(void *arg) {
+    a3_work *w = arg;
+    w->best_f = INFINITY;
+    w->best_start = -1;
+    for (int j = w->tid; j < w->nstarts; j += w->nthreads) {
+        double x[5];
+        a3_start(w->starts[j], x, NULL);
+        double f = a3_minimise(w->p, x, 0);
+        if (isfinite(f) && (f < w->best_f || (f == w->best_f && w->starts[j] < w->best_start))) {
+            w->best_f = f;
+            memcpy(w->best_x, x, sizeof x);
+            w->best_start = w->starts[j];
+        }
+    }
+    return NULL;
+}
+
+static void *a3_boot_worker(void *arg) {
+    a3_work *w = arg;
+    for (int j = w->tid; j < w->nboot; j += w->nthreads) {
+        a3_prob q = *w->p;
+        q.idx = w->boot_idx + (size_t)j * q.n;
+        double x[5];
+        memcpy(x, w->x0, sizeof x);
+        double f = a3_minimise(&q, x, 1);
+        for (int k = 0; k < 5; k++) w->boot_x[j * 5 + k] = isfinite(f) ? x[k] : NAN;
+    }
+    return NULL;
+}
+
+/* Runs fn over nthreads workers (the first in this thread). */
+static void a3_parallel(void *(*fn)(void *), a3_work *w, int nthreads) {
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 1; t < nthreads; t++) started[t] = pthread_create(&th[t], NULL, fn, &w[t]) == 0;
+    fn(&w[0]);
+    for (int t = 1; t < nthreads; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else fn(&w[t]); /* could not start a thread: do its share here */
+    }
+}
+
+/* ---- The fit ------------------------------------------------------------------ */
+
+static int cmp_fidx(const void *a, const void *b) {
+    const double *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] < y[1] ? -1 : x[1] > y[1]);
+}
+
+/* Derived values of a parameter vector x = (a, b, e, alpha, beta):
+ * v = (E, A, B, alpha, beta, a_frontier, b_frontier, G). */
+static void a3_derived(const double *x, double *v) {
+    double al = x[3], be = x[4];
+    v[0] = exp(x[2]);
+    v[1] = exp(x[0]);
+    v[2] = exp(x[1]);
+    v[3] = al;
+    v[4] = be;
+    v[5] = be / (al + be);
+    v[6] = al / (al + be);
+    /* G = (alpha A / (beta B))^(1/(alpha+beta)), computed in logs */
+    v[7] = exp((log(al) + x[0] - log(be) - x[1]) / (al + be));
+}
+
+int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
+                      size_t errlen) {
+    int rc = 0, n = d->nruns, nth = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
+    double *lnN = NULL, *lnD = NULL, *lnL = NULL, *fv = NULL, *boot_x = NULL, *draws = NULL;
+    int *starts = NULL, *boot_idx = NULL;
+    a3_work w[64];
+    memset(out, 0, sizeof *out);
+    if ((rc = fit__check_runs(d, o->params, "approach 3", err, errlen))) return rc;
+    if (n < 6)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "approach 3: %d runs, need at least 6 to fit 5 parameters", n);
+    lnN = malloc(n * sizeof *lnN);
+    lnD = malloc(n * sizeof *lnD);
+    lnL = malloc(n * sizeof *lnL);
+    starts = malloc(A3_NGRID * sizeof *starts);
+    fv = malloc(2 * A3_NGRID * sizeof *fv);
+    if (!lnN || !lnD || !lnL || !starts || !fv) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "approach 3: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        lnN[i] = log(fit_run_params(&d->runs[i], o->params));
+        lnD[i] = log(d->runs[i].tokens);
+        lnL[i] = log(d->runs[i].loss);
+    }
+    if (fit__ndistinct(lnN, n) < 2) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "approach 3: all %d runs have the same size N = %.4g; A/N^alpha cannot be "
+                      "told apart from E",
+                      n, exp(lnN[0]));
+        goto done;
+    }
+    if (fit__ndistinct(lnD, n) < 2) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "approach 3: all %d runs have the same token count D = %.4g; B/D^beta "
+                      "cannot be told apart from E",
+                      n, exp(lnD[0]));
+        goto done;
+    }
+    double delta = o->huber_delta > 0 ? o->huber_delta : 1e-3;
+    a3_prob p = {n, lnN, lnD, lnL, NULL, delta};
+
+    /* Grid phase: all starts, or the best o->a3_starts by objective value. */
+    int nstarts = A3_NGRID;
+    if (o->a3_starts > 0 && o->a3_starts < A3_NGRID) {
+        for (int i = 0; i < A3_NGRID; i++) {
+            double x[5];
+            a3_start(i, x, NULL);
+            double f = a3_eval(&p, x, NULL);
+            fv[2 * i] = isfinite(f) ? f : INFINITY;
+            fv[2 * i + 1] = i;
+        }
+        qsort(fv, A3_NGRID, 2 * sizeof *fv, cmp_fidx);
+        nstarts = o->a3_starts;
+        for (int j = 0; j < nstarts; j++) starts[j] = (int)fv[2 * j + 1];
+    } else {
+        for (int i = 0; i < A3_NGRID; i++) starts[i] = i;
+    }
+    for (int t = 0; t < nth; t++) {
+        memset(&w[t], 0, sizeof w[t]);
+        w[t].p = &p;
+        w[t].starts = starts;
+        w[t].nstarts = nstarts;
+        w[t].tid = t;
+        w[t].nthreads = nth;
+    }
+    a3_parallel(a3_grid_worker, w, nth);
+    int bt = -1;
+    for (int t = 0; t < nth; t++) /* polish each worker's best with tight tolerances */
+        if (w[t].best_start >= 0) w[t].best_f = a3_minimise(&p, w[t].best_x, 1);
+    for (int t = 0; t < nth; t++)
+        if (w[t].best_start >= 0 && isfinite(w[t].best_f) &&
+            (bt < 0 || w[t].best_f < w[bt].best_f ||
+             (w[t].best_f == w[bt].best_f && w[t].best_start < w[bt].best_start)))
+            bt = t;
+    if (bt < 0) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "approach 3: no start of the grid reached a finite objective");
+        goto done;
+    }
+    double xbest[5], v[8];
+    memcpy(xbest, w[bt].best_x, sizeof xbest);
+    int k[5];
+    a3_start(w[bt].best_start, out->start, k);
+    out->on_grid_edge = k[0] == 0 || k[0] == 5 || k[1] == 0 || k[1] == 5 || k[2] == 0 ||
+                        k[2] == 4 || k[3] == 0 || k[3] == 4 || k[4] == 0 || k[4] == 4;
+    out->starts_run = nstarts;
+    out->objective = w[bt].best_f * delta; /* unscaled: sum of Huber losses */
+    out->npoints = n;
+    a3_derived(xbest, v);
+    out->E = fit__val(v[0]);
+    out->A = fit__val(v[1]);
+    out->B = fit__val(v[2]);
+    out->alpha = fit__val(v[3]);
+    out->beta = fit__val(v[4]);
+    out->a = fit__val(v[5]);
+    out->b = fit__val(v[6]);
+    out->G = fit__val(v[7]);
+    if (!(v[3] > 0) || !(v[4] > 0))
+        snprintf(out->warning, sizeof out->warning,
+                 "fitted exponent not positive (alpha %.3g, beta %.3g): no compute-optimal "
+                 "frontier",
+                 v[3], v[4]);
+    else if (out->on_grid_edge)
+        snprintf(out->warning, sizeof out->warning,
+                 "best start (a %g, b %g, e %g, alpha %g, beta %g) is on the edge of the "
+                 "initialisation grid",
+                 out->start[0], out->start[1], out->start[2], out->start[3], out->start[4]);
+
+    /* Bootstrap: resample whole runs, start from the full-data fit. */
+    int K = o->bootstrap;
+    if (K > 0) {
+        boot_idx = malloc((size_t)K * n * sizeof *boot_idx);
+        boot_x = malloc((size_t)K * 5 * sizeof *boot_x);
+        draws = malloc((size_t)K * sizeof *draws);
+        if (!boot_idx || !boot_x || !draws) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "approach 3: out of memory (bootstrap)");
+            goto done;
+        }
+        util_rng r;
+        util_rng_seed(&r, o->seed, "bootstrap");
+        for (size_t i = 0; i < (size_t)K * n; i++) boot_idx[i] = (int)util_rng_below(&r, n);
+        for (int t = 0; t < nth; t++) {
+            w[t].boot_idx = boot_idx;
+            w[t].nboot = K;
+            w[t].x0 = xbest;
+            w[t].boot_x = boot_x;
+        }
+        a3_parallel(a3_boot_worker, w, nth);
+        double *vals = malloc((size_t)K * 8 * sizeof *vals);
+        if (!vals) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "approach 3: out of memory (bootstrap)");
+            goto done;
+        }
+        int m = 0;
+        for (int j = 0; j < K; j++) {
+            if (!isfinite(boot_x[j * 5])) {
+                out->boot_failed++;
+                continue;
+            }
+            a3_derived(boot_x + j * 5, vals + (size_t)m * 8);
+            if (out->nsamples < FIT_SAMPLES) {
+                double *s = out->samples[out->nsamples++];
+                for (int q = 0; q < 5; q++) s[q] = vals[(size_t)m * 8 + q];
+            }
+            m++;
+        }
+        fit_val *fields[8] = {&out->E, &out->A, &out->B, &out->alpha,
+                              &out->beta, &out->a, &out->b, &out->G};
+        for (int q = 0; q < 8; q++) {
+            for (int j = 0; j < m; j++) draws[j] = vals[(size_t)j * 8 + q];
+            fit__interval(draws, m, fields[q]);
+        }
+        free(vals);
+    }
+done:
+    free(lnN);
+    free(lnD);
+    free(lnL);
+    free(starts);
+    free(fv);
+    free(boot_idx);
+    free(boot_x);
+    free(draws);
+    return rc;
+}
+
+void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L) {
+    double a = f->a.est, b = f->b.est, G = f->G.est;
+    double n = G * pow(C / 6.0, a), dd = pow(C / 6.0, b) / G;
+    if (N) *N = n;
+    if (D) *D = dd;
+    if (L) *L = f->E.est + f->A.est / pow(n, f->alpha.est) + f->B.est / pow(dd, f->beta.est);
+}

@@ -1,0 +1,610 @@
+/*
+ * fit_laws.c — Chinchilla Approaches 1 and 2 (compute-optimal frontiers from
+ * the curves' envelope and from IsoFLOP parabolas) and Kaplan et al.'s laws
+ * L(N), L(D), L(Cmin) and L(N, D), each with bootstrap intervals over runs.
+ *
+ * Every fit is a "core" that maps a data set to a vector of values; the
+ * bootstrap calls the same core on resamples of whole runs (util_rng stream
+ * "bootstrap" of o->seed) and takes percentile intervals of each value.
+ */
+#include <lbfgs.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit.h"
+#include "fit_internal.h"
+
+static void append_warning(char *w, size_t n, const char *msg) {
+    size_t len = strlen(w);
+    if (len + 3 >= n) return;
+    snprintf(w + len, n - len, "%s%s", len ? "; " : "", msg);
+}
+
+/* ---- Frontier cores (Approaches 1 and 2) ------------------------------------ */
+
+/* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares);
+ * v = (a, b, kN, kD). Returns -1 if the points cannot determine them. */
+static int frontier_regress(const fit_optima *pts, double *v) {
+    double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS];
+    int m = 0;
+    for (int i = 0; i < pts->n; i++) {
+        if (!(pts->C[i] > 0 && pts->N[i] > 0 && pts->D[i] > 0)) continue;
+        lc[m] = log(pts->C[i]);
+        ln[m] = log(pts->N[i]);
+        ld[m] = log(pts->D[i]);
+        m++;
+    }
+    double sa, ia, sb, ib;
+    if (fit__ols(lc, ln, m, &sa, &ia) || fit__ols(lc, ld, m, &sb, &ib)) return -1;
+    v[0] = sa;
+    v[1] = sb;
+    v[2] = exp(ia);
+    v[3] = exp(ib);
+    return 0;
+}
+
+/* Approach 1: envelope of the curves; the run on it gives N, and D = C / (its
+ * FLOPs per token). Fills pts; returns 0, or a negative code with err. */
+static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double *v, char *err,
+                   size_t errlen) {
+    int n = o->envelope_points > 1 ? o->envelope_points : 200;
+    if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
+    double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
+    int run[FIT_MAX_POINTS], rc;
+    if ((rc = fit_envelope(d, o, n, C, L, run, err, errlen))) return rc;
+    pts->n = 0;
+    double Nseen[FIT_MAX_POINTS];
+    for (int j = 0; j < n; j++) {
+        if (run[j] < 0) continue;
+        const fit_run *r = &d->runs[run[j]];
+        int k = pts->n++;
+        pts->C[k] = C[j];
+        pts->L[k] = L[j];
+        pts->N[k] = fit_run_params(r, o->params);
+        pts->D[k] = C[j] / fit_run_flops_at(r, o->params, o->flops, 1.0);
+        pts->extrapolated[k] = 0;
+        Nseen[k] = pts->N[k];
+    }
+    if (fit__ndistinct(Nseen, pts->n) < 2)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "approach 1: one model size is on the envelope at every compute value; "
+                        "N_opt cannot be fitted against C (need runs of several sizes whose "
+                        "curves cross)");
+    if (frontier_regress(pts, v))
+        return util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
+    return 0;
+}
+
+/* Approach 2: a parabola in ln N through each budget's final losses. */
+static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int ngroups,
+                   fit_optima *pts, double *v, char *warn, size_t warnlen, char *err,
+                   size_t errlen) {
+    int n = d->nruns, nskip = 0, nextra = 0;
+    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return util_err(err, errlen, UTIL_ENOMEM, "approach 2: out of memory");
+    }
+    pts->n = 0;
+    for (int g = 0; g < ngroups && pts->n < FIT_MAX_POINTS; g++) {
+        int m = 0;
+        double lcsum = 0, ksum = 0, xm = 0;
+        for (int i = 0; i < n; i++) {
+            if (group[i] != g) continue;
+            const fit_run *r = &d->runs[i];
+            double N = fit_run_params(r, o->params), C = fit_run_flops(r, o->params, o->flops);
+            x[m] = log(N);
+            y[m] = r->loss;
+            lcsum += log(C);
+            ksum += C / (N * r->tokens); /* FLOPs per parameter per token */
+            xm += x[m];
+            m++;
+        }
+        if (m == 0) continue;
+        xm /= m;
+        if (fit__ndistinct(x, m) < 3) {
+            nskip++;
+            continue;
+        }
+        /* least squares L = q0 + q1 u + q2 u^2 with u = ln N - mean, for conditioning */
+        double A[9] = {0}, b[3] = {0};
+        for (int i = 0; i < m; i++) {
+            double u = x[i] - xm, pw[3] = {1, u, u * u};
+            for (int r = 0; r < 3; r++) {
+                b[r] += pw[r] * y[i];
+                for (int c = 0; c < 3; c++) A[r * 3 + c] += pw[r] * pw[c];
+            }
+        }
+        if (fit__solve(A, b, 3) || !(b[2] > 0)) {
+            nskip++; /* no minimum: the losses do not curve upwards */
+            continue;
+        }
+        double xs = xm - b[1] / (2 * b[2]), xmin = x[0], xmax = x[0];
+        for (int i = 1; i < m; i++) {
+            if (x[i] < xmin) xmin = x[i];
+            if (x[i] > xmax) xmax = x[i];
+        }
+        int k = pts->n++;
+        double C = exp(lcsum / m), kpt = ksum / m, us = xs - xm;
+        pts->C[k] = C;
+        pts->N[k] = exp(xs);
+        pts->D[k] = C / (kpt * pts->N[k]);
+        pts->L[k] = b[0] + b[1] * us + b[2] * us * us;
+        pts->extrapolated[k] = xs < xmin || xs > xmax;
+        nextra += pts->extrapolated[k];
+        pts->parab[k][0] = b[0] - b[1] * xm + b[2] * xm * xm;
+        pts->parab[k][1] = b[1] - 2 * b[2] * xm;
+        pts->parab[k][2] = b[2];
+    }
+    free(x);
+    free(y);
+    if (warn) {
+        char msg[160];
+        if (nextra) {
+            snprintf(msg, sizeof msg,
+                     "%d of %d budgets have their minimum outside the sampled sizes "
+                     "(extrapolated)",
+                     nextra, pts->n);
+            append_warning(warn, warnlen, msg);
+        }
+        if (nskip) {
+            snprintf(msg, sizeof msg,
+                     "%d budgets skipped (fewer than 3 sizes, or no minimum)", nskip);
+            append_warning(warn, warnlen, msg);
+        }
+    }
+    if (pts->n < 2)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "approach 2: %d usable IsoFLOP budgets (each needs 3 or more sizes and a "
+                        "loss minimum), need at least 2",
+                        pts->n);
+    if (frontier_regress(pts, v))
+        return util_err(err, errlen, UTIL_EINVAL, "approach 2: degenerate optima");
+    return 0;
+}
+
+/* Shared driver: full fit, then bootstrap. which = 1 or 2. */
+static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_frontier *out,
+                        char *err, size_t errlen) {
+    int rc = 0, ngroups = 0, *group = NULL, K = o->bootstrap;
+    double *draws = NULL;
+    fit_optima *tmp = NULL;
+    fit_data rs = {0, NULL};
+    const char *what = which == 1 ? "approach 1" : "approach 2";
+    memset(out, 0, sizeof *out);
+    out->a = out->b = out->kN = out->kD = fit__val(NAN);
+    if ((rc = fit__check_runs(d, o->params, what, err, errlen))) return rc;
+    group = malloc((d->nruns ? d->nruns : 1) * sizeof *group);
+    tmp = malloc(sizeof *tmp);
+    if (!group || !tmp) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "%s: out of memory", what);
+        goto done;
+    }
+    double v[4];
+    if (which == 1) {
+        int ncurves = 0;
+        for (int i = 0; i < d->nruns; i++) ncurves += d->runs[i].ncurve >= 2;
+        if (ncurves < 2) {
+            rc = util_err(err, errlen, UTIL_EINVAL,
+                          "approach 1: needs the learning curves (evals) of 2 or more runs, "
+                          "found %d; final losses alone (e.g. a CSV) do not define the envelope",
+                          ncurves);
+            goto done;
+        }
+        rc = a1_core(d, o, &out->pts, v, err, errlen);
+    } else {
+        if ((rc = fit_budget_groups(d, o->params, o->flops, group, &ngroups))) {
+            rc = util_err(err, errlen, rc, "%s: out of memory", what);
+            goto done;
+        }
+        rc = a2_core(d, o, group, ngroups, &out->pts, v, out->warning, sizeof out->warning, err,
+                     errlen);
+    }
+    if (rc) goto done;
+    out->npoints_used = out->pts.n;
+    out->a = fit__val(v[0]);
+    out->b = fit__val(v[1]);
+    out->kN = fit__val(v[2]);
+    out->kD = fit__val(v[3]);
+    if (K > 0) {
+        draws = malloc((size_t)K * 4 * sizeof *draws);
+        rs.runs = malloc((d->nruns ? d->nruns : 1) * sizeof *rs.runs);
+        if (!draws || !rs.runs) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "%s: out of memory (bootstrap)", what);
+            goto done;
+        }
+        rs.nruns = d->nruns;
+        util_rng r;
+        util_rng_seed(&r, o->seed, "bootstrap");
+        int m = 0, failed = 0;
+        char e2[UTIL_ERRLEN];
+        for (int k = 0; k < K; k++) {
+            if (which == 1) {
+                for (int i = 0; i < d->nruns; i++)
+                    rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+            } else {
+                /* stratified by budget: each run is replaced by a random run of
+                 * its own budget, so every IsoFLOP curve keeps its size */
+                for (int i = 0; i < d->nruns; i++) {
+                    int g = group[i], cnt = 0;
+                    if (g < 0) {
+                        rs.runs[i] = d->runs[i];
+                        continue;
+                    }
+                    for (int j = 0; j < d->nruns; j++) cnt += group[j] == g;
+                    int pick = (int)util_rng_below(&r, (uint64_t)cnt);
+                    for (int j = 0; j < d->nruns; j++)
+                        if (group[j] == g && pick-- == 0) {
+                            rs.runs[i] = d->runs[j];
+                            break;
+                        }
+                }
+            }
+            double bv[4];
+            int brc = which == 1 ? a1_core(&rs, o, tmp, bv, e2, sizeof e2)
+                                 : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, 0, e2,
+                                           sizeof e2);
+            if (brc) {
+                failed++;
+                continue;
+            }
+            memcpy(draws + (size_t)m * 4, bv, sizeof bv);
+            if (out->nsamples < FIT_SAMPLES) {
+                double *s = out->samples[out->nsamples++];
+                s[0] = bv[2], s[1] = bv[0], s[2] = bv[3], s[3] = bv[1];
+            }
+            m++;
+        }
+        fit_val *f[4] = {&out->a, &out->b, &out->kN, &out->kD};
+        double *col = malloc((size_t)(m ? m : 1) * sizeof *col);
+        if (!col) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "%s: out of memory (bootstrap)", what);
+            goto done;
+        }
+        for (int q = 0; q < 4; q++) {
+            for (int j = 0; j < m; j++) col[j] = draws[(size_t)j * 4 + q];
+            fit__interval(col, m, f[q]);
+        }
+        free(col);
+        if (failed) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "%d of %d bootstrap resamples could not be fitted",
+                     failed, K);
+            append_warning(out->warning, sizeof out->warning, msg);
+        }
+    }
+done:
+    free(group);
+    free(tmp);
+    free(draws);
+    free(rs.runs);
+    return rc;
+}
+
+int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err,
+                  size_t errlen) {
+    return frontier_fit(1, d, o, out, err, errlen);
+}
+
+int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err,
+                  size_t errlen) {
+    return frontier_fit(2, d, o, out, err, errlen);
+}
+
+/* ---- Kaplan: single-variable power laws ------------------------------------- */
+
+/* Power law L = E + (Xc/X)^alpha (E = 0 unless with_E) through n points.
+ * Returns 0, or -1 if there are not more points than parameters or the X
+ * are all equal. v = (Xc, alpha, E). Without E this is exact least squares in
+ * ln L; with E, E is profiled (grid then golden section over [0, min L)) with
+ * (Xc, alpha) by least squares of ln(L - E) for each E, scored in ln L. */
+static double pl_score(const double *lx, const double *L, int n, double E, double *v) {
+    double ly[FIT_MAX_POINTS], s, c;
+    for (int i = 0; i < n; i++) ly[i] = log(L[i] - E);
+    if (fit__ols(lx, ly, n, &s, &c)) return INFINITY;
+    double alpha = -s, sse = 0;
+    if (alpha == 0) return INFINITY;
+    for (int i = 0; i < n; i++) {
+        double p = E + exp(c + s * lx[i]), r = log(p) - log(L[i]);
+        sse += r * r;
+    }
+    v[0] = exp(c / alpha);
+    v[1] = alpha;
+    v[2] = E;
+    return sse;
+}
+
+static int powerlaw_fit(const double *X, const double *L, int n, int with_E, double *v) {
+    double lx[FIT_MAX_POINTS];
+    if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
+    if (n <= (with_E ? 3 : 2)) return -1;
+    double minL = INFINITY;
+    for (int i = 0; i < n; i++) {
+        lx[i] = log(X[i]);
+        if (L[i] < minL) minL = L[i];
+    }
+    if (fit__ndistinct(lx, n) < 2) return -1;
+    if (!with_E) return isfinite(pl_score(lx, L, n, 0, v)) ? 0 : -1;
+    double best = INFINITY, bv[3], tv[3];
+    int bk = 0, G = 200;
+    for (int k = 0; k < G; k++) {
+        double s = pl_score(lx, L, n, minL * k / G, tv);
+        if (s < best) best = s, bk = k, memcpy(bv, tv, sizeof bv);
+    }
+    if (!isfinite(best)) return -1;
+    double lo = minL * (bk > 0 ? bk - 1 : 0) / G, hi = minL * (bk + 1) / G;
+    const double gr = 0.6180339887498949;
+    for (int it = 0; it < 60; it++) {
+        double m1 = hi - gr * (hi - lo), m2 = lo + gr * (hi - lo);
+        double s1 = pl_score(lx, L, n, m1, tv), s2 = pl_score(lx, L, n, m2, tv);
+        if (s1 < s2) hi = m2;
+        else lo = m1;
+    }
+    double s = pl_score(lx, L, n, 0.5 * (lo + hi), tv);
+    if (s < best) memcpy(bv, tv, sizeof bv);
+    memcpy(v, bv, sizeof bv);
+    return 0;
+}
+
+/* ---- Kaplan: the joint law L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD ----------- */
+
+typedef struct {
+    int n;
+    const double *lnN, *lnD, *lnL;
+} joint_prob;
+
+/* x = (ln Nc, ln Dc, aN, aD); sum of squared residuals in ln L. */
+static lbfgsfloatval_t joint_eval(void *inst, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,
+                                  const int nv, const lbfgsfloatval_t step) {
+    (void)nv;
+    (void)step;
+    const joint_prob *p = inst;
+    double f = 0, lNc = x[0], lDc = x[1], aN = x[2], aD = x[3];
+    for (int k = 0; k < 4; k++) g[k] = 0;
+    if (!(aD > 1e-9)) return INFINITY;
+    for (int i = 0; i < p->n; i++) {
+        double q = lNc - p->lnN[i], t1 = (aN / aD) * q, t2 = lDc - p->lnD[i];
+        double m = t1 > t2 ? t1 : t2, u1 = exp(t1 - m), u2 = exp(t2 - m), S = u1 + u2;
+        double lnS = m + log(S), w1 = u1 / S, w2 = u2 / S;
+        double r = aD * lnS - p->lnL[i];
+        f += r * r;
+        g[0] += 2 * r * aN * w1;
+        g[1] += 2 * r * aD * w2;
+        g[2] += 2 * r * w1 * q;
+        g[3] += 2 * r * (lnS - w1 * (aN / aD) * q);
+    }
+    return f;
+}
+
+static int joint_fit(const double *lnN, const double *lnD, const double *lnL, int n,
+                     const double *init, double *v) {
+    joint_prob p = {n, lnN, lnD, lnL};
+    double maxN = lnN[0], maxD = lnD[0], best = INFINITY;
+    for (int i = 1; i < n; i++) {
+        if (lnN[i] > maxN) maxN = lnN[i];
+        if (lnD[i] > maxD) maxD = lnD[i];
+    }
+    lbfgs_parameter_t prm;
+    lbfgs_parameter_init(&prm);
+    prm.epsilon = 1e-9;
+    prm.max_iterations = 2000;
+    prm.past = 3;
+    prm.delta = 1e-12;
+    static const double aa[3] = {0.05, 0.1, 0.3}, off[3] = {2, 10, 25};
+    for (int s = -1; s < 81; s++) {
+        double x[4];
+        if (s < 0) {
+            if (!init) continue;
+            memcpy(x, init, sizeof x);
+        } else {
+            x[0] = maxN + off[s % 3];
+            x[1] = maxD + off[(s / 3) % 3];
+            x[2] = aa[(s / 9) % 3];
+            x[3] = aa[s / 27];
+        }
+        lbfgsfloatval_t fx = 0;
+        lbfgs(4, x, &fx, joint_eval, NULL, &p, &prm);
+        double g[4], f = joint_eval(&p, x, g, 4, 0);
+        if (isfinite(f) && f < best && x[3] > 0 && x[2] > 0) {
+            best = f;
+            memcpy(v, x, sizeof x);
+        }
+    }
+    if (!isfinite(best)) return -1;
+    v[0] = exp(v[0]);
+    v[1] = exp(v[1]);
+    return 0;
+}
+
+/* ---- Kaplan: all laws on one data set --------------------------------------- */
+
+enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_N = 13 };
+
+/* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
+ * v[KV_J..+3] = (Nc, Dc, aN, aD). have[0..3] = which were fitted; np[0..2]
+ * the points of the single-variable laws. */
+static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *have, int *np,
+                       char *warn, size_t warnlen, char *err, size_t errlen) {
+    int n = d->nruns, rc = 0, any_unlimited = 0, nenv = 0;
+    double *X = calloc(n + FIT_MAX_POINTS, sizeof *X), *L = calloc(n + FIT_MAX_POINTS, sizeof *L);
+    double *lnN = malloc((n ? n : 1) * sizeof *lnN), *lnD = malloc((n ? n : 1) * sizeof *lnD),
+           *lnL = malloc((n ? n : 1) * sizeof *lnL);
+    if (!X || !L || !lnN || !lnD || !lnL) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "kaplan: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < KV_N; i++) v[i] = NAN;
+    for (int i = 0; i < 4; i++) have[i] = 0;
+    for (int i = 0; i < n; i++) any_unlimited |= d->runs[i].unique_tokens == 0;
+
+    /* L(N): each size's best loss (runs on unlimited data, if there are any) */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const fit_run *r = &d->runs[i];
+        if (any_unlimited && r->unique_tokens > 0) continue;
+        double N = fit_run_params(r, o->params), Lb = fit_run_best_loss(r);
+        int j = 0;
+        while (j < m && X[j] != N) j++;
+        if (j == m) {
+            if (m == FIT_MAX_POINTS) continue;
+            X[m] = N, L[m] = Lb, m++;
+        } else if (Lb < L[j]) {
+            L[j] = Lb;
+        }
+    }
+    np[0] = m;
+    if (powerlaw_fit(X, L, m, o->with_E, v + KV_LN)) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "kaplan: L(N) needs more distinct model sizes than parameters (%d), got %d",
+                      o->with_E ? 3 : 2, m);
+        goto done;
+    }
+    have[0] = 1;
+
+    /* L(D): data-limited runs, D = unique tokens, each D's best loss */
+    m = 0;
+    for (int i = 0; i < n; i++) {
+        const fit_run *r = &d->runs[i];
+        if (!(r->unique_tokens > 0)) continue;
+        double D = r->unique_tokens, Lb = fit_run_best_loss(r);
+        int j = 0;
+        while (j < m && X[j] != D) j++;
+        if (j == m) {
+            if (m == FIT_MAX_POINTS) continue;
+            X[m] = D, L[m] = Lb, m++;
+        } else if (Lb < L[j]) {
+            L[j] = Lb;
+        }
+    }
+    np[1] = m;
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LD)) have[1] = 1;
+    else if (warn)
+        append_warning(warn, warnlen,
+                       "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
+
+    /* L(Cmin): the envelope of the curves, or of the final points without curves */
+    for (int i = 0; i < n; i++) nenv += d->runs[i].ncurve >= 2;
+    m = 0;
+    if (nenv > 0) {
+        int ne = o->envelope_points > 1 ? o->envelope_points : 200, run[FIT_MAX_POINTS];
+        if (ne > FIT_MAX_POINTS) ne = FIT_MAX_POINTS;
+        double C[FIT_MAX_POINTS], EL[FIT_MAX_POINTS];
+        char e2[UTIL_ERRLEN];
+        if (!fit_envelope(d, o, ne, C, EL, run, e2, sizeof e2))
+            for (int j = 0; j < ne; j++)
+                if (run[j] >= 0) X[m] = C[j], L[m] = EL[j], m++;
+    } else {
+        /* Pareto front: runs with a lower loss than every run of less compute */
+        for (int i = 0; i < n && m < FIT_MAX_POINTS; i++) {
+            double Ci = fit_run_flops(&d->runs[i], o->params, o->flops);
+            int dominated = 0;
+            for (int j = 0; j < n && !dominated; j++) {
+                double Cj = fit_run_flops(&d->runs[j], o->params, o->flops);
+                dominated = j != i && Cj <= Ci && d->runs[j].loss < d->runs[i].loss;
+            }
+            if (!dominated) X[m] = Ci, L[m] = d->runs[i].loss, m++;
+        }
+    }
+    np[2] = m;
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC)) have[2] = 1;
+    else if (warn)
+        append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
+
+    /* joint L(N, D) */
+    for (int i = 0; i < n; i++) {
+        const fit_run *r = &d->runs[i];
+        int lim = r->unique_tokens > 0;
+        lnN[i] = log(fit_run_params(r, o->params));
+        lnD[i] = log(lim ? r->unique_tokens : r->tokens);
+        lnL[i] = log(lim ? fit_run_best_loss(r) : r->loss);
+    }
+    if (n >= 5 && fit__ndistinct(lnN, n) >= 2 && fit__ndistinct(lnD, n) >= 2) {
+        double init[4], *ip = NULL;
+        if (have[1]) {
+            init[0] = log(v[KV_LN]);
+            init[1] = log(v[KV_LD]);
+            init[2] = v[KV_LN + 1];
+            init[3] = v[KV_LD + 1];
+            if (isfinite(init[0]) && isfinite(init[1]) && init[2] > 0 && init[3] > 0) ip = init;
+        }
+        if (!joint_fit(lnN, lnD, lnL, n, ip, v + KV_J)) have[3] = 1;
+    }
+    if (!have[3] && warn)
+        append_warning(warn, warnlen,
+                       "L(N, D) not fitted: needs 5 or more runs over 2 or more sizes and "
+                       "token counts");
+done:
+    free(X);
+    free(L);
+    free(lnN);
+    free(lnD);
+    free(lnL);
+    return rc;
+}
+
+static void set_pl(fit_powerlaw *p, const double *v, int npoints) {
+    p->Xc = fit__val(v[0]);
+    p->alpha = fit__val(v[1]);
+    p->E = fit__val(v[2]);
+    p->npoints = npoints;
+}
+
+int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err,
+                    size_t errlen) {
+    int rc, have[4], np[3], K = o->bootstrap;
+    double v[KV_N];
+    memset(out, 0, sizeof *out);
+    if ((rc = fit__check_runs(d, o->params, "kaplan", err, errlen))) return rc;
+    if ((rc = kaplan_core(d, o, v, have, np, out->warning, sizeof out->warning, err, errlen)))
+        return rc;
+    set_pl(&out->LN, v + KV_LN, np[0]);
+    set_pl(&out->LD, v + KV_LD, np[1]);
+    set_pl(&out->LC, v + KV_LC, np[2]);
+    out->Nc = fit__val(v[KV_J]);
+    out->Dc = fit__val(v[KV_J + 1]);
+    out->aN = fit__val(v[KV_J + 2]);
+    out->aD = fit__val(v[KV_J + 3]);
+    out->have_LD = have[1];
+    out->have_joint = have[3];
+    if (K <= 0) return 0;
+    double *draws = malloc((size_t)K * KV_N * sizeof *draws), *col = malloc(K * sizeof *col);
+    fit_data rs = {d->nruns, malloc((d->nruns ? d->nruns : 1) * sizeof *rs.runs)};
+    if (!draws || !col || !rs.runs) {
+        free(draws);
+        free(col);
+        free(rs.runs);
+        return util_err(err, errlen, UTIL_ENOMEM, "kaplan: out of memory (bootstrap)");
+    }
+    util_rng r;
+    util_rng_seed(&r, o->seed, "bootstrap");
+    char e2[UTIL_ERRLEN];
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < d->nruns; i++)
+            rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+        int bh[4] = {0}, bn[3];
+        double *bv = draws + (size_t)k * KV_N;
+        if (kaplan_core(&rs, o, bv, bh, bn, NULL, 0, e2, sizeof e2))
+            for (int q = 0; q < KV_N; q++) bv[q] = NAN;
+        for (int q = 0; q < 4; q++) {
+            /* a law missing from a resample counts as a failed draw of it */
+            static const int lo[4] = {KV_LN, KV_LD, KV_LC, KV_J}, len[4] = {3, 3, 3, 4};
+            if (!bh[q])
+                for (int t = 0; t < len[q]; t++) bv[lo[q] + t] = NAN;
+        }
+    }
+    fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E, &out->LD.Xc, &out->LD.alpha,
+                        &out->LD.E,  &out->LC.Xc,    &out->LC.alpha, &out->LC.E, &out->Nc,
+                        &out->Dc,    &out->aN,       &out->aD};
+    for (int q = 0; q < KV_N; q++) {
+        if (!o->with_E && (q == KV_LN + 2 || q == KV_LD + 2 || q == KV_LC + 2)) continue;
+        for (int k = 0; k < K; k++) col[k] = draws[(size_t)k * KV_N + q];
+        fit__interval(col, K, f[q]);
+    }
+    free(draws);
+    free(col);
+    free(rs.runs);
+    return 0;
+}
