@@ -491,7 +491,14 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
             for (int j = 0; j < cnt; j++) {
                 double t = cnt == 1 ? 0 : (double)j / (cnt - 1);
                 x = lg ? exp(log(a[0]) + t * (log(a[1]) - log(a[0]))) : a[0] + t * (a[1] - a[0]);
-                if (j == cnt - 1) x = a[1]; /* exact end point */
+                /* exact end points; 12 significant digits so 1e9 reads back as 1e9 */
+                if (j == 0) x = a[0];
+                else if (j == cnt - 1) x = a[1];
+                else {
+                    char d[64];
+                    snprintf(d, sizeof d, "%.12g", x);
+                    x = strtod(d, NULL);
+                }
                 if (is_int) x = floor(x + 0.5);
                 if (x < k->lo || x > k->hi)
                     BAD("%s gives %g, out of range [%g, %g]", fname, x, k->lo, k->hi);

@@ -72,7 +72,9 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
             model_count_params(&t, &c);
             double N = (double)(count_total ? c.total : c.nonembedding);
             if (N <= 0) continue;
-            double score = fabs(log(N / target)) + 0.3 * fabs(log((double)d / L / aspect));
+            /* hitting N matters more to a fit than the exact aspect
+             * (Kaplan et al. 2020 Fig. 5: loss varies a few % over aspect 20-200) */
+            double score = fabs(log(N / target)) + 0.1 * fabs(log((double)d / L / aspect));
             if (score < best) {
                 best = score;
                 b = t;

@@ -1,0 +1,583 @@
+/*
+ * test_sweep.c — the sweep module: plan expansion of each mode, token budgets
+ * from FLOP budgets, shapes from target parameter counts, parser errors with
+ * FILE:LINE, overrides, the lr rule, the launch order and shards, and (through
+ * the `scaling` binary) a sweep SIGKILLed mid-way that resumes to the same
+ * final losses as an uninterrupted one. Fixtures (a tiny prepared data
+ * directory, sweep files, databases) are written into a mkdtemp directory.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../model/data.h"
+#include "../model/model.h"
+#include "../results/store.h"
+#include "../sweep/sweep.h"
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static char tmp[256];
+static char datadir[512];
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A directory of 24 small pseudo-English documents, prepared byte-level. */
+static void make_data(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/test_sweep_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+    char src[512];
+    snprintf(src, sizeof src, "%s/text", tmp);
+    mkdir(src, 0755);
+    static const char *words[] = {"the", "of", "and", "a", "to", "in", "is", "was", "he", "for",
+                                  "it", "with", "as", "his", "on", "be", "at", "by", "had", "word"};
+    util_rng r;
+    util_rng_seed(&r, 7, "test text");
+    for (int d = 0; d < 24; d++) {
+        char path[600], doc[4096];
+        size_t n = 0;
+        while (n < sizeof doc - 16) {
+            const char *w = words[util_rng_below(&r, 20)];
+            n += (size_t)snprintf(doc + n, sizeof doc - n, "%s%s", w,
+                                  util_rng_below(&r, 12) == 0 ? ". " : " ");
+        }
+        snprintf(path, sizeof path, "%s/doc%02d.txt", src, d);
+        write_file(path, doc);
+    }
+    snprintf(datadir, sizeof datadir, "%s/data", tmp);
+    data_prepare_opts o;
+    data_prepare_defaults(&o);
+    o.tokenizer = DATA_TOK_BYTE;
+    o.val_fraction = 0.1;
+    o.min_ctx = 32;
+    const char *inputs[] = {src};
+    char err[UTIL_ERRLEN];
+    int rc = data_prepare(inputs, 1, NULL, datadir, &o, NULL, 0, err, sizeof err);
+    cr_assert_eq(rc, 0, "data_prepare: %s", err);
+}
+
+static void cleanup(void) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (tmp[0]) cr_assert_eq(system(cmd), 0);
+}
+
+/* Writes a sweep file: "[sweep]\ndata = DATADIR\n" followed by body. */
+static void sweep_file(char *path, size_t n, const char *name, const char *body) {
+    snprintf(path, n, "%s/%s.ini", tmp, name);
+    char text[8192];
+    snprintf(text, sizeof text, "[sweep]\ndata = %s\n%s", datadir, body);
+    write_file(path, text);
+}
+
+static int parse(const char *path, const char *const *ov, int nov, sweep_plan *p, char *err) {
+    return sweep_parse(path, ov, nov, NULL, p, err, UTIL_ERRLEN);
+}
+
+TestSuite(sweep, .init = make_data, .fini = cleanup, .timeout = 600);
+
+/* ---- plan expansion ------------------------------------------------------- */
+
+Test(sweep, grid_mode_is_shapes_times_tokens) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "g",
+               "mode = grid\nname = g\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "[family]\nd_model = 16, 32\nn_layer = 1, 2\ntokens = 1000, 4000\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.mode, SWEEP_GRID);
+    cr_assert_str_eq(p.name, "g");
+    cr_assert_eq(p.nruns, 8); /* 2 d_model x 2 n_layer x 2 tokens */
+    int seen[2][3][2] = {{{0}}};
+    for (int i = 0; i < p.nruns; i++) {
+        const sweep_item *r = &p.runs[i];
+        const model_shape *s = &r->cfg.shape;
+        cr_assert_str_eq(r->label, "family");
+        cr_assert_eq(s->n_head, s->d_model / 8);
+        cr_assert_eq(s->d_ff, 4 * s->d_model);
+        cr_assert_eq(s->n_ctx, 16);
+        cr_assert_eq(s->n_vocab, 256);
+        /* tokens rounded up to whole steps of 4 x 16 = 64 tokens */
+        int64_t want = r->cfg.tokens <= 1024 ? 1024 : 4032;
+        cr_assert_eq(r->cfg.tokens, want, "tokens %lld", (long long)r->cfg.tokens);
+        cr_assert(isnan(r->compute_budget));
+        model_counts c;
+        model_count_params(s, &c);
+        cr_assert_eq(c.total, r->counts.total);
+        cr_assert_float_eq(r->flops, (double)r->cfg.tokens * model_flops_chinchilla(s), 1e-6);
+        char id[17];
+        model_run_id(&r->cfg, id);
+        cr_assert_str_eq(r->id, id);
+        seen[s->d_model / 16 - 1][s->n_layer][want == 4032]++;
+        cr_assert_not_null(strstr(r->config_json, r->id));
+    }
+    for (int a = 0; a < 2; a++)
+        for (int b = 1; b <= 2; b++)
+            for (int t = 0; t < 2; t++) cr_assert_eq(seen[a][b][t], 1);
+    cr_assert_not_null(strstr(p.plan_json, "\"mode\":\"grid\""));
+    sweep_plan_free(&p);
+}
+
+Test(sweep, tokens_for_budget_hand_worked) {
+    /* 1e9 FLOPs at 1000 FLOPs/token, 100 tokens/step: 10000 steps */
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 1000, 100), 1000000);
+    /* 1.00004e9: 10000.4 steps rounds to 10000; 1.00006e9 to 10001 */
+    cr_assert_eq(sweep_tokens_for_budget(1.00004e9, 1000, 100), 1000000);
+    cr_assert_eq(sweep_tokens_for_budget(1.00006e9, 1000, 100), 1000100);
+    /* below one step: one step */
+    cr_assert_eq(sweep_tokens_for_budget(10, 1000, 100), 100);
+}
+
+Test(sweep, isoflop_budgets_derive_tokens) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "iso",
+               "mode = isoflop\nflops = 6nd\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[iso]\nbudget = logspace(1e8, 1e10, 3)\nd_model = 16, 24, 32\nn_layer = 2\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 9);
+    cr_assert_eq(p.flops_count, SWEEP_FLOPS_6ND);
+    int per_budget[3] = {0};
+    for (int i = 0; i < p.nruns; i++) {
+        const sweep_item *r = &p.runs[i];
+        /* 6nd by hand: 6 x total parameters per token */
+        double F = 6.0 * (double)r->counts.total;
+        cr_assert_float_eq(r->flops_per_token, F, 1e-9 * F);
+        int64_t tps = 2 * 16;
+        cr_assert_eq(r->cfg.tokens % tps, 0);
+        double B = r->compute_budget;
+        int k = B == 1e8 ? 0 : B == 1e9 ? 1 : B == 1e10 ? 2 : -1;
+        cr_assert_geq(k, 0, "budget %g", B);
+        per_budget[k]++;
+        /* nearest whole step: neighbours are no closer */
+        double got = (double)r->cfg.tokens * F;
+        cr_assert_leq(fabs(got - B), fabs(got + tps * F - B) + 1e-6);
+        if (r->cfg.tokens > tps) cr_assert_leq(fabs(got - B), fabs(got - tps * F - B) + 1e-6);
+        cr_assert_float_eq(r->flops, got, 1e-6 * got);
+        /* the cosine ends at the run's own budget: schedule length is its tokens */
+        cr_assert_eq(r->cfg.schedule, SCHED_COSINE);
+    }
+    for (int k = 0; k < 3; k++) cr_assert_eq(per_budget[k], 3);
+    sweep_plan_free(&p);
+}
+
+Test(sweep, params_targets_pick_valid_shapes) {
+    for (int tot = 0; tot < 2; tot++) {
+        for (double T = 5e4; T <= 5e6; T *= 3) {
+            model_shape s;
+            char err[UTIL_ERRLEN];
+            int rc = sweep_shape_for_params(T, tot, 32, 16, 4, 64, 256, &s, err, sizeof err);
+            cr_assert_eq(rc, 0, "%s", err);
+            cr_assert_geq(s.n_layer, 1);
+            cr_assert_eq(s.d_model % 16, 0);
+            cr_assert_eq(s.n_head, s.d_model / 16);
+            model_counts c;
+            model_count_params(&s, &c);
+            double N = (double)(tot ? c.total : c.nonembedding);
+            cr_assert_lt(fabs(log(N / T)), log(1.25), "target %g got %g (%dx%d)", T, N,
+                         s.n_layer, s.d_model);
+            double asp = (double)s.d_model / s.n_layer;
+            cr_assert(asp > 32 / 4.0 && asp < 32 * 4.0, "aspect %g for %dx%d", asp, s.n_layer,
+                      s.d_model);
+        }
+    }
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "pa",
+               "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\naspect = 16\n"
+               "[fam]\nparams = logspace(2e4, 2e5, 3)\nparams_count = total\ntokens = 640\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 3);
+    for (int i = 0; i < 3; i++) {
+        cr_assert(p.runs[i].target_total);
+        double ratio = (double)p.runs[i].counts.total / p.runs[i].target_params;
+        cr_assert(ratio > 0.8 && ratio < 1.25, "ratio %g", ratio);
+        cr_assert_not_null(strstr(p.runs[i].config_json, "\"target_params\""));
+    }
+    sweep_plan_free(&p);
+}
+
+Test(sweep, kaplan_mode_curves_and_data_limited) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "kap",
+               "mode = kaplan\nn_ctx = 16\nbatch = 2\nhead_size = 8\ntokens = 3200\n"
+               "[curves]\nshapes = 1x16, 2x16\n"
+               "[limited]\nshapes = 2x16\nunique_tokens = all, 1000, 2000\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    /* 2 curves + 3 limited, of which the unlimited 2x16 is the same run as a curve */
+    cr_assert_eq(p.nruns, 4, "%d", p.nruns);
+    cr_assert_eq(p.nwarnings, 1, "%d warnings", p.nwarnings);
+    cr_assert_not_null(strstr(p.warnings[0], "planned once"), "%s", p.warnings[0]);
+    int lim = 0;
+    for (int i = 0; i < p.nruns; i++) lim += p.runs[i].cfg.unique_tokens > 0;
+    cr_assert_eq(lim, 2);
+    sweep_plan_free(&p);
+}
+
+Test(sweep, kaplan_defaults_and_epochs) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "kap2",
+               "mode = kaplan\nn_ctx = 16\nbatch = 2\nhead_size = 8\ntokens = 6400\n"
+               "[limited]\nshapes = 2x16\nunique_tokens = all, 1000\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 2);
+    int limited = 0;
+    for (int i = 0; i < 2; i++) {
+        const sweep_item *r = &p.runs[i];
+        cr_assert_eq(r->cfg.evals, 30);
+        if (r->cfg.unique_tokens) {
+            limited++;
+            cr_assert_eq(r->cfg.unique_tokens, 1000);
+            cr_assert_eq(r->cfg.patience, 3);
+            cr_assert_float_eq(r->epochs, 6400.0 / 1000, 1e-12);
+        } else {
+            cr_assert_float_eq(r->epochs, 6400.0 / (double)p.data.train_tokens, 1e-12);
+        }
+    }
+    cr_assert_eq(limited, 1);
+    /* 6.4 epochs over 1000 unique tokens: warned */
+    int warned = 0;
+    for (int i = 0; i < p.nwarnings; i++) warned |= strstr(p.warnings[i], "more than 4") != NULL;
+    cr_assert(warned);
+    sweep_plan_free(&p);
+}
+
+Test(sweep, lr_mode_and_overrides) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "lr",
+               "mode = lr\nn_ctx = 16\nbatch = 2\nhead_size = 8\ntokens = 640\nseed = 5\n"
+               "[scan]\nd_model = 16, 32\nn_layer = 1\nlr = 1e-3, 3e-3, 1e-2\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 6);
+    for (int i = 0; i < 6; i++) cr_assert_eq(p.runs[i].cfg.seed, 5);
+    sweep_plan_free(&p);
+    /* [sweep] override and a section override */
+    const char *ov[] = {"seed=9", "scan.lr=range(1e-3, 4e-3, 1e-3)", "scan.n_layer = 2"};
+    cr_assert_eq(parse(path, ov, 3, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 2 * 3);
+    for (int i = 0; i < p.nruns; i++) {
+        cr_assert_eq(p.runs[i].cfg.seed, 9);
+        cr_assert_eq(p.runs[i].cfg.shape.n_layer, 2);
+        double lr = p.runs[i].cfg.lr;
+        cr_assert(fabs(lr - 1e-3) < 1e-12 || fabs(lr - 2e-3) < 1e-12 || fabs(lr - 3e-3) < 1e-12,
+                  "lr %g", lr);
+    }
+    cr_assert_not_null(strstr(p.file_text, "; override: seed=9"));
+    sweep_plan_free(&p);
+    const char *bad[] = {"nosuch.lr=1"};
+    cr_assert_neq(parse(path, bad, 1, &p, err), 0);
+    cr_assert_not_null(strstr(err, "no section [nosuch]"), "%s", err);
+    const char *bad2[] = {"lr=abc"};
+    cr_assert_neq(parse(path, bad2, 1, &p, err), 0);
+    cr_assert_not_null(strstr(err, "override 'lr=abc'"), "%s", err);
+}
+
+Test(sweep, lr_rule_from_database) {
+    char db[512], err[UTIL_ERRLEN];
+    snprintf(db, sizeof db, "%s/rule.db", tmp);
+    store *s;
+    cr_assert_eq(store_open(&s, db, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(s, "scan", "lr", "", "{}", err, sizeof err), 0, "%s", err);
+    /* N = 1e4: best lr 1e-2; N = 1e6: best lr 1e-3 → p = 0.5, c = 1e-2 * 1e4^0.5 = 1 */
+    struct { double N, lr, loss; } rows[] = {
+        {1e4, 3e-3, 3.0}, {1e4, 1e-2, 2.5}, {1e4, 3e-2, 2.8},
+        {1e6, 1e-3, 2.0}, {1e6, 3e-3, 2.2}, {1e6, 3e-4, 2.1},
+    };
+    for (int i = 0; i < 6; i++) {
+        store_run r;
+        store_run_init(&r);
+        snprintf(r.id, sizeof r.id, "%016x", i + 1);
+        snprintf(r.sweep, sizeof r.sweep, "scan");
+        snprintf(r.status, sizeof r.status, "running");
+        r.params_nonembedding = (int64_t)rows[i].N;
+        r.lr = rows[i].lr;
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        r.final_val_loss = rows[i].loss;
+        snprintf(r.status, sizeof r.status, "done");
+        cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+    }
+    store_close(s);
+    double c, p;
+    int ns;
+    cr_assert_eq(sweep_lr_rule(db, "scan", &c, &p, &ns, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ns, 2);
+    cr_assert_float_eq(p, 0.5, 1e-9);
+    cr_assert_float_eq(c, 1.0, 1e-9);
+    cr_assert_neq(sweep_lr_rule(db, "other", &c, &p, &ns, err, sizeof err), 0);
+
+    char path[512];
+    sweep_file(path, sizeof path, "use",
+               "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\ntokens = 640\n"
+               "lr = rule(scan)\n[a]\nd_model = 16, 32\nn_layer = 1\n"
+               "[b]\nd_model = 16\nn_layer = 1\nlr = powerlaw(2, 0.25)\n");
+    sweep_plan pl;
+    cr_assert_eq(sweep_parse(path, NULL, 0, db, &pl, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(pl.nruns, 3);
+    for (int i = 0; i < pl.nruns; i++) {
+        const sweep_item *r = &pl.runs[i];
+        double N = (double)r->counts.nonembedding;
+        double want = !strcmp(r->label, "a") ? pow(N, -0.5) : 2 * pow(N, -0.25);
+        cr_assert_float_eq(r->cfg.lr, want, 1e-9 * want);
+    }
+    sweep_plan_free(&pl);
+    /* without a database rule() is an error naming the line */
+    cr_assert_neq(sweep_parse(path, NULL, 0, NULL, &pl, err, sizeof err), 0);
+    char want[600];
+    snprintf(want, sizeof want, "%s:8:", path);
+    cr_assert_not_null(strstr(err, want), "%s", err);
+}
+
+/* ---- errors with FILE:LINE ------------------------------------------------ */
+
+static void expect_error(const char *body, int line, const char *fragment) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    static int k;
+    char name[32];
+    snprintf(name, sizeof name, "bad%d", k++);
+    sweep_file(path, sizeof path, name, body);
+    sweep_plan p;
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "no error for:\n%s", body);
+    snprintf(want, sizeof want, "%s:%d:", path, line);
+    cr_assert_not_null(strstr(err, want), "expected '%s' in: %s", want, err);
+    cr_assert_not_null(strstr(err, fragment), "expected '%s' in: %s", fragment, err);
+    cr_assert_null(strchr(err, '\n'), "one line: %s", err);
+    cr_assert_eq(p.nruns, 0);
+    sweep_plan_free(&p);
+}
+
+Test(sweep, parser_errors_name_file_and_line) {
+    /* lines: 1 [sweep], 2 data, then the body */
+    const char *base = "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\n";
+    char body[2048];
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nlearning_rate = 1\n",
+             base);
+    expect_error(body, 11, "unknown key 'learning_rate'");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16, abc\nn_layer = 1\ntokens = 640\n", base);
+    expect_error(body, 8, "d_model = 16, abc");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1.5\ntokens = 640\n", base);
+    expect_error(body, 9, "expected an integer");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = logspace(1e3, 1e4)\n",
+             base);
+    expect_error(body, 10, "logspace(first, last, count)");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = expspace(1, 2, 3)\n",
+             base);
+    expect_error(body, 10, "unknown generator 'expspace'");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 20\nn_layer = 1\ntokens = 640\n", base);
+    expect_error(body, 8, "impossible shape");
+    snprintf(body, sizeof body,
+             "mode = grid\nn_ctx = 16\nbatch = 2\n[s]\nd_model = 30, 32\nn_head = 4\nn_layer = "
+             "1\ntokens = 640\n");
+    expect_error(body, 7, "not divisible by n_head 4");
+    expect_error("mode = sideways\n[s]\nd_model = 16\n", 3, "expected grid, isoflop, kaplan or lr");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nbudget = 1e9\n",
+             base);
+    expect_error(body, 11, "only isoflop mode takes budgets");
+    expect_error("mode = isoflop\nn_ctx = 16\n[s]\nd_model = 16\nn_layer = 1\ntokens = 640\n", 8,
+                 "derives tokens from budget");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\n", base);
+    expect_error(body, 7, "has no tokens");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nd_model = 32\n", base);
+    expect_error(body, 9, "set twice");
+    snprintf(body, sizeof body, "%s[s]\nname = x\n", base);
+    expect_error(body, 8, "belongs in [sweep]");
+    snprintf(body, sizeof body, "%s[s]\nthis line has no equals sign\n", base);
+    expect_error(body, 8, "expected 'key = value'");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nunique_tokens = 1e12\n",
+             base);
+    expect_error(body, 11, "has only");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nlr = -1\n", base);
+    expect_error(body, 11, "out of range");
+}
+
+/* ---- order and shards ----------------------------------------------------- */
+
+Test(sweep, shards_cover_the_plan_exactly_once) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "sh",
+               "mode = isoflop\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[a]\nbudget = logspace(1e8, 1e10, 5)\nd_model = 16, 24, 32\nn_layer = 1, 2\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 30);
+    int *all = malloc(p.nruns * sizeof *all), n;
+    sweep_order(&p, 1, 1, all, &n);
+    cr_assert_eq(n, p.nruns);
+    for (int k = 1; k < n; k++) cr_assert_geq(p.runs[all[k - 1]].flops, p.runs[all[k]].flops);
+    for (int N = 1; N <= 7; N++) {
+        int *count = calloc(p.nruns, sizeof *count), total = 0;
+        for (int I = 1; I <= N; I++) {
+            int *o = malloc(p.nruns * sizeof *o), m;
+            sweep_order(&p, I, N, o, &m);
+            cr_assert(m == p.nruns / N || m == p.nruns / N + 1, "shard %d/%d has %d", I, N, m);
+            for (int k = 0; k < m; k++) count[o[k]]++;
+            total += m;
+            free(o);
+        }
+        cr_assert_eq(total, p.nruns);
+        for (int i = 0; i < p.nruns; i++) cr_assert_eq(count[i], 1, "run %d in %d shards", i, count[i]);
+        free(count);
+    }
+    free(all);
+    sweep_plan_free(&p);
+}
+
+/* ---- running: SIGKILL mid-sweep, then resume ------------------------------ */
+
+static const char *bin(void) {
+    const char *b = getenv("SCALING_BIN");
+    return b && *b ? b : SCALING_BIN;
+}
+
+/* Runs the sweep to completion; returns the exit status, output in out. */
+static int run_sweep(const char *path, const char *db, char *out, size_t n) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s sweep %s --db %s -j 2 --threads 1 --quiet 2>&1", bin(), path, db);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_status(const char *db, const char *status) {
+    sqlite3 *h;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM runs WHERE status = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+}
+
+Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
+    char path[512];
+    sweep_file(path, sizeof path, "resume",
+               "name = resume\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "lr = 3e-3\nwarmup = 5\nevals = 4\neval_windows = 4\ncheckpoint_secs = 0.01\n"
+               "log_every = 5\n"
+               "[iso]\nbudget = 2e9, 4e9\nd_model = 16, 32\nn_layer = 1, 2\n");
+    sweep_plan p;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    int nruns = p.nruns;
+    cr_assert_eq(nruns, 8);
+
+    /* uninterrupted */
+    char dbA[512], dbB[512], out[65536];
+    snprintf(dbA, sizeof dbA, "%s/a.db", tmp);
+    snprintf(dbB, sizeof dbB, "%s/b.db", tmp);
+    int rc = run_sweep(path, dbA, out, sizeof out);
+    cr_assert_eq(rc, 0, "sweep exited %d:\n%s", rc, out);
+    cr_assert_eq(count_status(dbA, "done"), nruns, "%s", out);
+
+    /* interrupted by SIGKILL once some runs are done and others running */
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1", "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    double t0 = util_now();
+    int killed = 0;
+    while (util_now() - t0 < 300) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) break; /* finished before we could kill it */
+        int d = count_status(dbB, "done"), r = count_status(dbB, "running");
+        if (d >= 1 && r >= 1) {
+            /* let the running ones make some progress past a checkpoint */
+            struct timespec ts = {0, 30 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            killed = 1;
+            break;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(killed, "the sweep ended before it could be killed: make the runs longer");
+    int done_at_kill = count_status(dbB, "done");
+    cr_assert_lt(done_at_kill, nruns);
+    /* the ids finished before the kill must not be launched again */
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(dbB, &h), SQLITE_OK);
+    char done_ids[64][24];
+    int nd = 0;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(h, "SELECT id FROM runs WHERE status = 'done'", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW && nd < 64)
+        snprintf(done_ids[nd++], sizeof done_ids[0], "%.16s",
+                 (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+
+    rc = run_sweep(path, dbB, out, sizeof out);
+    cr_assert_eq(rc, 0, "resumed sweep exited %d:\n%s", rc, out);
+    cr_assert_eq(count_status(dbB, "done"), nruns, "%s", out);
+    for (int i = 0; i < nd; i++) {
+        char needle[128];
+        snprintf(needle, sizeof needle, "start    %.16s", done_ids[i]);
+        cr_assert_null(strstr(out, needle), "finished run %s relaunched:\n%s", done_ids[i], out);
+        snprintf(needle, sizeof needle, "skip     %.16s", done_ids[i]);
+        cr_assert_not_null(strstr(out, needle), "finished run %s not skipped:\n%s", done_ids[i],
+                           out);
+    }
+
+    /* identical final losses, run by run */
+    sqlite3 *a, *b;
+    cr_assert_eq(sqlite3_open(dbA, &a), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(dbB, &b), SQLITE_OK);
+    for (int i = 0; i < nruns; i++) {
+        double la = NAN, lb = NAN;
+        for (int k = 0; k < 2; k++) {
+            sqlite3_stmt *q;
+            sqlite3_prepare_v2(k ? b : a, "SELECT final_val_loss FROM runs WHERE id = ?1", -1, &q,
+                               NULL);
+            sqlite3_bind_text(q, 1, p.runs[i].id, -1, SQLITE_STATIC);
+            if (sqlite3_step(q) == SQLITE_ROW) *(k ? &lb : &la) = sqlite3_column_double(q, 0);
+            sqlite3_finalize(q);
+        }
+        cr_assert(isfinite(la) && la > 0, "run %s: loss %g", p.runs[i].id, la);
+        cr_assert_float_eq(la, lb, 1e-9 * la, "run %s: %.17g uninterrupted vs %.17g resumed",
+                           p.runs[i].id, la, lb);
+    }
+    sqlite3_close(a);
+    sqlite3_close(b);
+
+    /* and a third invocation has nothing to do */
+    rc = run_sweep(path, dbB, out, sizeof out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_null(strstr(out, "start "), "%s", out);
+    sweep_plan_free(&p);
+}
