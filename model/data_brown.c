@@ -32,7 +32,8 @@ static void ob_put(obuf *b, const char *s, size_t n) {
     if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (b->n + n + 1 > cap) cap *= 2;
+        while (b->n + n + 1 > cap)
+            cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
             b->oom = 1;
@@ -73,8 +74,10 @@ static void put_word(obuf *b, para *p, const char *w, size_t n) {
     const char *text = w;
     size_t tn = n;
     if (n == 1 && w[0] == '\'') {
-        if (p->squote) glue_before = 1; /* closing ' */
-        else glue_after = 1;            /* opening ' */
+        if (p->squote)
+            glue_before = 1; /* closing ' */
+        else
+            glue_after = 1; /* opening ' */
         p->squote = !p->squote;
     } else if (closes(w, n)) {
         glue_before = 1;
@@ -98,12 +101,15 @@ static int line_is_headline(const char *s, size_t n) {
     size_t j = 0;
     int any = 0;
     while (j < n) {
-        while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r')) j++;
+        while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r'))
+            j++;
         size_t st = j;
-        while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r') j++;
+        while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r')
+            j++;
         if (j == st) break;
         size_t slash = j;
-        while (slash > st && s[slash - 1] != '/') slash--;
+        while (slash > st && s[slash - 1] != '/')
+            slash--;
         int hl = 0;
         for (size_t k = slash; k + 3 <= j && slash > st; k++)
             if (s[k] == '-' && s[k + 1] == 'h' && s[k + 2] == 'l') hl = 1;
@@ -118,8 +124,7 @@ static void end_para(obuf *b, para *p) {
     memset(p, 0, sizeof *p);
 }
 
-int data_brown_untag(const char *in, size_t n, char **out, size_t *outn, char *err,
-                     size_t errlen) {
+int data_brown_untag(const char *in, size_t n, char **out, size_t *outn, char *err, size_t errlen) {
     obuf b = {0};
     para p = {0};
     size_t i = 0;
@@ -127,20 +132,24 @@ int data_brown_untag(const char *in, size_t n, char **out, size_t *outn, char *e
     *outn = 0;
     while (i < n) {
         size_t eol = i;
-        while (eol < n && in[eol] != '\n') eol++;
+        while (eol < n && in[eol] != '\n')
+            eol++;
         /* A tab at the start of a line opens a new paragraph; a blank line ends one. */
         int hl = line_is_headline(in + i, eol - i);
         if ((i < eol && in[i] == '\t') || hl) end_para(&b, &p);
         size_t j = i;
         int any = 0;
         while (j < eol) {
-            while (j < eol && (in[j] == ' ' || in[j] == '\t' || in[j] == '\r')) j++;
+            while (j < eol && (in[j] == ' ' || in[j] == '\t' || in[j] == '\r'))
+                j++;
             size_t s = j;
-            while (j < eol && in[j] != ' ' && in[j] != '\t' && in[j] != '\r') j++;
+            while (j < eol && in[j] != ' ' && in[j] != '\t' && in[j] != '\r')
+                j++;
             if (j == s) break;
             any = 1;
             size_t slash = j;
-            while (slash > s && in[slash - 1] != '/') slash--;
+            while (slash > s && in[slash - 1] != '/')
+                slash--;
             /* slash is one past the last '/', or s when the token has no tag. */
             size_t wend = slash > s ? slash - 1 : j;
             if (wend > s) put_word(&b, &p, in + s, wend - s);

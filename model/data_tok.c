@@ -30,7 +30,7 @@
 
 struct data_tok {
     data_tok_kind kind;
-    int vocab;          /* 256 + nmerges */
+    int vocab; /* 256 + nmerges */
     int nmerges;
     uint32_t *merges;   /* (nmerges, 2): left, right of merge i */
     uint32_t *rank_key; /* open-addressing table: pair key, or UINT32_MAX if empty */
@@ -43,7 +43,9 @@ struct data_tok {
 
 /* ==== Shared helpers ====================================================== */
 
-static inline uint32_t pair_key(uint32_t a, uint32_t b) { return (a << 16) | b; }
+static inline uint32_t pair_key(uint32_t a, uint32_t b) {
+    return (a << 16) | b;
+}
 static inline uint32_t hash32(uint32_t k) {
     k ^= k >> 16;
     k *= 0x7feb352dU;
@@ -64,8 +66,12 @@ void data_tok_free(data_tok *t) {
     free(t);
 }
 
-int data_tok_vocab(const data_tok *t) { return t->vocab; }
-data_tok_kind data_tok_kind_of(const data_tok *t) { return t->kind; }
+int data_tok_vocab(const data_tok *t) {
+    return t->vocab;
+}
+data_tok_kind data_tok_kind_of(const data_tok *t) {
+    return t->kind;
+}
 
 int data_tok_merge(const data_tok *t, int i, uint32_t *left, uint32_t *right) {
     if (i < 0 || i >= t->nmerges) return UTIL_EINVAL;
@@ -88,7 +94,8 @@ int data_tok_byte(data_tok **out, char *err, size_t errlen) {
 static int bpe_finish(data_tok *t, char *err, size_t errlen) {
     t->vocab = 256 + t->nmerges;
     t->rank_cap = 1024;
-    while (t->rank_cap < 2 * (size_t)t->nmerges + 2) t->rank_cap *= 2;
+    while (t->rank_cap < 2 * (size_t)t->nmerges + 2)
+        t->rank_cap *= 2;
     t->rank_key = malloc(t->rank_cap * sizeof *t->rank_key);
     t->rank_val = malloc(t->rank_cap * sizeof *t->rank_val);
     t->str_off = malloc((size_t)t->vocab * sizeof *t->str_off);
@@ -97,7 +104,8 @@ static int bpe_finish(data_tok *t, char *err, size_t errlen) {
         return util_err(err, errlen, UTIL_ENOMEM, "out of memory building BPE tables");
     memset(t->rank_key, 0xff, t->rank_cap * sizeof *t->rank_key);
     size_t total = 256;
-    for (int i = 0; i < 256; i++) t->str_len[i] = 1;
+    for (int i = 0; i < 256; i++)
+        t->str_len[i] = 1;
     for (int i = 0; i < t->nmerges; i++) {
         uint32_t a = t->merges[2 * i], b = t->merges[2 * i + 1];
         t->str_len[256 + i] = t->str_len[a] + t->str_len[b];
@@ -106,7 +114,8 @@ static int bpe_finish(data_tok *t, char *err, size_t errlen) {
             return util_err(err, errlen, UTIL_EINVAL, "BPE token strings too long");
         uint32_t k = pair_key(a, b);
         size_t h = hash32(k) & (t->rank_cap - 1);
-        while (t->rank_key[h] != UINT32_MAX && t->rank_key[h] != k) h = (h + 1) & (t->rank_cap - 1);
+        while (t->rank_key[h] != UINT32_MAX && t->rank_key[h] != k)
+            h = (h + 1) & (t->rank_cap - 1);
         if (t->rank_key[h] == k)
             return util_err(err, errlen, UTIL_ECORRUPT, "BPE merge %d repeats pair (%u, %u)", i, a,
                             b);
@@ -159,11 +168,13 @@ static size_t chunk_len(const uint8_t *s, size_t n) {
     if (s[0] == ' ' && max > 1 && byte_class(s[1]) != 0) {
         int c = byte_class(s[1]);
         i = 2;
-        while (i < max && byte_class(s[i]) == c) i++;
+        while (i < max && byte_class(s[i]) == c)
+            i++;
         return i;
     }
     i = 1;
-    while (i < max && byte_class(s[i]) == c0) i++;
+    while (i < max && byte_class(s[i]) == c0)
+        i++;
     /* Leave a final space before a word to that word: "  the" -> " ", " the". */
     if (c0 == 0 && i > 1 && i < n && s[i - 1] == ' ' && byte_class(s[i]) != 0) i--;
     return i;
@@ -171,22 +182,24 @@ static size_t chunk_len(const uint8_t *s, size_t n) {
 
 /* ==== Encoding and decoding ============================================== */
 
-int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out,
-                    size_t *ntok, char *err, size_t errlen) {
+int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t **out, size_t *ntok,
+                    char *err, size_t errlen) {
     *out = NULL;
     *ntok = 0;
     uint32_t *tok = malloc((n ? n : 1) * sizeof *tok); /* never more tokens than bytes */
     if (!tok) return util_err(err, errlen, UTIL_ENOMEM, "out of memory encoding %zu bytes", n);
     size_t m = 0;
     if (t->kind == DATA_TOK_BYTE || t->nmerges == 0) {
-        for (size_t i = 0; i < n; i++) tok[i] = text[i];
+        for (size_t i = 0; i < n; i++)
+            tok[i] = text[i];
         m = n;
     } else {
         uint32_t sym[DATA_CHUNK_MAX];
         size_t i = 0;
         while (i < n) {
             size_t L = chunk_len(text + i, n - i);
-            for (size_t j = 0; j < L; j++) sym[j] = text[i + j];
+            for (size_t j = 0; j < L; j++)
+                sym[j] = text[i + j];
             size_t len = L;
             /* Repeatedly merge the lowest-ranked adjacent pair, all its
              * occurrences left to right, as training did. */
@@ -219,8 +232,8 @@ int data_tok_encode(const data_tok *t, const uint8_t *text, size_t n, uint32_t *
     return 0;
 }
 
-int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t **out,
-                    size_t *n, char *err, size_t errlen) {
+int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t **out, size_t *n,
+                    char *err, size_t errlen) {
     *out = NULL;
     *n = 0;
     size_t total = 0;
@@ -250,19 +263,23 @@ int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t
 /* ==== Saving and loading =================================================== */
 
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static uint32_t get_u32(const uint8_t *p) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 static uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -357,11 +374,11 @@ typedef struct {
 
 /* An adjacent pair of symbols, with its total count over all words. */
 typedef struct {
-    uint32_t key;   /* left << 16 | right */
-    int64_t count;  /* occurrences, weighted by word frequency */
-    int64_t start;  /* count when first touched in the current merge */
+    uint32_t key;    /* left << 16 | right */
+    int64_t count;   /* occurrences, weighted by word frequency */
+    int64_t start;   /* count when first touched in the current merge */
     int32_t touched; /* the merge that last touched this pair */
-    int32_t *words; /* ids of words that held this pair when it was added (may be stale) */
+    int32_t *words;  /* ids of words that held this pair when it was added (may be stale) */
     uint32_t nwords, cap;
 } bpe_pair;
 
@@ -373,16 +390,16 @@ typedef struct {
 typedef struct {
     bpe_word *w;
     size_t nw, wcap;
-    uint32_t *sym;       /* symbol pool */
-    int32_t *wtab;       /* chunk hash table: word id or -1 */
+    uint32_t *sym; /* symbol pool */
+    int32_t *wtab; /* chunk hash table: word id or -1 */
     size_t wtab_cap;
     bpe_pair *p;
     size_t np, pcap;
-    int32_t *ptab;       /* pair hash table: pair index or -1 */
+    int32_t *ptab; /* pair hash table: pair index or -1 */
     size_t ptab_cap;
     heap_ent *h;
     size_t nh, hcap;
-    int32_t *touched;    /* pair indices touched in this merge */
+    int32_t *touched; /* pair indices touched in this merge */
     size_t ntouched, tcap;
     int oom;
 } bpe_train;
@@ -390,7 +407,8 @@ typedef struct {
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
+    while (c < need)
+        c *= 2;
     void *np = realloc(*p, c * elem);
     if (!np) return -1;
     *p = np;
@@ -398,7 +416,9 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
-static uint64_t bytes_hash(const uint8_t *s, size_t n) { return util_fnv64(UTIL_FNV_INIT, s, n); }
+static uint64_t bytes_hash(const uint8_t *s, size_t n) {
+    return util_fnv64(UTIL_FNV_INIT, s, n);
+}
 
 /* Adds one occurrence of chunk s[0..n) to the word table. */
 static void bt_add_chunk(bpe_train *t, const uint8_t *s, size_t n) {
@@ -413,7 +433,8 @@ static void bt_add_chunk(bpe_train *t, const uint8_t *s, size_t n) {
         memset(tab, 0xff, cap * sizeof *tab);
         for (size_t i = 0; i < t->nw; i++) {
             size_t h = bytes_hash(t->w[i].text, t->w[i].len) & (cap - 1);
-            while (tab[h] >= 0) h = (h + 1) & (cap - 1);
+            while (tab[h] >= 0)
+                h = (h + 1) & (cap - 1);
             tab[h] = (int32_t)i;
         }
         free(t->wtab);
@@ -446,7 +467,8 @@ static int32_t bt_pair(bpe_train *t, uint32_t key) {
         memset(tab, 0xff, cap * sizeof *tab);
         for (size_t i = 0; i < t->np; i++) {
             size_t h = hash32(t->p[i].key) & (cap - 1);
-            while (tab[h] >= 0) h = (h + 1) & (cap - 1);
+            while (tab[h] >= 0)
+                h = (h + 1) & (cap - 1);
             tab[h] = (int32_t)i;
         }
         free(t->ptab);
@@ -540,7 +562,8 @@ static void bt_flush(bpe_train *t) {
 }
 
 static void bt_free(bpe_train *t) {
-    for (size_t i = 0; i < t->np; i++) free(t->p[i].words);
+    for (size_t i = 0; i < t->np; i++)
+        free(t->p[i].words);
     free(t->w);
     free(t->sym);
     free(t->wtab);
@@ -577,14 +600,16 @@ int data_tok_train_bpe(data_tok **out, const uint8_t *text, size_t n, const size
         start = end;
     }
     size_t total = 0;
-    for (size_t i = 0; i < t.nw; i++) total += t.w[i].len;
+    for (size_t i = 0; i < t.nw; i++)
+        total += t.w[i].len;
     t.sym = malloc((total ? total : 1) * sizeof *t.sym);
     if (!t.sym || t.oom) goto oom;
     total = 0;
     for (size_t i = 0; i < t.nw; i++) {
         bpe_word *w = &t.w[i];
         w->off = (uint32_t)total;
-        for (uint32_t j = 0; j < w->len; j++) t.sym[total + j] = w->text[j];
+        for (uint32_t j = 0; j < w->len; j++)
+            t.sym[total + j] = w->text[j];
         total += w->len;
         for (uint32_t j = 0; j + 1 < w->len; j++)
             bt_count(&t, pair_key(t.sym[w->off + j], t.sym[w->off + j + 1]), w->freq, -1,
@@ -628,7 +653,8 @@ int data_tok_train_bpe(data_tok **out, const uint8_t *text, size_t n, const size
                 if (s[j] == a && s[j + 1] == b) break;
             if (j + 1 >= len) continue; /* stale entry */
             memcpy(old, s, len * sizeof *s);
-            for (j = 0; j + 1 < len; j++) bt_count(&t, pair_key(s[j], s[j + 1]), -w->freq, m, -1);
+            for (j = 0; j + 1 < len; j++)
+                bt_count(&t, pair_key(s[j], s[j + 1]), -w->freq, m, -1);
             uint32_t wl = 0;
             for (j = 0; j < len;) {
                 if (j + 1 < len && s[j] == a && s[j + 1] == b) {

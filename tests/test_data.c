@@ -40,9 +40,13 @@ static void write_file(const char *path, const void *data, size_t n) {
     cr_assert_eq(fclose(f), 0);
 }
 
-static void write_str(const char *path, const char *s) { write_file(path, s, strlen(s)); }
+static void write_str(const char *path, const char *s) {
+    write_file(path, s, strlen(s));
+}
 
-static int exists(const char *p) { return access(p, F_OK) == 0; }
+static int exists(const char *p) {
+    return access(p, F_OK) == 0;
+}
 
 /* Real English prose (adapted from the opening of a public-domain novel),
  * varied enough to give BPE something to learn. */
@@ -68,9 +72,11 @@ static void make_corpus_dir(const char *dir, int ndocs, int words, unsigned seed
         for (int w = 0; w < words; w++) {
             s = s * 1103515245u + 12345u;
             size_t at = (s >> 8) % plen;
-            while (at > 0 && prose[at - 1] != ' ') at--;
+            while (at > 0 && prose[at - 1] != ' ')
+                at--;
             size_t e = at;
-            while (e < plen && prose[e] != ' ' && prose[e] != '\n') e++;
+            while (e < plen && prose[e] != ' ' && prose[e] != '\n')
+                e++;
             memcpy(buf + n, prose + at, e - at);
             n += e - at;
             buf[n++] = (w % 13 == 12) ? '\n' : ' ';
@@ -85,7 +91,8 @@ static void make_corpus_dir(const char *dir, int ndocs, int words, unsigned seed
 static void random_bytes(uint8_t *b, size_t n, uint64_t seed) {
     util_rng r;
     util_rng_seed(&r, seed, "test-bytes");
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)util_rng_u64(&r);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)util_rng_u64(&r);
 }
 
 static void check_roundtrip(const data_tok *t, const uint8_t *b, size_t n) {
@@ -94,7 +101,8 @@ static void check_roundtrip(const data_tok *t, const uint8_t *b, size_t n) {
     uint8_t *back;
     char err[UTIL_ERRLEN];
     cr_assert_eq(data_tok_encode(t, b, n, &tok, &nt, err, sizeof err), 0, "%s", err);
-    for (size_t i = 0; i < nt; i++) cr_assert_lt(tok[i], (uint32_t)data_tok_vocab(t));
+    for (size_t i = 0; i < nt; i++)
+        cr_assert_lt(tok[i], (uint32_t)data_tok_vocab(t));
     cr_assert_eq(data_tok_decode(t, tok, nt, &back, &m, err, sizeof err), 0, "%s", err);
     cr_assert_eq(m, n);
     cr_assert(memcmp(back, b, n) == 0, "decode(encode(x)) != x");
@@ -162,9 +170,9 @@ Test(data_tok, bpe_merges_by_hand) {
                                  {'d', 258}, {258, 260}, {261, 259}};
     data_tok *t;
     char err[UTIL_ERRLEN];
-    cr_assert_eq(data_tok_train_bpe(&t, (const uint8_t *)text, strlen(text), NULL, 0, 300, err,
-                                    sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        data_tok_train_bpe(&t, (const uint8_t *)text, strlen(text), NULL, 0, 300, err, sizeof err),
+        0, "%s", err);
     cr_assert_eq(data_tok_vocab(t), 263);
     for (int i = 0; i < 7; i++) {
         uint32_t l, r;
@@ -176,9 +184,8 @@ Test(data_tok, bpe_merges_by_hand) {
     cr_assert_eq(data_tok_merge(t, 7, &l, &r), UTIL_EINVAL);
     uint32_t *tok;
     size_t nt;
-    cr_assert_eq(data_tok_encode(t, (const uint8_t *)text, strlen(text), &tok, &nt, err,
-                                 sizeof err),
-                 0);
+    cr_assert_eq(
+        data_tok_encode(t, (const uint8_t *)text, strlen(text), &tok, &nt, err, sizeof err), 0);
     cr_assert_eq(nt, 1);
     cr_assert_eq(tok[0], 262);
     free(tok);
@@ -189,9 +196,9 @@ Test(data_tok, bpe_merges_by_hand) {
      * (a,t) smallest ->256, (h,e)->257, (t,257) 2 ->258, then (' ',c)->259. */
     const char *t2 = "the cat the hat";
     const uint32_t want2[4][2] = {{'a', 't'}, {'h', 'e'}, {'t', 257}, {' ', 'c'}};
-    cr_assert_eq(data_tok_train_bpe(&t, (const uint8_t *)t2, strlen(t2), NULL, 0, 260, err,
-                                    sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        data_tok_train_bpe(&t, (const uint8_t *)t2, strlen(t2), NULL, 0, 260, err, sizeof err), 0,
+        "%s", err);
     cr_assert_eq(data_tok_vocab(t), 260);
     for (int i = 0; i < 4; i++) {
         cr_assert_eq(data_tok_merge(t, i, &l, &r), 0);
@@ -202,8 +209,7 @@ Test(data_tok, bpe_merges_by_hand) {
     /* Documents are separate: "ab" | "ab" has pair (a,b) twice, (b,a) never. */
     const char *t3 = "abab";
     size_t ends[2] = {2, 4};
-    cr_assert_eq(data_tok_train_bpe(&t, (const uint8_t *)t3, 4, ends, 2, 1000, err, sizeof err),
-                 0);
+    cr_assert_eq(data_tok_train_bpe(&t, (const uint8_t *)t3, 4, ends, 2, 1000, err, sizeof err), 0);
     cr_assert_eq(data_tok_vocab(t), 257);
     data_tok_free(t);
 }
@@ -289,7 +295,8 @@ Test(data_tok, bpe_training_matches_naive_recount) {
     check_roundtrip(t, text, n);
     data_tok_free(t);
     free(want);
-    for (size_t d = 0; d < nd; d++) free(words[d]);
+    for (size_t d = 0; d < nd; d++)
+        free(words[d]);
 }
 
 Test(data_tok, bpe_roundtrip_random_and_text_and_save_load) {
@@ -300,7 +307,8 @@ Test(data_tok, bpe_roundtrip_random_and_text_and_save_load) {
     /* Train on English, encode random bytes (NULs, invalid UTF-8, long runs). */
     size_t plen = strlen(prose), tn = plen * 20;
     uint8_t *train = malloc(tn);
-    for (size_t i = 0; i < 20; i++) memcpy(train + i * plen, prose, plen);
+    for (size_t i = 0; i < 20; i++)
+        memcpy(train + i * plen, prose, plen);
     data_tok *t, *u;
     cr_assert_eq(data_tok_train_bpe(&t, train, tn, NULL, 0, 600, err, sizeof err), 0, "%s", err);
     cr_assert_gt(data_tok_vocab(t), 400);
@@ -363,14 +371,16 @@ Test(data_tokfile, write_read_and_rejections) {
     char *dir = mktmp(), *path = pjoin(dir, "x.tok");
     char err[UTIL_ERRLEN];
     uint32_t tok[1000];
-    for (int i = 0; i < 1000; i++) tok[i] = (uint32_t)(i * 37 % 300);
+    for (int i = 0; i < 1000; i++)
+        tok[i] = (uint32_t)(i * 37 % 300);
     cr_assert_eq(data_tokfile_write(path, tok, 1000, 300, err, sizeof err), 0, "%s", err);
     data_tokfile f;
     cr_assert_eq(data_tokfile_open(&f, path, err, sizeof err), 0, "%s", err);
     cr_assert_eq(f.ntokens, 1000);
     cr_assert_eq(f.vocab, 300);
     cr_assert_eq(f.width, 2);
-    for (int i = 0; i < 1000; i++) cr_assert_eq(data_tokfile_get(&f, (uint64_t)i), tok[i]);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(data_tokfile_get(&f, (uint64_t)i), tok[i]);
     data_tokfile_close(&f);
     /* A token outside the vocabulary is refused when writing. */
     cr_assert_eq(data_tokfile_write(path, tok, 1000, 200, err, sizeof err), UTIL_EINVAL);
@@ -514,8 +524,10 @@ Test(data_prepare, split_is_deterministic_and_by_document) {
     cr_assert_eq(data_tokfile_open(&tt, pt, err, sizeof err), 0);
     cr_assert_eq(tv.ntokens, in1.val_tokens);
     char *vtext = calloc(tv.ntokens + 1, 1), *ttext = calloc(tt.ntokens + 1, 1);
-    for (uint64_t i = 0; i < tv.ntokens; i++) vtext[i] = (char)data_tokfile_get(&tv, i);
-    for (uint64_t i = 0; i < tt.ntokens; i++) ttext[i] = (char)data_tokfile_get(&tt, i);
+    for (uint64_t i = 0; i < tv.ntokens; i++)
+        vtext[i] = (char)data_tokfile_get(&tv, i);
+    for (uint64_t i = 0; i < tt.ntokens; i++)
+        ttext[i] = (char)data_tokfile_get(&tt, i);
     int nval = 0;
     for (int d = 0; d < 40; d++) {
         char key[32];
@@ -545,7 +557,8 @@ Test(data_prepare, bpe_single_file_brown_replace_and_verify) {
     /* A single file: documents at blank lines. */
     size_t plen = strlen(prose);
     char *buf = malloc((plen + 32) * 30 + 1), *w = buf;
-    for (int i = 0; i < 30; i++) w += sprintf(w, "Part %d. %s\n\n", i, prose);
+    for (int i = 0; i < 30; i++)
+        w += sprintf(w, "Part %d. %s\n\n", i, prose);
     write_str(file, buf);
     data_prepare_opts o = small_opts();
     o.tokenizer = DATA_TOK_BPE;
@@ -568,7 +581,8 @@ Test(data_prepare, bpe_single_file_brown_replace_and_verify) {
     data_tokfile f;
     cr_assert_eq(data_tokfile_open(&f, vp, err, sizeof err), 0, "%s", err);
     uint32_t *tok = malloc(f.ntokens * sizeof *tok);
-    for (uint64_t i = 0; i < f.ntokens; i++) tok[i] = data_tokfile_get(&f, i);
+    for (uint64_t i = 0; i < f.ntokens; i++)
+        tok[i] = data_tokfile_get(&f, i);
     uint8_t *text;
     size_t tn;
     cr_assert_eq(data_tok_decode(t, tok, f.ntokens, &text, &tn, err, sizeof err), 0);
@@ -588,7 +602,8 @@ Test(data_prepare, bpe_single_file_brown_replace_and_verify) {
         p = pjoin(bdir, name);
         char *s = line;
         s += sprintf(s, "\n\n\tDoc/nn %d/cd says/vbz ``/`` hello/uh ''/'' ./.\n", d);
-        for (int k = 0; k < 20; k++) s += sprintf(s, "Words/nns here/rb ,/, again/rb ./.\n");
+        for (int k = 0; k < 20; k++)
+            s += sprintf(s, "Words/nns here/rb ,/, again/rb ./.\n");
         write_str(p, line);
         free(p);
     }
@@ -642,9 +657,9 @@ Test(data_prepare, bad_inputs_fail_cleanly) {
 #define EXPECT_FAIL(code, text)                                                                    \
     do {                                                                                           \
         err[0] = 0;                                                                                \
-        cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err),       \
-                     code, "%s", err);                                                             \
-        cr_assert(strstr(err, text), "message '%s' lacks '%s'", err, text);                       \
+        cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), code, \
+                     "%s", err);                                                                   \
+        cr_assert(strstr(err, text), "message '%s' lacks '%s'", err, text);                        \
         cr_assert(strchr(err, '\n') == NULL, "multi-line message: %s", err);                       \
         assert_no_output(dir, "out");                                                              \
     } while (0)
@@ -744,15 +759,20 @@ Test(data_cli, prepare_info_verify_and_errors) {
     char *dir = mktmp(), *cdir = pjoin(dir, "c"), *out = pjoin(dir, "prep");
     char buf[8192];
     make_corpus_dir(cdir, 20, 40, 5);
-    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --ctx 64 --val-fraction 0.1",
+    cr_assert_eq(
+        run(buf, sizeof buf, "data prepare '%s' --out '%s' --ctx 64 --val-fraction 0.1", cdir, out),
+        0, "%s", buf);
+    cr_assert(strstr(buf, "18 train, 2 val"), "%s", buf);
+    cr_assert_eq(run(buf, sizeof buf, "data info '%s/'", out), 0, "%s", buf);
+    cr_assert(strstr(buf, "byte, vocab 256") && strstr(buf, cdir), "%s", buf);
+    /* A trailing slash names the same directory (and the temporary is its sibling). */
+    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s/' --ctx 64 --val-fraction 0.1",
                      cdir, out),
                  0, "%s", buf);
-    cr_assert(strstr(buf, "18 train, 2 val"), "%s", buf);
-    cr_assert_eq(run(buf, sizeof buf, "data info '%s'", out), 0, "%s", buf);
-    cr_assert(strstr(buf, "byte, vocab 256") && strstr(buf, cdir), "%s", buf);
+    cr_assert_eq(run(buf, sizeof buf, "data verify '%s'", out), 0, "%s", buf);
     cr_assert_eq(run(buf, sizeof buf, "data info '%s' --json", out), 0, "%s", buf);
-    cr_assert(buf[0] == '{' && strstr(buf, "\"val_docs\":2") && strstr(buf, "\"vocab\":256"),
-              "%s", buf);
+    cr_assert(buf[0] == '{' && strstr(buf, "\"val_docs\":2") && strstr(buf, "\"vocab\":256"), "%s",
+              buf);
     cr_assert_eq(run(buf, sizeof buf, "data verify '%s'", out), 0, "%s", buf);
     cr_assert_eq(run(buf, sizeof buf,
                      "data prepare '%s' --out '%s' --ctx 64 --tokenizer bpe --vocab 300", cdir,
@@ -771,9 +791,11 @@ Test(data_cli, prepare_info_verify_and_errors) {
         {"data frob", "unknown subcommand 'frob'"},
         {"data prepare x", "--out DIR is required"},
         {"data prepare --out /tmp/x", "no INPUT"},
-        {"data prepare x --out y --vocab 70000 --tokenizer bpe", "--vocab: expected an integer in [257, 65536], got '70000'"},
+        {"data prepare x --out y --vocab 70000 --tokenizer bpe",
+         "--vocab: expected an integer in [257, 65536], got '70000'"},
         {"data prepare x --out y --vocab 100 --tokenizer bpe", "got '100'"},
-        {"data prepare x --out y --tokenizer word", "--tokenizer: expected byte or bpe, got 'word'"},
+        {"data prepare x --out y --tokenizer word",
+         "--tokenizer: expected byte or bpe, got 'word'"},
         {"data prepare x --out y --val-fraction 0.9", "--val-fraction"},
         {"data prepare x --out y --vocab 500", "--vocab applies to --tokenizer bpe"},
         {"data prepare x --out y --bogus", "unknown option"},
@@ -785,11 +807,15 @@ Test(data_cli, prepare_info_verify_and_errors) {
     }
 
     /* Runtime failures: exit 1, one line naming the path. */
-    char *missing = pjoin(dir, "missing.txt"), *bin = pjoin(dir, "bin.txt"),
-         *o2 = pjoin(dir, "o2");
+    char *missing = pjoin(dir, "missing.txt"), *bin = pjoin(dir, "bin.txt"), *o2 = pjoin(dir, "o2");
     write_file(bin, "ab\0cd", 5);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s'", missing, o2), 1);
     cr_assert(strstr(buf, missing) && strstr(buf, "No such file"), "%s", buf);
+    char *empty = pjoin(dir, "empty.txt");
+    write_str(empty, "\n\n \n");
+    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s'", empty, o2), 1);
+    cr_assert(strstr(buf, empty) && strstr(buf, "empty corpus"), "%s", buf);
+    free(empty);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s'", bin, o2), 1);
     cr_assert(strstr(buf, bin) && strstr(buf, "not a text file"), "%s", buf);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s'", cdir, o2), 1);
@@ -797,8 +823,8 @@ Test(data_cli, prepare_info_verify_and_errors) {
     cr_assert_eq(strchr(buf, '\n'), strrchr(buf, '\n'), "more than one line: %s", buf);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s/sub' --ctx 64", cdir, bin), 1);
     cr_assert(strstr(buf, bin), "%s", buf);
-    cr_assert_eq(run(buf, sizeof buf, "data prepare brown --out '%s' --brown-dir '%s'", o2, missing),
-                 1);
+    cr_assert_eq(
+        run(buf, sizeof buf, "data prepare brown --out '%s' --brown-dir '%s'", o2, missing), 1);
     cr_assert(strstr(buf, "scripts/fetch-brown"), "%s", buf);
     setenv("SCALING_BROWN_DIR", missing, 1);
     cr_assert_eq(run(buf, sizeof buf, "data prepare brown --out '%s'", o2), 1);
