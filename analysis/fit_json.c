@@ -25,7 +25,7 @@ const fit_published fit_published_values[] = {
     {"kaplan.LD.Xc", "Kaplan 2020 (tokens)", 5.4e13},
     {"kaplan.LC.alpha", "Kaplan 2020 (Cmin)", 0.050},
     {"kaplan.LC.Xc", "Kaplan 2020 (3.1e8 PF-days, in FLOPs)", 3.1e8 * 8.64e19},
-    {"kaplan.Nopt.a", "Kaplan 2020 (N_opt ~ C^0.73)", 0.73},
+    {"approach1.a", "Kaplan 2020 (N_opt ~ C^0.73)", 0.73},
     {"approach1.a", "Chinchilla 2022", 0.50},
     {"approach1.b", "Chinchilla 2022", 0.50},
     {"approach2.a", "Chinchilla 2022", 0.49},

@@ -1,8 +1,348 @@
-/* cmd_fit.c — placeholder until the module behind `scaling fit` lands. */
+/*
+ * cmd_fit.c — `scaling fit`: fits Kaplan's laws and Chinchilla's Approaches
+ * 1, 2 and 3 to a sweep's runs (results database) or to a CSV of (N, D or
+ * FLOPs, loss), prints each fitted value with its bootstrap interval beside
+ * the published values (or one JSON object with --json), and stores each fit
+ * in the database's `fits` table. The numbers printed and stored come from the
+ * same fit_*_json strings.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../analysis/fit.h"
+#include "../results/store.h"
 #include "cli.h"
 
+static const char *usage_text =
+    "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
+    "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
+    "                   [--bootstrap K] [--seed S] [--with-E] [--starts K] [--threads T]\n"
+    "                   [--db FILE] [--json] [--no-store]\n"
+    "\n"
+    "Fits scaling laws to finished runs and prints each value with its bootstrap\n"
+    "percentile interval (2.5%, 97.5%) beside the published values.\n"
+    "\n"
+    "  kaplan  L(N), L(D), L(Cmin) power laws and the joint L(N, D) (Kaplan 2020)\n"
+    "  1       envelope of the learning curves against compute: N_opt ~ C^a, D_opt ~ C^b\n"
+    "  2       IsoFLOP parabolas of final loss against ln N, per compute budget\n"
+    "  3       L = E + A/N^alpha + B/D^beta by Huber loss and L-BFGS (Hoffmann 2022)\n"
+    "\n"
+    "options:\n"
+    "  --sweep NAME      runs of this sweep (default: every finished run)\n"
+    "  --csv FILE        a CSV instead, header naming params, tokens or flops, loss\n"
+    "                    (optional budget column; tokens = flops / (6 params))\n"
+    "  --approach WHICH  1, 2, 3, kaplan or all (default all; with all, an approach\n"
+    "                    the data cannot support is reported and skipped)\n"
+    "  --params P        count total parameters (default, as Chinchilla) or\n"
+    "                    nonembedding (as Kaplan)\n"
+    "  --flops F         FLOPs per token: chinchilla (default), kaplan, or 6nd (6 N)\n"
+    "  --bootstrap K     resamples of whole runs for the intervals (default 200, 0: none)\n"
+    "  --seed S          bootstrap seed (default 20240417)\n"
+    "  --with-E          Kaplan laws with an irreducible term: L = E + (Xc/X)^alpha\n"
+    "  --starts K        approach 3: run L-BFGS from the best K of the 4500 grid\n"
+    "                    starts by objective (default 0: from all of them)\n"
+    "  --threads T       approach 3 worker threads (default 2)\n"
+    "  --db FILE         results database (default results.db); fits are stored in\n"
+    "                    it (for --csv only when --db is given)\n"
+    "  --json            print one JSON object instead of the table\n"
+    "  --no-store        do not store the fits\n"
+    "  -h, --help        this help\n";
+
+enum { OPT_SWEEP = 256, OPT_CSV, OPT_APPROACH, OPT_PARAMS, OPT_FLOPS, OPT_BOOT, OPT_SEED,
+       OPT_WITHE, OPT_STARTS, OPT_THREADS, OPT_DB, OPT_JSON, OPT_NOSTORE };
+
+enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
+
+static const char *params_name[] = {"total", "nonembedding"};
+static const char *flops_name[] = {"chinchilla", "kaplan", "6nd"};
+
+/* ---- Printing --------------------------------------------------------------- */
+
+static void print_published(const char *key) {
+    for (int i = 0; i < fit_published_count; i++)
+        if (!strcmp(fit_published_values[i].what, key))
+            printf("  %s %.6g;", fit_published_values[i].source, fit_published_values[i].value);
+}
+
+static void print_val(const char *law, const char *name, fit_val v) {
+    char key[96];
+    snprintf(key, sizeof key, "%s.%s", law, name);
+    printf("  %-12s %12.5g", name, v.est);
+    if (isfinite(v.lo)) printf("  [%11.5g, %11.5g]", v.lo, v.hi);
+    else printf("  %26s", "");
+    printf("   ");
+    print_published(key);
+    printf("\n");
+}
+
+static void print_frontier(int which, const fit_frontier *f, int nruns) {
+    const char *law = which == 1 ? "approach1" : "approach2";
+    printf("Chinchilla approach %d (%s), %d runs, %d %s\n", which,
+           which == 1 ? "envelope of the learning curves" : "IsoFLOP parabolas", nruns,
+           f->npoints_used, which == 1 ? "envelope points" : "budgets");
+    printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
+    print_val(law, "a", f->a);
+    print_val(law, "b", f->b);
+    print_val(law, "kN", f->kN);
+    print_val(law, "kD", f->kD);
+    if (which == 2)
+        for (int i = 0; i < f->pts.n; i++)
+            printf("    budget C=%-10.4g N_opt %-10.4g D_opt %-10.4g L %.4f%s\n", f->pts.C[i],
+                   f->pts.N[i], f->pts.D[i], f->pts.L[i],
+                   f->pts.extrapolated[i] ? "  (extrapolated: outside the sampled sizes)" : "");
+    if (f->warning[0]) printf("  note: %s\n", f->warning);
+}
+
+static void print_a3(const fit_approach3 *f) {
+    printf("Chinchilla approach 3 (L = E + A/N^alpha + B/D^beta), %d runs, Huber objective "
+           "%.6g, L-BFGS from %d starts\n",
+           f->npoints, f->objective, f->starts_run);
+    printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
+    print_val("approach3", "E", f->E);
+    print_val("approach3", "A", f->A);
+    print_val("approach3", "B", f->B);
+    print_val("approach3", "alpha", f->alpha);
+    print_val("approach3", "beta", f->beta);
+    print_val("approach3", "a", f->a);
+    print_val("approach3", "b", f->b);
+    print_val("approach3", "G", f->G);
+    if (f->warning[0]) printf("  note: %s\n", f->warning);
+}
+
+static void print_pl(const char *name, const char *x, const fit_powerlaw *p, int with_E) {
+    char key[32];
+    printf(" %s: L = %s(%sc/%s)^alpha, %d points\n", name, with_E ? "E + " : "", x, x,
+           p->npoints);
+    snprintf(key, sizeof key, "kaplan.%s", name[2] == 'N' ? "LN" : name[2] == 'D' ? "LD" : "LC");
+    print_val(key, "Xc", p->Xc);
+    print_val(key, "alpha", p->alpha);
+    if (with_E) print_val(key, "E", p->E);
+}
+
+static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
+    printf("Kaplan laws, %d runs\n", nruns);
+    printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
+    print_pl("L(N)", "N", &f->LN, with_E);
+    if (f->have_LD) print_pl("L(D)", "D", &f->LD, with_E);
+    if (isfinite(f->LC.alpha.est)) print_pl("L(Cmin)", "C", &f->LC, with_E);
+    if (f->have_joint) {
+        printf(" L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD\n");
+        print_val("kaplan.joint", "Nc", f->Nc);
+        print_val("kaplan.joint", "Dc", f->Dc);
+        print_val("kaplan.joint", "aN", f->aN);
+        print_val("kaplan.joint", "aD", f->aD);
+    }
+    if (f->warning[0]) printf("  note: %s\n", f->warning);
+}
+
+/* ---- The command -------------------------------------------------------------- */
+
 int cmd_fit(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_fail("fit", "not implemented yet");
+    static const struct option opts[] = {
+        {"sweep", required_argument, 0, OPT_SWEEP},   {"csv", required_argument, 0, OPT_CSV},
+        {"approach", required_argument, 0, OPT_APPROACH},
+        {"params", required_argument, 0, OPT_PARAMS}, {"flops", required_argument, 0, OPT_FLOPS},
+        {"bootstrap", required_argument, 0, OPT_BOOT}, {"seed", required_argument, 0, OPT_SEED},
+        {"with-E", no_argument, 0, OPT_WITHE},        {"starts", required_argument, 0, OPT_STARTS},
+        {"threads", required_argument, 0, OPT_THREADS}, {"db", required_argument, 0, OPT_DB},
+        {"json", no_argument, 0, OPT_JSON},           {"no-store", no_argument, 0, OPT_NOSTORE},
+        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    const char *sweep = NULL, *csv = NULL, *db = NULL;
+    int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, c;
+    long long v;
+    double dv;
+    fit_opts o;
+    fit_opts_defaults(&o);
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case OPT_SWEEP: sweep = optarg; break;
+        case OPT_CSV: csv = optarg; break;
+        case OPT_DB: db = optarg; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_NOSTORE: nostore = 1; break;
+        case OPT_WITHE: o.with_E = 1; break;
+        case OPT_APPROACH:
+            all = !strcmp(optarg, "all");
+            todo = all                         ? todo
+                   : !strcmp(optarg, "1")      ? DO_A1
+                   : !strcmp(optarg, "2")      ? DO_A2
+                   : !strcmp(optarg, "3")      ? DO_A3
+                   : !strcmp(optarg, "kaplan") ? DO_KAPLAN
+                                               : 0;
+            if (!todo)
+                return cli_usage("fit", "--approach: expected 1, 2, 3, kaplan or all, got '%s'",
+                                 optarg);
+            break;
+        case OPT_PARAMS:
+            if (!strcmp(optarg, "total")) o.params = FIT_PARAMS_TOTAL;
+            else if (!strcmp(optarg, "nonembedding")) o.params = FIT_PARAMS_NONEMB;
+            else return cli_usage("fit", "--params: expected total or nonembedding, got '%s'", optarg);
+            break;
+        case OPT_FLOPS:
+            if (!strcmp(optarg, "chinchilla")) o.flops = FIT_FLOPS_CHINCHILLA;
+            else if (!strcmp(optarg, "kaplan")) o.flops = FIT_FLOPS_KAPLAN;
+            else if (!strcmp(optarg, "6nd")) o.flops = FIT_FLOPS_6ND;
+            else return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'", optarg);
+            break;
+        case OPT_BOOT:
+            if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;
+            o.bootstrap = (int)v;
+            break;
+        case OPT_SEED:
+            if (cli_double("fit", "--seed", optarg, 0, 1.8e19, &dv)) return EXIT_USAGE;
+            o.seed = (uint64_t)dv;
+            break;
+        case OPT_STARTS:
+            if (cli_int("fit", "--starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
+            o.a3_starts = (int)v;
+            break;
+        case OPT_THREADS:
+            if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
+            o.threads = (int)v;
+            break;
+        default: return cli_usage("fit", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage("fit", "unexpected argument '%s'", argv[optind]);
+    if (sweep && csv) return cli_usage("fit", "--sweep and --csv exclude each other");
+
+    char err[UTIL_ERRLEN];
+    store *s = NULL;
+    fit_data d = {0, NULL};
+    int rc = EXIT_OK, store_it = !nostore && (!csv || db);
+    const char *db_path = db ? db : CLI_DEFAULT_DB;
+    fit_frontier *f1 = calloc(1, sizeof *f1), *f2 = calloc(1, sizeof *f2);
+    fit_approach3 *f3 = calloc(1, sizeof *f3);
+    fit_kaplan *fk = calloc(1, sizeof *fk);
+    char *js[4] = {NULL, NULL, NULL, NULL}, *errs[4] = {NULL, NULL, NULL, NULL};
+    cJSON *out = NULL;
+    if (!f1 || !f2 || !f3 || !fk) {
+        rc = cli_fail("fit", "out of memory");
+        goto done;
+    }
+    if (store_it || !csv) {
+        int flags = store_it ? (csv ? STORE_CREATE : 0) : STORE_READONLY;
+        if (store_open(&s, db_path, flags, err, sizeof err)) {
+            rc = cli_fail("fit", "%s", err);
+            goto done;
+        }
+    }
+    if (csv ? fit_load_csv(&d, csv, err, sizeof err)
+            : fit_load_store(&d, s, sweep, err, sizeof err)) {
+        rc = cli_fail("fit", "%s", err);
+        goto done;
+    }
+    if (d.nruns == 0) {
+        rc = cli_fail("fit", "no finished runs%s%s in %s", sweep ? " in sweep " : "",
+                      sweep ? sweep : "", db_path);
+        goto done;
+    }
+
+    /* Fit; laws[i] names the fits table's law of slot i. */
+    static const char *laws[4] = {"kaplan", "approach1", "approach2", "approach3"};
+    static const int bits[4] = {DO_KAPLAN, DO_A1, DO_A2, DO_A3};
+    int ok[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        if (!(todo & bits[i])) continue;
+        int frc = i == 0   ? fit_kaplan_laws(&d, &o, fk, err, sizeof err)
+                  : i == 1 ? fit_approach1(&d, &o, f1, err, sizeof err)
+                  : i == 2 ? fit_approach2(&d, &o, f2, err, sizeof err)
+                           : fit_approach3_fit(&d, &o, f3, err, sizeof err);
+        if (frc) {
+            if (!all) {
+                rc = cli_fail("fit", "%s", err);
+                goto done;
+            }
+            errs[i] = strdup(err);
+            continue;
+        }
+        js[i] = i == 0 ? fit_kaplan_json(fk) : i == 1 ? fit_frontier_json(f1)
+                : i == 2 ? fit_frontier_json(f2) : fit_approach3_json(f3);
+        if (!js[i]) {
+            rc = cli_fail("fit", "out of memory");
+            goto done;
+        }
+        ok[i] = 1;
+    }
+
+    /* The selection: what was fitted and how it was counted. */
+    cJSON *sel = cJSON_CreateObject();
+    if (csv) cJSON_AddStringToObject(sel, "csv", csv);
+    else if (sweep) cJSON_AddStringToObject(sel, "sweep", sweep);
+    else cJSON_AddNullToObject(sel, "sweep");
+    cJSON_AddStringToObject(sel, "params", params_name[o.params]);
+    cJSON_AddStringToObject(sel, "flops", flops_name[o.flops]);
+    cJSON_AddNumberToObject(sel, "bootstrap", o.bootstrap);
+    cJSON_AddNumberToObject(sel, "seed", (double)o.seed);
+    cJSON_AddBoolToObject(sel, "with_E", o.with_E);
+    cJSON_AddNumberToObject(sel, "starts", o.a3_starts);
+    cJSON_AddNumberToObject(sel, "runs", d.nruns);
+    char *sel_json = cJSON_PrintUnformatted(sel);
+
+    int64_t ids[4] = {0, 0, 0, 0};
+    if (store_it)
+        for (int i = 0; i < 4; i++) {
+            if (!ok[i]) continue;
+            if (store_add_fit(s, csv ? NULL : sweep, laws[i], js[i], sel_json, &ids[i], err,
+                              sizeof err)) {
+                cJSON_Delete(sel);
+                free(sel_json);
+                rc = cli_fail("fit", "%s", err);
+                goto done;
+            }
+        }
+
+    if (json) {
+        out = cJSON_CreateObject();
+        cJSON_AddItemToObject(out, "selection", sel);
+        sel = NULL;
+        for (int i = 0; i < 4; i++) {
+            if (!(todo & bits[i])) continue;
+            cJSON *j = ok[i] ? cJSON_Parse(js[i]) : cJSON_CreateObject();
+            if (!ok[i]) cJSON_AddStringToObject(j, "error", errs[i]);
+            else if (ids[i]) cJSON_AddNumberToObject(j, "fit_id", (double)ids[i]);
+            /* the bootstrap draws are for `scaling predict`; keep stdout readable */
+            cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
+            cJSON_AddItemToObject(out, laws[i], j);
+        }
+        char *txt = cJSON_Print(out);
+        if (txt) puts(txt);
+        free(txt);
+    } else {
+        printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n\n",
+               d.nruns, csv ? csv : sweep ? sweep : db_path, params_name[o.params],
+               flops_name[o.flops], o.bootstrap, (unsigned long long)o.seed);
+        for (int i = 0; i < 4; i++) {
+            if (!(todo & bits[i])) continue;
+            if (!ok[i]) {
+                printf("%s: skipped: %s\n\n", laws[i], errs[i]);
+                continue;
+            }
+            if (i == 0) print_kaplan(fk, o.with_E, d.nruns);
+            if (i == 1) print_frontier(1, f1, d.nruns);
+            if (i == 2) print_frontier(2, f2, d.nruns);
+            if (i == 3) print_a3(f3);
+            if (ids[i]) printf("  stored as fit %lld\n", (long long)ids[i]);
+            printf("\n");
+        }
+    }
+    cJSON_Delete(sel);
+    free(sel_json);
+    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) rc = cli_fail("fit", "no law could be fitted");
+done:
+    cJSON_Delete(out);
+    for (int i = 0; i < 4; i++) free(js[i]), free(errs[i]);
+    free(f1);
+    free(f2);
+    free(f3);
+    free(fk);
+    fit_data_free(&d);
+    store_close(s);
+    return rc;
 }
