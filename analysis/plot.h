@@ -77,10 +77,11 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
 
 /* ---- Pieces exposed for tests ------------------------------------------ */
 
-/* Writes s as a gnuplot single-quoted string literal ('it''s') into out.
- * Control characters (bytes < 0x20 and 0x7f) are refused: UTIL_EINVAL. Too
- * small a buffer: UTIL_EINVAL. Nothing else needs escaping in gnuplot's
- * single quotes. */
+/* Writes s into out as a gnuplot string expression made of single-quoted
+ * literals, inside which nothing is special but the quote itself: it's
+ * becomes 'it'."'".'s' (gnuplot 5.4 misparses doubled quotes in a row, so
+ * quotes are concatenated instead of doubled). Control characters (bytes
+ * < 0x20 and 0x7f) are refused: UTIL_EINVAL; so is too small a buffer. */
 int plot_gp_quote(const char *s, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Appends s HTML-escaped (& < > " ') to fp. */

@@ -22,13 +22,6 @@
 
 #include "plot_internal.h"
 
-/* TEMPORARY while fit_laws.c is being written (shared tree): weak references
- * keep everyone's link working; removed as soon as the fits land. */
-#pragma weak fit_kaplan_laws
-#pragma weak fit_approach1
-#pragma weak fit_approach2
-#pragma weak fit_approach3_fit
-
 #define PFDAY 8.64e19 /* FLOPs in a petaflop/s-day: 1e15 * 86400 */
 
 const char *const plot_figure_names[] = {
@@ -92,11 +85,6 @@ int plot__fit(plot_ctx *c, int which) {
     int rc = 0;
     char *why = c->why[which];
     size_t wl = sizeof c->why[which];
-    if (!fit_kaplan_laws || !fit_approach1 || !fit_approach2 || !fit_approach3_fit) {
-        c->done[which] = 1;
-        c->rc[which] = util_err(why, wl, UTIL_EINVAL, "fit not implemented yet");
-        return c->rc[which];
-    }
     switch (which) {
     case PLOT_FIT_KAPLAN:
         rc = fit_kaplan_laws(&c->d, &c->kap_opts, &c->kap, why, wl);
@@ -197,6 +185,32 @@ static void colour_scale(gp *g, double lo, double hi, const char *label, int lig
 static void logaxis(gp *g, const char *ax, double lo, double hi) {
     fprintf(g->body, "set logscale %s\nset format %s %s\n", ax, ax,
             Q(g, isfinite(lo) && isfinite(hi) && hi > lo ? logfmt(lo, hi) : "10^{%L}"));
+}
+
+/* A loss axis (log, as in the papers) over [lo, hi] padded a little. Losses
+ * span less than a decade, where gnuplot's log tics would be bare powers of
+ * ten outside the range, so tics are placed at round linear steps. */
+static void loss_axis(gp *g, const char *ax, double lo, double hi) {
+    if (!(lo > 0) || !(hi >= lo)) {
+        fprintf(g->body, "set logscale %s\n", ax);
+        return;
+    }
+    lo /= 1.04, hi *= 1.04;
+    fprintf(g->body, "set logscale %s\nset %srange [%.6g:%.6g]\nset format %s '%%g'\n", ax, ax,
+            lo, hi, ax);
+    if (hi / lo >= 10) return;
+    double raw = (hi - lo) / 6, mag = pow(10, floor(log10(raw))), step = mag;
+    static const double nice[] = {1, 2, 2.5, 5, 10};
+    for (int i = 0; i < 5; i++)
+        if (nice[i] * mag >= raw) {
+            step = nice[i] * mag;
+            break;
+        }
+    fprintf(g->body, "set %stics (", ax);
+    int n = 0;
+    for (double t = ceil(lo / step) * step; t <= hi && n < 30; t += step, n++)
+        fprintf(g->body, "%s%.6g", n ? ", " : "", t);
+    fprintf(g->body, ")\nset m%stics 1\n", ax);
 }
 
 static void panel_common(gp *g) {
@@ -426,10 +440,11 @@ static void optima_panels(gp *g, const fit_frontier *f, const char *tag, const c
                     line, k ? 6 : 4, k ? 7 : 5);
         fprintf(g->body,
                 "%s using 1:%d with lines lw 2 lc rgb '#1f77b4' title %s, "
-                "%s using 1:%d with points pt 7 ps 1.2 lc rgb '#d62728' title %s\n",
+                "%s using 1:%d with points pt 7 ps %s lc rgb '#d62728' title %s\n",
                 line, k ? 3 : 2,
                 k ? Qf(g, "D_{opt} ∝ C^{b}, b = %s", tb) : Qf(g, "N_{opt} ∝ C^{a}, a = %s", ta),
-                opt, k ? 3 : 2, Q(g, k ? "D at the optimum" : "N at the optimum"));
+                opt, k ? 3 : 2, f->pts.n > 30 ? "0.5" : "1.2",
+                Q(g, k ? "D at the optimum" : "N at the optimum"));
     }
 }
 
@@ -473,11 +488,11 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     colour_scale(g, cs.Nlo, cs.Nhi, "parameters N (non-embedding)", 1);
     fprintf(g->body, "unset colorbox\n");
     logaxis(g, "x", cs.Clo / PFDAY, cs.Chi / PFDAY);
-    logaxis(g, "y", cs.Llo, cs.Lhi);
+    loss_axis(g, "y", cs.Llo, cs.Lhi);
     fprintf(g->body, "set xlabel 'compute C (PF-days, non-embedding)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(C_{min})'\n");
     fprintf(g->body,
-            "plot $curves using 3:4:5 with lines lw 1 lc palette title 'learning curves', "
+            "plot $curves using 3:4:5 with lines lw 1.5 lc palette title 'learning curves', "
             "$env using 1:2 with lines lw 3 lc rgb '#222222' title 'lower envelope', "
             "$LC using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s\n",
             Qf(g, "L = (C_c/C_{min})^{α_C}, α_C = %s", fv(t1, sizeof t1, k->LC.alpha, "%.3f")));
@@ -487,7 +502,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     colour_scale(g, fs.Nlo, fs.Nhi, "parameters N (non-embedding)", 0);
     fprintf(g->body, "unset colorbox\n");
     logaxis(g, "x", fs.Dlo, fs.Dhi);
-    logaxis(g, "y", fs.Llo, fs.Lhi);
+    loss_axis(g, "y", fs.Llo, fs.Lhi);
     fprintf(g->body, "set xlabel 'dataset size D (tokens)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(D)'\n");
     fprintf(g->body, "plot $final using 2:5:1 with points pt 7 ps 1 lc palette title 'runs (final loss)'");
@@ -500,7 +515,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     panel_common(g);
     colour_scale(g, fs.Nlo, fs.Nhi, "parameters N (non-embedding)", 0);
     logaxis(g, "x", fs.Nlo, fs.Nhi);
-    logaxis(g, "y", fs.Llo, fs.Lhi);
+    loss_axis(g, "y", fs.Llo, fs.Lhi);
     fprintf(g->body, "set xlabel 'parameters N (non-embedding)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(N)'\n");
     fprintf(g->body,
@@ -531,7 +546,7 @@ static int fig_kaplan_curves(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         colour_scale(g, cs.Nlo, cs.Nhi, "parameters N (non-embedding)", 0);
         if (k == 0) fprintf(g->body, "unset colorbox\n");
         logaxis(g, "x", k ? cs.Clo / PFDAY : cs.Dlo, k ? cs.Chi / PFDAY : cs.Dhi);
-        logaxis(g, "y", cs.Llo, cs.Lhi);
+        loss_axis(g, "y", cs.Llo, cs.Lhi);
         fprintf(g->body, "set xlabel %s\nset ylabel 'test loss (nats/token)'\n",
                 Q(g, k ? "compute C (PF-days, non-embedding)" : "tokens processed D"));
         fprintf(g->body, "plot $curves using %d:4:5 with lines lw 1.5 lc palette title %s\n",
@@ -651,7 +666,7 @@ static int fig_chinchilla_isoflop(plot_ctx *c, gp *g, char *msg, size_t msglen) 
     colour_scale(g, Clo, Chi, "compute budget C (FLOPs)", 0);
     logaxis(g, "x", Nlo, Nhi);
     fprintf(g->body, "set xlabel 'parameters N'\nset ylabel 'final loss (nats/token)'\n"
-                     "set title 'IsoFLOP profiles with fitted parabolas'\n");
+                     "set title 'IsoFLOP profiles with fitted parabolas'\nset key bottom left\n");
     fprintf(g->body,
             "plot $iso using 1:2:3 with points pt 7 ps 1.1 lc palette title 'runs (colour: budget)', "
             "$parab using 1:2:3 with lines lw 1.5 lc palette title 'parabola in ln N', "
@@ -771,13 +786,17 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
         colour_scale(g, budgets[0], budgets[nb - 1], "compute budget C (FLOPs)", 0);
         logaxis(g, "x", fs.Nlo, fs.Nhi);
         fprintf(g->body, "set xlabel 'parameters N'\nset ylabel 'loss (nats/token)'\n"
-                         "set title 'IsoFLOP slices of the fitted L(N, D)'\n");
+                         "set title 'IsoFLOP slices of the fitted L = E + A/N^{α} + B/D^{β}'\n"
+                         "set key top left\n");
+        fprintf(g->body, "set label 1 %s at graph 0.03, 0.10 left front font ',9'\n",
+                Qf(g, "E = %s,  α = %s,  β = %s", fv(tE, sizeof tE, f->E, "%.2f"),
+                   fv(tal, sizeof tal, f->alpha, "%.2f"), fv(tbe, sizeof tbe, f->beta, "%.2f")));
+        fprintf(g->body, "set label 2 %s at graph 0.03, 0.05 left front font ',9'\n",
+                Qf(g, "A = %s,  B = %s", fv(tal, sizeof tal, f->A, "%.4g"),
+                   fv(tbe, sizeof tbe, f->B, "%.4g")));
         fprintf(g->body,
-                "plot $slices using 1:2:3 with lines lw 2 lc palette title %s, "
-                "$runs using 2:3:4 with points pt 7 ps 1 lc palette title 'runs (colour: budget)'\n",
-                Qf(g, "L = E + A/N^{α} + B/D^{β}: E = %s, α = %s, β = %s",
-                   fv(tE, sizeof tE, f->E, "%.2f"), fv(tal, sizeof tal, f->alpha, "%.2f"),
-                   fv(tbe, sizeof tbe, f->beta, "%.2f")));
+                "plot $slices using 1:2:3 with lines lw 2 lc palette title 'fitted L(N, C/(6N))', "
+                "$runs using 2:3:4 with points pt 7 ps 1 lc palette title 'runs (colour: budget)'\n");
     }
     fprintf(g->body, "unset multiplot\n");
     if (f->warning[0]) snprintf(msg, msglen, "approach 3: %s", f->warning);
@@ -863,10 +882,10 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                              "noborder lc rgb '%s' title %s, ",
                     k + 1, colour[k], Qf(g, "approach %d: 95%% bootstrap band", k + 1));
         fprintf(g->body, "$f%d using 1:2 with lines lw 2.5 lc rgb '%s' title %s, ", k + 1,
-                colour[k], Qf(g, "ours, approach %d: N_{opt} ∝ C^{%s}", k + 1, t[k]));
+                colour[k], Qf(g, "ours, approach %d: N_{opt} ∝ C^{a}, a = %s", k + 1, t[k]));
         if (k < 2)
-            fprintf(g->body, "$o%d using 1:2 with points pt %d ps 1.1 lc rgb '%s' notitle, ", k + 1,
-                    k ? 9 : 7, colour[k]);
+            fprintf(g->body, "$o%d using 1:2 with points pt %d ps %s lc rgb '%s' notitle, ",
+                    k + 1, k ? 9 : 7, (k ? c->a2 : c->a1)->pts.n > 30 ? "0.4" : "1.1", colour[k]);
     }
     fprintf(g->body,
             "$pub using 1:2 with lines dt 2 lw 2 lc rgb '#ff7f0e' title "
@@ -988,9 +1007,9 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "set logscale x\nset format x '10^{%%L}'\nset xlabel 'compute C (FLOPs)'\n"
                      "set ylabel 'ln(found / fitted)'\nset title 'compute-optimal frontier laws'\n"
                      "set xzeroaxis lt -1\n");
-    fprintf(g->body, "plot $o1 using 1:2 with points pt 7 ps 1.2 lc rgb '#1f77b4' title "
+    fprintf(g->body, "plot $o1 using 1:2 with points pt 7 ps 0.6 lc rgb '#1f77b4' title "
                      "'approach 1 N_{opt}', "
-                     "$o1 using 1:3 with points pt 6 ps 1.2 lc rgb '#1f77b4' title "
+                     "$o1 using 1:3 with points pt 6 ps 0.6 lc rgb '#1f77b4' title "
                      "'approach 1 D_{opt}', "
                      "$o2 using 1:2 with points pt 5 ps 1.2 lc rgb '#2ca02c' title "
                      "'approach 2 N_{opt}', "

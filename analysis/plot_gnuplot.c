@@ -24,7 +24,14 @@
 
 /* ---- Quoting ------------------------------------------------------------- */
 
+/* A quote inside the string closes the literal, appends "'" (a double-quoted
+ * string holding nothing but the quote, so no backslash escape, backquote or
+ * macro can be in it) and reopens: it's -> 'it'."'".'s'. Doubling ('it''s')
+ * is what the manual says, but gnuplot 5.4's scanner misreads two doubled
+ * quotes in a row (four quotes inside a literal are a syntax error), so we
+ * never rely on it. */
 int plot_gp_quote(const char *s, char *out, size_t outlen, char *err, size_t errlen) {
+    static const char QQ[] = "'.\"'\".'"; /* 7 bytes: ' . " ' " . ' */
     size_t j = 0;
     if (outlen < 3) return util_err(err, errlen, UTIL_EINVAL, "gnuplot string: buffer too small");
     out[j++] = '\'';
@@ -35,14 +42,18 @@ int plot_gp_quote(const char *s, char *out, size_t outlen, char *err, size_t err
                             "gnuplot string: control character 0x%02x at offset %zu in '%.40s'",
                             *p, (size_t)(p - (const unsigned char *)s), s);
         }
-        size_t need = (*p == '\'') ? 2 : 1;
+        size_t need = (*p == '\'') ? sizeof QQ - 1 : 1;
         if (j + need + 2 > outlen) {
             out[0] = 0;
-            return util_err(err, errlen, UTIL_EINVAL, "gnuplot string: '%.40s...' too long (%zu bytes max)",
-                            s, outlen);
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "gnuplot string: '%.40s...' too long (%zu bytes max)", s, outlen);
         }
-        if (*p == '\'') out[j++] = '\'';
-        out[j++] = (char)*p;
+        if (*p == '\'') {
+            memcpy(out + j, QQ, sizeof QQ - 1);
+            j += sizeof QQ - 1;
+        } else {
+            out[j++] = (char)*p;
+        }
     }
     out[j++] = '\'';
     out[j] = 0;
@@ -86,7 +97,7 @@ static int stderr_has_error(const char *text) {
         size_t m = n < sizeof line - 1 ? n : sizeof line - 1;
         memcpy(line, p, m);
         line[m] = 0;
-        if (strncasecmp(line, "warning:", 8) != 0) {
+        if (!strcasestr(line, "warning:")) {
             if (strcasestr(line, "error") || strstr(line, "gnuplot>")) return 1;
             const char *l = strstr(line, "line ");
             if (l) {
