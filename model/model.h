@@ -85,6 +85,10 @@ typedef struct {
 
 void model_train_defaults(model_train_config *c);
 
+/* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
+ * under c's schedule (see model.c for the formulas). */
+double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
+
 /* Stable run id: 16 hex digits hashing every field that changes what is
  * computed (shape, data checksum-independent path, budget, optimiser, schedule,
  * seed); threads, checkpoint path and logging cadence are left out. */
@@ -161,7 +165,8 @@ int model_train(const model_train_config *c, const model_hooks *hooks, model_tra
 typedef struct {
     int n_layer, d_model, n_head;
     double tokens_per_s, model_flops_per_s, mfu;
-    double peak_mem_bytes;
+    double peak_mem_bytes;  /* process peak resident set after this shape (shapes ascend) */
+    double model_mem_bytes; /* params + grads + AdamW m, v + activations, as allocated */
 } model_bench_row;
 
 /* Measures sgemm GFLOP/s at `threads` and trains each shape of the standard
@@ -170,5 +175,8 @@ typedef struct {
 #define MODEL_BENCH_MAX 8
 int model_bench(int threads, double *sgemm_gflops, char kernel[64], model_bench_row *rows,
                 int *nrows, char *err, size_t errlen);
+/* The same with `steps` timed steps per shape (model_bench uses 5). */
+int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64],
+                   model_bench_row *rows, int *nrows, char *err, size_t errlen);
 
 #endif

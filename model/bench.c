@@ -1,0 +1,105 @@
+/*
+ * bench.c — the throughput benchmark: this machine's sgemm rate through
+ * OpenBLAS at the requested thread count (the MFU denominator), then a few
+ * training steps (forward, backward, AdamW) of each standard shape on
+ * synthetic byte tokens, 16 sequences x 256 tokens per step.
+ * MFU = model_flops_mfu(shape) x tokens/s / measured sgemm FLOP/s.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "nn.h"
+
+static const int bench_shapes[][3] = {{2, 64, 2}, {4, 128, 4}, {6, 256, 8}, {8, 512, 8}};
+#define NSHAPES (int)(sizeof bench_shapes / sizeof bench_shapes[0])
+
+/* Best-of-reps sgemm rate for C (M,N) = A (M,K) . B (N,K)^T, the layout of
+ * the training GEMMs, with M = 4096 (= 16 x 256 rows) and N = K in
+ * 256..1024; the best over sizes and reps. */
+static int sgemm_rate(int threads, double *gflops, char *err, size_t errlen) {
+    const int M = 4096, sizes[] = {256, 512, 1024};
+    float *A = malloc(sizeof(float) * (size_t)M * 1024), *B = malloc(sizeof(float) * 1024 * 1024),
+          *C = malloc(sizeof(float) * (size_t)M * 1024);
+    if (!A || !B || !C) {
+        free(A), free(B), free(C);
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory (sgemm benchmark)");
+    }
+    util_rng r;
+    util_rng_seed(&r, 1, "bench-sgemm");
+    for (size_t i = 0; i < (size_t)M * 1024; i++) A[i] = (float)util_rng_uniform(&r) - 0.5f;
+    for (size_t i = 0; i < 1024 * 1024; i++) B[i] = (float)util_rng_uniform(&r) - 0.5f;
+    openblas_set_num_threads(threads);
+    double best = 0;
+    for (int si = 0; si < 3; si++) {
+        int N = sizes[si], K = sizes[si];
+        int reps = si == 2 ? 3 : 5;
+        for (int rep = 0; rep < reps; rep++) {
+            double t0 = util_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C,
+                        N);
+            double dt = util_now() - t0;
+            double gf = 2.0 * M * N * K / dt / 1e9;
+            if (gf > best) best = gf;
+        }
+    }
+    free(A), free(B), free(C);
+    *gflops = best;
+    return 0;
+}
+
+int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64],
+                   model_bench_row *rows, int *nrows, char *err, size_t errlen) {
+    *nrows = 0;
+    if (threads < 1) threads = 1;
+    if (steps < 1) steps = 1;
+    snprintf(kernel, 64, "%s", openblas_get_corename());
+    int rc = sgemm_rate(threads, sgemm_gflops, err, errlen);
+    if (rc) return rc;
+    const int B = 16, T = 256, V = 256;
+    for (int i = 0; i < NSHAPES && i < MODEL_BENCH_MAX; i++) {
+        model_shape s = {.n_layer = bench_shapes[i][0], .d_model = bench_shapes[i][1],
+                         .n_head = bench_shapes[i][2], .d_ff = 4 * bench_shapes[i][1],
+                         .n_ctx = T, .n_vocab = V};
+        nn_gpt *g = NULL;
+        if ((rc = nn_gpt_create(&g, &s, B, threads, err, errlen))) return rc;
+        nn_gpt_init(g, 1);
+        util_rng r;
+        util_rng_seed(&r, 1, "bench-tokens");
+        for (int j = 0; j < B * T; j++) {
+            g->inputs[j] = (int)util_rng_below(&r, V);
+            g->targets[j] = (int)util_rng_below(&r, V);
+        }
+        double t0 = 0;
+        for (int st = 0; st <= steps; st++) { /* step 0 warms up, untimed */
+            if (st == 1) t0 = util_now();
+            nn_gpt_zero_grad(g);
+            nn_gpt_forward(g, B);
+            nn_gpt_backward(g, 1.0f / (B * T));
+            double gn = nn_gpt_grad_norm(g);
+            nn_gpt_adamw(g, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.0 ? (float)(1.0 / gn) : 1.0f,
+                         st + 1);
+        }
+        double dt = util_now() - t0;
+        model_bench_row *row = &rows[*nrows];
+        row->n_layer = s.n_layer;
+        row->d_model = s.d_model;
+        row->n_head = s.n_head;
+        row->tokens_per_s = (double)steps * B * T / dt;
+        row->model_flops_per_s = model_flops_mfu(&s) * row->tokens_per_s;
+        row->mfu = row->model_flops_per_s / (*sgemm_gflops * 1e9);
+        row->model_mem_bytes = (double)nn_gpt_bytes(g);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        row->peak_mem_bytes = (double)ru.ru_maxrss * 1024.0;
+        (*nrows)++;
+        nn_gpt_free(g);
+    }
+    return 0;
+}
+
+int model_bench(int threads, double *sgemm_gflops, char kernel[64], model_bench_row *rows,
+                int *nrows, char *err, size_t errlen) {
+    return model_bench_ex(threads, 5, sgemm_gflops, kernel, rows, nrows, err, errlen);
+}
