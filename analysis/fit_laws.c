@@ -54,18 +54,32 @@ static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double
     double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
     int run[FIT_MAX_POINTS], rc;
     if ((rc = fit_envelope(d, o, n, C, L, run, err, errlen))) return rc;
-    pts->n = 0;
-    double Nseen[FIT_MAX_POINTS];
-    for (int j = 0; j < n; j++) {
-        if (run[j] < 0) continue;
-        const fit_run *r = &d->runs[run[j]];
-        int k = pts->n++;
-        pts->C[k] = C[j];
-        pts->L[k] = L[j];
-        pts->N[k] = fit_run_params(r, o->params);
-        pts->D[k] = C[j] / fit_run_flops_at(r, o->params, o->flops, 1.0);
-        pts->extrapolated[k] = 0;
-        Nseen[k] = pts->N[k];
+    /* The smallest and the largest model (among runs with curves) hold the
+     * envelope also where the optimum lies beyond the sampled sizes; their
+     * stretches are left out of the regression when 2 or more sizes remain. */
+    double nmin = INFINITY, nmax = -INFINITY, Nseen[FIT_MAX_POINTS];
+    for (int i = 0; i < d->nruns; i++) {
+        if (d->runs[i].ncurve < 2) continue;
+        double N = fit_run_params(&d->runs[i], o->params);
+        if (N < nmin) nmin = N;
+        if (N > nmax) nmax = N;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        pts->n = 0;
+        for (int j = 0; j < n; j++) {
+            if (run[j] < 0) continue;
+            const fit_run *r = &d->runs[run[j]];
+            double N = fit_run_params(r, o->params);
+            if (pass == 0 && (N == nmin || N == nmax)) continue;
+            int k = pts->n++;
+            pts->C[k] = C[j];
+            pts->L[k] = L[j];
+            pts->N[k] = N;
+            pts->D[k] = C[j] / fit_run_flops_at(r, o->params, o->flops, 1.0);
+            pts->extrapolated[k] = 0;
+            Nseen[k] = N;
+        }
+        if (fit__ndistinct(Nseen, pts->n) >= 2) break;
     }
     if (fit__ndistinct(Nseen, pts->n) < 2)
         return util_err(err, errlen, UTIL_EINVAL,

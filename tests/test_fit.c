@@ -1,0 +1,726 @@
+/*
+ * test_fit.c — the scaling-law fits: recovery of known laws from synthetic
+ * data (IsoFLOP grids and learning curves drawn from L(N, D) with noise),
+ * bootstrap coverage, degenerate input, the CSV and database loaders, the
+ * JSON round trip, the CLI, and (when SCALING_CHINCHILLA_CSV names a copy of
+ * Besiroglu et al.'s reconstruction of Chinchilla's Figure 4 data) their
+ * Approach 3 estimates.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../analysis/fit.h"
+#include "../results/store.h"
+
+/* ---- Synthetic data -------------------------------------------------------- */
+
+/* Chinchilla's published law as the truth: E, A, B, alpha, beta. */
+static const double T[5] = {1.69, 406.4, 410.7, 0.34, 0.28};
+#define T_A (T[4] / (T[3] + T[4])) /* N_opt exponent, 0.4516 */
+#define T_B (T[3] / (T[3] + T[4]))
+
+static double chin(double N, double D) {
+    return T[0] + T[1] / pow(N, T[3]) + T[2] / pow(D, T[4]);
+}
+
+static double n_opt(double C) {
+    double G = pow(T[3] * T[1] / (T[4] * T[2]), 1.0 / (T[3] + T[4]));
+    return G * pow(C / 6.0, T_A);
+}
+
+static fit_run mk_run(int i, double N, double D, double L) {
+    fit_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.id, sizeof r.id, "r%d", i);
+    snprintf(r.label, sizeof r.label, "synthetic");
+    r.n_total = r.n_nonemb = N;
+    r.fpt_chinchilla = r.fpt_kaplan = 6.0 * N;
+    r.tokens = D;
+    r.budget = NAN;
+    r.loss = L;
+    return r;
+}
+
+/* An IsoFLOP sweep: 5 budgets 1e18..1e22 x 9 sizes from N_opt/6.3 to 6.3 N_opt,
+ * loss = L(N, D) exp(sigma eps). d->runs is malloc'd (no curves). */
+static void isoflop(fit_data *d, util_rng *r, double sigma) {
+    d->nruns = 0;
+    d->runs = calloc(45, sizeof *d->runs);
+    for (int b = 0; b < 5; b++) {
+        double C = pow(10, 18 + b);
+        for (int k = 0; k < 9; k++) {
+            double N = n_opt(C) * pow(10, 0.2 * (k - 4)), D = C / (6 * N);
+            fit_run run = mk_run(d->nruns, N, D, chin(N, D) * exp(sigma * util_rng_normal(r)));
+            run.budget = C;
+            d->runs[d->nruns++] = run;
+        }
+    }
+}
+
+/* Learning curves: 10 sizes 1e7 x 2^k, each evaluated at 41 token counts
+ * 1e8..1e12 with loss L(N, t) exp(sigma eps) (a curve read as the end points of
+ * runs of each length, as a cosine schedule matched to each length would give). */
+static void curves(fit_data *d, util_rng *r, double sigma) {
+    d->nruns = 10;
+    d->runs = calloc(10, sizeof *d->runs);
+    for (int k = 0; k < 10; k++) {
+        double N = 1e7 * pow(2, k);
+        fit_run *run = &d->runs[k];
+        *run = mk_run(k, N, 1e12, 0);
+        run->ncurve = 41;
+        run->curve_tokens = malloc(41 * sizeof(double));
+        run->curve_loss = malloc(41 * sizeof(double));
+        for (int j = 0; j < 41; j++) {
+            double t = 1e8 * pow(10, j / 10.0);
+            run->curve_tokens[j] = t;
+            run->curve_loss[j] = chin(N, t) * exp(sigma * util_rng_normal(r));
+        }
+        run->loss = run->curve_loss[40];
+    }
+}
+
+static void free_flat(fit_data *d) { free(d->runs); } /* runs without curves */
+
+#define NEAR(x, truth, tol)                                                                 \
+    cr_expect(fabs((x) - (truth)) <= (tol), "%s = %.5g, expected %.5g +- %.3g", #x, (double)(x), \
+              (double)(truth), (double)(tol))
+
+/* ---- Recovery ---------------------------------------------------------------- */
+
+Test(fit, approach3_recovers_the_law_with_the_full_grid) {
+    util_rng r;
+    util_rng_seed(&r, 1, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.005);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    cr_assert_eq(o.a3_starts, 0, "the full 4500-start grid is the default");
+    fit_approach3 *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f->starts_run, 4500);
+    NEAR(f->E.est, T[0], 0.05);
+    NEAR(f->alpha.est, T[3], 0.04);
+    NEAR(f->beta.est, T[4], 0.04);
+    NEAR(f->a.est, T_A, 0.02);
+    NEAR(f->b.est, T_B, 0.02);
+    double N, D, L, C = 1e21;
+    fit_approach3_optimal(f, C, &N, &D, &L);
+    NEAR(log(N), log(n_opt(C)), 0.15);
+    NEAR(N * D * 6, C, 1e-6 * C);
+    NEAR(L, chin(n_opt(C), C / (6 * n_opt(C))), 0.01);
+    free(f);
+    free_flat(&d);
+}
+
+Test(fit, approach3_best_of_a_few_starts_matches_the_full_grid) {
+    util_rng r;
+    util_rng_seed(&r, 2, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.01);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_approach3 *full = calloc(1, sizeof *full), *few = calloc(1, sizeof *few);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, full, err, sizeof err), 0, "%s", err);
+    o.a3_starts = 32;
+    cr_assert_eq(fit_approach3_fit(&d, &o, few, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(few->starts_run, 32);
+    cr_expect(few->objective >= full->objective * (1 - 1e-9), "full grid is never worse");
+    NEAR(few->alpha.est, full->alpha.est, 1e-3);
+    NEAR(few->beta.est, full->beta.est, 1e-3);
+    free(full);
+    free(few);
+    free_flat(&d);
+}
+
+Test(fit, approach2_recovers_the_exponents) {
+    util_rng r;
+    util_rng_seed(&r, 3, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.002);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 50;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f->pts.n, 5);
+    NEAR(f->a.est, T_A, 0.03);
+    NEAR(f->b.est, T_B, 0.03);
+    cr_expect(f->a.lo <= f->a.est && f->a.est <= f->a.hi, "interval around the estimate");
+    for (int i = 0; i < f->pts.n; i++) {
+        cr_expect(!f->pts.extrapolated[i], "budget %d minimum inside the sizes", i);
+        NEAR(log(f->pts.N[i]), log(n_opt(f->pts.C[i])), 0.2);
+        /* the stored parabola has its minimum at N_opt */
+        double xs = -f->pts.parab[i][1] / (2 * f->pts.parab[i][2]);
+        NEAR(xs, log(f->pts.N[i]), 1e-9);
+    }
+    cr_expect_eq(f->nsamples, 50);
+    free(f);
+    free_flat(&d);
+}
+
+Test(fit, approach2_flags_a_minimum_outside_the_sizes) {
+    util_rng r;
+    util_rng_seed(&r, 4, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.0);
+    /* shift every size of the first budget up 4x: its optimum is now below them all */
+    for (int i = 0; i < 9; i++) {
+        d.runs[i].n_total *= 40, d.runs[i].n_nonemb *= 40, d.runs[i].tokens /= 40;
+        d.runs[i].loss = chin(d.runs[i].n_total, d.runs[i].tokens);
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect(f->pts.extrapolated[0], "minimum below the sampled sizes is flagged");
+    cr_expect(strstr(f->warning, "extrapolated") != NULL, "warning: %s", f->warning);
+    free(f);
+    free_flat(&d);
+}
+
+Test(fit, approach1_recovers_the_exponents_from_learning_curves) {
+    util_rng r;
+    util_rng_seed(&r, 5, "test");
+    fit_data d;
+    curves(&d, &r, 0.002);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 20;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach1(&d, &o, f, err, sizeof err), 0, "%s", err);
+    NEAR(f->a.est, T_A, 0.06);
+    NEAR(f->b.est, T_B, 0.06);
+    cr_expect(f->npoints_used > 20);
+    cr_expect(isfinite(f->a.lo) && f->a.lo < f->a.hi);
+    free(f);
+    fit_data_free(&d);
+}
+
+Test(fit, envelope_takes_the_lower_curve) {
+    util_rng r;
+    util_rng_seed(&r, 6, "test");
+    fit_data d;
+    curves(&d, &r, 0.0);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    double C[50], L[50];
+    int run[50];
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_envelope(&d, &o, 50, C, L, run, err, sizeof err), 0, "%s", err);
+    NEAR(C[0], 6 * 1e7 * 1e8, 1e10);            /* smallest model, first eval */
+    NEAR(C[49], 6 * 1e7 * 512 * 1e12, 1e17);    /* largest model, last eval */
+    cr_expect_eq(run[0], 0);
+    cr_expect_eq(run[49], 9);
+    for (int j = 0; j < 50; j++) {
+        cr_assert(run[j] >= 0);
+        /* no run is below the envelope where its curve is defined */
+        for (int k = 0; k < d.nruns; k++) {
+            double N = d.runs[k].n_total, t = C[j] / (6 * N);
+            if (t >= 1e8 * 1.3 && t <= 1e12 / 1.3)
+                cr_expect(L[j] <= chin(N, t) * 1.002, "envelope above run %d at C %g", k, C[j]);
+        }
+    }
+    /* the run on the envelope at large C is larger than at small C */
+    cr_expect(d.runs[run[40]].n_total > d.runs[run[10]].n_total);
+    fit_data_free(&d);
+}
+
+Test(fit, kaplan_power_laws) {
+    util_rng r;
+    util_rng_seed(&r, 7, "test");
+    fit_data d = {0, calloc(20, sizeof(fit_run))};
+    /* L(N) from 10 sizes on unlimited data, L(D) from 10 data-limited runs */
+    for (int k = 0; k < 10; k++) {
+        double N = 1e6 * pow(10, k / 3.0);
+        d.runs[d.nruns++] = mk_run(k, N, 1e10, pow(8.8e13 / N, 0.076) * exp(0.002 * util_rng_normal(&r)));
+    }
+    for (int k = 0; k < 10; k++) {
+        double D = 1e7 * pow(10, k / 3.0);
+        fit_run run = mk_run(10 + k, 1e9, 1e11, pow(5.4e13 / D, 0.095) * exp(0.002 * util_rng_normal(&r)));
+        run.unique_tokens = D;
+        d.runs[d.nruns++] = run;
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 40;
+    fit_kaplan *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_kaplan_laws(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f->LN.npoints, 10);
+    NEAR(f->LN.alpha.est, 0.076, 0.005);
+    NEAR(log10(f->LN.Xc.est), log10(8.8e13), 0.5);
+    cr_assert(f->have_LD);
+    cr_expect_eq(f->LD.npoints, 10);
+    NEAR(f->LD.alpha.est, 0.095, 0.005);
+    NEAR(log10(f->LD.Xc.est), log10(5.4e13), 0.5);
+    cr_expect(f->LN.alpha.lo < 0.076 + 0.005 && f->LN.alpha.hi > 0.076 - 0.005);
+    free(f);
+    free_flat(&d);
+}
+
+Test(fit, kaplan_with_irreducible_term) {
+    util_rng r;
+    util_rng_seed(&r, 8, "test");
+    fit_data d = {0, calloc(12, sizeof(fit_run))};
+    for (int k = 0; k < 12; k++) {
+        double N = 1e6 * pow(10, k / 3.0);
+        d.runs[d.nruns++] = mk_run(k, N, 1e10, (1.5 + pow(1e8 / N, 0.3)) * exp(0.001 * util_rng_normal(&r)));
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    o.with_E = 1;
+    fit_kaplan *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_kaplan_laws(&d, &o, f, err, sizeof err), 0, "%s", err);
+    NEAR(f->LN.E.est, 1.5, 0.05);
+    NEAR(f->LN.alpha.est, 0.3, 0.03);
+    NEAR(log10(f->LN.Xc.est), 8, 0.2);
+    free(f);
+    free_flat(&d);
+}
+
+Test(fit, kaplan_joint_law_and_Cmin) {
+    util_rng r;
+    util_rng_seed(&r, 9, "test");
+    /* joint law on a 6 x 6 grid of (N, D) */
+    fit_data d = {0, calloc(36, sizeof(fit_run))};
+    const double Nc = 8.8e13, Dc = 5.4e13, aN = 0.076, aD = 0.095;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            double N = 1e6 * pow(10, i * 0.6), D = 1e8 * pow(10, j * 0.6);
+            double L = pow(pow(Nc / N, aN / aD) + Dc / D, aD);
+            d.runs[d.nruns] = mk_run(d.nruns, N, D, L * exp(0.001 * util_rng_normal(&r)));
+            d.nruns++;
+        }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_kaplan *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_kaplan_laws(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_assert(f->have_joint, "%s", f->warning);
+    NEAR(f->aN.est, aN, 0.01);
+    NEAR(f->aD.est, aD, 0.01);
+    NEAR(log10(f->Nc.est), log10(Nc), 1.0);
+    NEAR(log10(f->Dc.est), log10(Dc), 1.0);
+    free_flat(&d);
+
+    /* L(Cmin): every curve follows the same power law of compute, with noise */
+    fit_data c = {5, calloc(5, sizeof(fit_run))};
+    for (int k = 0; k < 5; k++) {
+        double N = 1e7 * pow(3, k);
+        c.runs[k] = mk_run(k, N, 1e11, 0);
+        c.runs[k].ncurve = 30;
+        c.runs[k].curve_tokens = malloc(30 * sizeof(double));
+        c.runs[k].curve_loss = malloc(30 * sizeof(double));
+        for (int j = 0; j < 30; j++) {
+            double t = 1e8 * pow(10, j / 10.0);
+            c.runs[k].curve_tokens[j] = t;
+            c.runs[k].curve_loss[j] =
+                pow(2.7e28 / (6 * N * t), 0.05) * exp(0.001 * util_rng_normal(&r));
+        }
+        c.runs[k].loss = c.runs[k].curve_loss[29];
+    }
+    cr_assert_eq(fit_kaplan_laws(&c, &o, f, err, sizeof err), 0, "%s", err);
+    NEAR(f->LC.alpha.est, 0.05, 0.002);
+    NEAR(log10(f->LC.Xc.est), log10(2.7e28), 0.3);
+    free(f);
+    fit_data_free(&c);
+}
+
+/* ---- Bootstrap coverage ------------------------------------------------------ */
+
+Test(fit, bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate, .timeout = 600) {
+    enum { DRAWS = 40 };
+    util_rng r;
+    util_rng_seed(&r, 10, "test");
+    int cover[4] = {0}, cover2 = 0;
+    fit_approach3 *f = calloc(1, sizeof *f);
+    fit_frontier *g = calloc(1, sizeof *g);
+    char err[UTIL_ERRLEN];
+    for (int k = 0; k < DRAWS; k++) {
+        fit_data d;
+        isoflop(&d, &r, 0.01);
+        fit_opts o;
+        fit_opts_defaults(&o);
+        o.bootstrap = 200;
+        o.seed = 1000 + k;
+        o.a3_starts = 16; /* a few grid starts keep this test within budget */
+        cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+        fit_val *v[4] = {&f->E, &f->alpha, &f->beta, &f->a};
+        double truth[4] = {T[0], T[3], T[4], T_A};
+        for (int q = 0; q < 4; q++) cover[q] += v[q]->lo <= truth[q] && truth[q] <= v[q]->hi;
+        cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+        /* Approach 2's parabola is biased; its truth is its noiseless limit */
+        cover2 += g->b.lo <= T_B + 0.01 && T_B - 0.01 <= g->b.hi;
+        free_flat(&d);
+    }
+    const char *names[4] = {"E", "alpha", "beta", "a"};
+    for (int q = 0; q < 4; q++)
+        cr_expect(cover[q] >= 0.8 * DRAWS, "approach 3 %s: 95%% interval covered the truth in %d of %d draws",
+                  names[q], cover[q], DRAWS);
+    cr_expect(cover2 >= 0.8 * DRAWS, "approach 2 b: covered in %d of %d", cover2, DRAWS);
+    cr_log_info("coverage of 95%% intervals over %d draws: E %d alpha %d beta %d a %d; approach 2 b %d",
+                DRAWS, cover[0], cover[1], cover[2], cover[3], cover2);
+    free(f);
+    free(g);
+}
+
+/* ---- Published data ------------------------------------------------------------ */
+
+Test(fit, chinchilla_figure4_reconstruction_gives_besiroglu_estimates, .timeout = 600) {
+    const char *path = getenv("SCALING_CHINCHILLA_CSV");
+    if (!path || !*path)
+        cr_skip("SCALING_CHINCHILLA_CSV not set: give it the path of a copy of Besiroglu et al. "
+                "2024's svg_extracted_data.csv to check Approach 3 against their estimates");
+    fit_data d;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_load_csv(&d, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 245);
+    /* As Besiroglu et al. did: leave out the 5 runs of highest loss (240 remain). */
+    for (int e = 0; e < 5; e++) {
+        int m = 0;
+        for (int i = 1; i < d.nruns; i++)
+            if (d.runs[i].loss > d.runs[m].loss) m = i;
+        fit_run t = d.runs[m];
+        d.runs[m] = d.runs[d.nruns - 1];
+        d.runs[d.nruns - 1] = t;
+        d.nruns--;
+    }
+    fit_opts o;
+    fit_opts_defaults(&o); /* Huber delta 1e-3, the full grid */
+    o.bootstrap = 0;
+    fit_approach3 *f = calloc(1, sizeof *f);
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_log_info("Chinchilla data, approach 3: E %.4f A %.2f B %.2f alpha %.4f beta %.4f a %.4f "
+                "b %.4f objective %.6g",
+                f->E.est, f->A.est, f->B.est, f->alpha.est, f->beta.est, f->a.est, f->b.est,
+                f->objective);
+    /* Besiroglu et al. 2024, Table 1: E 1.82, A 482.01, B 2085.43, alpha 0.3478,
+     * beta 0.3658. A and B trade off against alpha and beta along a flat valley,
+     * so they are compared relatively. */
+    NEAR(f->E.est, 1.82, 0.01);
+    NEAR(f->alpha.est, 0.3478, 0.005);
+    NEAR(f->beta.est, 0.3658, 0.005);
+    NEAR(f->A.est / 482.01, 1, 0.05);
+    NEAR(f->B.est / 2085.43, 1, 0.10);
+    NEAR(f->a.est, 0.3658 / (0.3478 + 0.3658), 0.005);
+    d.nruns += 5;
+    fit_data_free(&d);
+    free(f);
+}
+
+/* ---- Degenerate input ----------------------------------------------------------- */
+
+static fit_data small(int n, double spread) {
+    fit_data d = {n, calloc(n, sizeof(fit_run))};
+    for (int i = 0; i < n; i++) {
+        double N = 1e8 * pow(10, spread * i), D = 1e10 * pow(10, 0.3 * i);
+        d.runs[i] = mk_run(i, N, D, chin(N, D));
+        d.runs[i].budget = 1e20 * (i % 2 ? 1 : 10);
+    }
+    return d;
+}
+
+Test(fit, degenerate_input_is_an_error) {
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    o.a3_starts = 8;
+    char err[UTIL_ERRLEN];
+    fit_approach3 *f = calloc(1, sizeof *f);
+    fit_frontier *g = calloc(1, sizeof *g);
+    fit_kaplan *k = calloc(1, sizeof *k);
+
+    fit_data d = small(4, 0.3); /* fewer points than parameters */
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "need at least 6") != NULL, "%s", err);
+    free(d.runs);
+
+    d = small(2, 0.3);
+    cr_expect_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "model sizes") != NULL, "%s", err);
+    free(d.runs);
+
+    d = small(10, 0.0); /* all runs the same size */
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "same size") != NULL, "%s", err);
+    cr_expect_eq(fit_approach2(&d, &o, g, err, sizeof err), UTIL_EINVAL);
+    cr_expect_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), UTIL_EINVAL);
+    free(d.runs);
+
+    d = small(10, 0.3);
+    d.runs[3].loss = -1; /* non-positive loss */
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "r3") && strstr(err, "loss is -1"), "%s", err);
+    cr_expect_eq(fit_approach2(&d, &o, g, err, sizeof err), UTIL_EINVAL);
+    cr_expect_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), UTIL_EINVAL);
+    d.runs[3].loss = NAN; /* NaN */
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "loss is nan") != NULL, "%s", err);
+    d.runs[3].loss = 3.0;
+    d.runs[5].n_total = NAN;
+    cr_expect_eq(fit_approach1(&d, &o, g, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "parameter count") != NULL, "%s", err);
+    d.runs[5].n_total = 1e9;
+    /* no curves: approach 1 says so; two budgets of 5 distinct sizes each fit */
+    cr_expect_eq(fit_approach1(&d, &o, g, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "learning curves") != NULL, "%s", err);
+    for (int i = 0; i < 10; i++) d.runs[i].budget = 1e20; /* one budget only */
+    cr_expect_eq(fit_approach2(&d, &o, g, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "need at least 2") != NULL, "%s", err);
+    free(d.runs);
+    free(f);
+    free(g);
+    free(k);
+}
+
+/* ---- Loaders ----------------------------------------------------------------------- */
+
+static char *tmpdir(void) {
+    static char t[64];
+    snprintf(t, sizeof t, "/tmp/test_fit_XXXXXX");
+    cr_assert(mkdtemp(t) != NULL);
+    return t;
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    cr_assert(fp != NULL, "%s", path);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+Test(fit, csv_loader_contract_and_errors) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    fit_data d;
+    snprintf(p, sizeof p, "%s/a.csv", dir);
+    write_file(p, "name,params,flops,loss\nx,1e8,6e18,3.0\ny,\"2e8\",1.2e19,2.9\r\n\n");
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 2);
+    NEAR(d.runs[0].tokens, 6e18 / (6 * 1e8), 1);
+    NEAR(d.runs[1].n_total, 2e8, 0);
+    NEAR(fit_run_flops(&d.runs[1], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 1.2e19, 1e6);
+    cr_expect(isnan(d.runs[0].budget));
+    fit_data_free(&d);
+
+    /* the published file's names are accepted too */
+    write_file(p, "x,Model Size,Training FLOP,loss\n1,1e8,6e18,3\n");
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    NEAR(d.runs[0].tokens, 1e10, 1);
+    fit_data_free(&d);
+
+    write_file(p, "params,tokens,loss,budget\n1e8,1e10,3,6e18\n");
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    NEAR(d.runs[0].budget, 6e18, 0);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 6e18, 1e3);
+    fit_data_free(&d);
+
+    write_file(p, "params,loss\n1e8,3\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":1: header must name") != NULL, "%s", err);
+    write_file(p, "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,nan\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: column 'loss'") && strstr(err, "'nan'"), "%s", err);
+    write_file(p, "params,tokens,loss\n1e8,1e10,-2\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2:") != NULL, "%s", err);
+    write_file(p, "params,tokens,loss\n1e8,,3\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "empty") != NULL, "%s", err);
+    write_file(p, "params,tokens,loss\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    snprintf(p, sizeof p, "%s/missing.csv", dir);
+    cr_expect_neq(fit_load_csv(&d, p, err, sizeof err), 0);
+}
+
+Test(fit, budget_groups_cluster_csv_flops) {
+    fit_data d = {6, calloc(6, sizeof(fit_run))};
+    double C[6] = {9.9e18, 1.02e19, 9.3e18, 3e19, 3.1e19, 1e21};
+    for (int i = 0; i < 6; i++) d.runs[i] = mk_run(i, 1e8, C[i] / 6e8, 3);
+    int g[6], ng;
+    cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, FIT_FLOPS_6ND, g, &ng), 0);
+    cr_expect_eq(ng, 3);
+    cr_expect(g[0] == g[1] && g[1] == g[2] && g[3] == g[4] && g[0] != g[3] && g[5] != g[3]);
+    free(d.runs);
+}
+
+Test(fit, loads_finished_runs_and_curves_from_the_database) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    snprintf(p, sizeof p, "%s/r.db", dir);
+    store *s;
+    cr_assert_eq(store_open(&s, p, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(s, "iso", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < 3; i++) {
+        store_run r;
+        store_run_init(&r);
+        snprintf(r.id, sizeof r.id, "run%d", i);
+        snprintf(r.sweep, sizeof r.sweep, "iso");
+        snprintf(r.label, sizeof r.label, "b1e15");
+        r.params_total = 1000000 * (i + 1);
+        r.params_embedding = 100000;
+        r.params_nonembedding = r.params_total - 100000;
+        r.flops_per_token_chinchilla = 6.5 * r.params_total;
+        r.flops_per_token_kaplan = 6.0 * r.params_nonembedding;
+        r.tokens = 50000000;
+        r.unique_tokens = i == 2 ? 1000000 : 0;
+        r.compute_budget = 1e15;
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        for (int j = 1; j <= 4; j++)
+            cr_assert_eq(store_add_eval(s, r.id, j * 10, j * 12500000LL, 0, 5.0 - 0.5 * j - 0.1 * i,
+                                        NAN, err, sizeof err),
+                         0, "%s", err);
+        if (i < 2) { /* run2 stays unfinished */
+            r.final_val_loss = 3.0 - 0.1 * i;
+            r.best_val_loss = 2.9 - 0.1 * i;
+            r.tokens_done = 50000000;
+            snprintf(r.status, sizeof r.status, "done");
+            cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+        }
+        store_run_free_fields(&r);
+    }
+    fit_data d;
+    cr_assert_eq(fit_load_store(&d, s, "iso", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 2, "only finished runs");
+    cr_expect_str_eq(d.runs[1].id, "run1");
+    NEAR(d.runs[1].n_total, 2e6, 0);
+    NEAR(d.runs[1].n_nonemb, 1.9e6, 0);
+    NEAR(d.runs[1].budget, 1e15, 0);
+    NEAR(d.runs[1].loss, 2.9, 1e-12);
+    cr_assert_eq(d.runs[1].ncurve, 4);
+    NEAR(d.runs[1].curve_tokens[3], 5e7, 0);
+    NEAR(d.runs[1].curve_loss[3], 2.9, 1e-12);
+    NEAR(fit_run_best_loss(&d.runs[0]), 3.0, 1e-12);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, FIT_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, FIT_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
+    fit_data_free(&d);
+    cr_assert_eq(fit_load_store(&d, s, "nosuch", err, sizeof err), 0, "%s", err);
+    cr_expect_eq(d.nruns, 0);
+    fit_data_free(&d);
+    store_close(s);
+}
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+Test(fit, json_round_trip) {
+    util_rng r;
+    util_rng_seed(&r, 11, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.01);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 30;
+    o.a3_starts = 8;
+    fit_approach3 *f = calloc(1, sizeof *f), *back = calloc(1, sizeof *back);
+    fit_frontier *g = calloc(1, sizeof *g), *gb = calloc(1, sizeof *gb);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    char *js = fit_approach3_json(f);
+    cr_assert(js != NULL);
+    cr_assert_eq(fit_approach3_from_json(back, js, err, sizeof err), 0, "%s", err);
+    NEAR(back->alpha.est, f->alpha.est, 1e-12);
+    NEAR(back->B.hi, f->B.hi, 1e-9 * f->B.hi);
+    cr_expect_eq(back->nsamples, 30);
+    NEAR(back->samples[29][4], f->samples[29][4], 1e-12);
+    free(js);
+    cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+    js = fit_frontier_json(g);
+    cr_assert_eq(fit_frontier_from_json(gb, js, err, sizeof err), 0, "%s", err);
+    NEAR(gb->a.est, g->a.est, 1e-12);
+    NEAR(gb->kD.lo, g->kD.lo, 1e-9 * fabs(g->kD.lo));
+    free(js);
+    cr_expect_eq(fit_approach3_from_json(back, "{\"E\": 1}", err, sizeof err), UTIL_ECORRUPT);
+    cr_expect_eq(fit_frontier_from_json(gb, "not json", err, sizeof err), UTIL_ECORRUPT);
+    js = fit_kaplan_json(&(fit_kaplan){0});
+    cr_expect(js && strstr(js, "\"LD\":null"), "%s", js ? js : "(null)");
+    free(js);
+    free(f);
+    free(back);
+    free(g);
+    free(gb);
+    free_flat(&d);
+}
+
+/* ---- CLI --------------------------------------------------------------------------------- */
+
+/* Runs `sh -c cmd`, output to out (if non-NULL, up to n bytes); returns exit status. */
+static int run(const char *cmd, char *out, size_t n) {
+    FILE *fp = popen(cmd, "r");
+    cr_assert(fp != NULL);
+    size_t len = 0;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, fp)) > 0) {
+        if (out && len + k < n) memcpy(out + len, buf, k), len += k;
+    }
+    if (out) out[len] = 0;
+    int st = pclose(fp);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(fit, cli_fit_and_predict) {
+    char *dir = tmpdir(), csv[256], db[256], cmd[1024];
+    static char out[1 << 16];
+    snprintf(csv, sizeof csv, "%s/iso.csv", dir);
+    snprintf(db, sizeof db, "%s/f.db", dir);
+    util_rng r;
+    util_rng_seed(&r, 12, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.005);
+    FILE *fp = fopen(csv, "w");
+    fprintf(fp, "params,tokens,loss\n");
+    for (int i = 0; i < d.nruns; i++)
+        fprintf(fp, "%.17g,%.17g,%.17g\n", d.runs[i].n_total, d.runs[i].tokens, d.runs[i].loss);
+    fclose(fp);
+    free_flat(&d);
+
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 2 --json --bootstrap 20 2>&1", SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"approach2\"") && strstr(out, "\"a\"") && strstr(out, "\"lo\""), "%s", out);
+    cr_expect(strstr(out, "\"approach3\"") == NULL);
+
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --db %s --bootstrap 50 --starts 16 2>&1", SCALING_BIN, csv, db);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "Besiroglu 2024") && strstr(out, "approach1: skipped") &&
+              strstr(out, "stored as fit"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s predict --compute 1e21 --db %s --json 2>&1", SCALING_BIN, db);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"law\":\t\"approach3\"") && strstr(out, "\"loss\""), "%s", out);
+    double N = NAN;
+    char *p = strstr(out, "\"N_opt\"");
+    cr_assert(p && (p = strstr(p, "\"est\":")));
+    sscanf(p + 6, "%lf", &N);
+    NEAR(log(N), log(n_opt(1e21)), 0.3);
+
+    snprintf(cmd, sizeof cmd, "%s predict --compute 1e21 --db %s --fit 999 2>&1", SCALING_BIN, db);
+    cr_expect_eq(run(cmd, out, sizeof out), 1);
+    cr_expect(strstr(out, "no fit with id 999") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit --approach 7 2>&1", SCALING_BIN);
+    cr_expect_eq(run(cmd, out, sizeof out), 2);
+    cr_expect(strstr(out, "--approach") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s/none.csv --no-store 2>&1", SCALING_BIN, dir);
+    cr_expect_eq(run(cmd, out, sizeof out), 1);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 1 --no-store 2>&1", SCALING_BIN, csv);
+    cr_expect_eq(run(cmd, out, sizeof out), 1);
+    cr_expect(strstr(out, "learning curves") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s predict 2>&1", SCALING_BIN);
+    cr_expect_eq(run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s fit --help", SCALING_BIN);
+    cr_expect_eq(run(cmd, out, sizeof out), 0);
+    cr_expect(strstr(out, "usage: scaling fit") != NULL);
+}
