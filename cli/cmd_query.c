@@ -44,6 +44,8 @@ int cmd_query(int argc, char **argv) {
     if (optind + 1 < argc)
         return cli_usage("query", "unexpected argument '%s' (quote the SQL as one argument)",
                          argv[optind + 1]);
+    if (!argv[optind][strspn(argv[optind], " \t\n;")])
+        return cli_usage("query", "the SQL statement is empty");
     char err[UTIL_ERRLEN];
     store *s = NULL;
     if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("query", "%s", err);

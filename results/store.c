@@ -175,10 +175,10 @@ fail:
 /* Opening                                                                  */
 /* ======================================================================== */
 
-/* Looks at the file before SQLite does, so a non-database gets a clear message
- * and is never touched. Returns 1 exists with SQLite magic, 0 exists and empty,
- * -1 missing, or an error code (< -1 never collides: UTIL_E* are <= -1, so the
- * missing case is reported through *missing instead). */
+/* Looks at the file before SQLite does, so a non-database gets a clear
+ * message and is never touched: sets *missing (no such file) or *empty (0
+ * bytes, which SQLite treats as an empty database); returns 0, or an error
+ * for a directory, an unreadable file or one without the SQLite magic. */
 static int check_file(const char *path, int *missing, int *empty, char *err, size_t errlen) {
     struct stat stt;
     *missing = *empty = 0;
