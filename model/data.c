@@ -186,13 +186,18 @@ void data_tokfile_close(data_tokfile *f) {
 static int file_fnv(const char *path, uint64_t *out, char *err, size_t errlen) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return util_err(err, errlen, UTIL_EIO, "%s: cannot read: %s", path, strerror(errno));
+    size_t cap = 1 << 16, got;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        fclose(fp);
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    }
     uint64_t h = UTIL_FNV_INIT;
-    static __thread uint8_t buf[1 << 16];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
+    while ((got = fread(buf, 1, cap, fp)) > 0)
         h = util_fnv64(h, buf, got);
     int bad = ferror(fp);
     fclose(fp);
+    free(buf);
     if (bad) return util_err(err, errlen, UTIL_EIO, "%s: read failed", path);
     *out = h;
     return 0;
