@@ -1,8 +1,79 @@
-/* cmd_report.c — placeholder until the module behind `scaling report` lands. */
+/*
+ * cmd_report.c — `scaling report`: draw every figure of a sweep and write a
+ * self-contained DIR/index.html (plan and status, figures, fits beside the
+ * published values, runs), printing one status line per figure.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "../analysis/plot.h"
 #include "cli.h"
 
+static const char *usage_text =
+    "usage: scaling report [--sweep NAME] [--db FILE] --out DIR [--bootstrap N] [--seed S]\n"
+    "\n"
+    "Writes DIR/index.html with the sweep's plan and status (sweeps, counts by\n"
+    "status), every figure of 'scaling plot' (DIR/NAME.svg and .png beside it,\n"
+    "linked relatively), the fits with bootstrap intervals beside the published\n"
+    "values, the fits stored by 'scaling fit', and the runs. No network, no script.\n"
+    "A figure that cannot be drawn is listed with the reason; exit 1 only when\n"
+    "the page could not be written (or gnuplot is missing).\n"
+    "\n"
+    "  --sweep NAME   runs of this sweep (default: all runs)\n"
+    "  --db FILE      results database (default results.db)\n"
+    "  --out DIR      output directory (created if missing)\n"
+    "  --bootstrap N  bootstrap resamples for intervals and bands (default 50)\n"
+    "  --seed S       bootstrap seed (default 1)\n"
+    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+
 int cmd_report(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return cli_fail("report", "not implemented yet");
+    static const struct option opts[] = {
+        {"sweep", required_argument, 0, 's'},     {"db", required_argument, 0, 'd'},
+        {"out", required_argument, 0, 'o'},       {"bootstrap", required_argument, 0, 'b'},
+        {"seed", required_argument, 0, 'S'},      {"a3-starts", required_argument, 0, 'a'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    const char *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
+    plot_opts po;
+    plot_opts_defaults(&po);
+    long long v;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': sweep = optarg; break;
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'b':
+            if (cli_int("report", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
+            po.bootstrap = (int)v;
+            break;
+        case 'S':
+            if (cli_int("report", "--seed", optarg, 0, 9007199254740992LL, &v)) return EXIT_USAGE;
+            po.seed = (uint64_t)v;
+            break;
+        case 'a':
+            if (cli_int("report", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
+            po.a3_starts = (int)v;
+            break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        default: return cli_usage("report", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
+    if (!out) return cli_usage("report", "--out DIR is required");
+
+    char err[UTIL_ERRLEN];
+    store *s = NULL;
+    plot_result res[16];
+    if (plot_figure_count > 16) return cli_fail("report", "internal: too many figures");
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("report", "%s", err);
+    int rc = plot_report(s, sweep, out, &po, res, err, sizeof err);
+    store_close(s);
+    if (rc) return cli_fail("report", "%s", err);
+    for (int i = 0; i < plot_figure_count; i++) {
+        const char *what = res[i].rc == 0 ? "drawn" : res[i].rc == PLOT_SKIPPED ? "skipped" : "failed";
+        printf("%-20s %s%s%s\n", res[i].name, what, res[i].msg[0] ? ": " : "", res[i].msg);
+    }
+    printf("report: %s/index.html\n", out);
+    return EXIT_OK;
 }

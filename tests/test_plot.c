@@ -333,3 +333,70 @@ Test(plot, cli_usage_errors) {
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "usage: scaling plot"), "%s", out);
 }
+
+/* ---- Report ------------------------------------------------------------------- */
+
+static int count(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+Test(report, escapes_hostile_names_and_links_every_figure, .timeout = 300) {
+    char dir[64], db[128], cmd[1024], out[16384], path[256], err[UTIL_ERRLEN];
+    tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    make_fixture(db, 1);
+    setenv("PLOT_TEST_SWEEP", HOSTILE_SWEEP, 1);
+    snprintf(cmd, sizeof cmd,
+             "%s report --sweep \"$PLOT_TEST_SWEEP\" --db %s --out %s/rep --bootstrap 4 "
+             "--a3-starts 8",
+             SCALING_BIN, db, dir);
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "report: ") && strstr(out, "/rep/index.html"), "%s", out);
+    cr_assert_eq(count(out, " drawn"), plot_figure_count, "%s", out);
+
+    snprintf(path, sizeof path, "%s/rep/index.html", dir);
+    char *html = NULL;
+    size_t n = 0;
+    cr_assert_eq(util_read_file(path, &html, &n, err, sizeof err), 0, "%s", err);
+    /* the page has no script of its own, so any "<script" would be injected */
+    cr_assert(!strcasestr(html, "<script"), "unescaped script tag in the report");
+    cr_assert(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), "label not escaped");
+    cr_assert(strstr(html, "&quot;&#39;&amp;"), "quotes and ampersand not escaped");
+    cr_assert(strstr(html, "&lt;b&gt;bold&lt;/b&gt;"), "sweep file not escaped");
+    cr_assert(!strstr(html, "http:") && !strstr(html, "https:"), "report refers to the network");
+    /* every figure linked relatively, and present beside the page */
+    for (int i = 0; i < plot_figure_count; i++) {
+        char img[128];
+        snprintf(img, sizeof img, "<img src=\"%s.svg\"", plot_figure_names[i]);
+        cr_assert(strstr(html, img), "%s missing from the page", plot_figure_names[i]);
+        snprintf(path, sizeof path, "%s/rep/%s.svg", dir, plot_figure_names[i]);
+        cr_assert_gt(file_size(path), 15000, "%s", path);
+    }
+    /* status counts (20 done, 1 planned, 1 failed) and the runs table */
+    cr_assert(strstr(html, "<td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">20"
+                           "</td><td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">22"
+                           "</td>"),
+              "status counts (planned running done failed diverged total) wrong");
+    cr_assert(strstr(html, "Runs (22)"), "runs table");
+    cr_assert_eq(count(html, "<tr><td>run"), 20);
+    cr_assert_eq(count(html, "<tr><td>extra"), 2);
+    /* the approach 3 row recovers the fixture's exponents, beside the published ones */
+    cr_assert(strstr(html, "Chinchilla 2022"), "published values missing");
+    cr_assert(strstr(html, ">approach 3</td><td>α</td><td class=\"n\">0.3"), "alpha row");
+    free(html);
+    assert_no_temporaries(dir);
+    rmdir_all(dir);
+}
+
+Test(report, html_escape_function) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    plot_html_escape(fp, "<a href=\"x\">'&'</a>");
+    plot_html_escape(fp, NULL);
+    fclose(fp);
+    cr_assert_str_eq(buf, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    free(buf);
+}

@@ -1,0 +1,392 @@
+/*
+ * report.c — the self-contained HTML report: DIR/index.html beside the
+ * figures (DIR/NAME.svg, linked relatively; no script, no network), with the
+ * sweep's plan and status, every figure (or why it is missing), the fits with
+ * their bootstrap intervals beside the published values, the fits stored in
+ * the database, and the runs.
+ *
+ * Every string that comes from the database (sweep names, labels, ids, hosts,
+ * sweep files, JSON) goes through plot_html_escape. Does not print.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot_internal.h"
+
+/* ---- HTML helpers ----------------------------------------------------------- */
+
+void plot_html_escape(FILE *fp, const char *s) {
+    for (const char *p = s ? s : ""; *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", fp); break;
+        case '<': fputs("&lt;", fp); break;
+        case '>': fputs("&gt;", fp); break;
+        case '"': fputs("&quot;", fp); break;
+        case '\'': fputs("&#39;", fp); break;
+        default: fputc(*p, fp);
+        }
+    }
+}
+
+#define H(s) plot_html_escape(fp, (s))
+
+/* a number for a table cell: empty when unknown */
+static void num(FILE *fp, double x, const char *fmt) {
+    if (isfinite(x)) fprintf(fp, fmt, x);
+}
+
+static const char *CSS =
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1700px;padding:0 1em;"
+    "color:#222}\n"
+    "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\n"
+    "table{border-collapse:collapse;font-size:.85em;margin:.5em 0}\n"
+    "th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\n"
+    "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "figure{margin:1em 0 2em 0}figure img{max-width:100%;border:1px solid #eee}\n"
+    "figcaption{font-size:.9em;color:#555}.skip{color:#8a5a00}.fail{color:#b00020}\n"
+    "pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:20em;font-size:.8em}\n"
+    ".meta{color:#666;font-size:.9em}\n";
+
+/* ---- Sections ---------------------------------------------------------------- */
+
+static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
+    sqlite3 *db = store_db(c->s);
+    sqlite3_stmt *st = NULL;
+    int rc = 0, n = 0;
+    fprintf(fp, "<h2 id=\"plan\">Plan and status</h2>\n");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name, mode, created, plan_json, file_text FROM sweeps "
+                           "WHERE ?1 IS NULL OR name = ?1 ORDER BY created, name",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!n++)
+            fprintf(fp, "<table><tr><th>sweep</th><th>mode</th><th>created</th>"
+                        "<th>sweep file</th><th>plan</th></tr>\n");
+        fprintf(fp, "<tr><td>");
+        H((const char *)sqlite3_column_text(st, 0));
+        fprintf(fp, "</td><td>");
+        H((const char *)sqlite3_column_text(st, 1));
+        fprintf(fp, "</td><td>");
+        H((const char *)sqlite3_column_text(st, 2));
+        fprintf(fp, "</td><td><details><summary>file</summary><pre>");
+        H((const char *)sqlite3_column_text(st, 4));
+        fprintf(fp, "</pre></details></td><td><details><summary>plan</summary><pre>");
+        H((const char *)sqlite3_column_text(st, 3));
+        fprintf(fp, "</pre></details></td></tr>\n");
+    }
+    if (r != SQLITE_DONE) {
+        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    if (n) fprintf(fp, "</table>\n");
+    else fprintf(fp, "<p>No sweep recorded%s.</p>\n", c->sweep[0] ? " under this name" : "");
+
+    int64_t counts[STORE_NSTATUS], total = 0;
+    if ((rc = store_sweep_counts(c->s, c->sweep[0] ? c->sweep : NULL, counts, err, errlen)))
+        goto done;
+    fprintf(fp, "<table><tr>");
+    for (int i = 0; i < STORE_NSTATUS; i++) fprintf(fp, "<th>%s</th>", store_status_name(i));
+    fprintf(fp, "<th>total</th></tr>\n<tr>");
+    for (int i = 0; i < STORE_NSTATUS; i++) {
+        fprintf(fp, "<td class=\"n\">%lld</td>", (long long)counts[i]);
+        total += counts[i];
+    }
+    fprintf(fp, "<td class=\"n\">%lld</td></tr></table>\n", (long long)total);
+    fprintf(fp, "<p class=\"meta\">%d finished runs with %s learning curves are plotted and "
+                "fitted.</p>\n",
+            c->d.nruns, c->d.nruns == 1 ? "its" : "their");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void section_figures(FILE *fp, const plot_result *res) {
+    fprintf(fp, "<h2 id=\"figures\">Figures</h2>\n");
+    for (int i = 0; i < plot_figure_count; i++) {
+        const plot_result *r = &res[i];
+        if (r->rc == 0) {
+            fprintf(fp, "<figure id=\"fig-%s\"><a href=\"%s.png\"><img src=\"%s.svg\" alt=\"%s\"></a>"
+                        "<figcaption><b>%s</b> (<a href=\"%s.svg\">SVG</a>, "
+                        "<a href=\"%s.png\">PNG</a>)",
+                    r->name, r->name, r->name, r->name, r->name, r->name, r->name);
+            if (r->msg[0]) {
+                fprintf(fp, " — note: ");
+                H(r->msg);
+            }
+            fprintf(fp, "</figcaption></figure>\n");
+        } else {
+            fprintf(fp, "<p class=\"%s\" id=\"fig-%s\"><b>%s</b> %s: ",
+                    r->rc == PLOT_SKIPPED ? "skip" : "fail", r->name, r->name,
+                    r->rc == PLOT_SKIPPED ? "skipped" : "failed");
+            H(r->msg);
+            fprintf(fp, "</p>\n");
+        }
+    }
+}
+
+/* One fits-table row: law, quantity, estimate, interval, published values. */
+static void fit_row(FILE *fp, const char *law, const char *key, const char *label, fit_val v,
+                    const char *fmt) {
+    fprintf(fp, "<tr><td>%s</td><td>%s</td><td class=\"n\">", law, label);
+    num(fp, v.est, fmt);
+    fprintf(fp, "</td><td class=\"n\">");
+    if (isfinite(v.lo) && isfinite(v.hi)) {
+        fputc('[', fp);
+        num(fp, v.lo, fmt);
+        fputs(", ", fp);
+        num(fp, v.hi, fmt);
+        fputc(']', fp);
+    }
+    fprintf(fp, "</td><td>");
+    int n = 0;
+    for (int i = 0; i < fit_published_count; i++) {
+        const fit_published *p = &fit_published_values[i];
+        if (strcmp(p->what, key)) continue;
+        if (n++) fputs("<br>", fp);
+        fprintf(fp, fmt, p->value);
+        fputs(" (", fp);
+        H(p->source);
+        fputs(")", fp);
+    }
+    fprintf(fp, "</td></tr>\n");
+}
+
+static void section_fits(FILE *fp, plot_ctx *c) {
+    fprintf(fp, "<h2 id=\"fits\">Fits</h2>\n<p class=\"meta\">Point estimates with 95%% "
+                "bootstrap intervals over runs (%d resamples); Kaplan laws count non-embedding "
+                "parameters, the Chinchilla approaches total parameters. C in FLOPs, D in "
+                "tokens, L in nats/token.</p>\n",
+            c->o.bootstrap);
+    fprintf(fp, "<table><tr><th>law</th><th>quantity</th><th>ours</th><th>95%% interval</th>"
+                "<th>published</th></tr>\n");
+    for (int w = 0; w < PLOT_NFITS; w++) {
+        if (plot__fit(c, w)) {
+            fprintf(fp, "<tr><td>%s</td><td colspan=\"4\" class=\"skip\">not fitted: ",
+                    plot__fit_name(w));
+            H(c->why[w]);
+            fprintf(fp, "</td></tr>\n");
+            continue;
+        }
+        if (w == PLOT_FIT_KAPLAN) {
+            const fit_kaplan *k = &c->kap;
+            const char *L = "Kaplan L(N)";
+            fit_row(fp, L, "kaplan.LN.alpha", "α<sub>N</sub>", k->LN.alpha, "%.4g");
+            fit_row(fp, L, "kaplan.LN.Xc", "N<sub>c</sub>", k->LN.Xc, "%.3g");
+            if (isfinite(k->LN.E.est)) fit_row(fp, L, "kaplan.LN.E", "E", k->LN.E, "%.4g");
+            if (k->have_LD) {
+                fit_row(fp, "Kaplan L(D)", "kaplan.LD.alpha", "α<sub>D</sub>", k->LD.alpha,
+                        "%.4g");
+                fit_row(fp, "Kaplan L(D)", "kaplan.LD.Xc", "D<sub>c</sub>", k->LD.Xc, "%.3g");
+            }
+            fit_row(fp, "Kaplan L(C<sub>min</sub>)", "kaplan.LC.alpha", "α<sub>C</sub>",
+                    k->LC.alpha, "%.4g");
+            fit_row(fp, "Kaplan L(C<sub>min</sub>)", "kaplan.LC.Xc", "C<sub>c</sub> (FLOPs)",
+                    k->LC.Xc, "%.3g");
+            if (k->have_joint) {
+                fit_row(fp, "Kaplan L(N, D)", "kaplan.joint.aN", "α<sub>N</sub>", k->aN, "%.4g");
+                fit_row(fp, "Kaplan L(N, D)", "kaplan.joint.aD", "α<sub>D</sub>", k->aD, "%.4g");
+                fit_row(fp, "Kaplan L(N, D)", "kaplan.joint.Nc", "N<sub>c</sub>", k->Nc, "%.3g");
+                fit_row(fp, "Kaplan L(N, D)", "kaplan.joint.Dc", "D<sub>c</sub>", k->Dc, "%.3g");
+            }
+        } else if (w == PLOT_FIT_A1 || w == PLOT_FIT_A2) {
+            const fit_frontier *f = w == PLOT_FIT_A1 ? c->a1 : c->a2;
+            const char *L = w == PLOT_FIT_A1 ? "approach 1" : "approach 2";
+            const char *ka = w == PLOT_FIT_A1 ? "approach1.a" : "approach2.a";
+            const char *kb = w == PLOT_FIT_A1 ? "approach1.b" : "approach2.b";
+            fit_row(fp, L, ka, "a (N<sub>opt</sub> ∝ C<sup>a</sup>)", f->a, "%.4g");
+            fit_row(fp, L, kb, "b (D<sub>opt</sub> ∝ C<sup>b</sup>)", f->b, "%.4g");
+            fit_row(fp, L, "-", "k<sub>N</sub>", f->kN, "%.3g");
+            fit_row(fp, L, "-", "k<sub>D</sub>", f->kD, "%.3g");
+        } else {
+            const fit_approach3 *f = c->a3;
+            const char *L = "approach 3";
+            fit_row(fp, L, "approach3.E", "E", f->E, "%.4g");
+            fit_row(fp, L, "approach3.A", "A", f->A, "%.4g");
+            fit_row(fp, L, "approach3.B", "B", f->B, "%.4g");
+            fit_row(fp, L, "approach3.alpha", "α", f->alpha, "%.4g");
+            fit_row(fp, L, "approach3.beta", "β", f->beta, "%.4g");
+            fit_row(fp, L, "approach3.a", "a (N<sub>opt</sub> ∝ C<sup>a</sup>)", f->a, "%.4g");
+            fit_row(fp, L, "approach3.b", "b (D<sub>opt</sub> ∝ C<sup>b</sup>)", f->b, "%.4g");
+            fit_row(fp, L, "approach3.G", "G", f->G, "%.4g");
+        }
+    }
+    fprintf(fp, "</table>\n");
+    for (int w = 0; w < PLOT_NFITS; w++) {
+        const char *warn = w == PLOT_FIT_KAPLAN ? c->kap.warning
+                           : w == PLOT_FIT_A1   ? (c->a1 ? c->a1->warning : "")
+                           : w == PLOT_FIT_A2   ? (c->a2 ? c->a2->warning : "")
+                                                : (c->a3 ? c->a3->warning : "");
+        if (c->rc[w] == 0 && warn[0]) {
+            fprintf(fp, "<p class=\"skip\">%s: ", plot__fit_name(w));
+            H(warn);
+            fprintf(fp, "</p>\n");
+        }
+    }
+}
+
+/* Fits stored by `scaling fit` in the fits table. */
+static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
+    sqlite3 *db = store_db(c->s);
+    sqlite3_stmt *st = NULL;
+    int rc = 0, n = 0, r;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, sweep, law, created, params_json, selection_json FROM fits "
+                           "WHERE ?1 IS NULL OR sweep = ?1 ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!n++)
+            fprintf(fp, "<h3>Fits stored in the database</h3>\n<table><tr><th>id</th>"
+                        "<th>sweep</th><th>law</th><th>created</th><th>parameters</th>"
+                        "<th>selection</th></tr>\n");
+        fprintf(fp, "<tr><td class=\"n\">%lld</td><td>", (long long)sqlite3_column_int64(st, 0));
+        H((const char *)sqlite3_column_text(st, 1));
+        fprintf(fp, "</td><td>");
+        H((const char *)sqlite3_column_text(st, 2));
+        fprintf(fp, "</td><td>");
+        H((const char *)sqlite3_column_text(st, 3));
+        fprintf(fp, "</td><td><details><summary>params_json</summary><pre>");
+        H((const char *)sqlite3_column_text(st, 4));
+        fprintf(fp, "</pre></details></td><td><details><summary>selection</summary><pre>");
+        H((const char *)sqlite3_column_text(st, 5));
+        fprintf(fp, "</pre></details></td></tr>\n");
+    }
+    if (r != SQLITE_DONE)
+        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
+    else if (n)
+        fprintf(fp, "</table>\n");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
+    store_run *runs = NULL;
+    int n = 0, rc;
+    if ((rc = store_list_runs(c->s, c->sweep[0] ? c->sweep : NULL, NULL, &runs, &n, err, errlen)))
+        return rc;
+    fprintf(fp, "<h2 id=\"runs\">Runs (%d)</h2>\n", n);
+    if (n) {
+        fprintf(fp, "<table><tr><th>id</th><th>sweep</th><th>label</th><th>status</th>"
+                    "<th>shape</th><th>N total</th><th>N non-emb.</th><th>tokens</th>"
+                    "<th>budget (FLOPs)</th><th>FLOPs</th><th>val loss</th><th>val bpb</th>"
+                    "<th>tokens done</th><th>host</th><th>ended</th></tr>\n");
+    }
+    for (int i = 0; i < n; i++) {
+        const store_run *r = &runs[i];
+        fprintf(fp, "<tr><td>");
+        H(r->id);
+        fprintf(fp, "</td><td>");
+        H(r->sweep);
+        fprintf(fp, "</td><td>");
+        H(r->label);
+        fprintf(fp, "</td><td>");
+        H(r->status);
+        fprintf(fp, "</td><td>");
+        if (r->n_layer > 0) fprintf(fp, "%d×%d", r->n_layer, r->d_model);
+        fprintf(fp, "</td><td class=\"n\">");
+        if (r->params_total >= 0) fprintf(fp, "%lld", (long long)r->params_total);
+        fprintf(fp, "</td><td class=\"n\">");
+        if (r->params_nonembedding >= 0) fprintf(fp, "%lld", (long long)r->params_nonembedding);
+        fprintf(fp, "</td><td class=\"n\">");
+        if (r->tokens >= 0) fprintf(fp, "%lld", (long long)r->tokens);
+        fprintf(fp, "</td><td class=\"n\">");
+        num(fp, r->compute_budget, "%.3g");
+        fprintf(fp, "</td><td class=\"n\">");
+        num(fp, r->flops, "%.3g");
+        fprintf(fp, "</td><td class=\"n\">");
+        num(fp, r->final_val_loss, "%.4f");
+        fprintf(fp, "</td><td class=\"n\">");
+        num(fp, r->final_val_bpb, "%.4f");
+        fprintf(fp, "</td><td class=\"n\">");
+        if (r->tokens_done >= 0) fprintf(fp, "%lld", (long long)r->tokens_done);
+        fprintf(fp, "</td><td>");
+        H(r->host);
+        fprintf(fp, "</td><td>");
+        H(r->ended);
+        fprintf(fp, "</td></tr>\n");
+    }
+    if (n) fprintf(fp, "</table>\n");
+    store_runs_free(runs, n);
+    return 0;
+}
+
+/* ---- The report --------------------------------------------------------------- */
+
+int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts *o,
+                plot_result *res, char *err, size_t errlen) {
+    plot_ctx *c = NULL;
+    util_afile *af = NULL;
+    char path[4096], when[32];
+    int rc;
+    for (int i = 0; i < plot_figure_count; i++) {
+        res[i].name = plot_figure_names[i];
+        res[i].rc = PLOT_SKIPPED;
+        res[i].msg[0] = 0;
+    }
+    if ((rc = util_mkdirs(outdir, err, errlen))) return rc;
+    if ((size_t)snprintf(path, sizeof path, "%s/index.html", outdir) >= sizeof path)
+        return util_err(err, errlen, UTIL_EINVAL, "%s: output directory path too long", outdir);
+    if ((rc = plot_ctx_open(&c, s, sweep, o, err, errlen))) return rc;
+
+    for (int i = 0; i < plot_figure_count; i++) {
+        char ferr[UTIL_ERRLEN];
+        int r = plot_ctx_figure(c, plot_figure_names[i], outdir, res[i].msg, sizeof res[i].msg,
+                                ferr, sizeof ferr);
+        res[i].rc = r;
+        if (r < 0) {
+            snprintf(res[i].msg, sizeof res[i].msg, "%s", ferr);
+            if (r == UTIL_EEXTERNAL && strstr(ferr, "install the gnuplot")) {
+                /* no gnuplot at all: every figure would fail the same way */
+                rc = util_err(err, errlen, r, "%s", ferr);
+                goto done;
+            }
+        }
+    }
+
+    if ((rc = util_afile_open(&af, path, err, errlen))) goto done;
+    FILE *fp = util_afile_fp(af);
+    util_utc_iso(when, sizeof when);
+    fprintf(fp, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                "<title>scaling report: ");
+    H(c->sweep[0] ? c->sweep : "all runs");
+    fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Scaling report: ", CSS);
+    if (c->sweep[0]) {
+        fprintf(fp, "sweep <code>");
+        H(c->sweep);
+        fprintf(fp, "</code>");
+    } else {
+        fprintf(fp, "all runs");
+    }
+    fprintf(fp, "</h1>\n<p class=\"meta\">Generated %s by scaling %s (git ", when, util_version());
+    H(util_git_rev());
+    fprintf(fp, ") from <code>");
+    H(store_path(s));
+    fprintf(fp, "</code>. Sections: <a href=\"#plan\">plan and status</a>, "
+                "<a href=\"#figures\">figures</a>, <a href=\"#fits\">fits</a>, "
+                "<a href=\"#runs\">runs</a>.</p>\n");
+    if ((rc = section_plan(fp, c, err, errlen))) goto done;
+    section_figures(fp, res);
+    section_fits(fp, c);
+    if ((rc = section_stored_fits(fp, c, err, errlen))) goto done;
+    if ((rc = section_runs(fp, c, err, errlen))) goto done;
+    fprintf(fp, "</body>\n</html>\n");
+    rc = util_afile_commit(af, err, errlen);
+    af = NULL;
+done:
+    util_afile_abort(af);
+    plot_ctx_free(c);
+    return rc;
+}
