@@ -32,7 +32,8 @@ static double cpu_now(void) {
 /* About `iters` multiply-adds of work (the stand-in for a training step). */
 static void work(long iters) {
     double a = 1.0, b = 1e-9;
-    for (long i = 0; i < iters; i++) a = a * 0.9999999 + b;
+    for (long i = 0; i < iters; i++)
+        a = a * 0.9999999 + b;
     sink = a;
 }
 
@@ -61,8 +62,8 @@ int main(int argc, char **argv) {
     /* 1. Steps. */
     double t0 = util_now(), c0 = cpu_now();
     for (long i = 0; i < rows; i++)
-        if (store_add_step(s, "bench", i, i * 4096, i * 1e9, 3.0 + 1.0 / (double)(i + 1), 1e-3,
-                           0.5, 0.001 * (double)i, err, sizeof err))
+        if (store_add_step(s, "bench", i, i * 4096, i * 1e9, 3.0 + 1.0 / (double)(i + 1), 1e-3, 0.5,
+                           0.001 * (double)i, err, sizeof err))
             die("add_step", err);
     if (store_flush(s, err, sizeof err)) die("flush", err);
     double t_step = (util_now() - t0) / (double)rows, c_step = (cpu_now() - c0) / (double)rows;
@@ -98,7 +99,8 @@ int main(int argc, char **argv) {
     int64_t step = 0;
     for (int b = 0; b < blocks; b++) {
         t0 = util_now(), c0 = cpu_now();
-        for (int i = 0; i < per; i++) work(iters);
+        for (int i = 0; i < per; i++)
+            work(iters);
         t_off += util_now() - t0, c_off += cpu_now() - c0;
         t0 = util_now(), c0 = cpu_now();
         for (int i = 0; i < per; i++, step++) {
@@ -107,8 +109,8 @@ int main(int argc, char **argv) {
                                sizeof err))
                 die("add_step", err);
             if (step % 50 == 49 &&
-                store_add_eval(s, "bench", rows + step, (int64_t)(rows + step) * 4096 + 1, 1.0,
-                               3.0, 4.0, err, sizeof err))
+                store_add_eval(s, "bench", rows + step, (int64_t)(rows + step) * 4096 + 1, 1.0, 3.0,
+                               4.0, err, sizeof err))
                 die("add_eval", err);
         }
         t_on += util_now() - t0, c_on += cpu_now() - c0;

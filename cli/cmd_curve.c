@@ -44,14 +44,23 @@ int cmd_curve(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
         case 'e':
             if (cli_int("curve", "--every", optarg, 1, 1000000000, &every)) return EXIT_USAGE;
             break;
-        case 'c': fmt = STORE_FMT_CSV; break;
-        case 'j': fmt = STORE_FMT_JSON; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("curve", "unknown option");
+        case 'c':
+            fmt = STORE_FMT_CSV;
+            break;
+        case 'j':
+            fmt = STORE_FMT_JSON;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("curve", "unknown option");
         }
     }
     if (optind >= argc) return cli_usage("curve", "missing the run id");

@@ -24,33 +24,50 @@ static const char *usage_text =
     "  --out FILE     write to FILE (replaced only when complete) instead of stdout\n";
 
 int cmd_export(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'}, {"table", required_argument, 0, 't'},
-        {"sweep", required_argument, 0, 's'},  {"db", required_argument, 0, 'd'},
-        {"out", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {"table", required_argument, 0, 't'},
+                                         {"sweep", required_argument, 0, 's'},
+                                         {"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *db = CLI_DEFAULT_DB, *table = "runs", *sweep = NULL, *out = NULL;
     int fmt = STORE_FMT_CSV, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (!strcmp(optarg, "csv")) fmt = STORE_FMT_CSV;
-            else if (!strcmp(optarg, "json")) fmt = STORE_FMT_JSON;
-            else return cli_usage("export", "--format: expected csv or json, got '%s'", optarg);
+            if (!strcmp(optarg, "csv"))
+                fmt = STORE_FMT_CSV;
+            else if (!strcmp(optarg, "json"))
+                fmt = STORE_FMT_JSON;
+            else
+                return cli_usage("export", "--format: expected csv or json, got '%s'", optarg);
             break;
-        case 't': table = optarg; break;
-        case 's': sweep = optarg; break;
-        case 'd': db = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("export", "unknown option");
+        case 't':
+            table = optarg;
+            break;
+        case 's':
+            sweep = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("export", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("export", "unexpected argument '%s'", argv[optind]);
     static const char *const tables[] = {"runs", "steps", "evals", "sweeps", "fits"};
     int known = 0;
-    for (int i = 0; i < 5; i++) known |= !strcmp(table, tables[i]);
+    for (int i = 0; i < 5; i++)
+        known |= !strcmp(table, tables[i]);
     if (!known)
         return cli_usage("export", "--table: expected runs, steps, evals, sweeps or fits, got '%s'",
                          table);

@@ -33,11 +33,20 @@ int cmd_query(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'c': fmt = STORE_FMT_CSV; break;
-        case 'j': fmt = STORE_FMT_JSON; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("query", "unknown option");
+        case 'd':
+            db = optarg;
+            break;
+        case 'c':
+            fmt = STORE_FMT_CSV;
+            break;
+        case 'j':
+            fmt = STORE_FMT_JSON;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("query", "unknown option");
         }
     }
     if (optind >= argc) return cli_usage("query", "missing the SQL statement");

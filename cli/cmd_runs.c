@@ -21,23 +21,38 @@ static const char *usage_text =
     "  --csv, --json  machine-readable output instead of a table\n";
 
 int cmd_runs(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"sweep", required_argument, 0, 's'}, {"status", required_argument, 0, 't'},
-        {"db", required_argument, 0, 'd'},    {"csv", no_argument, 0, 'c'},
-        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"sweep", required_argument, 0, 's'},
+                                         {"status", required_argument, 0, 't'},
+                                         {"db", required_argument, 0, 'd'},
+                                         {"csv", no_argument, 0, 'c'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *sweep = NULL, *status = NULL, *db = CLI_DEFAULT_DB;
     int fmt = STORE_FMT_TABLE, c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': sweep = optarg; break;
-        case 't': status = optarg; break;
-        case 'd': db = optarg; break;
-        case 'c': fmt = STORE_FMT_CSV; break;
-        case 'j': fmt = STORE_FMT_JSON; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("runs", "unknown option");
+        case 's':
+            sweep = optarg;
+            break;
+        case 't':
+            status = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'c':
+            fmt = STORE_FMT_CSV;
+            break;
+        case 'j':
+            fmt = STORE_FMT_JSON;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("runs", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("runs", "unexpected argument '%s'", argv[optind]);

@@ -35,8 +35,10 @@ static char *ro_uri(const char *path) {
     if (!u) return NULL;
     char *p = u + sprintf(u, "file:");
     for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-        if (isalnum(*c) || strchr("/-_.~", *c)) *p++ = (char)*c;
-        else p += sprintf(p, "%%%02X", *c);
+        if (isalnum(*c) || strchr("/-_.~", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
     }
     strcpy(p, "?mode=ro");
     return u;
@@ -50,8 +52,10 @@ static int exec1(store *s, const char *sql, const char *a1, int64_t *count, char
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store__dberr(s, err, errlen, "merge");
     if (a1) sqlite3_bind_text(st, 1, a1, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = store__dberr(s, err, errlen, "merge");
-    else if (count) *count += sqlite3_changes(s->db);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = store__dberr(s, err, errlen, "merge");
+    else if (count)
+        *count += sqlite3_changes(s->db);
     sqlite3_finalize(st);
     return rc;
 }
@@ -68,7 +72,8 @@ static int runs_columns(store *s, char *all, size_t n_all, char *set, size_t n_s
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(st, 0);
         la += (size_t)snprintf(all + la, n_all - la, "%s%s", la ? ", " : "", c);
-        if (strcmp(c, "id") != 0) ls += (size_t)snprintf(set + ls, n_set - ls, "%s%s", ls ? ", " : "", c);
+        if (strcmp(c, "id") != 0)
+            ls += (size_t)snprintf(set + ls, n_set - ls, "%s%s", ls ? ", " : "", c);
     }
     sqlite3_finalize(st);
     if (la >= n_all || ls >= n_set) return util_err(err, errlen, UTIL_EINVAL, "too many columns");
@@ -76,8 +81,10 @@ static int runs_columns(store *s, char *all, size_t n_all, char *set, size_t n_s
 }
 
 static void fmt_num(char *buf, size_t n, sqlite3_stmt *st, int c) {
-    if (sqlite3_column_type(st, c) == SQLITE_NULL) snprintf(buf, n, "none");
-    else snprintf(buf, n, "%.6g", sqlite3_column_double(st, c));
+    if (sqlite3_column_type(st, c) == SQLITE_NULL)
+        snprintf(buf, n, "none");
+    else
+        snprintf(buf, n, "%.6g", sqlite3_column_double(st, c));
 }
 
 static int merge_sweeps(store *s, const char *in_path, store_merge_stats *ms, FILE *report,
@@ -114,20 +121,22 @@ done:
 
 static int copy_curves(store *s, const char *id, int replace, store_merge_stats *ms, char *err,
                        size_t errlen) {
-    int rc = exec1(s,
-                   replace ? "INSERT OR REPLACE INTO main.steps SELECT * FROM src.steps WHERE run_id=?1"
-                           : "INSERT OR IGNORE INTO main.steps SELECT * FROM src.steps WHERE run_id=?1",
-                   id, &ms->steps_added, err, errlen);
+    int rc =
+        exec1(s,
+              replace ? "INSERT OR REPLACE INTO main.steps SELECT * FROM src.steps WHERE run_id=?1"
+                      : "INSERT OR IGNORE INTO main.steps SELECT * FROM src.steps WHERE run_id=?1",
+              id, &ms->steps_added, err, errlen);
     if (!rc)
         rc = exec1(s,
-                   replace ? "INSERT OR REPLACE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1"
-                           : "INSERT OR IGNORE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1",
+                   replace
+                       ? "INSERT OR REPLACE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1"
+                       : "INSERT OR IGNORE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1",
                    id, &ms->evals_added, err, errlen);
     return rc;
 }
 
-static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE *report,
-                      char *err, size_t errlen) {
+static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE *report, char *err,
+                      size_t errlen) {
     char all[4096], set[4096], sql[12288];
     sqlite3_stmt *st = NULL;
     int rc = runs_columns(s, all, sizeof all, set, sizeof set, err, errlen), r;
@@ -151,8 +160,8 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
         const char *mst = (const char *)sqlite3_column_text(st, 4);
         if (sqlite3_column_int(st, 1)) { /* new run */
             int64_t n = 0;
-            snprintf(sql, sizeof sql, "INSERT INTO main.runs(%s) SELECT %s FROM src.runs WHERE id=?1",
-                     all, all);
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO main.runs(%s) SELECT %s FROM src.runs WHERE id=?1", all, all);
             if ((rc = exec1(s, sql, id, &n, err, errlen))) goto done;
             ms->runs_added += (int)n;
             if ((rc = copy_curves(s, id, 0, ms, err, errlen))) goto done;
@@ -169,9 +178,10 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
         }
         int ri = rank(ist), rm = rank(mst);
         if (ri > rm) { /* the input's copy is further along: an update, not a conflict */
-            snprintf(sql, sizeof sql,
-                     "UPDATE main.runs SET (%s) = (SELECT %s FROM src.runs WHERE id=?1) WHERE id=?1",
-                     set, set);
+            snprintf(
+                sql, sizeof sql,
+                "UPDATE main.runs SET (%s) = (SELECT %s FROM src.runs WHERE id=?1) WHERE id=?1",
+                set, set);
             if ((rc = exec1(s, sql, id, NULL, err, errlen))) goto done;
             ms->runs_updated++;
             if ((rc = copy_curves(s, id, 1, ms, err, errlen))) goto done;
@@ -197,8 +207,8 @@ done:
     return rc;
 }
 
-int store_merge_ex(store *s, const char *in_path, store_merge_stats *ms, FILE *report,
-                   char *err, size_t errlen) {
+int store_merge_ex(store *s, const char *in_path, store_merge_stats *ms, FILE *report, char *err,
+                   size_t errlen) {
     store_merge_stats local;
     char e2[UTIL_ERRLEN];
     int rc = 0, attached = 0;

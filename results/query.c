@@ -21,15 +21,15 @@
 
 /* Pragmas that only read, when given no value (or a table/index name). */
 static const char *const read_pragmas[] = {
-    "user_version",  "application_id", "schema_version",   "page_count",    "page_size",
-    "freelist_count", "journal_mode",  "foreign_keys",     "encoding",      "database_list",
-    "compile_options", "table_list",   "table_info",       "table_xinfo",   "index_list",
-    "index_info",    "index_xinfo",    "foreign_key_list", "foreign_key_check",
-    "integrity_check", "quick_check",  "collation_list",   "function_list", "pragma_list",
+    "user_version",    "application_id", "schema_version",   "page_count",        "page_size",
+    "freelist_count",  "journal_mode",   "foreign_keys",     "encoding",          "database_list",
+    "compile_options", "table_list",     "table_info",       "table_xinfo",       "index_list",
+    "index_info",      "index_xinfo",    "foreign_key_list", "foreign_key_check", "integrity_check",
+    "quick_check",     "collation_list", "function_list",    "pragma_list",
 };
 /* Pragmas whose argument names a table or index rather than setting a value. */
 static const char *const arg_pragmas[] = {
-    "table_info",  "table_xinfo", "index_list",      "index_info",       "index_xinfo",
+    "table_info",       "table_xinfo",       "index_list", "index_info",      "index_xinfo",
     "foreign_key_list", "foreign_key_check", "table_list", "integrity_check", "quick_check",
 };
 
@@ -51,16 +51,25 @@ static int authorize(void *ud, int action, const char *a1, const char *a2, const
     auth_state *as = ud;
     const char *what = NULL;
     switch (action) {
-    case SQLITE_ATTACH: what = "ATTACH"; break;
-    case SQLITE_DETACH: what = "DETACH"; break;
-    case SQLITE_TRANSACTION: what = "a transaction statement"; break;
-    case SQLITE_SAVEPOINT: what = "SAVEPOINT"; break;
+    case SQLITE_ATTACH:
+        what = "ATTACH";
+        break;
+    case SQLITE_DETACH:
+        what = "DETACH";
+        break;
+    case SQLITE_TRANSACTION:
+        what = "a transaction statement";
+        break;
+    case SQLITE_SAVEPOINT:
+        what = "SAVEPOINT";
+        break;
     case SQLITE_PRAGMA:
         if (!in_list(a1, read_pragmas, sizeof read_pragmas / sizeof *read_pragmas) ||
             (a2 && !in_list(a1, arg_pragmas, sizeof arg_pragmas / sizeof *arg_pragmas)))
             what = "PRAGMA that sets a value";
         break;
-    default: break;
+    default:
+        break;
     }
     if (!what) return SQLITE_OK;
     as->denied = 1;
@@ -71,13 +80,17 @@ static int authorize(void *ud, int action, const char *a1, const char *a2, const
 /* The first line of sql, shortened, for error messages. */
 static void sql_excerpt(char *buf, size_t n, const char *sql) {
     size_t j = 0;
-    while (*sql && isspace((unsigned char)*sql)) sql++;
-    for (; *sql && j + 4 < n; sql++) buf[j++] = (*sql == '\n' || *sql == '\t') ? ' ' : *sql;
+    while (*sql && isspace((unsigned char)*sql))
+        sql++;
+    for (; *sql && j + 4 < n; sql++)
+        buf[j++] = (*sql == '\n' || *sql == '\t') ? ' ' : *sql;
     if (*sql) {
-        while (j > 0 && j + 4 > n) j--;
+        while (j > 0 && j + 4 > n)
+            j--;
         buf[j++] = '.', buf[j++] = '.', buf[j++] = '.';
     }
-    while (j > 0 && isspace((unsigned char)buf[j - 1])) j--;
+    while (j > 0 && isspace((unsigned char)buf[j - 1]))
+        j--;
     buf[j] = 0;
 }
 
@@ -94,8 +107,8 @@ static int prepare_readonly(store *s, const char *sql, sqlite3_stmt **out, char 
     int r = sqlite3_prepare_v2(s->db, sql, -1, out, &tail);
     if (r != SQLITE_OK) {
         if (as.denied)
-            rc = util_err(err, errlen, UTIL_EINVAL,
-                          "refusing %s (queries are read-only): %s", as.what, ex);
+            rc = util_err(err, errlen, UTIL_EINVAL, "refusing %s (queries are read-only): %s",
+                          as.what, ex);
         else
             rc = util_err(err, errlen, UTIL_EINVAL, "SQL error: %s in: %s", sqlite3_errmsg(s->db),
                           ex);
@@ -159,14 +172,26 @@ static void json_string(FILE *fp, const char *v) {
     fputc('"', fp);
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", fp); break;
-        case '\\': fputs("\\\\", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        case '\t': fputs("\\t", fp); break;
+        case '"':
+            fputs("\\\"", fp);
+            break;
+        case '\\':
+            fputs("\\\\", fp);
+            break;
+        case '\n':
+            fputs("\\n", fp);
+            break;
+        case '\r':
+            fputs("\\r", fp);
+            break;
+        case '\t':
+            fputs("\\t", fp);
+            break;
         default:
-            if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
-            else fputc(*p, fp);
+            if (*p < 0x20)
+                fprintf(fp, "\\u%04x", *p);
+            else
+                fputc(*p, fp);
         }
     }
     fputc('"', fp);
@@ -243,13 +268,16 @@ static void table_print(FILE *fp, sqlite3_stmt *st, table_buf *t) {
     for (int c = 0; c < nc; c++) {
         const char *h = sqlite3_column_name(st, c);
         int pad = w[c] - utf8_width(h);
-        if (right[c]) fprintf(fp, "%s%*s%s", c ? "  " : "", pad, "", h);
-        else fprintf(fp, "%s%s%*s", c ? "  " : "", h, c == nc - 1 ? 0 : pad, "");
+        if (right[c])
+            fprintf(fp, "%s%*s%s", c ? "  " : "", pad, "", h);
+        else
+            fprintf(fp, "%s%s%*s", c ? "  " : "", h, c == nc - 1 ? 0 : pad, "");
     }
     fputc('\n', fp);
     for (int c = 0; c < nc; c++) {
         fprintf(fp, "%s", c ? "  " : "");
-        for (int i = 0; i < w[c]; i++) fputc('-', fp);
+        for (int i = 0; i < w[c]; i++)
+            fputc('-', fp);
     }
     fputc('\n', fp);
     for (int r = 0; r < t->nrow; r++) {
@@ -269,9 +297,12 @@ static void table_print(FILE *fp, sqlite3_stmt *st, table_buf *t) {
                 v = cut;
             }
             int pad = w[c] - utf8_width(v);
-            if (right[c]) fprintf(fp, "%s%*s", c ? "  " : "", pad, "");
-            else fputs(c ? "  " : "", fp);
-            for (const char *p = v; *p; p++) fputc(*p == '\n' || *p == '\t' ? ' ' : *p, fp);
+            if (right[c])
+                fprintf(fp, "%s%*s", c ? "  " : "", pad, "");
+            else
+                fputs(c ? "  " : "", fp);
+            for (const char *p = v; *p; p++)
+                fputc(*p == '\n' || *p == '\t' ? ' ' : *p, fp);
             if (!right[c] && c < nc - 1) fprintf(fp, "%*s", pad, "");
         }
         fputc('\n', fp);
@@ -324,17 +355,23 @@ int store__emit(sqlite3_stmt *st, int fmt, FILE *fp, char *err, size_t errlen) {
                 if (c) fputs(", ", fp);
                 json_string(fp, sqlite3_column_name(st, c));
                 fputs(": ", fp);
-                if (!v) fputs("null", fp);
-                else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) fputs(v, fp);
-                else json_string(fp, v);
+                if (!v)
+                    fputs("null", fp);
+                else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+                    fputs(v, fp);
+                else
+                    json_string(fp, v);
             } else {
                 row[c] = v ? strdup(v) : NULL;
                 if (v && !row[c]) goto oom;
             }
         }
-        if (fmt == STORE_FMT_CSV) fputc('\n', fp);
-        else if (fmt == STORE_FMT_JSON) fputc('}', fp);
-        else if (table_add(&t, row)) goto oom;
+        if (fmt == STORE_FMT_CSV)
+            fputc('\n', fp);
+        else if (fmt == STORE_FMT_JSON)
+            fputc('}', fp);
+        else if (table_add(&t, row))
+            goto oom;
         memset(row, 0, (size_t)nc * sizeof *row);
         nrows++;
     }
@@ -343,15 +380,19 @@ int store__emit(sqlite3_stmt *st, int fmt, FILE *fp, char *err, size_t errlen) {
                       sqlite3_errmsg(sqlite3_db_handle(st)));
         goto done;
     }
-    if (fmt == STORE_FMT_JSON) fputs(nrows ? "\n]\n" : "]\n", fp);
-    else if (fmt == STORE_FMT_TABLE) table_print(fp, st, &t);
+    if (fmt == STORE_FMT_JSON)
+        fputs(nrows ? "\n]\n" : "]\n", fp);
+    else if (fmt == STORE_FMT_TABLE)
+        table_print(fp, st, &t);
     if (ferror(fp)) rc = util_err(err, errlen, UTIL_EIO, "writing the output failed");
     goto done;
 oom:
-    for (int c = 0; c < nc; c++) free(row[c]);
+    for (int c = 0; c < nc; c++)
+        free(row[c]);
     rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory printing rows");
 done:
-    for (size_t i = 0; i < (size_t)t.nrow * (size_t)nc; i++) free(t.cells[i]);
+    for (size_t i = 0; i < (size_t)t.nrow * (size_t)nc; i++)
+        free(t.cells[i]);
     free(t.cells);
     free(row);
     return rc;
@@ -361,8 +402,8 @@ done:
 /* Public entry points                                                      */
 /* ======================================================================== */
 
-int store_query_params(store *s, const char *sql, const char *const *params, int nparams,
-                       int fmt, FILE *fp, char *err, size_t errlen) {
+int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
+                       FILE *fp, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     if (!sql) return util_err(err, errlen, UTIL_EINVAL, "no SQL statement given");
     if (fmt < STORE_FMT_TABLE || fmt > STORE_FMT_JSON)
@@ -375,8 +416,10 @@ int store_query_params(store *s, const char *sql, const char *const *params, int
         goto done;
     }
     for (int i = 0; i < nparams; i++) {
-        if (params[i]) sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-        else sqlite3_bind_null(st, i + 1);
+        if (params[i])
+            sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, i + 1);
     }
     rc = store__emit(st, fmt, fp, err, errlen);
 done:

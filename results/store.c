@@ -218,8 +218,8 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     if (missing && (ro || !create))
         return util_err(err, errlen, UTIL_ENOTFOUND, "%s: no such results database", path);
     if (empty && ro)
-        return util_err(err, errlen, UTIL_EDB, "%s: empty file, not an initialised results database",
-                        path);
+        return util_err(err, errlen, UTIL_EDB,
+                        "%s: empty file, not an initialised results database", path);
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
@@ -230,7 +230,8 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     s->flush_rows = 256;
     s->flush_secs = 2.0;
     s->last_flush = util_now();
-    int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int oflags =
+        ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
         rc = util_err(err, errlen, UTIL_EDB, "%s: cannot open: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -279,8 +280,8 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
             const char *mode = (const char *)sqlite3_column_text(st, 0);
             if (!mode || strcmp(mode, "wal") != 0) {
                 sqlite3_finalize(st);
-                rc = util_err(err, errlen, UTIL_EDB, "%s: cannot switch to WAL mode (got %s)",
-                              path, mode ? mode : "nothing");
+                rc = util_err(err, errlen, UTIL_EDB, "%s: cannot switch to WAL mode (got %s)", path,
+                              mode ? mode : "nothing");
                 goto fail;
             }
         } else {
@@ -307,8 +308,12 @@ fail:
     return rc;
 }
 
-sqlite3 *store_db(store *s) { return s ? s->db : NULL; }
-const char *store_path(store *s) { return s ? s->path : NULL; }
+sqlite3 *store_db(store *s) {
+    return s ? s->db : NULL;
+}
+const char *store_path(store *s) {
+    return s ? s->path : NULL;
+}
 
 void store_set_flush(store *s, int rows, double seconds) {
     s->flush_rows = rows < 1 ? 1 : rows;
@@ -338,8 +343,7 @@ int store__dberr(store *s, char *err, size_t errlen, const char *what) {
 }
 
 int store__begin(store *s, char *err, size_t errlen) {
-    if (s->readonly)
-        return util_err(err, errlen, UTIL_EDB, "%s: opened read-only", s->path);
+    if (s->readonly) return util_err(err, errlen, UTIL_EDB, "%s: opened read-only", s->path);
     if (begin_db(s->db) != SQLITE_OK) return store__dberr(s, err, errlen, "BEGIN");
     return 0;
 }
@@ -403,18 +407,23 @@ static int need_run(store *s, const char *id, char *err, size_t errlen) {
     if (rc) return rc;
     rc = run_exists(s, id, err, errlen);
     if (rc < 0) return rc;
-    if (rc == 0) return util_err(err, errlen, UTIL_ENOTFOUND, "%s: unknown run id '%s'", s->path, id);
+    if (rc == 0)
+        return util_err(err, errlen, UTIL_ENOTFOUND, "%s: unknown run id '%s'", s->path, id);
     return 0;
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v) {
-    if (v && *v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
+    if (v && *v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
 }
 
 static void bind_real(sqlite3_stmt *st, int i, double v) {
-    if (isfinite(v)) sqlite3_bind_double(st, i, v);
-    else sqlite3_bind_null(st, i); /* NaN = unknown; inf is not data */
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i); /* NaN = unknown; inf is not data */
 }
 
 /* ======================================================================== */
@@ -468,7 +477,8 @@ enum {
     U_FIRST, /* started: the first start time is kept across resumes */
 };
 
-#define F(name, kind, upd) {#name, kind, upd, offsetof(store_run, name), sizeof(((store_run *)0)->name)}
+#define F(name, kind, upd)                                                                         \
+    { #name, kind, upd, offsetof(store_run, name), sizeof(((store_run *)0)->name) }
 static const struct {
     const char *name;
     int kind, upd;
@@ -523,10 +533,17 @@ void store_run_init(store_run *r) {
     for (int i = 0; i < NCOLS; i++) {
         void *p = (char *)r + cols[i].off;
         switch (cols[i].kind) {
-        case K_INT: *(int *)p = -1; break;
-        case K_I64: *(int64_t *)p = -1; break;
-        case K_DBL: *(double *)p = NAN; break;
-        default: break; /* strings empty, seed 0, config_json NULL */
+        case K_INT:
+            *(int *)p = -1;
+            break;
+        case K_I64:
+            *(int64_t *)p = -1;
+            break;
+        case K_DBL:
+            *(double *)p = NAN;
+            break;
+        default:
+            break; /* strings empty, seed 0, config_json NULL */
         }
     }
 }
@@ -541,21 +558,31 @@ void store_run_free_fields(store_run *r) {
 static void bind_col(sqlite3_stmt *st, int i, const store_run *r) {
     const void *p = (const char *)r + cols[i].off;
     switch (cols[i].kind) {
-    case K_TEXT: bind_text_or_null(st, i + 1, (const char *)p); break;
+    case K_TEXT:
+        bind_text_or_null(st, i + 1, (const char *)p);
+        break;
     case K_INT: {
         int v = *(const int *)p;
-        if (v == -1) sqlite3_bind_null(st, i + 1);
-        else sqlite3_bind_int64(st, i + 1, v);
+        if (v == -1)
+            sqlite3_bind_null(st, i + 1);
+        else
+            sqlite3_bind_int64(st, i + 1, v);
         break;
     }
     case K_I64: {
         int64_t v = *(const int64_t *)p;
-        if (v == -1) sqlite3_bind_null(st, i + 1);
-        else sqlite3_bind_int64(st, i + 1, v);
+        if (v == -1)
+            sqlite3_bind_null(st, i + 1);
+        else
+            sqlite3_bind_int64(st, i + 1, v);
         break;
     }
-    case K_U64: sqlite3_bind_int64(st, i + 1, (int64_t) * (const uint64_t *)p); break;
-    case K_DBL: bind_real(st, i + 1, *(const double *)p); break;
+    case K_U64:
+        sqlite3_bind_int64(st, i + 1, (int64_t) * (const uint64_t *)p);
+        break;
+    case K_DBL:
+        bind_real(st, i + 1, *(const double *)p);
+        break;
     case K_JSON: {
         const char *j = *(char *const *)p;
         sqlite3_bind_text(st, i + 1, j && *j ? j : "{}", -1, SQLITE_TRANSIENT);
@@ -574,10 +601,18 @@ static int read_col(sqlite3_stmt *st, int c, int i, store_run *r) {
         snprintf((char *)p, cols[i].size, "%s", t ? t : "");
         break;
     }
-    case K_INT: *(int *)p = null ? -1 : sqlite3_column_int(st, c); break;
-    case K_I64: *(int64_t *)p = null ? -1 : sqlite3_column_int64(st, c); break;
-    case K_U64: *(uint64_t *)p = (uint64_t)sqlite3_column_int64(st, c); break;
-    case K_DBL: *(double *)p = null ? NAN : sqlite3_column_double(st, c); break;
+    case K_INT:
+        *(int *)p = null ? -1 : sqlite3_column_int(st, c);
+        break;
+    case K_I64:
+        *(int64_t *)p = null ? -1 : sqlite3_column_int64(st, c);
+        break;
+    case K_U64:
+        *(uint64_t *)p = (uint64_t)sqlite3_column_int64(st, c);
+        break;
+    case K_DBL:
+        *(double *)p = null ? NAN : sqlite3_column_double(st, c);
+        break;
     case K_JSON: {
         const char *t = (const char *)sqlite3_column_text(st, c);
         char *dup = strdup(t ? t : "{}");
@@ -621,7 +656,8 @@ int store_put_run(store *s, const store_run *r, char *err, size_t errlen) {
         else if (cols[i].upd == U_FIRST)
             len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s=coalesce(%s, excluded.%s)",
                                     first ? "" : ", ", n, n, n);
-        else continue;
+        else
+            continue;
         first = 0;
     }
     sqlite3_stmt *st = NULL;
@@ -638,8 +674,8 @@ int store_put_run(store *s, const store_run *r, char *err, size_t errlen) {
         sqlite3_finalize(q);
         if (!found) {
             rc = util_err(err, errlen, UTIL_ENOTFOUND,
-                          "%s: run %s: sweep '%s' is not in the database (store it first)",
-                          s->path, r->id, r->sweep);
+                          "%s: run %s: sweep '%s' is not in the database (store it first)", s->path,
+                          r->id, r->sweep);
             goto done;
         }
     }
@@ -647,7 +683,8 @@ int store_put_run(store *s, const store_run *r, char *err, size_t errlen) {
         rc = store__dberr(s, err, errlen, "preparing the run insert");
         goto done;
     }
-    for (int i = 0; i < NCOLS; i++) bind_col(st, i, r);
+    for (int i = 0; i < NCOLS; i++)
+        bind_col(st, i, r);
     if (!r->status[0]) sqlite3_bind_text(st, 4, "planned", -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = util_err(err, errlen, UTIL_EDB, "%s: storing run %s: %s", s->path, r->id,
@@ -747,7 +784,8 @@ fail:
 }
 
 void store_runs_free(store_run *runs, int n) {
-    for (int i = 0; runs && i < n; i++) store_run_free_fields(&runs[i]);
+    for (int i = 0; runs && i < n; i++)
+        store_run_free_fields(&runs[i]);
     free(runs);
 }
 
@@ -818,8 +856,10 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen) {
     bind_real(st, 4, r->final_val_loss);
     bind_real(st, 5, r->final_val_bpb);
     bind_real(st, 6, r->best_val_loss);
-    if (r->tokens_done >= 0) sqlite3_bind_int64(st, 7, r->tokens_done);
-    else sqlite3_bind_null(st, 7);
+    if (r->tokens_done >= 0)
+        sqlite3_bind_int64(st, 7, r->tokens_done);
+    else
+        sqlite3_bind_null(st, 7);
     bind_real(st, 8, r->epochs);
     sqlite3_bind_text(st, 9, r->ended[0] ? r->ended : now, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
@@ -839,7 +879,8 @@ done:
 
 int store_sweep_counts(store *s, const char *sweep, int64_t counts[STORE_NSTATUS], char *err,
                        size_t errlen) {
-    for (int i = 0; i < STORE_NSTATUS; i++) counts[i] = 0;
+    for (int i = 0; i < STORE_NSTATUS; i++)
+        counts[i] = 0;
     sqlite3_stmt *st = NULL;
     int rc = 0, r;
     if (sqlite3_prepare_v2(s->db,
@@ -887,8 +928,8 @@ int store__write_steps(store *s, char *err, size_t errlen) {
         int r = sqlite3_step(st);
         sqlite3_reset(st);
         if (r != SQLITE_DONE)
-            return util_err(err, errlen, UTIL_EDB, "%s: writing step %lld of run %s: %s",
-                            s->path, (long long)w->step, w->run_id, sqlite3_errmsg(s->db));
+            return util_err(err, errlen, UTIL_EDB, "%s: writing step %lld of run %s: %s", s->path,
+                            (long long)w->step, w->run_id, sqlite3_errmsg(s->db));
     }
     sqlite3_clear_bindings(st);
     return 0;

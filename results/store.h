@@ -46,9 +46,9 @@ sqlite3 *store_db(store *s); /* for read queries by analysis/ and plots */
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {
     char id[17];
-    char sweep[128];        /* "" for none */
-    char label[128];        /* the sweep section / group that generated it */
-    char status[16];        /* planned running done failed diverged */
+    char sweep[128]; /* "" for none */
+    char label[128]; /* the sweep section / group that generated it */
+    char status[16]; /* planned running done failed diverged */
     char data_dir[1024];
     char tokenizer[16];
     int n_vocab, n_layer, d_model, n_head, d_ff, n_ctx;
@@ -62,13 +62,13 @@ typedef struct {
     int64_t cycle_tokens;
     uint64_t seed;
     int threads;
-    double compute_budget;  /* the IsoFLOP budget that generated it, NaN if none */
-    double flops;           /* total training FLOPs of the budget */
+    double compute_budget; /* the IsoFLOP budget that generated it, NaN if none */
+    double flops;          /* total training FLOPs of the budget */
     double epochs;
     double final_train_loss, final_val_loss, final_val_bpb, best_val_loss;
     int64_t tokens_done;
     char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
-    char *config_json;      /* owned by whoever filled it; store_run_free_fields */
+    char *config_json; /* owned by whoever filled it; store_run_free_fields */
 } store_run;
 
 void store_run_init(store_run *r);        /* zeroes numbers to NaN/-1, strings empty */
@@ -117,8 +117,8 @@ int store_merge(store *s, const char *in_path, int *runs_added, int *conflicts, 
 
 /* Run statuses, in the order of store_sweep_counts. */
 enum { STORE_PLANNED, STORE_RUNNING, STORE_DONE, STORE_FAILED, STORE_DIVERGED, STORE_NSTATUS };
-const char *store_status_name(int i);   /* "planned" ... "diverged"; NULL out of range */
-int store_status_index(const char *s);  /* 0..STORE_NSTATUS-1, or -1 if not a status word */
+const char *store_status_name(int i);  /* "planned" ... "diverged"; NULL out of range */
+int store_status_index(const char *s); /* 0..STORE_NSTATUS-1, or -1 if not a status word */
 
 /* Flush policy for buffered steps: every `rows` rows (default 256) or when
  * `seconds` (default 2.0) have passed since the last flush, checked at each
@@ -139,8 +139,8 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
 void store_runs_free(store_run *runs, int n);
 
 /* store_query with text parameters bound to ?1..?n (a NULL entry binds NULL). */
-int store_query_params(store *s, const char *sql, const char *const *params, int nparams,
-                       int fmt, FILE *fp, char *err, size_t errlen);
+int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
+                       FILE *fp, char *err, size_t errlen);
 
 /* Writes table ("runs", "steps", "evals", "sweeps", "fits") as CSV or JSON
  * (STORE_FMT_*) to fp; with sweep non-NULL only that sweep's rows (steps and
@@ -160,8 +160,8 @@ typedef struct {
     int64_t evals_added; /* rows of evals inserted or replaced */
     int fits_added;      /* fits with no identical row in s */
 } store_merge_stats;
-int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE *report,
-                   char *err, size_t errlen);
+int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE *report, char *err,
+                   size_t errlen);
 
 /* The migration mechanism (exposed for tests): brings db from its
  * user_version v to nsteps by running steps[v..nsteps-1] in one transaction,

@@ -25,16 +25,16 @@ typedef struct {
 
 struct store {
     sqlite3 *db;
-    char *path;              /* as given to store_open */
-    int readonly;            /* opened with STORE_READONLY */
-    sqlite3_stmt *ins_step;  /* cached: upsert of one step */
-    sqlite3_stmt *ins_eval;  /* cached: upsert of one eval */
-    store_step_row *buf;     /* buffered steps, nbuf of capbuf used */
+    char *path;             /* as given to store_open */
+    int readonly;           /* opened with STORE_READONLY */
+    sqlite3_stmt *ins_step; /* cached: upsert of one step */
+    sqlite3_stmt *ins_eval; /* cached: upsert of one eval */
+    store_step_row *buf;    /* buffered steps, nbuf of capbuf used */
     int nbuf, capbuf;
-    int flush_rows;          /* flush when nbuf reaches this */
-    double flush_secs;       /* ... or when this long since the last flush */
-    double last_flush;       /* util_now() of the last flush */
-    char known_run[17];      /* last run id checked to exist (saves a lookup per row) */
+    int flush_rows;     /* flush when nbuf reaches this */
+    double flush_secs;  /* ... or when this long since the last flush */
+    double last_flush;  /* util_now() of the last flush */
+    char known_run[17]; /* last run id checked to exist (saves a lookup per row) */
 };
 
 /* BEGIN IMMEDIATE, retried on SQLITE_BUSY/LOCKED for up to a minute on top of

@@ -70,8 +70,7 @@ static void raw_exec(const char *path, const char *sql) {
     sqlite3 *db = NULL;
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     char *msg = NULL;
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s: %s", sql,
-                 msg ? msg : "");
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s: %s", sql, msg ? msg : "");
     sqlite3_close(db);
 }
 
@@ -108,7 +107,8 @@ static void assert_untouched(const char *path, snapshot *before) {
     snapshot now = snap(path);
     cr_assert_eq(now.n, before->n, "%s changed size", path);
     cr_assert(memcmp(now.bytes, before->bytes, now.n) == 0, "%s changed bytes", path);
-    cr_assert(now.mtime.tv_sec == before->mtime.tv_sec && now.mtime.tv_nsec == before->mtime.tv_nsec,
+    cr_assert(now.mtime.tv_sec == before->mtime.tv_sec &&
+                  now.mtime.tv_nsec == before->mtime.tv_nsec,
               "%s changed mtime", path);
     free(now.bytes);
     free(before->bytes);
@@ -161,7 +161,8 @@ static int run_cli(const char *args, char *out, size_t n) {
 
 static int count_lines(const char *s) {
     int n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
@@ -261,9 +262,15 @@ Test(store, foreign_files_refused_untouched) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *p = pathin(d, cases[i].name);
         switch (cases[i].kind) {
-        case 0: write_text(p, "this is not a database, just a long enough line of text\n"); break;
-        case 1: raw_exec(p, "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL)"); break;
-        case 2: raw_exec(p, "PRAGMA application_id=1234; VACUUM"); break;
+        case 0:
+            write_text(p, "this is not a database, just a long enough line of text\n");
+            break;
+        case 1:
+            raw_exec(p, "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL)");
+            break;
+        case 2:
+            raw_exec(p, "PRAGMA application_id=1234; VACUUM");
+            break;
         case 3:
             store_close(open_or_die(p, STORE_CREATE));
             raw_exec(p, "PRAGMA user_version=99");
@@ -276,8 +283,7 @@ Test(store, foreign_files_refused_untouched) {
             int rc = store_open(&s, p, flags[f], err, sizeof err);
             cr_assert_lt(rc, 0, "%s opened with flags %d", cases[i].name, flags[f]);
             cr_assert_null(s);
-            cr_assert(strstr(err, cases[i].expect) && strstr(err, p), "%s: %s", cases[i].name,
-                      err);
+            cr_assert(strstr(err, cases[i].expect) && strstr(err, p), "%s: %s", cases[i].name, err);
             cr_assert_null(strchr(err, '\n'), "one line: %s", err);
         }
         assert_untouched(p, &before);
@@ -474,8 +480,7 @@ Test(store, steps_buffered_evals_committed) {
     /* A resume re-logs step 3: replaced, not duplicated. */
     cr_assert_eq(store_add_step(s, "c1", 3, 3000, 3e9, 9.0, 1e-3, 0.7, 0.0, err, sizeof err), 0);
     /* The eval commits the buffered step with it before returning. */
-    cr_assert_eq(store_add_eval(s, "c1", 20, 20000, 2e10, 3.0, 4.3, err, sizeof err), 0, "%s",
-                 err);
+    cr_assert_eq(store_add_eval(s, "c1", 20, 20000, 2e10, 3.0, 4.3, err, sizeof err), 0, "%s", err);
     cr_assert_eq(raw_int(p, "SELECT count(*) FROM steps"), 25);
     cr_assert_eq(raw_int(p, "SELECT CAST(train_loss AS INTEGER) FROM steps WHERE step=3"), 9);
     cr_assert_eq(store_add_eval(s, "c1", 21, 20000, 2e10, 2.0, 4.3, err, sizeof err), 0);
@@ -595,8 +600,9 @@ Test(store, query_readonly_formats) {
     free(out);
 
     /* JSON parses and carries the same values. */
-    out = query_to_string(s, "SELECT id, final_val_loss, label, params_total, sweep FROM runs "
-                             "ORDER BY id",
+    out = query_to_string(s,
+                          "SELECT id, final_val_loss, label, params_total, sweep FROM runs "
+                          "ORDER BY id",
                           STORE_FMT_JSON, &rc, err);
     cr_assert_eq(rc, 0, "%s", err);
     cJSON *j = cJSON_Parse(out);
@@ -666,9 +672,8 @@ static void put(store *s, const char *id, const char *sweep, int k, const char *
     cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
     if (strcmp(status, "planned") != 0) {
         for (int i = 0; i < 3; i++)
-            cr_assert_eq(store_add_step(s, id, i, 10 * i, i, 3 - i * 0.5, 1e-3, 1, i, err,
-                                        sizeof err),
-                         0);
+            cr_assert_eq(
+                store_add_step(s, id, i, 10 * i, i, 3 - i * 0.5, 1e-3, 1, i, err, sizeof err), 0);
         cr_assert_eq(store_add_eval(s, id, 2, 20, 2, final, 1, err, sizeof err), 0);
         snprintf(r.status, sizeof r.status, "%s", status);
         r.final_val_loss = final;
@@ -851,16 +856,16 @@ Test(store, sigkill_never_corrupts_or_loses_reported_evals, .timeout = 240) {
             sqlite3 *db;
             sqlite3_stmt *q;
             cr_assert_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-            cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM evals WHERE run_id=?1 AND "
-                                                "tokens=?2",
+            cr_assert_eq(sqlite3_prepare_v2(db,
+                                            "SELECT count(*) FROM evals WHERE run_id=?1 AND "
+                                            "tokens=?2",
                                             -1, &q, NULL),
                          SQLITE_OK, "%s", sqlite3_errmsg(db));
             do {
                 sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
                 sqlite3_bind_int64(q, 2, tokens);
                 cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-                cr_assert_eq(sqlite3_column_int(q, 0), 1, "reported eval %s@%lld lost", id,
-                             tokens);
+                cr_assert_eq(sqlite3_column_int(q, 0), 1, "reported eval %s@%lld lost", id, tokens);
                 sqlite3_reset(q);
                 total_reported++;
             } while (fscanf(in, "%31s %lld", id, &tokens) == 2);
@@ -883,7 +888,8 @@ Test(store, sigkill_never_corrupts_or_loses_reported_evals, .timeout = 240) {
 Test(store, concurrent_writers_every_row_once, .timeout = 240) {
     char *d = tmpdir(), *p = pathin(d, "w.db");
     enum { NPROC = 4, NSTEP = 300 };
-    store_close(open_or_die(p, STORE_CREATE)); /* exists before the race (creation races too, below) */
+    store_close(
+        open_or_die(p, STORE_CREATE)); /* exists before the race (creation races too, below) */
     pid_t pids[NPROC];
     for (int c = 0; c < NPROC; c++) {
         pids[c] = fork();
@@ -1017,8 +1023,10 @@ Test(store_cli, bad_inputs_one_line_exit_1_untouched) {
         snapshot before = snap(paths[i]);
         for (int c = 0; c < 5; c++) {
             char fmtd[1024];
-            if (c == 4) snprintf(fmtd, sizeof fmtd, "merge %s/out.db %s", d, paths[i]);
-            else snprintf(fmtd, sizeof fmtd, cmds[c], paths[i]);
+            if (c == 4)
+                snprintf(fmtd, sizeof fmtd, "merge %s/out.db %s", d, paths[i]);
+            else
+                snprintf(fmtd, sizeof fmtd, cmds[c], paths[i]);
             snprintf(args, sizeof args, "%s", fmtd);
             cr_assert_eq(run_cli(args, out, sizeof out), 1, "%s: %s", args, out);
             cr_assert(strstr(out, paths[i]), "%s: message must name the path: %s", args, out);
@@ -1047,8 +1055,8 @@ Test(store_cli, merge_command) {
     cr_assert(strstr(out, "3 runs added, 0 updated, 0 conflicts; 1 sweeps, 12 steps, 3 evals"),
               "%s", out);
     cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
-    cr_assert(strstr(out, "0 runs added, 0 updated, 0 conflicts; 0 sweeps, 0 steps, 0 evals"),
-              "%s", out);
+    cr_assert(strstr(out, "0 runs added, 0 updated, 0 conflicts; 0 sweeps, 0 steps, 0 evals"), "%s",
+              out);
     cr_assert_eq(raw_int(po, "SELECT count(*) FROM runs"), 3);
     snprintf(args, sizeof args, "merge %s", po);
     cr_assert_eq(run_cli(args, out, sizeof out), 2, "%s", out);
