@@ -182,12 +182,15 @@ void model_train_defaults(model_train_config *c) {
 
 void model_run_id(const model_train_config *c, char out[17]) {
     char buf[2048];
+    /* n_vocab is left out (it follows from data_dir and may still be 0);
+     * d_ff 0 means the default 4 d_model. */
     const model_shape *s = &c->shape;
+    int dff = s->d_ff > 0 ? s->d_ff : 4 * s->d_model;
     int n = snprintf(buf, sizeof buf,
-                     "v1|L%d|D%d|H%d|F%d|T%d|V%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
+                     "v1|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
                      "s%d|cyc%lld|wd%.17g|b1%.17g|b2%.17g|eps%.17g|clip%.17g|ev%d|evw%d|pat%d|"
                      "seed%llu",
-                     s->n_layer, s->d_model, s->n_head, s->d_ff, s->n_ctx, s->n_vocab, c->data_dir,
+                     s->n_layer, s->d_model, s->n_head, dff, s->n_ctx, c->data_dir,
                      c->batch, (long long)c->tokens, (long long)c->unique_tokens, c->lr,
                      c->min_lr_frac, c->warmup, (int)c->schedule, (long long)c->cycle_tokens,
                      c->weight_decay, c->beta1, c->beta2, c->eps, c->grad_clip, c->evals,

@@ -1,0 +1,544 @@
+/* test_model.c — the Transformer engine: layer ops against naive loops,
+ * gradients against finite differences, the causal mask, counts and FLOPs
+ * worked by hand, schedules, learning, determinism, bit-exact resume,
+ * checkpoint corruption, early stopping, divergence, and the CLI contract. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../model/data.h"
+#include "../model/model.h"
+#include "../model/nn.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static void fill(float *x, size_t n, util_rng *r, float sd) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(sd * util_rng_normal(r));
+}
+
+static float *fbuf(size_t n) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    cr_assert(p);
+    return p;
+}
+
+static void assert_close(const float *a, const float *b, size_t n, double atol, double rtol,
+                         const char *what) {
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        cr_assert(d <= atol + rtol * fabs((double)b[i]), "%s[%zu]: %g vs naive %g", what, i,
+                  (double)a[i], (double)b[i]);
+    }
+}
+
+/* ---- counts and FLOPs by hand ------------------------------------------ */
+
+Test(model, counts_and_flops_by_hand_shape_a) {
+    /* L=2, C=64, H=2, F=256, T=256, V=256.
+     * embedding = V C + T C = 16384 + 16384 = 32768
+     * per layer = ln1 2C + qkv (3C^2 + 3C) + proj (C^2 + C) + ln2 2C + fc (CF + F) + fcproj (FC + C)
+     *           = 4C^2 + 2CF + 9C + F = 16384 + 32768 + 576 + 256 = 49984
+     * nonembedding = 2 * 49984 + lnf 2C = 99968 + 128 = 100096; total = 132864 */
+    model_shape s = {2, 64, 2, 256, 256, 256};
+    model_counts c;
+    model_count_params(&s, &c);
+    cr_assert_eq(c.embedding, 32768);
+    cr_assert_eq(c.nonembedding, 100096);
+    cr_assert_eq(c.total, 132864);
+    /* Kaplan: forward = 2N + 2 L T C = 200192 + 65536 = 265728, x3 = 797184;
+     * with de-embedding + 2 C V = 32768: 298496 x3 = 895488 */
+    cr_assert_float_eq(model_flops_kaplan(&s, 0), 797184.0, 1e-6);
+    cr_assert_float_eq(model_flops_kaplan(&s, 1), 895488.0, 1e-6);
+    /* Chinchilla: emb 2VC = 32768; per layer QKV 6C^2 = 24576, logits 2TC = 32768,
+     * softmax 3HT = 1536, reduction 2TC = 32768, out 2C^2 = 8192, dense 4CF = 65536
+     * -> 165376, x2 = 330752; final logits 2CV = 32768; fwd 396288, x3 = 1188864 */
+    cr_assert_float_eq(model_flops_chinchilla(&s), 1188864.0, 1e-6);
+    /* MFU: 6 (N + C V) + 12 L T C = 6 * 116480 + 393216 = 1092096 */
+    cr_assert_float_eq(model_flops_mfu(&s), 1092096.0, 1e-6);
+}
+
+Test(model, counts_and_flops_by_hand_shape_b) {
+    /* L=3, C=48, H=3, F=100, T=10, V=11.
+     * embedding = 11*48 + 10*48 = 528 + 480 = 1008
+     * per layer = 4*2304 + 2*48*100 + 9*48 + 100 = 9216 + 9600 + 432 + 100 = 19348
+     * nonembedding = 3*19348 + 96 = 58140; total = 59148 */
+    model_shape s = {3, 48, 3, 100, 10, 11};
+    model_counts c;
+    model_count_params(&s, &c);
+    cr_assert_eq(c.embedding, 1008);
+    cr_assert_eq(c.nonembedding, 58140);
+    cr_assert_eq(c.total, 59148);
+    /* Kaplan: 2*58140 + 2*3*10*48 = 116280 + 2880 = 119160, x3 = 357480;
+     * + 2*48*11 = 1056 -> 120216 x3 = 360648 */
+    cr_assert_float_eq(model_flops_kaplan(&s, 0), 357480.0, 1e-6);
+    cr_assert_float_eq(model_flops_kaplan(&s, 1), 360648.0, 1e-6);
+    /* Chinchilla: emb 1056; layer 13824 + 960 + 90 + 960 + 4608 + 19200 = 39642,
+     * x3 = 118926; final 1056; fwd = 121038, x3 = 363114 */
+    cr_assert_float_eq(model_flops_chinchilla(&s), 363114.0, 1e-6);
+    /* MFU: 6 (58140 + 528) + 12*3*10*48 = 352008 + 17280 = 369288 */
+    cr_assert_float_eq(model_flops_mfu(&s), 369288.0, 1e-6);
+}
+
+Test(model, shape_check_names_the_field) {
+    char err[UTIL_ERRLEN];
+    model_shape s = {2, 64, 3, 256, 256, 256};
+    cr_assert_eq(model_shape_check(&s, err, sizeof err), UTIL_EINVAL);
+    cr_assert(strstr(err, "n_head"), "%s", err);
+    s.n_head = 2;
+    cr_assert_eq(model_shape_check(&s, err, sizeof err), 0);
+}
+
+/* ---- layer ops against naive loops ------------------------------------- */
+
+Test(model, fast_exp_is_accurate) {
+    for (double x = -80; x < 80; x += 0.0137) {
+        double e = exp((double)(float)x), f = nn_expf((float)x);
+        cr_assert(fabs(f - e) <= 3e-7 * e, "exp(%g) = %g, fast %g", x, e, f);
+    }
+}
+
+Test(model, matmul_matches_naive) {
+    nn_pool *p;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
+    int N = 37, C = 19, OC = 23;
+    util_rng r;
+    util_rng_seed(&r, 3, "t");
+    float *x = fbuf(N * C), *w = fbuf(OC * C), *b = fbuf(OC), *o1 = fbuf(N * OC), *o2 = fbuf(N * OC);
+    float *d = fbuf(N * OC), *dx1 = fbuf(N * C), *dx2 = fbuf(N * C), *dw1 = fbuf(OC * C),
+          *dw2 = fbuf(OC * C), *db1 = fbuf(OC), *db2 = fbuf(OC);
+    fill(x, N * C, &r, 1), fill(w, OC * C, &r, 1), fill(b, OC, &r, 1), fill(d, N * OC, &r, 1);
+    fill(dw1, OC * C, &r, 1), memcpy(dw2, dw1, sizeof(float) * OC * C); /* accumulation */
+    nn_matmul_forward(o1, x, w, b, N, C, OC, p);
+    nn_matmul_forward_naive(o2, x, w, b, N, C, OC);
+    assert_close(o1, o2, N * OC, 1e-5, 1e-5, "matmul out");
+    nn_matmul_backward(dx1, dw1, db1, d, x, w, N, C, OC, p);
+    nn_matmul_backward_naive(dx2, dw2, db2, d, x, w, N, C, OC);
+    assert_close(dx1, dx2, N * C, 1e-5, 1e-5, "dinp");
+    assert_close(dw1, dw2, OC * C, 1e-5, 1e-5, "dw");
+    assert_close(db1, db2, OC, 1e-5, 1e-5, "dbias");
+    free(x), free(w), free(b), free(o1), free(o2), free(d), free(dx1), free(dx2), free(dw1);
+    free(dw2), free(db1), free(db2);
+    nn_pool_free(p);
+}
+
+Test(model, attention_matches_naive) {
+    nn_pool *p;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
+    int B = 2, T = 70, C = 24, NH = 3; /* T crosses the 64-row block */
+    util_rng r;
+    util_rng_seed(&r, 4, "t");
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+    float *qkv = fbuf(nq), *o1 = fbuf(no), *o2 = fbuf(no), *a1 = fbuf(na), *a2 = fbuf(na);
+    float *d = fbuf(no), *dq1 = fbuf(nq), *dq2 = fbuf(nq);
+    float *sc = fbuf(2 * nn_attention_scratch(T, C, NH));
+    fill(qkv, nq, &r, 1), fill(d, no, &r, 1);
+    nn_attention_forward(o1, a1, qkv, B, T, C, NH, sc, p);
+    nn_attention_forward_naive(o2, a2, qkv, B, T, C, NH);
+    assert_close(a1, a2, na, 1e-6, 1e-5, "att");
+    assert_close(o1, o2, no, 1e-5, 1e-4, "att out");
+    nn_attention_backward(dq1, d, qkv, a1, B, T, C, NH, sc, p);
+    nn_attention_backward_naive(dq2, d, qkv, a2, B, T, C, NH);
+    assert_close(dq1, dq2, nq, 1e-5, 1e-4, "dqkv");
+    free(qkv), free(o1), free(o2), free(a1), free(a2), free(d), free(dq1), free(dq2), free(sc);
+    nn_pool_free(p);
+}
+
+Test(model, attention_is_causal) {
+    int B = 1, T = 80, C = 16, NH = 2, tcut = 41;
+    util_rng r;
+    util_rng_seed(&r, 5, "t");
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = fbuf(nq), *o1 = fbuf(no), *o2 = fbuf(no), *att = fbuf((size_t)NH * T * T);
+    float *sc = fbuf(nn_attention_scratch(T, C, NH));
+    fill(qkv, nq, &r, 1);
+    nn_attention_forward(o1, att, qkv, B, T, C, NH, sc, NULL);
+    for (size_t i = (size_t)(tcut + 1) * 3 * C; i < nq; i++) qkv[i] += 5.0f; /* change the future */
+    nn_attention_forward(o2, att, qkv, B, T, C, NH, sc, NULL);
+    cr_assert(memcmp(o1, o2, sizeof(float) * (tcut + 1) * C) == 0, "past outputs changed");
+    cr_assert(memcmp(o1 + (tcut + 1) * C, o2 + (tcut + 1) * C, sizeof(float) * C) != 0);
+    free(qkv), free(o1), free(o2), free(att), free(sc);
+}
+
+Test(model, elementwise_ops_match_naive) {
+    nn_pool *p;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
+    util_rng r;
+    util_rng_seed(&r, 6, "t");
+    int N = 33, C = 40, V = 50;
+    float *x = fbuf(N * C), *w = fbuf(C), *b = fbuf(C), *o1 = fbuf(N * C), *o2 = fbuf(N * C);
+    float *m1 = fbuf(N), *m2 = fbuf(N), *s1 = fbuf(N), *s2 = fbuf(N);
+    fill(x, N * C, &r, 2), fill(w, C, &r, 1), fill(b, C, &r, 1);
+    nn_layernorm_forward(o1, m1, s1, x, w, b, N, C, p);
+    nn_layernorm_forward_naive(o2, m2, s2, x, w, b, N, C);
+    assert_close(o1, o2, N * C, 1e-5, 1e-5, "layernorm");
+    nn_gelu_forward(o1, x, N * C, p);
+    nn_gelu_forward_naive(o2, x, N * C);
+    assert_close(o1, o2, N * C, 1e-6, 1e-5, "gelu");
+    float *lg = fbuf(N * V), *pr = fbuf(N * V), *l1 = fbuf(N), *l2 = fbuf(N);
+    int *tg = calloc(N, sizeof(int));
+    fill(lg, N * V, &r, 3);
+    for (int i = 0; i < N; i++) tg[i] = (int)util_rng_below(&r, V);
+    nn_softmax_xent_forward_naive(pr, l2, lg, tg, N, V);
+    nn_softmax_xent_forward(lg, l1, tg, N, V, p);
+    assert_close(lg, pr, N * V, 1e-7, 1e-5, "softmax");
+    assert_close(l1, l2, N, 1e-5, 1e-5, "xent");
+    free(x), free(w), free(b), free(o1), free(o2), free(m1), free(m2), free(s1), free(s2);
+    free(lg), free(pr), free(l1), free(l2), free(tg);
+    nn_pool_free(p);
+}
+
+/* ---- gradients against finite differences ------------------------------ */
+
+Test(model, every_tensor_gradient_matches_finite_differences) {
+    /* Float finite differences on a tiny model, eps 1e-2 (central, so O(eps^2)
+     * truncation) with the loss accumulated in double; parameters are
+     * perturbed to N(0, 0.3) so every tensor (biases, layer norms) carries a
+     * gradient well above float noise (~1e-5 here). */
+    model_shape s = {2, 8, 2, 12, 5, 7};
+    nn_gpt *g;
+    char err[UTIL_ERRLEN];
+    int B = 2, T = s.n_ctx;
+    cr_assert_eq(nn_gpt_create(&g, &s, B, 2, err, sizeof err), 0, "%s", err);
+    util_rng r;
+    util_rng_seed(&r, 7, "t");
+    fill(g->params_mem, g->nparams, &r, 0.3f);
+    for (int i = 0; i < B * T; i++) {
+        g->inputs[i] = (int)util_rng_below(&r, s.n_vocab);
+        g->targets[i] = (int)util_rng_below(&r, s.n_vocab);
+    }
+    nn_gpt_zero_grad(g);
+    nn_gpt_forward(g, B);
+    nn_gpt_backward(g, 1.0f / (B * T));
+    size_t off = 0;
+    int checked = 0;
+    for (int k = 0; k < NN_NTENSORS; k++) {
+        size_t n = g->sizes[k];
+        for (int e = 0; e < 6; e++) {
+            size_t i = off + util_rng_below(&r, n);
+            float save = g->params_mem[i];
+            const float eps = 1e-2f;
+            g->params_mem[i] = save + eps;
+            double lp = nn_gpt_forward(g, B);
+            g->params_mem[i] = save - eps;
+            double lm = nn_gpt_forward(g, B);
+            g->params_mem[i] = save;
+            double fd = (lp - lm) / (2.0 * eps), an = g->grads_mem[i];
+            cr_assert(fabs(fd - an) <= 2e-4 + 3e-2 * fabs(fd), "%s[%zu]: analytic %g, numeric %g",
+                      nn_tensor_names[k], i - off, an, fd);
+            checked++;
+        }
+        off += n;
+    }
+    cr_assert_eq(checked, 6 * NN_NTENSORS);
+    nn_gpt_free(g);
+}
+
+/* ---- learning ------------------------------------------------------------ */
+
+Test(model, untrained_loss_is_ln_vocab_and_short_text_is_learned) {
+    model_shape s = {2, 32, 2, 128, 32, 256};
+    nn_gpt *g;
+    char err[UTIL_ERRLEN];
+    int B = 4, T = s.n_ctx;
+    cr_assert_eq(nn_gpt_create(&g, &s, B, 2, err, sizeof err), 0, "%s", err);
+    nn_gpt_init(g, 11);
+    const char *text = "the quick brown fox. ";
+    int period = (int)strlen(text);
+    util_rng r;
+    util_rng_seed(&r, 8, "t");
+    double loss = 0;
+    for (int step = 1; step <= 150; step++) {
+        for (int b = 0; b < B; b++) {
+            int o = (int)util_rng_below(&r, period);
+            for (int t = 0; t < T; t++) {
+                g->inputs[b * T + t] = (unsigned char)text[(o + t) % period];
+                g->targets[b * T + t] = (unsigned char)text[(o + t + 1) % period];
+            }
+        }
+        nn_gpt_zero_grad(g);
+        loss = nn_gpt_forward(g, B);
+        if (step == 1) cr_assert(fabs(loss - log(256.0)) < 0.1, "untrained loss %g", loss);
+        nn_gpt_backward(g, 1.0f / (B * T));
+        double gn = nn_gpt_grad_norm(g);
+        nn_gpt_adamw(g, 3e-3f, 0.9f, 0.95f, 1e-8f, 0.0f, gn > 1 ? (float)(1 / gn) : 1.0f, step);
+    }
+    cr_assert(loss < 0.15, "loss after training on a repeated text: %g", loss);
+    nn_gpt_free(g);
+}
+
+/* ---- schedules ------------------------------------------------------------ */
+
+Test(model, schedules) {
+    model_train_config c;
+    model_train_defaults(&c);
+    c.lr = 1.0, c.min_lr_frac = 0.1, c.warmup = 10, c.batch = 2, c.shape.n_ctx = 8;
+    int64_t steps = 111; /* decay spans steps 10..110: 100 steps */
+    c.schedule = SCHED_COSINE;
+    cr_assert_float_eq(model_lr_at(&c, 0, steps), 0.1, 1e-12);
+    cr_assert_float_eq(model_lr_at(&c, 4, steps), 0.5, 1e-12);
+    cr_assert_float_eq(model_lr_at(&c, 9, steps), 1.0, 1e-12);
+    cr_assert_float_eq(model_lr_at(&c, 10, steps), 1.0, 1e-12);
+    cr_assert_eq(model_lr_at(&c, steps - 1, steps), 0.1); /* exactly the floor at the budget */
+    /* midway through the decay: 0.1 + 0.9 * 0.5 (1 + cos(pi/2)) */
+    cr_assert_float_eq(model_lr_at(&c, 60, steps), 0.55, 1e-12);
+    for (int64_t t = 11; t < steps; t++)
+        cr_assert(model_lr_at(&c, t, steps) < model_lr_at(&c, t - 1, steps));
+    c.schedule = SCHED_CONSTANT;
+    cr_assert_float_eq(model_lr_at(&c, 5, steps), 0.6, 1e-12);
+    cr_assert_eq(model_lr_at(&c, 100, steps), 1.0);
+    /* fixed-cosine: horizon 51 steps (cycle 51*16 tokens) whatever the run's length */
+    c.schedule = SCHED_FIXED_COSINE;
+    c.cycle_tokens = 51 * 16;
+    cr_assert_eq(model_lr_at(&c, 50, steps), 0.1);
+    cr_assert_eq(model_lr_at(&c, 50, 1000), 0.1);
+    cr_assert_eq(model_lr_at(&c, 90, 1000), 0.1);
+    cr_assert_float_eq(model_lr_at(&c, 30, steps), model_lr_at(&c, 30, 1000), 0);
+    cr_assert_float_eq(model_lr_at(&c, 30, steps), 0.55, 1e-12);
+    model_sched m;
+    cr_assert_eq(model_sched_parse("fixed-cosine", &m), 0);
+    cr_assert_eq(m, SCHED_FIXED_COSINE);
+    cr_assert_eq(model_sched_parse("linear", &m), UTIL_EINVAL);
+}
+
+/* ---- training runs on a prepared directory ----------------------------- */
+
+static char g_dir[256];
+
+static void make_data(void) {
+    strcpy(g_dir, "/tmp/test_model_XXXXXX");
+    cr_assert(mkdtemp(g_dir));
+    char path[512], out[512], err[UTIL_ERRLEN];
+    snprintf(path, sizeof path, "%s/corpus.txt", g_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    static const char *words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "dog",
+                                  "ran", "to", "big", "red", "house", "in", "sun"};
+    util_rng r;
+    util_rng_seed(&r, 9, "corpus");
+    for (int para = 0; para < 40; para++) {
+        for (int w = 0; w < 60; w++)
+            fprintf(f, "%s%s", words[util_rng_below(&r, 15)], w % 12 == 11 ? ".\n" : " ");
+        fprintf(f, "\n\n");
+    }
+    fclose(f);
+    snprintf(out, sizeof out, "%s/prep", g_dir);
+    data_prepare_opts o;
+    data_prepare_defaults(&o);
+    o.min_ctx = 32;
+    o.val_fraction = 0.2;
+    const char *inputs[] = {path};
+    cr_assert_eq(data_prepare(inputs, 1, NULL, out, &o, NULL, 0, err, sizeof err), 0, "%s", err);
+}
+
+static void rm_data(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+#define MAXREC 256
+typedef struct {
+    int nsteps, nevals;
+    int64_t step[MAXREC];
+    double loss[MAXREC], gnorm[MAXREC];
+    int64_t estep[MAXREC];
+    double vloss[MAXREC];
+    int stop_after;
+    volatile sig_atomic_t *stop;
+} rec;
+
+static int on_step(void *ctx, const model_step_rec *r, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    rec *R = ctx;
+    if (R->nsteps < MAXREC) {
+        R->step[R->nsteps] = r->step;
+        R->loss[R->nsteps] = r->train_loss;
+        R->gnorm[R->nsteps++] = r->grad_norm;
+    }
+    if (R->stop_after && r->step == R->stop_after) *R->stop = 1;
+    return 0;
+}
+
+static int on_eval(void *ctx, const model_eval_rec *r, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    rec *R = ctx;
+    if (R->nevals < MAXREC) {
+        R->estep[R->nevals] = r->step;
+        R->vloss[R->nevals++] = r->val_loss;
+    }
+    return 0;
+}
+
+static void small_config(model_train_config *c) {
+    model_train_defaults(c);
+    snprintf(c->data_dir, sizeof c->data_dir, "%s/prep", g_dir);
+    c->shape = (model_shape){1, 16, 2, 64, 16, 0};
+    c->batch = 4;
+    c->micro_batch = 2;
+    c->tokens = 4 * 16 * 30; /* 30 steps */
+    c->lr = 3e-3;
+    c->warmup = 3;
+    c->evals = 4;
+    c->eval_windows = 5;
+    c->log_every = 1;
+    c->threads = 2;
+    c->seed = 5;
+}
+
+static int run(const model_train_config *c, rec *R, model_train_result *res, char *err) {
+    model_hooks h = {.ctx = R, .on_step = on_step, .on_eval = on_eval};
+    return model_train(c, &h, res, err, UTIL_ERRLEN);
+}
+
+Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data, .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static rec a, b, d;
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_DONE);
+    cr_assert_eq(a.nsteps, 30);
+    cr_assert_eq(res.steps, 30);
+    cr_assert_eq(a.estep[a.nevals - 1], 30); /* an eval at the end */
+    cr_assert(a.loss[29] < a.loss[0] - 0.5, "loss %g -> %g", a.loss[0], a.loss[29]);
+    cr_assert_eq(res.final_val_loss, a.vloss[a.nevals - 1]);
+    data_info di;
+    cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / (double)di.train_tokens, 1e-12);
+    /* same config, same thread count: same bits */
+    cr_assert_eq(run(&c, &d, &res, err), 0, "%s", err);
+    cr_assert(memcmp(a.loss, d.loss, sizeof(double) * 30) == 0);
+    cr_assert(memcmp(a.vloss, d.vloss, sizeof(double) * a.nevals) == 0);
+
+    /* interrupted after step 12, then resumed */
+    volatile sig_atomic_t stop = 0;
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/run.ckpt", g_dir);
+    c.stop = &stop;
+    b.stop = &stop;
+    b.stop_after = 12;
+    cr_assert_eq(run(&c, &b, &res, err), UTIL_EINTR, "%s", err);
+    cr_assert_eq(b.nsteps, 12);
+    cr_assert_eq(access(c.checkpoint, F_OK), 0);
+    stop = 0;
+    b.stop_after = 0;
+    c.resume = 1;
+    cr_assert_eq(run(&c, &b, &res, err), 0, "%s", err);
+    cr_assert_eq(b.nsteps, 30);
+    for (int i = 0; i < 30; i++) {
+        cr_assert_eq(b.step[i], a.step[i]);
+        cr_assert(memcmp(&b.loss[i], &a.loss[i], sizeof(double)) == 0, "step %d: %.17g vs %.17g",
+                  i + 1, b.loss[i], a.loss[i]);
+        cr_assert(memcmp(&b.gnorm[i], &a.gnorm[i], sizeof(double)) == 0);
+    }
+    cr_assert_eq(b.nevals, a.nevals);
+    cr_assert(memcmp(a.vloss, b.vloss, sizeof(double) * a.nevals) == 0);
+}
+
+Test(model, corrupt_checkpoint_is_detected, .init = make_data, .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    c.tokens = 4 * 16 * 3;
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/run.ckpt", g_dir);
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static rec a;
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    FILE *f = fopen(c.checkpoint, "r+b");
+    cr_assert(f);
+    fseek(f, 300, SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, 300, SEEK_SET);
+    fputc(ch ^ 0x10, f);
+    fclose(f);
+    c.resume = 1;
+    cr_assert_eq(run(&c, &a, &res, err), UTIL_ECORRUPT);
+    cr_assert(strstr(err, c.checkpoint), "%s", err);
+    cr_assert(strstr(err, "checksum"), "%s", err);
+    /* a checkpoint of another configuration is refused by name */
+    small_config(&c);
+    c.tokens = 4 * 16 * 3;
+    c.lr = 1e-3;
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/run2.ckpt", g_dir);
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    c.lr = 2e-3;
+    c.resume = 1;
+    cr_assert_neq(run(&c, &a, &res, err), 0);
+    cr_assert(strstr(err, "run2.ckpt"), "%s", err);
+}
+
+Test(model, early_stopping_and_divergence, .init = make_data, .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static rec a, b;
+    /* a learning rate too small to move a float: the val loss never improves */
+    c.lr = 1e-13;
+    c.evals = 8;
+    c.patience = 2;
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_EARLY_STOPPED);
+    cr_assert_eq(a.nevals, 3);
+    cr_assert_eq(res.best_val_loss, a.vloss[0]);
+    cr_assert_lt(res.steps, 30);
+    small_config(&c);
+    c.lr = 1e3;
+    c.warmup = 0;
+    c.grad_clip = 0;
+    cr_assert_eq(run(&c, &b, &res, err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_DIVERGED);
+    cr_assert_lt(res.steps, 30);
+}
+
+Test(model, unique_token_limit_counts_epochs, .init = make_data, .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    c.unique_tokens = 200;
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static rec a;
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / 200.0, 1e-12);
+}
+
+/* ---- the CLI ---------------------------------------------------------------- */
+
+static int sh(const char *cmd) {
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini = rm_data) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--tokens 640 --warmup 2 --evals 2 --threads 1 > %s/out.txt 2> %s/err.txt",
+             SCALING_BIN, g_dir, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    char path[512], *text = NULL, e[UTIL_ERRLEN];
+    size_t n;
+    snprintf(path, sizeof path, "%s/out.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    cr_assert(strstr(text, "final train_loss="), "%s", text);
+    cr_assert(strstr(text, "nonembedding"), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s train --data %s/prep --layers 1 --d-model 16 --heads 3 --ctx 16 "
+             "--batch 4 --tokens 640 2>/dev/null >/dev/null", SCALING_BIN, g_dir);
+    cr_assert_eq(sh(cmd), 1); /* heads do not divide d_model: a runtime failure */
+    snprintf(cmd, sizeof cmd, "%s train --layers 1 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--tokens 6400 --lr 1000 --warmup 0 --threads 1 >/dev/null 2>&1",
+             SCALING_BIN, g_dir);
+    cr_assert_eq(sh(cmd), 3); /* diverged */
+}
