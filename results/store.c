@@ -242,13 +242,18 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     sqlite3_exec(s->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 
     /* Recognise the file before changing anything in it. */
+    /* One read transaction, so all three come from the same snapshot even
+     * while another process is creating the schema. */
     int64_t app = 0, ver = 0, ntables = 0;
-    if (pragma_int(s->db, "PRAGMA application_id", &app) != SQLITE_OK ||
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        pragma_int(s->db, "PRAGMA application_id", &app) != SQLITE_OK ||
         pragma_int(s->db, "PRAGMA user_version", &ver) != SQLITE_OK ||
         pragma_int(s->db, "SELECT count(*) FROM sqlite_schema", &ntables) != SQLITE_OK) {
         rc = util_err(err, errlen, UTIL_EDB, "%s: cannot read: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;
     }
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (app != STORE_APPLICATION_ID && (app != 0 || ntables > 0)) {
         rc = util_err(err, errlen, UTIL_EDB,
                       "%s: the database of another program (application_id %#llx, %lld "

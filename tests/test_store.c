@@ -888,8 +888,7 @@ Test(store, sigkill_never_corrupts_or_loses_reported_evals, .timeout = 240) {
 Test(store, concurrent_writers_every_row_once, .timeout = 240) {
     char *d = tmpdir(), *p = pathin(d, "w.db");
     enum { NPROC = 4, NSTEP = 300 };
-    store_close(
-        open_or_die(p, STORE_CREATE)); /* exists before the race (creation races too, below) */
+    /* No file yet: the writers also race to create it and its schema. */
     pid_t pids[NPROC];
     for (int c = 0; c < NPROC; c++) {
         pids[c] = fork();
