@@ -524,7 +524,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
             Qf(g, "L = (N_c/N)^{α_N}, α_N = %s", fv(t3, sizeof t3, k->LN.alpha, "%.3f")));
     fprintf(g->body, "unset multiplot\n");
     if (!have_env) snprintf(msg, msglen, "envelope left out: %s", why);
-    else if (!k->have_LD) snprintf(msg, msglen, "L(D) not fitted: %s", k->warning);
+    else if (!k->have_LD) snprintf(msg, msglen, "%s", k->warning[0] ? k->warning : "L(D) not fitted");
     return 0;
 }
 
@@ -909,6 +909,22 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
 
 /* ---- residuals --------------------------------------------------------------- */
 
+/* "plot" with the datasets that have points (cmds[i] with counts[i] > 0); a
+ * panel with none says so instead of letting gnuplot fail on empty data. */
+static void plot_nonempty(gp *g, const char *const *cmds, const int *counts, int n,
+                          const char *why_empty) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (counts[i] > 0) fprintf(g->body, "%s%s", k++ ? ", " : "plot ", cmds[i]);
+    if (k) {
+        fprintf(g->body, "\n");
+        return;
+    }
+    fprintf(g->body, "unset logscale\nunset xzeroaxis\nset xrange [0:1]\nset yrange [0:1]\n"
+                     "set label 9 %s at graph 0.5, 0.5 center\nplot -1 notitle\nunset label 9\n",
+            Q(g, why_empty));
+}
+
 /* Residuals of what each law describes: Kaplan L(N) and L(D) against the
  * lowest final loss at each N and each D, L(Cmin) against the envelope,
  * approach 3 against every run (loss, nats); approaches 1 and 2 as
@@ -929,6 +945,7 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     const fit_data *d = &c->d;
     const fit_opts *ko = &c->kap_opts, *co = &c->chin_opts;
     double Nlo = INFINITY, Nhi = -INFINITY;
+    int cnt[4] = {0, 0, 0, 0}, ocnt[4] = {0, 0, 0, 0}; /* rows of $rN $rD $rC $r3, $o1 $o2 */
     /* $rN, $rD: 1 C (FLOPs), 2 residual, 3 N */
     for (int which = 0; which < 2; which++) {
         fprintf(g->data, "%s << EOD\n", which ? "$rD" : "$rN");
@@ -946,6 +963,7 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
             double N = fit_run_params(r, ko->params);
             fprintf(g->data, "%.9g %.9g %.9g\n", fit_run_flops(r, ko->params, ko->flops),
                     r->loss - powerlaw(p, x), N);
+            cnt[which]++;
         }
         fprintf(g->data, "EOD\n");
     }
@@ -956,8 +974,11 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         char why[UTIL_ERRLEN];
         if (fit_envelope(d, ko, 60, envC, envL, envR, why, sizeof why) == 0)
             for (int i = 0; i < 60; i++)
-                if (pos(envL[i]))
-                    fprintf(g->data, "%.9g %.9g\n", envC[i], envL[i] - powerlaw(&c->kap.LC, envC[i]));
+                if (pos(envL[i])) {
+                    fprintf(g->data, "%.9g %.9g\n", envC[i],
+                            envL[i] - powerlaw(&c->kap.LC, envC[i]));
+                    cnt[2]++;
+                }
     }
     fprintf(g->data, "EOD\n$r3 << EOD\n");
     for (int i = 0; ok[PLOT_FIT_A3] && i < d->nruns; i++) {
@@ -966,6 +987,7 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         if (!pos(N) || !pos(r->tokens) || !pos(r->loss)) continue;
         fprintf(g->data, "%.9g %.9g %.9g\n", fit_run_flops(r, co->params, co->flops),
                 r->loss - a3_loss(c->a3, N, r->tokens), N);
+        cnt[3]++;
     }
     fprintf(g->data, "EOD\n");
     for (int i = 0; i < d->nruns; i++) {
@@ -980,9 +1002,11 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         for (int i = 0; ok[PLOT_FIT_A1 + k] && i < f->pts.n; i++) {
             double C = f->pts.C[i];
             double Nf = f->kN.est * pow(C, f->a.est), Df = f->kD.est * pow(C, f->b.est);
-            if (pos(C) && pos(f->pts.N[i]) && pos(f->pts.D[i]) && pos(Nf) && pos(Df))
+            if (pos(C) && pos(f->pts.N[i]) && pos(f->pts.D[i]) && pos(Nf) && pos(Df)) {
                 fprintf(g->data, "%.9g %.9g %.9g\n", C, log(f->pts.N[i] / Nf),
                         log(f->pts.D[i] / Df));
+                ocnt[2 * k] = ocnt[2 * k + 1] = ocnt[2 * k] + 1;
+            }
         }
         fprintf(g->data, "EOD\n");
     }
@@ -994,27 +1018,26 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "set logscale x\nset format x '10^{%%L}'\nset xlabel 'compute C (FLOPs)'\n"
                      "set ylabel 'observed − fitted loss (nats/token)'\n"
                      "set title 'loss laws'\nset xzeroaxis lt -1\n");
-    fprintf(g->body, "plot $rN using 1:2:3 with points pt 7 ps 1.1 lc palette title "
-                     "'Kaplan L(N) (best run per N)', "
-                     "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title "
-                     "'Kaplan L(D) (best run per D)', "
-                     "$rC using 1:2 with linespoints pt 1 ps 0.6 lc rgb '#ff7f0e' title "
-                     "'Kaplan L(C_{min}) vs envelope', "
-                     "$r3 using 1:2:3 with points pt 9 ps 1.2 lc palette title "
-                     "'approach 3 L(N, D) (every run)'\n");
+    static const char *const loss_sets[4] = {
+        "$rN using 1:2:3 with points pt 7 ps 1.1 lc palette title 'Kaplan L(N) (best run per N)'",
+        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (best run per D)'",
+        "$rC using 1:2 with linespoints pt 1 ps 0.6 lc rgb '#ff7f0e' title "
+        "'Kaplan L(C_{min}) vs envelope'",
+        "$r3 using 1:2:3 with points pt 9 ps 1.2 lc palette title 'approach 3 L(N, D) (every run)'",
+    };
+    plot_nonempty(g, loss_sets, cnt, 4, "no loss law fitted (Kaplan laws, approach 3)");
     fprintf(g->body, "reset\n");
     panel_common(g);
     fprintf(g->body, "set logscale x\nset format x '10^{%%L}'\nset xlabel 'compute C (FLOPs)'\n"
                      "set ylabel 'ln(found / fitted)'\nset title 'compute-optimal frontier laws'\n"
                      "set xzeroaxis lt -1\n");
-    fprintf(g->body, "plot $o1 using 1:2 with points pt 7 ps 0.6 lc rgb '#1f77b4' title "
-                     "'approach 1 N_{opt}', "
-                     "$o1 using 1:3 with points pt 6 ps 0.6 lc rgb '#1f77b4' title "
-                     "'approach 1 D_{opt}', "
-                     "$o2 using 1:2 with points pt 5 ps 1.2 lc rgb '#2ca02c' title "
-                     "'approach 2 N_{opt}', "
-                     "$o2 using 1:3 with points pt 4 ps 1.2 lc rgb '#2ca02c' title "
-                     "'approach 2 D_{opt}'\n");
+    static const char *const opt_sets[4] = {
+        "$o1 using 1:2 with points pt 7 ps 0.6 lc rgb '#1f77b4' title 'approach 1 N_{opt}'",
+        "$o1 using 1:3 with points pt 6 ps 0.6 lc rgb '#1f77b4' title 'approach 1 D_{opt}'",
+        "$o2 using 1:2 with points pt 5 ps 1.2 lc rgb '#2ca02c' title 'approach 2 N_{opt}'",
+        "$o2 using 1:3 with points pt 4 ps 1.2 lc rgb '#2ca02c' title 'approach 2 D_{opt}'",
+    };
+    plot_nonempty(g, opt_sets, ocnt, 4, "no frontier law fitted (approaches 1 and 2)");
     fprintf(g->body, "unset multiplot\n");
     if (nok < PLOT_NFITS) {
         size_t m = 0;

@@ -180,7 +180,7 @@ static void section_fits(FILE *fp, plot_ctx *c) {
             const char *L = "Kaplan L(N)";
             fit_row(fp, L, "kaplan.LN.alpha", "α<sub>N</sub>", k->LN.alpha, "%.4g");
             fit_row(fp, L, "kaplan.LN.Xc", "N<sub>c</sub>", k->LN.Xc, "%.3g");
-            if (isfinite(k->LN.E.est)) fit_row(fp, L, "kaplan.LN.E", "E", k->LN.E, "%.4g");
+            if (isfinite(k->LN.E.est) && (k->LN.E.est != 0 || isfinite(k->LN.E.lo))) fit_row(fp, L, "kaplan.LN.E", "E", k->LN.E, "%.4g");
             if (k->have_LD) {
                 fit_row(fp, "Kaplan L(D)", "kaplan.LD.alpha", "α<sub>D</sub>", k->LD.alpha,
                         "%.4g");
