@@ -244,6 +244,38 @@ Test(plot, gnuplot_absent_names_the_package) {
     char path[256];
     snprintf(path, sizeof path, "%s/fig/kaplan-curves.png", dir);
     cr_assert_eq(file_size(path), -1);
+    snprintf(cmd, sizeof cmd, "SCALING_GNUPLOT=/nonexistent %s report --db %s --out %s/rep",
+             SCALING_BIN, db, dir);
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "gnuplot-nox"), "%s", out);
+    snprintf(path, sizeof path, "%s/rep/index.html", dir);
+    cr_assert_eq(file_size(path), -1, "a report was written without figures");
+    rmdir_all(dir);
+}
+
+/* A gnuplot that fails, or succeeds without writing, leaves the previous
+ * figure as it was and no temporary behind. */
+Test(plot, failed_gnuplot_keeps_previous_output) {
+    char dir[64], db[128], cmd[1024], out[8192], path[256];
+    tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    make_fixture(db, 1);
+    snprintf(cmd, sizeof cmd, "%s plot --figure kaplan-curves --db %s --out %s", SCALING_BIN, db,
+             dir);
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(path, sizeof path, "%s/kaplan-curves.png", dir);
+    long before = file_size(path);
+    cr_assert_gt(before, 15000);
+    static const char *const fakes[2] = {"/bin/false", "/bin/true"};
+    static const char *const says[2] = {"failed (exit 1)", "wrote no PNG"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "SCALING_GNUPLOT=%s %s plot --figure kaplan-curves --db %s --out %s",
+                 fakes[k], SCALING_BIN, db, dir);
+        cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
+        cr_assert(strstr(out, says[k]), "%s", out);
+        cr_assert_eq(file_size(path), before, "previous figure changed");
+        assert_no_temporaries(dir);
+    }
     rmdir_all(dir);
 }
 
