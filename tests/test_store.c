@@ -1059,6 +1059,14 @@ Test(store_cli, merge_command) {
     cr_assert_eq(raw_int(po, "SELECT count(*) FROM runs"), 3);
     snprintf(args, sizeof args, "merge %s", po);
     cr_assert_eq(run_cli(args, out, sizeof out), 2, "%s", out);
+    /* A shard whose a0 has another configuration: reported on stderr, ours kept. */
+    char *pb = pathin(d, "b.db");
+    fill(pb);
+    raw_exec(pb, "UPDATE runs SET config_json = '{\"k\": 99}' WHERE id = 'a0'");
+    snprintf(args, sizeof args, "merge %s %s", po, pb);
+    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "conflict: run a0") && strstr(out, "1 conflicts left"), "%s", out);
+    cr_assert_eq(raw_int(po, "SELECT config_json = '{\"k\": 0}' FROM runs WHERE id = 'a0'"), 1);
     rmtree(d);
-    free(pa), free(po), free(d);
+    free(pa), free(pb), free(po), free(d);
 }
