@@ -383,45 +383,41 @@ done:
 
 /* ---- IsoFLOP budget groups ------------------------------------------------ */
 
-static const double *sort_key;
-static int cmp_idx(const void *a, const void *b) {
-    double x = sort_key[*(const int *)a], y = sort_key[*(const int *)b];
-    return x < y ? -1 : x > y;
+typedef struct {
+    double key; /* log10 of the budget or FLOPs, NaN if none */
+    int i;      /* run index */
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    int nx = !isfinite(x->key), ny = !isfinite(y->key);
+    if (nx || ny) return nx - ny; /* NaN last */
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : x->i - y->i;
 }
 
 int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups) {
     int n = d->nruns, ng = 0, have_budget = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(d->runs[i].budget)) have_budget = 1;
-    double *key = malloc((n ? n : 1) * sizeof *key);
-    int *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!key || !idx) {
-        free(key);
-        free(idx);
-        return UTIL_ENOMEM;
-    }
+    keyed *k = malloc((size_t)(n > 0 ? n : 1) * sizeof *k);
+    if (!k) return UTIL_ENOMEM;
     for (int i = 0; i < n; i++) {
-        idx[i] = i;
+        double v = have_budget ? d->runs[i].budget : fit_run_flops(&d->runs[i], p, f);
+        k[i].key = v > 0 ? log10(v) : NAN;
+        k[i].i = i;
         group[i] = -1;
-        key[i] = have_budget ? d->runs[i].budget : fit_run_flops(&d->runs[i], p, f);
-        key[i] = key[i] > 0 ? log10(key[i]) : NAN;
     }
-    /* qsort's comparator has no context argument; the key is set just before */
-    sort_key = key;
-    qsort(idx, n, sizeof *idx, cmp_idx);
-    double first = NAN;
-    for (int k = 0; k < n; k++) {
-        int i = idx[k];
-        if (!isfinite(key[i])) continue;
-        double tol = have_budget ? 1e-9 : 0.1;
-        if (!isfinite(first) || key[i] > first + tol) {
-            first = key[i];
+    qsort(k, n, sizeof *k, cmp_keyed);
+    double first = NAN, tol = have_budget ? 1e-9 : 0.1;
+    for (int j = 0; j < n; j++) {
+        if (!isfinite(k[j].key)) continue;
+        if (!isfinite(first) || k[j].key > first + tol) {
+            first = k[j].key;
             ng++;
         }
-        group[i] = ng - 1;
+        group[k[j].i] = ng - 1;
     }
-    free(key);
-    free(idx);
+    free(k);
     *ngroups = ng;
     return 0;
 }

@@ -7,6 +7,7 @@
  * same fit_*_json strings.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -154,7 +155,6 @@ int cmd_fit(int argc, char **argv) {
     const char *sweep = NULL, *csv = NULL, *db = NULL;
     int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, c;
     long long v;
-    double dv;
     fit_opts o;
     fit_opts_defaults(&o);
     optind = 0;
@@ -194,10 +194,15 @@ int cmd_fit(int argc, char **argv) {
             if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;
             o.bootstrap = (int)v;
             break;
-        case OPT_SEED:
-            if (cli_double("fit", "--seed", optarg, 0, 1.8e19, &dv)) return EXIT_USAGE;
-            o.seed = (uint64_t)dv;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long sv = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || errno || optarg[0] == '-')
+                return cli_usage("fit", "--seed: expected an integer 0..2^64-1, got '%s'", optarg);
+            o.seed = sv;
             break;
+        }
         case OPT_STARTS:
             if (cli_int("fit", "--starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
             o.a3_starts = (int)v;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "../analysis/fit.h"
@@ -723,4 +724,83 @@ Test(fit, cli_fit_and_predict) {
     snprintf(cmd, sizeof cmd, "%s fit --help", SCALING_BIN);
     cr_expect_eq(run(cmd, out, sizeof out), 0);
     cr_expect(strstr(out, "usage: scaling fit") != NULL);
+}
+
+Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
+    char *dir = tmpdir(), db[256], cmd[1024], err[UTIL_ERRLEN];
+    static char out[1 << 16];
+    snprintf(db, sizeof db, "%s/sweep.db", dir);
+    store *s;
+    cr_assert_eq(store_open(&s, db, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(s, "iso", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
+    util_rng r;
+    util_rng_seed(&r, 13, "test");
+    int id = 0;
+    for (int b = 0; b < 5; b++) {
+        double C = pow(10, 18 + b);
+        for (int k = 0; k < 9; k++) {
+            double N = round(n_opt(C) * pow(10, 0.2 * (k - 4))), D = round(C / (6 * N));
+            store_run run;
+            store_run_init(&run);
+            snprintf(run.id, sizeof run.id, "run%d", id++);
+            snprintf(run.sweep, sizeof run.sweep, "iso");
+            run.params_total = (int64_t)N;
+            run.params_embedding = 0;
+            run.params_nonembedding = (int64_t)N;
+            run.flops_per_token_chinchilla = run.flops_per_token_kaplan = 6 * N;
+            run.tokens = (int64_t)D;
+            run.unique_tokens = 0;
+            run.compute_budget = C;
+            cr_assert_eq(store_put_run(s, &run, err, sizeof err), 0, "%s", err);
+            double last = NAN;
+            for (int j = 1; j <= 10; j++) {
+                double t = round(D * j / 10.0);
+                last = chin(N, t) * exp(0.003 * util_rng_normal(&r));
+                cr_assert_eq(store_add_eval(s, run.id, j, (int64_t)t, 6 * N * t, last, NAN, err,
+                                            sizeof err),
+                             0, "%s", err);
+            }
+            run.final_val_loss = run.best_val_loss = last;
+            run.tokens_done = (int64_t)D;
+            snprintf(run.status, sizeof run.status, "done");
+            cr_assert_eq(store_finish_run(s, &run, err, sizeof err), 0, "%s", err);
+            store_run_free_fields(&run);
+        }
+    }
+    store_close(s);
+
+    snprintf(cmd, sizeof cmd,
+             "%s fit --sweep iso --db %s --bootstrap 20 --starts 16 --params nonembedding "
+             "--flops 6nd --json 2>&1",
+             SCALING_BIN, db);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"error\"") == NULL, "every approach fits: %s", out);
+    cr_expect(strstr(out, "\"params\":\t\"nonembedding\"") && strstr(out, "\"flops\":\t\"6nd\""),
+              "%s", out);
+    const char *laws[4] = {"\"kaplan\"", "\"approach1\"", "\"approach2\"", "\"approach3\""};
+    for (int i = 0; i < 4; i++) {
+        char *p = strstr(out, laws[i]), *q;
+        cr_assert(p != NULL, "%s missing: %s", laws[i], out);
+        if (i == 0) continue;
+        double a = NAN;
+        cr_assert((q = strstr(p, "\"a\":")) && (q = strstr(q, "\"est\":")));
+        sscanf(q + 6, "%lf", &a);
+        NEAR(a, T_A, i == 1 ? 0.08 : 0.03);
+    }
+    cr_assert_eq(store_open(&s, db, STORE_READONLY, err, sizeof err), 0, "%s", err);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(store_db(s),
+                                    "SELECT count(DISTINCT law), min(sweep), "
+                                    "min(selection_json LIKE '%\"seed\":20240417%') FROM fits",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_expect_eq(sqlite3_column_int(st, 0), 4, "four laws stored");
+    cr_expect_str_eq((const char *)sqlite3_column_text(st, 1), "iso");
+    cr_expect_eq(sqlite3_column_int(st, 2), 1, "the seed is recorded");
+    sqlite3_finalize(st);
+    store_close(s);
+    snprintf(cmd, sizeof cmd, "%s predict --compute 1e22 --db %s 2>&1", SCALING_BIN, db);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "tokens_per_param") != NULL, "%s", out);
 }
