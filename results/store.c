@@ -944,10 +944,15 @@ int store_flush(store *s, char *err, size_t errlen) {
     s->last_flush = util_now();
     if (s->nbuf == 0) return 0;
     int rc = store__begin(s, err, errlen);
-    if (rc) return rc;
+    if (rc) return rc; /* still locked after a minute: keep the rows for the next try */
     rc = store__write_steps(s, err, errlen);
     if (!rc) rc = store__commit(s, err, errlen);
-    if (rc) store__rollback(s);
+    if (rc) {
+        store__rollback(s);
+        size_t len = err ? strlen(err) : 0;
+        if (err && len + 1 < errlen)
+            snprintf(err + len, errlen - len, " (%d buffered steps dropped)", s->nbuf);
+    }
     /* Rows that failed for a reason other than contention (which the retries
      * absorb) would fail again: drop them rather than wedge every later flush. */
     s->nbuf = 0;

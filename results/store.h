@@ -86,7 +86,9 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen);
 
 /* Curve rows. Steps are buffered and written in one transaction every
  * `flush` rows or on store_flush; an eval is committed before returning so a
- * reported eval is never lost. Re-logging a step/eval after a resume replaces it. */
+ * reported eval is never lost. Re-logging a step/eval after a resume replaces it.
+ * Contention (SQLITE_BUSY) is retried for up to a minute; a flush that still
+ * fails drops the buffered rows (they would fail again) and says how many. */
 int store_add_step(store *s, const char *run_id, int64_t step, int64_t tokens, double flops,
                    double train_loss, double lr, double grad_norm, double elapsed, char *err,
                    size_t errlen);
