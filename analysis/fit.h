@@ -24,13 +24,13 @@
 typedef struct {
     char id[17];
     char label[128];
-    double n_total, n_nonemb; /* parameters */
+    double n_total, n_nonemb;          /* parameters */
     double fpt_kaplan, fpt_chinchilla; /* training FLOPs per token, 0 if unknown */
-    double tokens;            /* tokens trained */
-    double unique_tokens;     /* 0: unlimited */
-    double budget;            /* IsoFLOP compute budget (FLOPs), NaN if none */
-    double loss;              /* final (or best) validation loss, nats/token */
-    int ncurve;               /* eval points: curve_tokens[i], curve_loss[i] */
+    double tokens;                     /* tokens trained */
+    double unique_tokens;              /* 0: unlimited */
+    double budget;                     /* IsoFLOP compute budget (FLOPs), NaN if none */
+    double loss;                       /* final (or best) validation loss, nats/token */
+    int ncurve;                        /* eval points: curve_tokens[i], curve_loss[i] */
     double *curve_tokens, *curve_loss;
 } fit_run;
 
@@ -81,11 +81,11 @@ typedef struct {
 } fit_optima;
 
 typedef struct {
-    fit_val a, b;         /* N_opt ∝ C^a, D_opt ∝ C^b */
-    fit_val kN, kD;       /* prefactors: N_opt = kN C^a, D_opt = kD C^b */
+    fit_val a, b;   /* N_opt ∝ C^a, D_opt ∝ C^b */
+    fit_val kN, kD; /* prefactors: N_opt = kN C^a, D_opt = kD C^b */
     fit_optima pts;
     int npoints_used;
-    char warning[256];    /* e.g. extrapolated minima, edge of the grid */
+    char warning[256]; /* e.g. extrapolated minima, edge of the grid */
     /* bootstrap draws (kN, a, kD, b), the first FIT_SAMPLES kept, for
      * intervals of predictions at any compute (scaling predict) */
     int nsamples;
@@ -98,10 +98,10 @@ typedef struct {
     double objective;             /* best Huber objective */
     int on_grid_edge;             /* best start was on the initialisation grid's edge */
     char warning[256];
-    int npoints;                  /* runs fitted */
-    double start[5];              /* best start (a, b, e, alpha, beta) of the grid */
-    int starts_run;               /* L-BFGS runs made from the grid */
-    int boot_failed;              /* resamples whose fit failed (not counted) */
+    int npoints;     /* runs fitted */
+    double start[5]; /* best start (a, b, e, alpha, beta) of the grid */
+    int starts_run;  /* L-BFGS runs made from the grid */
+    int boot_failed; /* resamples whose fit failed (not counted) */
     /* bootstrap draws (E, A, B, alpha, beta), the first FIT_SAMPLES kept */
     int nsamples;
     double samples[FIT_SAMPLES][5];
@@ -135,13 +135,16 @@ typedef struct {
 
 void fit_opts_defaults(fit_opts *o);
 
-int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
-int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err, size_t errlen);
+int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err,
+                  size_t errlen);
+int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err,
+                  size_t errlen);
 /* The type fit_approach3 takes the plain name, so Approach 3's function is
  * fit_approach3_fit (a typedef and a function cannot share a name in C). */
 int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
                       size_t errlen);
-int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err, size_t errlen);
+int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err,
+                    size_t errlen);
 
 /* Compute-optimal allocation from an Approach 3 fit: N_opt, D_opt and the loss. */
 void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L);

@@ -117,8 +117,8 @@ typedef struct {
     /* bootstrap phase */
     const int *boot_idx; /* (nboot, n) resampled rows */
     int nboot;
-    const double *x0;    /* (5,) starting point for the resamples */
-    double *boot_x;      /* (nboot, 5) results; NaN row when failed */
+    const double *x0; /* (5,) starting point for the resamples */
+    double *boot_x;   /* (nboot, 5) results; NaN row when failed */
     int tid, nthreads;
     double best_f, best_x[5];
     int best_start;
@@ -149,7 +149,8 @@ static void *a3_boot_worker(void *arg) {
         double x[5];
         memcpy(x, w->x0, sizeof x);
         double f = a3_minimise(&q, x, 1);
-        for (int k = 0; k < 5; k++) w->boot_x[j * 5 + k] = isfinite(f) ? x[k] : NAN;
+        for (int k = 0; k < 5; k++)
+            w->boot_x[j * 5 + k] = isfinite(f) ? x[k] : NAN;
     }
     return NULL;
 }
@@ -158,11 +159,14 @@ static void *a3_boot_worker(void *arg) {
 static void a3_parallel(void *(*fn)(void *), a3_work *w, int nthreads) {
     pthread_t th[64];
     int started[64] = {0};
-    for (int t = 1; t < nthreads; t++) started[t] = pthread_create(&th[t], NULL, fn, &w[t]) == 0;
+    for (int t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&th[t], NULL, fn, &w[t]) == 0;
     fn(&w[0]);
     for (int t = 1; t < nthreads; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        else fn(&w[t]); /* could not start a thread: do its share here */
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            fn(&w[t]); /* could not start a thread: do its share here */
     }
 }
 
@@ -242,9 +246,11 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
         }
         qsort(fv, A3_NGRID, 2 * sizeof *fv, cmp_fidx);
         nstarts = o->a3_starts;
-        for (int j = 0; j < nstarts; j++) starts[j] = (int)fv[2 * j + 1];
+        for (int j = 0; j < nstarts; j++)
+            starts[j] = (int)fv[2 * j + 1];
     } else {
-        for (int i = 0; i < A3_NGRID; i++) starts[i] = i;
+        for (int i = 0; i < A3_NGRID; i++)
+            starts[i] = i;
     }
     for (int t = 0; t < nth; t++) {
         memset(&w[t], 0, sizeof w[t]);
@@ -309,7 +315,8 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
         }
         util_rng r;
         util_rng_seed(&r, o->seed, "bootstrap");
-        for (size_t i = 0; i < (size_t)K * n; i++) boot_idx[i] = (int)util_rng_below(&r, n);
+        for (size_t i = 0; i < (size_t)K * n; i++)
+            boot_idx[i] = (int)util_rng_below(&r, n);
         for (int t = 0; t < nth; t++) {
             w[t].boot_idx = boot_idx;
             w[t].nboot = K;
@@ -331,14 +338,16 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
             a3_derived(boot_x + j * 5, vals + (size_t)m * 8);
             if (out->nsamples < FIT_SAMPLES) {
                 double *s = out->samples[out->nsamples++];
-                for (int q = 0; q < 5; q++) s[q] = vals[(size_t)m * 8 + q];
+                for (int q = 0; q < 5; q++)
+                    s[q] = vals[(size_t)m * 8 + q];
             }
             m++;
         }
-        fit_val *fields[8] = {&out->E, &out->A, &out->B, &out->alpha,
+        fit_val *fields[8] = {&out->E,    &out->A, &out->B, &out->alpha,
                               &out->beta, &out->a, &out->b, &out->G};
         for (int q = 0; q < 8; q++) {
-            for (int j = 0; j < m; j++) draws[j] = vals[(size_t)j * 8 + q];
+            for (int j = 0; j < m; j++)
+                draws[j] = vals[(size_t)j * 8 + q];
             fit__interval(draws, m, fields[q]);
         }
         free(vals);

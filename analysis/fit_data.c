@@ -198,9 +198,11 @@ static int split_csv(char *line, char **f, int max) {
     for (;;) {
         char *end = strchr(p, ',');
         if (end) *end = 0;
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         size_t len = strlen(p);
-        while (len && isspace((unsigned char)p[len - 1])) p[--len] = 0;
+        while (len && isspace((unsigned char)p[len - 1]))
+            p[--len] = 0;
         if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
             p[len - 1] = 0;
             p++;
@@ -226,7 +228,8 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: empty file, expected a header row", path);
         goto done;
     }
-    for (int c = 0; c < NCOLS; c++) col[c] = -1;
+    for (int c = 0; c < NCOLS; c++)
+        col[c] = -1;
     {
         line[strcspn(line, "\r")] = 0;
         int nf = split_csv(line, f, 256);
@@ -235,8 +238,7 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
                 for (int k = 0; col_names[c][k]; k++)
                     if (col[c] < 0 && !strcasecmp(f[i], col_names[c][k])) col[c] = i;
     }
-    if (col[COL_PARAMS] < 0 || col[COL_LOSS] < 0 ||
-        (col[COL_TOKENS] < 0 && col[COL_FLOPS] < 0)) {
+    if (col[COL_PARAMS] < 0 || col[COL_LOSS] < 0 || (col[COL_TOKENS] < 0 && col[COL_FLOPS] < 0)) {
         rc = util_err(err, errlen, UTIL_EINVAL,
                       "%s:1: header must name columns params, tokens or flops, and loss", path);
         goto done;
@@ -252,8 +254,8 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
             if (col[c] < 0) continue;
             if (col[c] >= nf || !*f[col[c]]) {
                 if (c == COL_BUDGET) continue;
-                rc = util_err(err, errlen, UTIL_EINVAL, "%s:%d: column '%s' is empty", path,
-                              lineno, col_names[c][0]);
+                rc = util_err(err, errlen, UTIL_EINVAL, "%s:%d: column '%s' is empty", path, lineno,
+                              col_names[c][0]);
                 goto done;
             }
             char *end;
@@ -331,8 +333,8 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
     for (int i = 0; i < d->nruns; i++) {
         if (d->runs[i].ncurve > maxc) maxc = d->runs[i].ncurve;
         for (int k = 0; k < d->runs[i].ncurve; k++) {
-            double c = fit_run_flops_at(&d->runs[i], o->params, o->flops,
-                                        d->runs[i].curve_tokens[k]);
+            double c =
+                fit_run_flops_at(&d->runs[i], o->params, o->flops, d->runs[i].curve_tokens[k]);
             if (c > 0 && isfinite(d->runs[i].curve_loss[k])) {
                 if (c < lo) lo = c;
                 if (c > hi) hi = c;
@@ -364,7 +366,8 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
             if (j == 0) x = llo;
             if (j == n - 1) x = lhi;
             if (x < lc[0] - 1e-12 || x > lc[m - 1] + 1e-12) continue;
-            while (k + 1 < m - 1 && lc[k + 1] < x) k++;
+            while (k + 1 < m - 1 && lc[k + 1] < x)
+                k++;
             double t = lc[k + 1] > lc[k] ? (x - lc[k]) / (lc[k + 1] - lc[k]) : 0;
             if (t < 0) t = 0;
             if (t > 1) t = 1;
@@ -430,9 +433,12 @@ int fit__check_runs(const fit_data *d, fit_params p, const char *what, char *err
         double N = fit_run_params(r, p);
         const char *bad = NULL;
         double v = 0;
-        if (!isfinite(r->loss) || r->loss <= 0) bad = "loss", v = r->loss;
-        else if (!isfinite(N) || N <= 0) bad = "parameter count", v = N;
-        else if (!isfinite(r->tokens) || r->tokens <= 0) bad = "tokens", v = r->tokens;
+        if (!isfinite(r->loss) || r->loss <= 0)
+            bad = "loss", v = r->loss;
+        else if (!isfinite(N) || N <= 0)
+            bad = "parameter count", v = N;
+        else if (!isfinite(r->tokens) || r->tokens <= 0)
+            bad = "tokens", v = r->tokens;
         if (bad)
             return util_err(err, errlen, UTIL_EINVAL,
                             "%s: run %s (%s): %s is %g, expected a finite positive number", what,
@@ -444,7 +450,8 @@ int fit__check_runs(const fit_data *d, fit_params p, const char *what, char *err
 int fit__ols(const double *x, const double *y, int n, double *slope, double *icpt) {
     if (n < 2) return -1;
     double mx = 0, my = 0;
-    for (int i = 0; i < n; i++) mx += x[i], my += y[i];
+    for (int i = 0; i < n; i++)
+        mx += x[i], my += y[i];
     mx /= n;
     my /= n;
     double sxx = 0, sxy = 0;
@@ -476,13 +483,15 @@ int fit__solve(double *A, double *b, int k) {
         }
         for (int r = c + 1; r < k; r++) {
             double m = A[r * k + c] / A[c * k + c];
-            for (int j = c; j < k; j++) A[r * k + j] -= m * A[c * k + j];
+            for (int j = c; j < k; j++)
+                A[r * k + j] -= m * A[c * k + j];
             b[r] -= m * b[c];
         }
     }
     for (int c = k - 1; c >= 0; c--) {
         double s = b[c];
-        for (int j = c + 1; j < k; j++) s -= A[c * k + j] * b[j];
+        for (int j = c + 1; j < k; j++)
+            s -= A[c * k + j] * b[j];
         b[c] = s / A[c * k + c];
     }
     return 0;
@@ -532,7 +541,8 @@ int fit__ndistinct(const double *x, int n) {
     int k = 0;
     for (int i = 0; i < n; i++) {
         int seen = 0;
-        for (int j = 0; j < i && !seen; j++) seen = x[j] == x[i];
+        for (int j = 0; j < i && !seen; j++)
+            seen = x[j] == x[i];
         k += !seen;
     }
     return k;

@@ -47,7 +47,9 @@ const int fit_published_count = (int)(sizeof fit_published_values / sizeof fit_p
 
 /* ---- Writing ------------------------------------------------------------------- */
 
-static cJSON *num(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
+static cJSON *num(double x) {
+    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
+}
 
 static void add_val(cJSON *o, const char *name, fit_val v) {
     cJSON *j = cJSON_AddObjectToObject(o, name);
@@ -59,7 +61,8 @@ static void add_val(cJSON *o, const char *name, fit_val v) {
 
 static cJSON *row(const double *x, int n) {
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, num(x[i]));
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, num(x[i]));
     return a;
 }
 
@@ -90,7 +93,8 @@ char *fit_frontier_json(const fit_frontier *f) {
         cJSON_AddItemToArray(pts, p);
     }
     cJSON *s = cJSON_AddArrayToObject(o, "samples"); /* (kN, a, kD, b) per draw */
-    for (int i = 0; s && i < f->nsamples; i++) cJSON_AddItemToArray(s, row(f->samples[i], 4));
+    for (int i = 0; s && i < f->nsamples; i++)
+        cJSON_AddItemToArray(s, row(f->samples[i], 4));
     return finish(o);
 }
 
@@ -113,7 +117,8 @@ char *fit_approach3_json(const fit_approach3 *f) {
     cJSON_AddNumberToObject(o, "bootstrap_failed", f->boot_failed);
     cJSON_AddStringToObject(o, "warning", f->warning);
     cJSON *s = cJSON_AddArrayToObject(o, "samples"); /* (E, A, B, alpha, beta) per draw */
-    for (int i = 0; s && i < f->nsamples; i++) cJSON_AddItemToArray(s, row(f->samples[i], 5));
+    for (int i = 0; s && i < f->nsamples; i++)
+        cJSON_AddItemToArray(s, row(f->samples[i], 5));
     return finish(o);
 }
 
@@ -150,7 +155,9 @@ char *fit_kaplan_json(const fit_kaplan *f) {
 
 /* ---- Reading back ------------------------------------------------------------ */
 
-static double getnum(const cJSON *j) { return cJSON_IsNumber(j) ? j->valuedouble : NAN; }
+static double getnum(const cJSON *j) {
+    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
+}
 
 static int get_val(const cJSON *o, const char *name, fit_val *v) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -182,7 +189,8 @@ int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_
     int bad = !o;
     const char *names[8] = {"E", "A", "B", "alpha", "beta", "a", "b", "G"};
     fit_val *vals[8] = {&f->E, &f->A, &f->B, &f->alpha, &f->beta, &f->a, &f->b, &f->G};
-    for (int i = 0; !bad && i < 8; i++) bad = get_val(o, names[i], vals[i]);
+    for (int i = 0; !bad && i < 8; i++)
+        bad = get_val(o, names[i], vals[i]);
     if (!bad) {
         f->objective = getnum(cJSON_GetObjectItemCaseSensitive(o, "objective"));
         f->npoints = (int)getnum(cJSON_GetObjectItemCaseSensitive(o, "npoints"));

@@ -129,7 +129,8 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             double u = x[i] - xm, pw[3] = {1, u, u * u};
             for (int r = 0; r < 3; r++) {
                 b[r] += pw[r] * y[i];
-                for (int c = 0; c < 3; c++) A[r * 3 + c] += pw[r] * pw[c];
+                for (int c = 0; c < 3; c++)
+                    A[r * 3 + c] += pw[r] * pw[c];
             }
         }
         if (fit__solve(A, b, 3) || !(b[2] > 0)) {
@@ -165,8 +166,8 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             append_warning(warn, warnlen, msg);
         }
         if (nskip) {
-            snprintf(msg, sizeof msg,
-                     "%d budgets skipped (fewer than 3 sizes, or no minimum)", nskip);
+            snprintf(msg, sizeof msg, "%d budgets skipped (fewer than 3 sizes, or no minimum)",
+                     nskip);
             append_warning(warn, warnlen, msg);
         }
     }
@@ -200,7 +201,8 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
     double v[4];
     if (which == 1) {
         int ncurves = 0;
-        for (int i = 0; i < d->nruns; i++) ncurves += d->runs[i].ncurve >= 2;
+        for (int i = 0; i < d->nruns; i++)
+            ncurves += d->runs[i].ncurve >= 2;
         if (ncurves < 2) {
             rc = util_err(err, errlen, UTIL_EINVAL,
                           "approach 1: needs the learning curves (evals) of 2 or more runs, "
@@ -248,7 +250,8 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                         rs.runs[i] = d->runs[i];
                         continue;
                     }
-                    for (int j = 0; j < d->nruns; j++) cnt += group[j] == g;
+                    for (int j = 0; j < d->nruns; j++)
+                        cnt += group[j] == g;
                     int pick = (int)util_rng_below(&r, (uint64_t)cnt);
                     for (int j = 0; j < d->nruns; j++)
                         if (group[j] == g && pick-- == 0) {
@@ -259,8 +262,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
             }
             double bv[4];
             int brc = which == 1 ? a1_core(&rs, o, tmp, bv, e2, sizeof e2)
-                                 : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, 0, e2,
-                                           sizeof e2);
+                                 : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, 0, e2, sizeof e2);
             if (brc) {
                 failed++;
                 continue;
@@ -279,14 +281,15 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
             goto done;
         }
         for (int q = 0; q < 4; q++) {
-            for (int j = 0; j < m; j++) col[j] = draws[(size_t)j * 4 + q];
+            for (int j = 0; j < m; j++)
+                col[j] = draws[(size_t)j * 4 + q];
             fit__interval(col, m, f[q]);
         }
         free(col);
         if (failed) {
             char msg[96];
-            snprintf(msg, sizeof msg, "%d of %d bootstrap resamples could not be fitted",
-                     failed, K);
+            snprintf(msg, sizeof msg, "%d of %d bootstrap resamples could not be fitted", failed,
+                     K);
             append_warning(out->warning, sizeof out->warning, msg);
         }
     }
@@ -317,7 +320,8 @@ int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char 
  * (Xc, alpha) by least squares of ln(L - E) for each E, scored in ln L. */
 static double pl_score(const double *lx, const double *L, int n, double E, double *v) {
     double ly[FIT_MAX_POINTS], s, c;
-    for (int i = 0; i < n; i++) ly[i] = log(L[i] - E);
+    for (int i = 0; i < n; i++)
+        ly[i] = log(L[i] - E);
     if (fit__ols(lx, ly, n, &s, &c)) return INFINITY;
     double alpha = -s, sse = 0;
     if (alpha == 0) return INFINITY;
@@ -354,8 +358,10 @@ static int powerlaw_fit(const double *X, const double *L, int n, int with_E, dou
     for (int it = 0; it < 60; it++) {
         double m1 = hi - gr * (hi - lo), m2 = lo + gr * (hi - lo);
         double s1 = pl_score(lx, L, n, m1, tv), s2 = pl_score(lx, L, n, m2, tv);
-        if (s1 < s2) hi = m2;
-        else lo = m1;
+        if (s1 < s2)
+            hi = m2;
+        else
+            lo = m1;
     }
     double s = pl_score(lx, L, n, 0.5 * (lo + hi), tv);
     if (s < best) memcpy(bv, tv, sizeof bv);
@@ -377,7 +383,8 @@ static lbfgsfloatval_t joint_eval(void *inst, const lbfgsfloatval_t *x, lbfgsflo
     (void)step;
     const joint_prob *p = inst;
     double f = 0, lNc = x[0], lDc = x[1], aN = x[2], aD = x[3];
-    for (int k = 0; k < 4; k++) g[k] = 0;
+    for (int k = 0; k < 4; k++)
+        g[k] = 0;
     if (!(aD > 1e-9)) return INFINITY;
     for (int i = 0; i < p->n; i++) {
         double q = lNc - p->lnN[i], t1 = (aN / aD) * q, t2 = lDc - p->lnD[i];
@@ -450,9 +457,12 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
         rc = util_err(err, errlen, UTIL_ENOMEM, "kaplan: out of memory");
         goto done;
     }
-    for (int i = 0; i < KV_N; i++) v[i] = NAN;
-    for (int i = 0; i < 4; i++) have[i] = 0;
-    for (int i = 0; i < n; i++) any_unlimited |= d->runs[i].unique_tokens == 0;
+    for (int i = 0; i < KV_N; i++)
+        v[i] = NAN;
+    for (int i = 0; i < 4; i++)
+        have[i] = 0;
+    for (int i = 0; i < n; i++)
+        any_unlimited |= d->runs[i].unique_tokens == 0;
 
     /* L(N): each size's best loss (runs on unlimited data, if there are any) */
     int m = 0;
@@ -461,7 +471,8 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
         if (any_unlimited && r->unique_tokens > 0) continue;
         double N = fit_run_params(r, o->params), Lb = fit_run_best_loss(r);
         int j = 0;
-        while (j < m && X[j] != N) j++;
+        while (j < m && X[j] != N)
+            j++;
         if (j == m) {
             if (m == FIT_MAX_POINTS) continue;
             X[m] = N, L[m] = Lb, m++;
@@ -485,7 +496,8 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
         if (!(r->unique_tokens > 0)) continue;
         double D = r->unique_tokens, Lb = fit_run_best_loss(r);
         int j = 0;
-        while (j < m && X[j] != D) j++;
+        while (j < m && X[j] != D)
+            j++;
         if (j == m) {
             if (m == FIT_MAX_POINTS) continue;
             X[m] = D, L[m] = Lb, m++;
@@ -494,13 +506,15 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
         }
     }
     np[1] = m;
-    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LD)) have[1] = 1;
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LD))
+        have[1] = 1;
     else if (warn)
         append_warning(warn, warnlen,
                        "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
 
     /* L(Cmin): the envelope of the curves, or of the final points without curves */
-    for (int i = 0; i < n; i++) nenv += d->runs[i].ncurve >= 2;
+    for (int i = 0; i < n; i++)
+        nenv += d->runs[i].ncurve >= 2;
     m = 0;
     if (nenv > 0) {
         int ne = o->envelope_points > 1 ? o->envelope_points : 200, run[FIT_MAX_POINTS];
@@ -523,7 +537,8 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
         }
     }
     np[2] = m;
-    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC)) have[2] = 1;
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC))
+        have[2] = 1;
     else if (warn)
         append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
 
@@ -601,20 +616,23 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
         int bh[4] = {0}, bn[3];
         double *bv = draws + (size_t)k * KV_N;
         if (kaplan_core(&rs, o, bv, bh, bn, NULL, 0, e2, sizeof e2))
-            for (int q = 0; q < KV_N; q++) bv[q] = NAN;
+            for (int q = 0; q < KV_N; q++)
+                bv[q] = NAN;
         for (int q = 0; q < 4; q++) {
             /* a law missing from a resample counts as a failed draw of it */
             static const int lo[4] = {KV_LN, KV_LD, KV_LC, KV_J}, len[4] = {3, 3, 3, 4};
             if (!bh[q])
-                for (int t = 0; t < len[q]; t++) bv[lo[q] + t] = NAN;
+                for (int t = 0; t < len[q]; t++)
+                    bv[lo[q] + t] = NAN;
         }
     }
-    fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E, &out->LD.Xc, &out->LD.alpha,
-                        &out->LD.E,  &out->LC.Xc,    &out->LC.alpha, &out->LC.E, &out->Nc,
+    fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E,     &out->LD.Xc, &out->LD.alpha,
+                        &out->LD.E,  &out->LC.Xc,    &out->LC.alpha, &out->LC.E,  &out->Nc,
                         &out->Dc,    &out->aN,       &out->aD};
     for (int q = 0; q < KV_N; q++) {
         if (!o->with_E && (q == KV_LN + 2 || q == KV_LD + 2 || q == KV_LC + 2)) continue;
-        for (int k = 0; k < K; k++) col[k] = draws[(size_t)k * KV_N + q];
+        for (int k = 0; k < K; k++)
+            col[k] = draws[(size_t)k * KV_N + q];
         fit__interval(col, K, f[q]);
     }
     free(draws);

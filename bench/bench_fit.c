@@ -29,7 +29,8 @@ int main(int argc, char **argv) {
         d.runs = calloc(250, sizeof *d.runs);
         for (int b = 0; b < 10; b++)
             for (int k = 0; k < 25; k++) {
-                double C = pow(10, 18 + 0.4 * b), N = 1e8 * pow(10, 0.4 * b * 0.45 + 0.08 * (k - 12));
+                double C = pow(10, 18 + 0.4 * b),
+                       N = 1e8 * pow(10, 0.4 * b * 0.45 + 0.08 * (k - 12));
                 fit_run *x = &d.runs[d.nruns++];
                 snprintf(x->id, sizeof x->id, "b%dk%d", b, k);
                 x->n_total = x->n_nonemb = N;
@@ -40,7 +41,10 @@ int main(int argc, char **argv) {
             }
     }
     static fit_approach3 f;
-    struct { int threads, starts, boot; const char *what; } cfg[] = {
+    struct {
+        int threads, starts, boot;
+        const char *what;
+    } cfg[] = {
         {2, 0, 0, "full grid (4500 starts), 2 threads"},
         {1, 0, 0, "full grid (4500 starts), 1 thread"},
         {2, 0, 1000, "full grid + 1000 bootstrap, 2 threads"},
@@ -60,12 +64,14 @@ int main(int argc, char **argv) {
             return 1;
         }
         t[i] = util_now() - t0;
-        printf("%-45s %6.2f s   (%d runs; alpha %.4f [%.4f, %.4f] beta %.4f)\n", cfg[i].what,
-               t[i], d.nruns, f.alpha.est, f.alpha.lo, f.alpha.hi, f.beta.est);
+        printf("%-45s %6.2f s   (%d runs; alpha %.4f [%.4f, %.4f] beta %.4f)\n", cfg[i].what, t[i],
+               d.nruns, f.alpha.est, f.alpha.lo, f.alpha.hi, f.beta.est);
     }
     printf("speed-up of 2 threads: grid %.2fx, grid + bootstrap %.2fx; bootstrap share %.0f%%\n",
            t[1] / t[0], t[3] / t[2], 100 * (t[2] - t[0]) / t[2]);
-    if (argc > 1) fit_data_free(&d);
-    else free(d.runs);
+    if (argc > 1)
+        fit_data_free(&d);
+    else
+        free(d.runs);
     return 0;
 }

@@ -53,8 +53,21 @@ static const char *usage_text =
     "  --no-store        do not store the fits\n"
     "  -h, --help        this help\n";
 
-enum { OPT_SWEEP = 256, OPT_CSV, OPT_APPROACH, OPT_PARAMS, OPT_FLOPS, OPT_BOOT, OPT_SEED,
-       OPT_WITHE, OPT_STARTS, OPT_THREADS, OPT_DB, OPT_JSON, OPT_NOSTORE };
+enum {
+    OPT_SWEEP = 256,
+    OPT_CSV,
+    OPT_APPROACH,
+    OPT_PARAMS,
+    OPT_FLOPS,
+    OPT_BOOT,
+    OPT_SEED,
+    OPT_WITHE,
+    OPT_STARTS,
+    OPT_THREADS,
+    OPT_DB,
+    OPT_JSON,
+    OPT_NOSTORE
+};
 
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
 
@@ -73,8 +86,10 @@ static void print_val(const char *law, const char *name, fit_val v) {
     char key[96];
     snprintf(key, sizeof key, "%s.%s", law, name);
     printf("  %-12s %12.5g", name, v.est);
-    if (isfinite(v.lo)) printf("  [%11.5g, %11.5g]", v.lo, v.hi);
-    else printf("  %26s", "");
+    if (isfinite(v.lo))
+        printf("  [%11.5g, %11.5g]", v.lo, v.hi);
+    else
+        printf("  %26s", "");
     printf("   ");
     print_published(key);
     printf("\n");
@@ -116,8 +131,7 @@ static void print_a3(const fit_approach3 *f) {
 
 static void print_pl(const char *name, const char *x, const fit_powerlaw *p, int with_E) {
     char key[32];
-    printf(" %s: L = %s(%sc/%s)^alpha, %d points\n", name, with_E ? "E + " : "", x, x,
-           p->npoints);
+    printf(" %s: L = %s(%sc/%s)^alpha, %d points\n", name, with_E ? "E + " : "", x, x, p->npoints);
     snprintf(key, sizeof key, "kaplan.%s", name[2] == 'N' ? "LN" : name[2] == 'D' ? "LD" : "LC");
     print_val(key, "Xc", p->Xc);
     print_val(key, "alpha", p->alpha);
@@ -143,15 +157,21 @@ static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
 /* ---- The command -------------------------------------------------------------- */
 
 int cmd_fit(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"sweep", required_argument, 0, OPT_SWEEP},   {"csv", required_argument, 0, OPT_CSV},
-        {"approach", required_argument, 0, OPT_APPROACH},
-        {"params", required_argument, 0, OPT_PARAMS}, {"flops", required_argument, 0, OPT_FLOPS},
-        {"bootstrap", required_argument, 0, OPT_BOOT}, {"seed", required_argument, 0, OPT_SEED},
-        {"with-E", no_argument, 0, OPT_WITHE},        {"starts", required_argument, 0, OPT_STARTS},
-        {"threads", required_argument, 0, OPT_THREADS}, {"db", required_argument, 0, OPT_DB},
-        {"json", no_argument, 0, OPT_JSON},           {"no-store", no_argument, 0, OPT_NOSTORE},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    static const struct option opts[] = {{"sweep", required_argument, 0, OPT_SWEEP},
+                                         {"csv", required_argument, 0, OPT_CSV},
+                                         {"approach", required_argument, 0, OPT_APPROACH},
+                                         {"params", required_argument, 0, OPT_PARAMS},
+                                         {"flops", required_argument, 0, OPT_FLOPS},
+                                         {"bootstrap", required_argument, 0, OPT_BOOT},
+                                         {"seed", required_argument, 0, OPT_SEED},
+                                         {"with-E", no_argument, 0, OPT_WITHE},
+                                         {"starts", required_argument, 0, OPT_STARTS},
+                                         {"threads", required_argument, 0, OPT_THREADS},
+                                         {"db", required_argument, 0, OPT_DB},
+                                         {"json", no_argument, 0, OPT_JSON},
+                                         {"no-store", no_argument, 0, OPT_NOSTORE},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *sweep = NULL, *csv = NULL, *db = NULL;
     int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, c;
     long long v;
@@ -160,13 +180,27 @@ int cmd_fit(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        case OPT_SWEEP: sweep = optarg; break;
-        case OPT_CSV: csv = optarg; break;
-        case OPT_DB: db = optarg; break;
-        case OPT_JSON: json = 1; break;
-        case OPT_NOSTORE: nostore = 1; break;
-        case OPT_WITHE: o.with_E = 1; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        case OPT_SWEEP:
+            sweep = optarg;
+            break;
+        case OPT_CSV:
+            csv = optarg;
+            break;
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        case OPT_NOSTORE:
+            nostore = 1;
+            break;
+        case OPT_WITHE:
+            o.with_E = 1;
+            break;
         case OPT_APPROACH:
             all = !strcmp(optarg, "all");
             todo = all                         ? todo
@@ -180,15 +214,24 @@ int cmd_fit(int argc, char **argv) {
                                  optarg);
             break;
         case OPT_PARAMS:
-            if (!strcmp(optarg, "total")) o.params = FIT_PARAMS_TOTAL;
-            else if (!strcmp(optarg, "nonembedding")) o.params = FIT_PARAMS_NONEMB;
-            else return cli_usage("fit", "--params: expected total or nonembedding, got '%s'", optarg);
+            if (!strcmp(optarg, "total"))
+                o.params = FIT_PARAMS_TOTAL;
+            else if (!strcmp(optarg, "nonembedding"))
+                o.params = FIT_PARAMS_NONEMB;
+            else
+                return cli_usage("fit", "--params: expected total or nonembedding, got '%s'",
+                                 optarg);
             break;
         case OPT_FLOPS:
-            if (!strcmp(optarg, "chinchilla")) o.flops = FIT_FLOPS_CHINCHILLA;
-            else if (!strcmp(optarg, "kaplan")) o.flops = FIT_FLOPS_KAPLAN;
-            else if (!strcmp(optarg, "6nd")) o.flops = FIT_FLOPS_6ND;
-            else return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'", optarg);
+            if (!strcmp(optarg, "chinchilla"))
+                o.flops = FIT_FLOPS_CHINCHILLA;
+            else if (!strcmp(optarg, "kaplan"))
+                o.flops = FIT_FLOPS_KAPLAN;
+            else if (!strcmp(optarg, "6nd"))
+                o.flops = FIT_FLOPS_6ND;
+            else
+                return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'",
+                                 optarg);
             break;
         case OPT_BOOT:
             if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;
@@ -211,7 +254,8 @@ int cmd_fit(int argc, char **argv) {
             if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
             o.threads = (int)v;
             break;
-        default: return cli_usage("fit", "unknown option");
+        default:
+            return cli_usage("fit", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("fit", "unexpected argument '%s'", argv[optind]);
@@ -267,8 +311,10 @@ int cmd_fit(int argc, char **argv) {
             errs[i] = strdup(err);
             continue;
         }
-        js[i] = i == 0 ? fit_kaplan_json(fk) : i == 1 ? fit_frontier_json(f1)
-                : i == 2 ? fit_frontier_json(f2) : fit_approach3_json(f3);
+        js[i] = i == 0   ? fit_kaplan_json(fk)
+                : i == 1 ? fit_frontier_json(f1)
+                : i == 2 ? fit_frontier_json(f2)
+                         : fit_approach3_json(f3);
         if (!js[i]) {
             rc = cli_fail("fit", "out of memory");
             goto done;
@@ -278,9 +324,12 @@ int cmd_fit(int argc, char **argv) {
 
     /* The selection: what was fitted and how it was counted. */
     cJSON *sel = cJSON_CreateObject();
-    if (csv) cJSON_AddStringToObject(sel, "csv", csv);
-    else if (sweep) cJSON_AddStringToObject(sel, "sweep", sweep);
-    else cJSON_AddNullToObject(sel, "sweep");
+    if (csv)
+        cJSON_AddStringToObject(sel, "csv", csv);
+    else if (sweep)
+        cJSON_AddStringToObject(sel, "sweep", sweep);
+    else
+        cJSON_AddNullToObject(sel, "sweep");
     cJSON_AddStringToObject(sel, "params", params_name[o.params]);
     cJSON_AddStringToObject(sel, "flops", flops_name[o.flops]);
     cJSON_AddNumberToObject(sel, "bootstrap", o.bootstrap);
@@ -310,8 +359,10 @@ int cmd_fit(int argc, char **argv) {
         for (int i = 0; i < 4; i++) {
             if (!(todo & bits[i])) continue;
             cJSON *j = ok[i] ? cJSON_Parse(js[i]) : cJSON_CreateObject();
-            if (!ok[i]) cJSON_AddStringToObject(j, "error", errs[i]);
-            else if (ids[i]) cJSON_AddNumberToObject(j, "fit_id", (double)ids[i]);
+            if (!ok[i])
+                cJSON_AddStringToObject(j, "error", errs[i]);
+            else if (ids[i])
+                cJSON_AddNumberToObject(j, "fit_id", (double)ids[i]);
             /* the bootstrap draws are for `scaling predict`; keep stdout readable */
             cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
             cJSON_AddItemToObject(out, laws[i], j);
@@ -321,8 +372,11 @@ int cmd_fit(int argc, char **argv) {
         free(txt);
     } else {
         printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n\n",
-               d.nruns, csv ? csv : sweep ? sweep : db_path, params_name[o.params],
-               flops_name[o.flops], o.bootstrap, (unsigned long long)o.seed);
+               d.nruns,
+               csv     ? csv
+               : sweep ? sweep
+                       : db_path,
+               params_name[o.params], flops_name[o.flops], o.bootstrap, (unsigned long long)o.seed);
         for (int i = 0; i < 4; i++) {
             if (!(todo & bits[i])) continue;
             if (!ok[i]) {
@@ -342,7 +396,8 @@ int cmd_fit(int argc, char **argv) {
     if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) rc = cli_fail("fit", "no law could be fitted");
 done:
     cJSON_Delete(out);
-    for (int i = 0; i < 4; i++) free(js[i]), free(errs[i]);
+    for (int i = 0; i < 4; i++)
+        free(js[i]), free(errs[i]);
     free(f1);
     free(f2);
     free(f3);

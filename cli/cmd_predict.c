@@ -68,16 +68,23 @@ int cmd_predict(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
         case OPT_COMPUTE:
             if (cli_double("predict", "--compute", optarg, 1e-300, 1e300, &C)) return EXIT_USAGE;
             break;
         case OPT_FIT:
             if (cli_int("predict", "--fit", optarg, 1, INT64_MAX, &fit_id)) return EXIT_USAGE;
             break;
-        case OPT_DB: db = optarg; break;
-        case OPT_JSON: json = 1; break;
-        default: return cli_usage("predict", "unknown option");
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        default:
+            return cli_usage("predict", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("predict", "unexpected argument '%s'", argv[optind]);
@@ -108,9 +115,9 @@ int cmd_predict(int argc, char **argv) {
     }
     if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
-                    : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)",
-                               db);
+        rc = fit_id
+                 ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
+                 : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)", db);
         goto done;
     }
     long long id = sqlite3_column_int64(st, 0);
@@ -162,7 +169,8 @@ int cmd_predict(int argc, char **argv) {
     }
     est[Q_TPP] = est[Q_D] / est[Q_N];
     double lo[NQ], hi[NQ];
-    for (int k = 0; k < NQ; k++) interval(q[k], ns, &lo[k], &hi[k]);
+    for (int k = 0; k < NQ; k++)
+        interval(q[k], ns, &lo[k], &hi[k]);
 
     static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
     if (json) {
@@ -176,8 +184,8 @@ int cmd_predict(int argc, char **argv) {
             double v3[3] = {est[k], lo[k], hi[k]};
             static const char *f[3] = {"est", "lo", "hi"};
             for (int t = 0; t < 3; t++)
-                cJSON_AddItemToObject(j, f[t], isfinite(v3[t]) ? cJSON_CreateNumber(v3[t])
-                                                               : cJSON_CreateNull());
+                cJSON_AddItemToObject(
+                    j, f[t], isfinite(v3[t]) ? cJSON_CreateNumber(v3[t]) : cJSON_CreateNull());
         }
         char *txt = cJSON_Print(o);
         if (txt) puts(txt);
@@ -195,7 +203,8 @@ int cmd_predict(int argc, char **argv) {
 done:
     sqlite3_finalize(st);
     store_close(s);
-    for (int k = 0; k < NQ; k++) free(q[k]);
+    for (int k = 0; k < NQ; k++)
+        free(q[k]);
     free(f3);
     free(ff);
     return rc;

@@ -85,10 +85,12 @@ static void curves(fit_data *d, util_rng *r, double sigma) {
     }
 }
 
-static void free_flat(fit_data *d) { free(d->runs); } /* runs without curves */
+static void free_flat(fit_data *d) {
+    free(d->runs);
+} /* runs without curves */
 
-#define NEAR(x, truth, tol)                                                                 \
-    cr_expect(fabs((x) - (truth)) <= (tol), "%s = %.5g, expected %.5g +- %.3g", #x, (double)(x), \
+#define NEAR(x, truth, tol)                                                                        \
+    cr_expect(fabs((x) - (truth)) <= (tol), "%s = %.5g, expected %.5g +- %.3g", #x, (double)(x),   \
               (double)(truth), (double)(tol))
 
 /* ---- Recovery ---------------------------------------------------------------- */
@@ -221,8 +223,8 @@ Test(fit, envelope_takes_the_lower_curve) {
     int run[50];
     char err[UTIL_ERRLEN];
     cr_assert_eq(fit_envelope(&d, &o, 50, C, L, run, err, sizeof err), 0, "%s", err);
-    NEAR(C[0], 6 * 1e7 * 1e8, 1e10);            /* smallest model, first eval */
-    NEAR(C[49], 6 * 1e7 * 512 * 1e12, 1e17);    /* largest model, last eval */
+    NEAR(C[0], 6 * 1e7 * 1e8, 1e10);         /* smallest model, first eval */
+    NEAR(C[49], 6 * 1e7 * 512 * 1e12, 1e17); /* largest model, last eval */
     cr_expect_eq(run[0], 0);
     cr_expect_eq(run[49], 9);
     for (int j = 0; j < 50; j++) {
@@ -246,11 +248,13 @@ Test(fit, kaplan_power_laws) {
     /* L(N) from 10 sizes on unlimited data, L(D) from 10 data-limited runs */
     for (int k = 0; k < 10; k++) {
         double N = 1e6 * pow(10, k / 3.0);
-        d.runs[d.nruns++] = mk_run(k, N, 1e10, pow(8.8e13 / N, 0.076) * exp(0.002 * util_rng_normal(&r)));
+        d.runs[d.nruns++] =
+            mk_run(k, N, 1e10, pow(8.8e13 / N, 0.076) * exp(0.002 * util_rng_normal(&r)));
     }
     for (int k = 0; k < 10; k++) {
         double D = 1e7 * pow(10, k / 3.0);
-        fit_run run = mk_run(10 + k, 1e9, 1e11, pow(5.4e13 / D, 0.095) * exp(0.002 * util_rng_normal(&r)));
+        fit_run run =
+            mk_run(10 + k, 1e9, 1e11, pow(5.4e13 / D, 0.095) * exp(0.002 * util_rng_normal(&r)));
         run.unique_tokens = D;
         d.runs[d.nruns++] = run;
     }
@@ -278,7 +282,8 @@ Test(fit, kaplan_with_irreducible_term) {
     fit_data d = {0, calloc(12, sizeof(fit_run))};
     for (int k = 0; k < 12; k++) {
         double N = 1e6 * pow(10, k / 3.0);
-        d.runs[d.nruns++] = mk_run(k, N, 1e10, (1.5 + pow(1e8 / N, 0.3)) * exp(0.001 * util_rng_normal(&r)));
+        d.runs[d.nruns++] =
+            mk_run(k, N, 1e10, (1.5 + pow(1e8 / N, 0.3)) * exp(0.001 * util_rng_normal(&r)));
     }
     fit_opts o;
     fit_opts_defaults(&o);
@@ -364,7 +369,8 @@ Test(fit, bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate, .timeou
         cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
         fit_val *v[4] = {&f->E, &f->alpha, &f->beta, &f->a};
         double truth[4] = {T[0], T[3], T[4], T_A};
-        for (int q = 0; q < 4; q++) cover[q] += v[q]->lo <= truth[q] && truth[q] <= v[q]->hi;
+        for (int q = 0; q < 4; q++)
+            cover[q] += v[q]->lo <= truth[q] && truth[q] <= v[q]->hi;
         cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
         /* Approach 2's parabola is biased; its truth is its noiseless limit */
         cover2 += g->b.lo <= T_B + 0.01 && T_B - 0.01 <= g->b.hi;
@@ -372,11 +378,13 @@ Test(fit, bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate, .timeou
     }
     const char *names[4] = {"E", "alpha", "beta", "a"};
     for (int q = 0; q < 4; q++)
-        cr_expect(cover[q] >= 0.8 * DRAWS, "approach 3 %s: 95%% interval covered the truth in %d of %d draws",
-                  names[q], cover[q], DRAWS);
+        cr_expect(cover[q] >= 0.8 * DRAWS,
+                  "approach 3 %s: 95%% interval covered the truth in %d of %d draws", names[q],
+                  cover[q], DRAWS);
     cr_expect(cover2 >= 0.8 * DRAWS, "approach 2 b: covered in %d of %d", cover2, DRAWS);
-    cr_log_info("coverage of 95%% intervals over %d draws: E %d alpha %d beta %d a %d; approach 2 b %d",
-                DRAWS, cover[0], cover[1], cover[2], cover[3], cover2);
+    cr_log_info(
+        "coverage of 95%% intervals over %d draws: E %d alpha %d beta %d a %d; approach 2 b %d",
+        DRAWS, cover[0], cover[1], cover[2], cover[3], cover2);
     free(f);
     free(g);
 }
@@ -481,7 +489,8 @@ Test(fit, degenerate_input_is_an_error) {
     /* no curves: approach 1 says so; two budgets of 5 distinct sizes each fit */
     cr_expect_eq(fit_approach1(&d, &o, g, err, sizeof err), UTIL_EINVAL);
     cr_expect(strstr(err, "learning curves") != NULL, "%s", err);
-    for (int i = 0; i < 10; i++) d.runs[i].budget = 1e20; /* one budget only */
+    for (int i = 0; i < 10; i++)
+        d.runs[i].budget = 1e20; /* one budget only */
     cr_expect_eq(fit_approach2(&d, &o, g, err, sizeof err), UTIL_EINVAL);
     cr_expect(strstr(err, "need at least 2") != NULL, "%s", err);
     free(d.runs);
@@ -552,7 +561,8 @@ Test(fit, csv_loader_contract_and_errors) {
 Test(fit, budget_groups_cluster_csv_flops) {
     fit_data d = {6, calloc(6, sizeof(fit_run))};
     double C[6] = {9.9e18, 1.02e19, 9.3e18, 3e19, 3.1e19, 1e21};
-    for (int i = 0; i < 6; i++) d.runs[i] = mk_run(i, 1e8, C[i] / 6e8, 3);
+    for (int i = 0; i < 6; i++)
+        d.runs[i] = mk_run(i, 1e8, C[i] / 6e8, 3);
     int g[6], ng;
     cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, FIT_FLOPS_6ND, g, &ng), 0);
     cr_expect_eq(ng, 3);
@@ -690,15 +700,19 @@ Test(fit, cli_fit_and_predict) {
     fclose(fp);
     free_flat(&d);
 
-    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 2 --json --bootstrap 20 2>&1", SCALING_BIN, csv);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 2 --json --bootstrap 20 2>&1",
+             SCALING_BIN, csv);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
-    cr_expect(strstr(out, "\"approach2\"") && strstr(out, "\"a\"") && strstr(out, "\"lo\""), "%s", out);
+    cr_expect(strstr(out, "\"approach2\"") && strstr(out, "\"a\"") && strstr(out, "\"lo\""), "%s",
+              out);
     cr_expect(strstr(out, "\"approach3\"") == NULL);
 
-    snprintf(cmd, sizeof cmd, "%s fit --csv %s --db %s --bootstrap 50 --starts 16 2>&1", SCALING_BIN, csv, db);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --db %s --bootstrap 50 --starts 16 2>&1",
+             SCALING_BIN, csv, db);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "Besiroglu 2024") && strstr(out, "approach1: skipped") &&
-              strstr(out, "stored as fit"), "%s", out);
+                  strstr(out, "stored as fit"),
+              "%s", out);
     snprintf(cmd, sizeof cmd, "%s predict --compute 1e21 --db %s --json 2>&1", SCALING_BIN, db);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "\"law\":\t\"approach3\"") && strstr(out, "\"loss\""), "%s", out);
@@ -756,9 +770,9 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
             for (int j = 1; j <= 10; j++) {
                 double t = round(D * j / 10.0);
                 last = chin(N, t) * exp(0.003 * util_rng_normal(&r));
-                cr_assert_eq(store_add_eval(s, run.id, j, (int64_t)t, 6 * N * t, last, NAN, err,
-                                            sizeof err),
-                             0, "%s", err);
+                cr_assert_eq(
+                    store_add_eval(s, run.id, j, (int64_t)t, 6 * N * t, last, NAN, err, sizeof err),
+                    0, "%s", err);
             }
             run.final_val_loss = run.best_val_loss = last;
             run.tokens_done = (int64_t)D;
