@@ -224,6 +224,8 @@ static void panel_common(gp *g) {
 static void fig_title(gp *g, plot_ctx *c, const char *what, int multiplot, int rows, int cols) {
     char t[512];
     snprintf(t, sizeof t, "%s — %s%s", what, c->sweep[0] ? "sweep " : "all runs", c->sweep);
+    for (char *p = t; *p; p++) /* a title is only shown: control characters become '?' */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     if (multiplot)
         fprintf(g->body, "set multiplot layout %d,%d title %s noenhanced font ',12'\n", rows, cols,
                 Q(g, t));
@@ -285,7 +287,36 @@ static void write_curves(gp *g, plot_ctx *c, const char *name, const fit_opts *o
 }
 
 /* $name: final results, one line per run: 1 N, 2 tokens, 3 FLOPs, 4 PF-days,
- * 5 loss. Returns the number of runs written. */
+ * 5 loss, 6 best loss (of the curve), 7 unique tokens (0: unlimited), 8 1 if
+ * the run is on Kaplan's L(N) (its size's best among unlimited-data runs, or
+ * among all when none is unlimited), 9 1 if on L(D) (data-limited, its unique
+ * token count's best) — the points fit_kaplan_laws fits. Returns the number
+ * of runs written. */
+/* Whether run i is a point of Kaplan's L(N) (which 0) or L(D) (which 1), as
+ * fit_kaplan_laws selects them: each size's (or unique token count's) best
+ * loss, L(N) among unlimited-data runs when there are any, L(D) among
+ * data-limited runs. Ties go to the first run. */
+static int on_kaplan_law(const plot_ctx *c, const fit_opts *o, int i, int which) {
+    const fit_data *d = &c->d;
+    int any_unlimited = 0;
+    for (int j = 0; j < d->nruns; j++) any_unlimited |= d->runs[j].unique_tokens == 0;
+    const fit_run *r = &d->runs[i];
+    if (which == 0 && any_unlimited && r->unique_tokens > 0) return 0;
+    if (which == 1 && !(r->unique_tokens > 0)) return 0;
+    double x = which ? r->unique_tokens : fit_run_params(r, o->params);
+    double L = fit_run_best_loss(r);
+    for (int j = 0; j < d->nruns; j++) {
+        const fit_run *q = &d->runs[j];
+        if (j == i || (which == 0 && any_unlimited && q->unique_tokens > 0) ||
+            (which == 1 && !(q->unique_tokens > 0)))
+            continue;
+        double y = which ? q->unique_tokens : fit_run_params(q, o->params);
+        double Lq = fit_run_best_loss(q);
+        if (y == x && (Lq < L || (Lq == L && j < i))) return 0;
+    }
+    return 1;
+}
+
 static int write_finals(gp *g, plot_ctx *c, const char *name, const fit_opts *o, span *sp) {
     int n = 0;
     span_init(sp);
@@ -294,8 +325,12 @@ static int write_finals(gp *g, plot_ctx *c, const char *name, const fit_opts *o,
         const fit_run *r = &c->d.runs[i];
         double N = fit_run_params(r, o->params), C = fit_run_flops(r, o->params, o->flops);
         if (!pos(N) || !pos(r->tokens) || !pos(C) || !pos(r->loss)) continue;
-        fprintf(g->data, "%.9g %.9g %.9g %.9g %.9g\n", N, r->tokens, C, C / PFDAY, r->loss);
+        fprintf(g->data, "%.9g %.9g %.9g %.9g %.9g %.9g %.9g %d %d\n", N, r->tokens, C, C / PFDAY,
+                r->loss, fit_run_best_loss(r), r->unique_tokens, on_kaplan_law(c, o, i, 0),
+                on_kaplan_law(c, o, i, 1));
         span_add(sp, N, r->tokens, C, r->loss);
+        span_add(sp, N, r->unique_tokens > 0 ? r->unique_tokens : r->tokens, C,
+                 fit_run_best_loss(r));
         n++;
     }
     fprintf(g->data, "EOD\n");
@@ -476,7 +511,13 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         if (pos(envL[i])) fprintf(g->data, "%.9g %.9g\n", envC[i] / PFDAY, envL[i]);
     fprintf(g->data, "EOD\n");
     write_powerlaw(g, "$LC", &k->LC, cs.Clo, cs.Chi, 1 / PFDAY);
-    write_powerlaw(g, "$LD", &k->LD, fs.Dlo / 1.5, fs.Dhi * 1.5, 1);
+    double ulo = INFINITY, uhi = -INFINITY; /* L(D) is drawn over the data-limited runs */
+    for (int i = 0; i < c->d.nruns; i++) {
+        double U = c->d.runs[i].unique_tokens;
+        if (U > 0) ulo = fmin(ulo, U), uhi = fmax(uhi, U);
+    }
+    if (!(uhi >= ulo)) ulo = fs.Dlo, uhi = fs.Dhi;
+    write_powerlaw(g, "$LD", &k->LD, ulo / 1.5, uhi * 1.5, 1);
     write_powerlaw(g, "$LN", &k->LN, fs.Nlo / 1.5, fs.Nhi * 1.5, 1);
 
     char t1[200], t2[200], t3[200];
@@ -505,7 +546,12 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     loss_axis(g, "y", fs.Llo, fs.Lhi);
     fprintf(g->body, "set xlabel 'dataset size D (tokens)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(D)'\n");
-    fprintf(g->body, "plot $final using 2:5:1 with points pt 7 ps 1 lc palette title 'runs (final loss)'");
+    if (k->have_LD)
+        fprintf(g->body, "plot $final using ($9 > 0 ? $7 : 1/0):6:1 with points pt 7 ps 1 lc palette "
+                         "title 'data-limited runs (best loss, D = unique tokens)'");
+    else
+        fprintf(g->body, "plot $final using 2:5:1 with points pt 7 ps 1 lc palette "
+                         "title 'runs (final loss; none data-limited)'");
     if (k->have_LD)
         fprintf(g->body, ", $LD using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s",
                 Qf(g, "L = (D_c/D)^{α_D}, α_D = %s", fv(t2, sizeof t2, k->LD.alpha, "%.3f")));
@@ -519,7 +565,9 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "set xlabel 'parameters N (non-embedding)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(N)'\n");
     fprintf(g->body,
-            "plot $final using 1:5:1 with points pt 7 ps 1 lc palette title 'runs (final loss)', "
+            "plot $final using 1:5:1 with points pt 6 ps 0.8 lc palette title 'runs (final loss)', "
+            "$final using ($8 > 0 ? $1 : 1/0):6:1 with points pt 7 ps 1.2 lc palette "
+            "title 'best loss per size (fitted)', "
             "$LN using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s\n",
             Qf(g, "L = (N_c/N)^{α_N}, α_N = %s", fv(t3, sizeof t3, k->LN.alpha, "%.3f")));
     fprintf(g->body, "unset multiplot\n");
@@ -926,7 +974,8 @@ static void plot_nonempty(gp *g, const char *const *cmds, const int *counts, int
 }
 
 /* Residuals of what each law describes: Kaplan L(N) and L(D) against the
- * lowest final loss at each N and each D, L(Cmin) against the envelope,
+ * points fit_kaplan_laws fits (each size's best loss; data-limited runs at
+ * their unique token count), L(Cmin) against the envelope,
  * approach 3 against every run (loss, nats); approaches 1 and 2 as
  * ln(N_found / N_fit) at each optimum. Points for L(N), L(D), approach 3 are
  * runs, coloured by N. */
@@ -951,18 +1000,11 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         fprintf(g->data, "%s << EOD\n", which ? "$rD" : "$rN");
         for (int i = 0; ok[PLOT_FIT_KAPLAN] && i < d->nruns; i++) {
             const fit_run *r = &d->runs[i];
-            double x = which ? r->tokens : fit_run_params(r, ko->params);
-            int best = 1;
-            for (int j = 0; j < d->nruns; j++) {
-                const fit_run *q = &d->runs[j];
-                double y = which ? q->tokens : fit_run_params(q, ko->params);
-                if (y == x && (q->loss < r->loss || (q->loss == r->loss && j < i))) best = 0;
-            }
-            const fit_powerlaw *p = which ? &c->kap.LD : &c->kap.LN;
-            if (!best || !pos(x) || !pos(r->loss) || (which && !c->kap.have_LD)) continue;
+            if ((which && !c->kap.have_LD) || !on_kaplan_law(c, ko, i, which)) continue;
+            double x = which ? r->unique_tokens : fit_run_params(r, ko->params);
             double N = fit_run_params(r, ko->params);
             fprintf(g->data, "%.9g %.9g %.9g\n", fit_run_flops(r, ko->params, ko->flops),
-                    r->loss - powerlaw(p, x), N);
+                    fit_run_best_loss(r) - powerlaw(which ? &c->kap.LD : &c->kap.LN, x), N);
             cnt[which]++;
         }
         fprintf(g->data, "EOD\n");
@@ -1019,8 +1061,8 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                      "set ylabel 'observed − fitted loss (nats/token)'\n"
                      "set title 'loss laws'\nset xzeroaxis lt -1\n");
     static const char *const loss_sets[4] = {
-        "$rN using 1:2:3 with points pt 7 ps 1.1 lc palette title 'Kaplan L(N) (best run per N)'",
-        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (best run per D)'",
+        "$rN using 1:2:3 with points pt 7 ps 1.1 lc palette title 'Kaplan L(N) (best loss per N)'",
+        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (data-limited, best per D)'",
         "$rC using 1:2 with linespoints pt 1 ps 0.6 lc rgb '#ff7f0e' title "
         "'Kaplan L(C_{min}) vs envelope'",
         "$r3 using 1:2:3 with points pt 9 ps 1.2 lc palette title 'approach 3 L(N, D) (every run)'",

@@ -65,8 +65,8 @@ int plot_gp_quote(const char *s, char *out, size_t outlen, char *err, size_t err
 /* Collapses gnuplot's multi-line complaint into one line for an error message:
  * the lines that say what is wrong, without the caret and echo lines. */
 static void one_line(const char *text, char *out, size_t outlen) {
-    size_t j = 0;
-    const char *p = text;
+    size_t j = 0, prevn = 0;
+    const char *p = text, *prev = NULL;
     out[0] = 0;
     while (*p && j + 4 < outlen) {
         const char *e = strchr(p, '\n');
@@ -74,7 +74,10 @@ static void one_line(const char *text, char *out, size_t outlen) {
         const char *a = p;
         while (n && (*a == ' ' || *a == '\t')) a++, n--;
         int caret = n && a[0] == '^';
-        if (n && !caret) {
+        /* a line repeated (gnuplot says it once per bad point) is kept once */
+        int repeat = prev && prevn == n && !memcmp(prev, a, n);
+        if (n && !caret && !repeat) {
+            prev = a, prevn = n;
             if (j) out[j++] = ' ', out[j++] = '|', out[j++] = ' ';
             for (size_t k = 0; k < n && j + 1 < outlen; k++)
                 out[j++] = (a[k] == '\r' || a[k] == '\t') ? ' ' : a[k];

@@ -62,8 +62,9 @@ static void rmdir_all(const char *dir) {
 }
 
 /* Writes a database at path: with_budgets, an IsoFLOP grid of 4 budgets x 5
- * sizes; without, the same runs with no compute budget. Every run has an eval
- * curve of 8 points following law(N, tokens) with small deterministic noise.
+ * sizes; without, the same runs with no compute budget. Four data-limited
+ * runs (no budget) are added in both. Every run has an eval curve of 8
+ * points following law(N, tokens) with small deterministic noise.
  * One planned run and one failed run are added (not finished). */
 static void make_fixture(const char *path, int with_budgets) {
     char err[UTIL_ERRLEN];
@@ -120,6 +121,38 @@ static void make_fixture(const char *path, int with_budgets) {
             cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
             id++;
         }
+    }
+    /* data-limited runs of one larger size (Kaplan's L(D)): one epoch of a
+     * limited set of unique tokens, so the law holds with D = unique tokens */
+    for (int k = 0; k < 4; k++) {
+        double N = 8e6, U = 3e6 * pow(10, k * 0.5);
+        store_run r;
+        store_run_init(&r);
+        snprintf(r.id, sizeof r.id, "lim%d", k);
+        snprintf(r.sweep, sizeof r.sweep, "%s", HOSTILE_SWEEP);
+        snprintf(r.label, sizeof r.label, "data-limited %d", k);
+        snprintf(r.status, sizeof r.status, "running");
+        r.params_total = (int64_t)N;
+        r.params_embedding = (int64_t)(N * 0.1);
+        r.params_nonembedding = (int64_t)(N * 0.9);
+        r.flops_per_token_chinchilla = 6 * N;
+        r.flops_per_token_kaplan = 6 * N * 0.9;
+        r.tokens = (int64_t)U;
+        r.unique_tokens = (int64_t)U;
+        r.flops = 6 * N * U;
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        double L = 0;
+        for (int e = 1; e <= 8; e++) {
+            double t = round(U * e / 8);
+            L = law(N, t) + 0.004 * sin(0.9 * k + 1.3 * e);
+            cr_assert_eq(store_add_eval(s, r.id, e * 10, (int64_t)t, 6 * N * t, L, L / log(2),
+                                        err, sizeof err),
+                         0, "%s", err);
+        }
+        snprintf(r.status, sizeof r.status, "done");
+        r.final_val_loss = r.best_val_loss = L;
+        r.tokens_done = (int64_t)U;
+        cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
     }
     /* a planned and a failed run: counted in the report, not plotted */
     for (int k = 0; k < 2; k++) {
@@ -406,13 +439,14 @@ Test(report, escapes_hostile_names_and_links_every_figure, .timeout = 300) {
         snprintf(path, sizeof path, "%s/rep/%s.svg", dir, plot_figure_names[i]);
         cr_assert_gt(file_size(path), 15000, "%s", path);
     }
-    /* status counts (20 done, 1 planned, 1 failed) and the runs table */
-    cr_assert(strstr(html, "<td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">20"
-                           "</td><td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">22"
+    /* status counts (24 done, 1 planned, 1 failed) and the runs table */
+    cr_assert(strstr(html, "<td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">24"
+                           "</td><td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">26"
                            "</td>"),
               "status counts (planned running done failed diverged total) wrong");
-    cr_assert(strstr(html, "Runs (22)"), "runs table");
+    cr_assert(strstr(html, "Runs (26)"), "runs table");
     cr_assert_eq(count(html, "<tr><td>run"), 20);
+    cr_assert_eq(count(html, "<tr><td>lim"), 4);
     cr_assert_eq(count(html, "<tr><td>extra"), 2);
     /* the approach 3 row recovers the fixture's exponents, beside the published ones */
     cr_assert(strstr(html, "Chinchilla 2022"), "published values missing");
