@@ -207,8 +207,10 @@ static void fmt_real(char *buf, size_t n, double v, int exact) {
     /* Shortest of %.15g..%.17g that round-trips, so 0.1 prints as 0.1. */
     for (int p = 15; p <= 17; p++) {
         snprintf(buf, n, "%.*g", p, v);
-        if (strtod(buf, NULL) == v) return;
+        if (strtod(buf, NULL) == v) break;
     }
+    /* Keep REAL columns REAL for readers that guess types (pandas): 3 -> 3.0. */
+    if (!strpbrk(buf, ".eEn") && strlen(buf) + 3 <= n) strcat(buf, ".0");
 }
 
 /* Table mode keeps every cell as text, then pads columns to their widths. */

@@ -599,6 +599,12 @@ Test(store, query_readonly_formats) {
     cr_assert_eq(count_lines(out), 4);
     free(out);
 
+    /* A whole REAL stays recognisably REAL; an INTEGER stays an integer. */
+    out = query_to_string(s, "SELECT 2.0 AS x, 2 AS y, 1e300 AS z", STORE_FMT_CSV, &rc, err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(out, "x,y,z\n2.0,2,1e+300\n");
+    free(out);
+
     /* JSON parses and carries the same values. */
     out = query_to_string(s,
                           "SELECT id, final_val_loss, label, params_total, sweep FROM runs "
