@@ -170,16 +170,49 @@ static const char *PALETTE_LIGHT =
     "set palette defined (0 '#a180a9', 0.2 '#a0a1c3', 0.4 '#94bbc6', 0.6 '#90d3c1', "
     "0.8 '#bce8a8', 1 '#deef92')\n";
 
-/* tics format for a log axis spanning [lo, hi] */
+/* tics format for an autoscaled log axis: gnuplot widens it to whole
+ * decades, so its major tics are always powers of ten */
 static const char *logfmt(double lo, double hi) {
-    return (hi / lo >= 50) ? "10^{%L}" : "%.1t·10^{%T}";
+    (void)lo, (void)hi;
+    return "10^{%L}";
+}
+
+/* Explicit tics for a log axis with the fixed range [lo, hi] (the colour
+ * bar): 1, 2, 5 x 10^k inside it, only the powers of ten when that is too
+ * many, and lo, mid, hi when fewer than two fall inside. */
+static void log_tics(gp *g, const char *ax, double lo, double hi) {
+    double v[64];
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        n = 0;
+        for (int e = (int)floor(log10(lo)) - 1; e <= (int)ceil(log10(hi)) && n < 60; e++)
+            for (int m = 1; m <= 5; m += (m == 1 ? 1 : 3)) {
+                if (pass && m != 1) continue;
+                double x = m * pow(10, e);
+                if (x >= lo * (1 - 1e-9) && x <= hi * (1 + 1e-9)) v[n++] = x;
+            }
+        if (n <= 8) break;
+    }
+    if (n < 2) v[0] = lo, v[1] = sqrt(lo * hi), v[2] = hi, n = 3;
+    fprintf(g->body, "set %stics (", ax);
+    for (int i = 0; i < n; i++) {
+        int e = (int)floor(log10(v[i]) + 1e-9);
+        double m = v[i] / pow(10, e);
+        char lab[64];
+        if (fabs(m - 1) < 1e-6) snprintf(lab, sizeof lab, "10^{%d}", e);
+        else snprintf(lab, sizeof lab, "%.2g·10^{%d}", m, e);
+        fprintf(g->body, "%s%s %.9g", i ? ", " : "", Q(g, lab), v[i]);
+    }
+    fprintf(g->body, ")\n");
 }
 
 /* The colour scale: log of x over [lo, hi], labelled. */
 static void colour_scale(gp *g, double lo, double hi, const char *label, int light) {
     if (!(hi > lo)) lo /= 1.5, hi *= 1.5;
-    fprintf(g->body, "%sset logscale cb\nset cbrange [%.6g:%.6g]\nset cblabel %s\nset format cb %s\n",
-            light ? PALETTE_LIGHT : PALETTE, lo, hi, Q(g, label), Q(g, logfmt(lo, hi)));
+    fprintf(g->body, "%sset logscale cb\nset cbrange [%.6g:%.6g]\nset cblabel %s\n",
+            light ? PALETTE_LIGHT : PALETTE, lo, hi, Q(g, label));
+    log_tics(g, "cb", lo, hi);
+    fprintf(g->body, "set rmargin 14\n"); /* room for the colour bar's tics and label */
 }
 
 static void logaxis(gp *g, const char *ax, double lo, double hi) {
@@ -386,10 +419,12 @@ static void a3_from_params(const double p[5], fit_approach3 *f) {
 /* $name: frontier over n log-spaced C in [lo, hi]: 1 C, 2 N_opt, 3 D_opt,
  * 4 N lo, 5 N hi, 6 D lo, 7 D hi (bands from the fit's bootstrap draws; the
  * estimate where there are none). fr or a3 gives the law. Returns 1 when a
- * band was drawn. */
+ * band was drawn; *rows gets the number of rows (0: the law gives no
+ * frontier, e.g. a non-positive exponent). */
 static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const fit_approach3 *a3,
-                          double lo, double hi) {
+                          double lo, double hi, int *rows) {
     int ns = fr ? fr->nsamples : a3->nsamples, band = 0;
+    *rows = 0;
     double *vn = malloc((ns ? ns : 1) * sizeof *vn), *vd = malloc((ns ? ns : 1) * sizeof *vd);
     fit_approach3 *tmp = a3 ? malloc(sizeof *tmp) : NULL;
     fprintf(g->data, "%s << EOD\n", name);
@@ -420,8 +455,10 @@ static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const
         pct_band(vd, k, &dlo, &dhi);
         if (isfinite(nlo)) band = 1;
         else nlo = nhi = N, dlo = dhi = D;
-        if (pos(N) && pos(D))
+        if (pos(N) && pos(D)) {
             fprintf(g->data, "%.9g %.9g %.9g %.9g %.9g %.9g %.9g\n", C, N, D, nlo, nhi, dlo, dhi);
+            (*rows)++;
+        }
     }
     fprintf(g->data, "EOD\n");
     free(vn);
@@ -456,7 +493,7 @@ static void optima_panels(gp *g, const fit_frontier *f, const char *tag, const c
     snprintf(opt, sizeof opt, "$%s_opt", tag);
     snprintf(line, sizeof line, "$%s_line", tag);
     write_optima(g, opt, &f->pts);
-    int band = write_frontier(g, line, f, NULL, lo / 2, hi * 2);
+    int rows, band = write_frontier(g, line, f, NULL, lo / 2, hi * 2, &rows);
     fv(ta, sizeof ta, f->a, "%.3f");
     fv(tb, sizeof tb, f->b, "%.3f");
     for (int k = 0; k < 2; k++) {
@@ -527,7 +564,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "reset\n");
     panel_common(g);
     colour_scale(g, cs.Nlo, cs.Nhi, "parameters N (non-embedding)", 1);
-    fprintf(g->body, "unset colorbox\n");
+    fprintf(g->body, "unset colorbox\nset rmargin\n");
     logaxis(g, "x", cs.Clo / PFDAY, cs.Chi / PFDAY);
     loss_axis(g, "y", cs.Llo, cs.Lhi);
     fprintf(g->body, "set xlabel 'compute C (PF-days, non-embedding)'\n"
@@ -541,7 +578,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "reset\n");
     panel_common(g);
     colour_scale(g, fs.Nlo, fs.Nhi, "parameters N (non-embedding)", 0);
-    fprintf(g->body, "unset colorbox\n");
+    fprintf(g->body, "unset colorbox\nset rmargin\n");
     logaxis(g, "x", fs.Dlo, fs.Dhi);
     loss_axis(g, "y", fs.Llo, fs.Lhi);
     fprintf(g->body, "set xlabel 'dataset size D (tokens)'\n"
@@ -592,7 +629,7 @@ static int fig_kaplan_curves(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         fprintf(g->body, "reset\n");
         panel_common(g);
         colour_scale(g, cs.Nlo, cs.Nhi, "parameters N (non-embedding)", 0);
-        if (k == 0) fprintf(g->body, "unset colorbox\n");
+        if (k == 0) fprintf(g->body, "unset colorbox\nset rmargin\n");
         logaxis(g, "x", k ? cs.Clo / PFDAY : cs.Dlo, k ? cs.Chi / PFDAY : cs.Dhi);
         loss_axis(g, "y", cs.Llo, cs.Lhi);
         fprintf(g->body, "set xlabel %s\nset ylabel 'test loss (nats/token)'\n",
@@ -761,10 +798,11 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
     }
     fprintf(g->data, "EOD\n");
     fprintf(g->data, "$front << EOD\n");
+    int nfront = 0;
     for (int i = 0; i < 80; i++) {
         double C = Clo * pow(Chi / Clo, i / 79.0), N, D, L;
         fit_approach3_optimal(f, C, &N, &D, &L);
-        if (pos(N)) fprintf(g->data, "%.9g %.9g %.9g\n", C, N, L);
+        if (pos(N)) fprintf(g->data, "%.9g %.9g %.9g\n", C, N, L), nfront++;
     }
     fprintf(g->data, "EOD\n");
     /* IsoFLOP budgets: vertical lines, and the model's slices */
@@ -822,12 +860,16 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
     fprintf(g->body, "set xrange [%.9g:%.9g]\nset yrange [%.9g:%.9g]\n", Clo, Chi, Nlo, Nhi);
     fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'parameters N'\n"
                      "set title 'L(N, D) contours, D = C/(6N)'\n");
+    fprintf(g->body, "plot $cont using (10**$1):(10**$2):3 with lines lw 1 lc palette notitle, ");
+    if (nb)
+        fprintf(g->body, "$isolines using 1:2 with lines dt 3 lw 1 lc rgb '#888888' "
+                         "title 'IsoFLOP budgets', ");
+    if (nfront)
+        fprintf(g->body, "$front using 1:2 with lines lw 3 lc rgb '#1f77b4' title %s, ",
+                Qf(g, "efficient frontier N_{opt} ∝ C^{a}, a = %s",
+                   fv(ta, sizeof ta, f->a, "%.3f")));
     fprintf(g->body,
-            "plot $cont using (10**$1):(10**$2):3 with lines lw 1 lc palette notitle, "
-            "$isolines using 1:2 with lines dt 3 lw 1 lc rgb '#888888' title 'IsoFLOP budgets', "
-            "$front using 1:2 with lines lw 3 lc rgb '#1f77b4' title %s, "
-            "$runs using 1:2:3 with points pt 7 ps 1 lc palette title 'runs (colour: loss)'\n",
-            Qf(g, "efficient frontier N_{opt} ∝ C^{a}, a = %s", fv(ta, sizeof ta, f->a, "%.3f")));
+            "$runs using 1:2:3 with points pt 7 ps 1 lc palette title 'runs (colour: loss)'\n");
     if (nb) {
         fprintf(g->body, "reset\n");
         panel_common(g);
@@ -871,9 +913,11 @@ static double chin_a2_nopt(double C) { return 70e9 * pow(C / 5.76e23, 0.49); }
 static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     int ok[3], nok = 0;
     double lo = INFINITY, hi = -INFINITY;
+    char why[3][UTIL_ERRLEN];
     for (int k = 0; k < 3; k++) {
         ok[k] = plot__fit(c, PLOT_FIT_A1 + k) == 0;
         nok += ok[k];
+        snprintf(why[k], sizeof why[k], "%s", c->why[PLOT_FIT_A1 + k]);
     }
     if (!nok) {
         snprintf(msg, msglen, "needs at least one Chinchilla approach; approach 1: %s; "
@@ -898,13 +942,26 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         if (!ok[k]) continue;
         char name[16];
         snprintf(name, sizeof name, "$f%d", k + 1);
+        int rows;
         band[k] = (char)write_frontier(g, name, k < 2 ? (k ? c->a2 : c->a1) : NULL,
-                                       k == 2 ? c->a3 : NULL, lo, hi);
+                                       k == 2 ? c->a3 : NULL, lo, hi, &rows);
+        if (!rows) { /* fitted, but no frontier (e.g. an exponent not positive) */
+            ok[k] = 0;
+            nok--;
+            snprintf(why[k], sizeof why[k], "%s",
+                     k == 2 && c->a3->warning[0] ? c->a3->warning : "the fit gives no frontier");
+            continue;
+        }
         fv(t[k], sizeof t[k], k < 2 ? (k ? c->a2->a : c->a1->a) : c->a3->a, "%.3f");
         if (k < 2) {
             snprintf(name, sizeof name, "$o%d", k + 1);
             write_optima(g, name, k ? &c->a2->pts : &c->a1->pts);
         }
+    }
+    if (!nok) {
+        snprintf(msg, msglen, "no approach gives a frontier; approach 1: %s; approach 2: %s; "
+                              "approach 3: %s", why[0], why[1], why[2]);
+        return PLOT_SKIPPED;
     }
     fprintf(g->data, "$pub << EOD\n");
     for (int i = 0; i < 60; i++) {
@@ -913,11 +970,15 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                 chin_a1_nopt(C), chin_a2_nopt(C));
     }
     fprintf(g->data, "EOD\n");
-    g->w = 1100, g->h = 760;
+    g->w = 1100, g->h = 900;
     fig_title(g, c, "Compute-optimal model size: our three approaches and the published laws", 0,
               0, 0);
     panel_common(g);
-    fprintf(g->body, "set key top left font ',9'\n");
+    int nent = 4; /* legend lines: the published laws, and ours with their bands */
+    for (int k = 0; k < 3; k++) nent += ok[k] ? 1 + band[k] : 0;
+    /* the legend goes under the plot, in a bottom margin sized to hold it */
+    fprintf(g->body, "set key below left Left reverse font ',9' spacing 1.1 maxcols 1\n"
+                     "set bmargin %d\n", (int)(nent * 1.05) + 5);
     logaxis(g, "x", lo, hi);
     logaxis(g, "y", 1, 1e9);
     fprintf(g->body, "set xrange [%.9g:%.9g]\nset xlabel 'compute C (FLOPs)'\n"
@@ -950,7 +1011,7 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         for (int k = 0; k < 3; k++)
             if (!ok[k] && m < msglen)
                 m += snprintf(msg + m, msglen - m, "%sapproach %d left out: %s", m ? "; " : "",
-                              k + 1, c->why[PLOT_FIT_A1 + k]);
+                              k + 1, why[k]);
     }
     return 0;
 }
