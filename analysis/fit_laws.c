@@ -400,8 +400,11 @@ static lbfgsfloatval_t joint_eval(void *inst, const lbfgsfloatval_t *x, lbfgsflo
     return f;
 }
 
+/* Best of L-BFGS from `init` (if non-NULL) and, when `grid`, from 81 starts
+ * (aN, aD in {0.05, 0.1, 0.3}; ln Nc, ln Dc at 2, 10, 25 above the largest
+ * ln N, ln D). v = (Nc, Dc, aN, aD). */
 static int joint_fit(const double *lnN, const double *lnD, const double *lnL, int n,
-                     const double *init, double *v) {
+                     const double *init, int grid, double *v) {
     joint_prob p = {n, lnN, lnD, lnL};
     double maxN = lnN[0], maxD = lnD[0], best = INFINITY;
     for (int i = 1; i < n; i++) {
@@ -415,7 +418,7 @@ static int joint_fit(const double *lnN, const double *lnD, const double *lnL, in
     prm.past = 3;
     prm.delta = 1e-12;
     static const double aa[3] = {0.05, 0.1, 0.3}, off[3] = {2, 10, 25};
-    for (int s = -1; s < 81; s++) {
+    for (int s = -1; s < (grid ? 81 : 0); s++) {
         double x[4];
         if (s < 0) {
             if (!init) continue;
@@ -447,8 +450,8 @@ enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_N = 13 };
 /* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
  * v[KV_J..+3] = (Nc, Dc, aN, aD). have[0..3] = which were fitted; np[0..2]
  * the points of the single-variable laws. */
-static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *have, int *np,
-                       char *warn, size_t warnlen, char *err, size_t errlen) {
+static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint_init, double *v,
+                       int *have, int *np, char *warn, size_t warnlen, char *err, size_t errlen) {
     int n = d->nruns, rc = 0, any_unlimited = 0, nenv = 0;
     double *X = calloc(n + FIT_MAX_POINTS, sizeof *X), *L = calloc(n + FIT_MAX_POINTS, sizeof *L);
     double *lnN = malloc((n ? n : 1) * sizeof *lnN), *lnD = malloc((n ? n : 1) * sizeof *lnD),
@@ -559,7 +562,15 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, double *v, int *hav
             init[3] = v[KV_LD + 1];
             if (isfinite(init[0]) && isfinite(init[1]) && init[2] > 0 && init[3] > 0) ip = init;
         }
-        if (!joint_fit(lnN, lnD, lnL, n, ip, v + KV_J)) have[3] = 1;
+        if (joint_init && isfinite(joint_init[0])) {
+            /* a bootstrap resample: start from the full-data fit only */
+            init[0] = log(joint_init[0]);
+            init[1] = log(joint_init[1]);
+            init[2] = joint_init[2];
+            init[3] = joint_init[3];
+            ip = init;
+        }
+        if (!joint_fit(lnN, lnD, lnL, n, ip, joint_init == NULL, v + KV_J)) have[3] = 1;
     }
     if (!have[3] && warn)
         append_warning(warn, warnlen,
@@ -587,7 +598,7 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     double v[KV_N];
     memset(out, 0, sizeof *out);
     if ((rc = fit__check_runs(d, o->params, "kaplan", err, errlen))) return rc;
-    if ((rc = kaplan_core(d, o, v, have, np, out->warning, sizeof out->warning, err, errlen)))
+    if ((rc = kaplan_core(d, o, NULL, v, have, np, out->warning, sizeof out->warning, err, errlen)))
         return rc;
     set_pl(&out->LN, v + KV_LN, np[0]);
     set_pl(&out->LD, v + KV_LD, np[1]);
@@ -615,7 +626,7 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
             rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
         int bh[4] = {0}, bn[3];
         double *bv = draws + (size_t)k * KV_N;
-        if (kaplan_core(&rs, o, bv, bh, bn, NULL, 0, e2, sizeof e2))
+        if (kaplan_core(&rs, o, v + KV_J, bv, bh, bn, NULL, 0, e2, sizeof e2))
             for (int q = 0; q < KV_N; q++)
                 bv[q] = NAN;
         for (int q = 0; q < 4; q++) {
