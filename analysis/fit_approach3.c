@@ -109,6 +109,10 @@ static void a3_start(int i, double *x, int *k) {
 
 /* ---- Threads ------------------------------------------------------------------ */
 
+/* Grid results kept per worker and polished with tight tolerances, so that a
+ * basin whose loose-tolerance value happens to rank second is not lost. */
+#define A3_KEEP 4
+
 typedef struct {
     const a3_prob *p;
     /* grid phase */
@@ -120,23 +124,37 @@ typedef struct {
     const double *x0; /* (5,) starting point for the resamples */
     double *boot_x;   /* (nboot, 5) results; NaN row when failed */
     int tid, nthreads;
-    double best_f, best_x[5];
-    int best_start;
+    /* this worker's A3_KEEP best grid results, ascending by (f, start) */
+    int nbest;
+    double best_f[A3_KEEP], best_x[A3_KEEP][5];
+    int best_start[A3_KEEP];
 } a3_work;
 
 static void *a3_grid_worker(void *arg) {
     a3_work *w = arg;
-    w->best_f = INFINITY;
-    w->best_start = -1;
+    w->nbest = 0;
     for (int j = w->tid; j < w->nstarts; j += w->nthreads) {
         double x[5];
-        a3_start(w->starts[j], x, NULL);
+        int st = w->starts[j];
+        a3_start(st, x, NULL);
         double f = a3_minimise(w->p, x, 0);
-        if (isfinite(f) && (f < w->best_f || (f == w->best_f && w->starts[j] < w->best_start))) {
-            w->best_f = f;
-            memcpy(w->best_x, x, sizeof x);
-            w->best_start = w->starts[j];
+        if (!isfinite(f)) continue;
+        /* insertion into the sorted list of the best A3_KEEP */
+        int pos = w->nbest;
+        while (pos > 0 &&
+               (f < w->best_f[pos - 1] || (f == w->best_f[pos - 1] && st < w->best_start[pos - 1])))
+            pos--;
+        if (pos >= A3_KEEP) continue;
+        int last = w->nbest < A3_KEEP ? w->nbest : A3_KEEP - 1;
+        for (int q = last; q > pos; q--) {
+            w->best_f[q] = w->best_f[q - 1];
+            memcpy(w->best_x[q], w->best_x[q - 1], sizeof x);
+            w->best_start[q] = w->best_start[q - 1];
         }
+        w->best_f[pos] = f;
+        memcpy(w->best_x[pos], x, sizeof x);
+        w->best_start[pos] = st;
+        if (w->nbest < A3_KEEP) w->nbest++;
     }
     return NULL;
 }
@@ -261,27 +279,32 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
         w[t].nthreads = nth;
     }
     a3_parallel(a3_grid_worker, w, nth);
-    int bt = -1;
-    for (int t = 0; t < nth; t++) /* polish each worker's best with tight tolerances */
-        if (w[t].best_start >= 0) w[t].best_f = a3_minimise(&p, w[t].best_x, 1);
+    /* polish every worker's best few with tight tolerances; keep the best */
+    double xbest[5], v[8], fbest = INFINITY;
+    int sbest = -1;
     for (int t = 0; t < nth; t++)
-        if (w[t].best_start >= 0 && isfinite(w[t].best_f) &&
-            (bt < 0 || w[t].best_f < w[bt].best_f ||
-             (w[t].best_f == w[bt].best_f && w[t].best_start < w[bt].best_start)))
-            bt = t;
-    if (bt < 0) {
+        for (int q = 0; q < w[t].nbest; q++) {
+            double x[5];
+            memcpy(x, w[t].best_x[q], sizeof x);
+            double f = a3_minimise(&p, x, 1);
+            int st = w[t].best_start[q];
+            if (isfinite(f) && (f < fbest || (f == fbest && st < sbest))) {
+                fbest = f;
+                sbest = st;
+                memcpy(xbest, x, sizeof x);
+            }
+        }
+    if (sbest < 0) {
         rc = util_err(err, errlen, UTIL_EINVAL,
                       "approach 3: no start of the grid reached a finite objective");
         goto done;
     }
-    double xbest[5], v[8];
-    memcpy(xbest, w[bt].best_x, sizeof xbest);
     int k[5];
-    a3_start(w[bt].best_start, out->start, k);
+    a3_start(sbest, out->start, k);
     out->on_grid_edge = k[0] == 0 || k[0] == 5 || k[1] == 0 || k[1] == 5 || k[2] == 0 ||
                         k[2] == 4 || k[3] == 0 || k[3] == 4 || k[4] == 0 || k[4] == 4;
     out->starts_run = nstarts;
-    out->objective = w[bt].best_f * delta; /* unscaled: sum of Huber losses */
+    out->objective = fbest * delta; /* unscaled: sum of Huber losses */
     out->npoints = n;
     a3_derived(xbest, v);
     out->E = fit__val(v[0]);
