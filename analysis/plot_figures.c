@@ -47,8 +47,10 @@ int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *
     if (!c) return util_err(err, errlen, UTIL_ENOMEM, "plot: out of memory");
     c->s = s;
     snprintf(c->sweep, sizeof c->sweep, "%s", sweep ? sweep : "");
-    if (o) c->o = *o;
-    else plot_opts_defaults(&c->o);
+    if (o)
+        c->o = *o;
+    else
+        plot_opts_defaults(&c->o);
     fit_opts_defaults(&c->chin_opts);
     c->chin_opts.bootstrap = c->o.bootstrap;
     c->chin_opts.seed = c->o.seed;
@@ -75,8 +77,7 @@ void plot_ctx_free(plot_ctx *c) {
 
 const char *plot__fit_name(int which) {
     static const char *const names[PLOT_NFITS] = {"Kaplan laws", "Chinchilla approach 1",
-                                                  "Chinchilla approach 2",
-                                                  "Chinchilla approach 3"};
+                                                  "Chinchilla approach 2", "Chinchilla approach 3"};
     return which >= 0 && which < PLOT_NFITS ? names[which] : "?";
 }
 
@@ -93,19 +94,26 @@ int plot__fit(plot_ctx *c, int which) {
     case PLOT_FIT_A2: {
         fit_frontier **f = which == PLOT_FIT_A1 ? &c->a1 : &c->a2;
         *f = calloc(1, sizeof **f);
-        if (!*f) rc = util_err(why, wl, UTIL_ENOMEM, "out of memory");
-        else if (which == PLOT_FIT_A1) rc = fit_approach1(&c->d, &c->chin_opts, *f, why, wl);
-        else rc = fit_approach2(&c->d, &c->chin_opts, *f, why, wl);
+        if (!*f)
+            rc = util_err(why, wl, UTIL_ENOMEM, "out of memory");
+        else if (which == PLOT_FIT_A1)
+            rc = fit_approach1(&c->d, &c->chin_opts, *f, why, wl);
+        else
+            rc = fit_approach2(&c->d, &c->chin_opts, *f, why, wl);
         break;
     }
     case PLOT_FIT_A3:
         c->a3 = calloc(1, sizeof *c->a3);
-        if (!c->a3) rc = util_err(why, wl, UTIL_ENOMEM, "out of memory");
-        else rc = fit_approach3_fit(&c->d, &c->chin_opts, c->a3, why, wl);
+        if (!c->a3)
+            rc = util_err(why, wl, UTIL_ENOMEM, "out of memory");
+        else
+            rc = fit_approach3_fit(&c->d, &c->chin_opts, c->a3, why, wl);
         break;
     }
-    if (rc == 0) why[0] = 0;
-    else if (!why[0]) snprintf(why, wl, "failed (code %d)", rc);
+    if (rc == 0)
+        why[0] = 0;
+    else if (!why[0])
+        snprintf(why, wl, "failed (code %d)", rc);
     c->done[which] = 1;
     c->rc[which] = rc;
     return rc;
@@ -119,10 +127,10 @@ typedef struct {
     FILE *data, *body;
     char *dbuf, *bbuf;
     size_t dlen, blen;
-    int w, h;            /* canvas, pixels */
-    int bad;             /* a string could not be quoted */
+    int w, h; /* canvas, pixels */
+    int bad;  /* a string could not be quoted */
     char qerr[UTIL_ERRLEN];
-    char qbuf[8][1024];  /* ring of quoted strings for one fprintf */
+    char qbuf[8][1024]; /* ring of quoted strings for one fprintf */
     int qi;
 } gp;
 
@@ -199,8 +207,10 @@ static void log_tics(gp *g, const char *ax, double lo, double hi) {
         int e = (int)floor(log10(v[i]) + 1e-9);
         double m = v[i] / pow(10, e);
         char lab[64];
-        if (fabs(m - 1) < 1e-6) snprintf(lab, sizeof lab, "10^{%d}", e);
-        else snprintf(lab, sizeof lab, "%.2g·10^{%d}", m, e);
+        if (fabs(m - 1) < 1e-6)
+            snprintf(lab, sizeof lab, "10^{%d}", e);
+        else
+            snprintf(lab, sizeof lab, "%.2g·10^{%d}", m, e);
         fprintf(g->body, "%s%s %.9g", i ? ", " : "", Q(g, lab), v[i]);
     }
     fprintf(g->body, ")\n");
@@ -229,8 +239,8 @@ static void loss_axis(gp *g, const char *ax, double lo, double hi) {
         return;
     }
     lo /= 1.04, hi *= 1.04;
-    fprintf(g->body, "set logscale %s\nset %srange [%.6g:%.6g]\nset format %s '%%g'\n", ax, ax,
-            lo, hi, ax);
+    fprintf(g->body, "set logscale %s\nset %srange [%.6g:%.6g]\nset format %s '%%g'\n", ax, ax, lo,
+            hi, ax);
     if (hi / lo >= 10) return;
     double raw = (hi - lo) / 6, mag = pow(10, floor(log10(raw))), step = mag;
     static const double nice[] = {1, 2, 2.5, 5, 10};
@@ -269,11 +279,11 @@ static void fig_title(gp *g, plot_ctx *c, const char *what, int multiplot, int r
 /* ---- Data blocks ----------------------------------------------------------- */
 
 typedef struct {
-    int runs, points;    /* runs with >= 2 curve points; points written */
-    double Nlo, Nhi;     /* parameter range */
-    double Clo, Chi;     /* compute range, FLOPs */
-    double Llo, Lhi;     /* loss range */
-    double Dlo, Dhi;     /* token range */
+    int runs, points; /* runs with >= 2 curve points; points written */
+    double Nlo, Nhi;  /* parameter range */
+    double Clo, Chi;  /* compute range, FLOPs */
+    double Llo, Lhi;  /* loss range */
+    double Dlo, Dhi;  /* token range */
 } span;
 
 static void span_init(span *s) {
@@ -293,7 +303,9 @@ static void span_add(span *s, double N, double D, double C, double L) {
     if (L > s->Lhi) s->Lhi = L;
 }
 
-static int pos(double x) { return isfinite(x) && x > 0; }
+static int pos(double x) {
+    return isfinite(x) && x > 0;
+}
 
 /* $name: learning curves, one block per run (blank line between):
  * columns 1 tokens, 2 FLOPs, 3 PF-days, 4 loss, 5 N. */
@@ -332,7 +344,8 @@ static void write_curves(gp *g, plot_ctx *c, const char *name, const fit_opts *o
 static int on_kaplan_law(const plot_ctx *c, const fit_opts *o, int i, int which) {
     const fit_data *d = &c->d;
     int any_unlimited = 0;
-    for (int j = 0; j < d->nruns; j++) any_unlimited |= d->runs[j].unique_tokens == 0;
+    for (int j = 0; j < d->nruns; j++)
+        any_unlimited |= d->runs[j].unique_tokens == 0;
     const fit_run *r = &d->runs[i];
     if (which == 0 && any_unlimited && r->unique_tokens > 0) return 0;
     if (which == 1 && !(r->unique_tokens > 0)) return 0;
@@ -429,8 +442,7 @@ static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const
     fit_approach3 *tmp = a3 ? malloc(sizeof *tmp) : NULL;
     fprintf(g->data, "%s << EOD\n", name);
     for (int i = 0; i < 60; i++) {
-        double C = lo * pow(hi / lo, i / 59.0), N, D, L, nlo = NAN, nhi = NAN, dlo = NAN,
-               dhi = NAN;
+        double C = lo * pow(hi / lo, i / 59.0), N, D, L, nlo = NAN, nhi = NAN, dlo = NAN, dhi = NAN;
         if (fr) {
             N = fr->kN.est * pow(C, fr->a.est);
             D = fr->kD.est * pow(C, fr->b.est);
@@ -453,8 +465,10 @@ static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const
         }
         pct_band(vn, k, &nlo, &nhi);
         pct_band(vd, k, &dlo, &dhi);
-        if (isfinite(nlo)) band = 1;
-        else nlo = nhi = N, dlo = dhi = D;
+        if (isfinite(nlo))
+            band = 1;
+        else
+            nlo = nhi = N, dlo = dhi = D;
         if (pos(N) && pos(D)) {
             fprintf(g->data, "%.9g %.9g %.9g %.9g %.9g %.9g %.9g\n", C, N, D, nlo, nhi, dlo, dhi);
             (*rows)++;
@@ -507,8 +521,9 @@ static void optima_panels(gp *g, const fit_frontier *f, const char *tag, const c
                 Qf(g, "%s: %s", approach, k ? "D_{opt}(C)" : "N_{opt}(C)"));
         fprintf(g->body, "plot ");
         if (band)
-            fprintf(g->body, "%s using 1:%d:%d with filledcurves fs transparent solid 0.2 "
-                             "noborder lc rgb '#1f77b4' title '95%% bootstrap band', ",
+            fprintf(g->body,
+                    "%s using 1:%d:%d with filledcurves fs transparent solid 0.2 "
+                    "noborder lc rgb '#1f77b4' title '95%% bootstrap band', ",
                     line, k ? 6 : 4, k ? 7 : 5);
         fprintf(g->body,
                 "%s using 1:%d with lines lw 2 lc rgb '#1f77b4' title %s, "
@@ -584,8 +599,9 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     fprintf(g->body, "set xlabel 'dataset size D (tokens)'\n"
                      "set ylabel 'test loss (nats/token)'\nset title 'L(D)'\n");
     if (k->have_LD)
-        fprintf(g->body, "plot $final using ($9 > 0 ? $7 : 1/0):6:1 with points pt 7 ps 1 lc palette "
-                         "title 'data-limited runs (best loss, D = unique tokens)'");
+        fprintf(g->body,
+                "plot $final using ($9 > 0 ? $7 : 1/0):6:1 with points pt 7 ps 1 lc palette "
+                "title 'data-limited runs (best loss, D = unique tokens)'");
     else
         fprintf(g->body, "plot $final using 2:5:1 with points pt 7 ps 1 lc palette "
                          "title 'runs (final loss; none data-limited)'");
@@ -608,8 +624,10 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
             "$LN using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s\n",
             Qf(g, "L = (N_c/N)^{α_N}, α_N = %s", fv(t3, sizeof t3, k->LN.alpha, "%.3f")));
     fprintf(g->body, "unset multiplot\n");
-    if (!have_env) snprintf(msg, msglen, "envelope left out: %s", why);
-    else if (!k->have_LD) snprintf(msg, msglen, "%s", k->warning[0] ? k->warning : "L(D) not fitted");
+    if (!have_env)
+        snprintf(msg, msglen, "envelope left out: %s", why);
+    else if (!k->have_LD)
+        snprintf(msg, msglen, "%s", k->warning[0] ? k->warning : "L(D) not fitted");
     return 0;
 }
 
@@ -619,8 +637,9 @@ static int fig_kaplan_curves(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     span cs;
     write_curves(g, c, "$curves", &c->kap_opts, &cs);
     if (cs.runs < 1) {
-        snprintf(msg, msglen, "needs finished runs with learning curves (2+ eval points); "
-                              "found none");
+        snprintf(msg, msglen,
+                 "needs finished runs with learning curves (2+ eval points); "
+                 "found none");
         return PLOT_SKIPPED;
     }
     g->w = 1300, g->h = 540;
@@ -673,12 +692,15 @@ static int fig_chinchilla_envelope(plot_ctx *c, gp *g, char *msg, size_t msglen)
     logaxis(g, "x", cs.Clo, cs.Chi);
     fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'training loss (nats/token)'\n"
                      "set title 'learning curves and their envelope'\n");
-    fprintf(g->body, "plot $curves using 2:4:5 with lines lw 1.2 lc palette title 'learning curves', "
-                     "$env using 1:2 with points pt 7 ps 0.5 lc rgb '#222222' title 'envelope'\n");
+    fprintf(g->body,
+            "plot $curves using 2:4:5 with lines lw 1.2 lc palette title 'learning curves', "
+            "$env using 1:2 with points pt 7 ps 0.5 lc rgb '#222222' title 'envelope'\n");
     optima_panels(g, c->a1, "a1", "approach 1");
     fprintf(g->body, "unset multiplot\n");
-    if (!have_env) snprintf(msg, msglen, "envelope left out: %s", why);
-    else if (c->a1->warning[0]) snprintf(msg, msglen, "approach 1: %s", c->a1->warning);
+    if (!have_env)
+        snprintf(msg, msglen, "envelope left out: %s", why);
+    else if (c->a1->warning[0])
+        snprintf(msg, msglen, "approach 1: %s", c->a1->warning);
     return 0;
 }
 
@@ -693,8 +715,10 @@ static int fig_chinchilla_isoflop(plot_ctx *c, gp *g, char *msg, size_t msglen) 
     for (int i = 0; i < nr; i++)
         if (isfinite(c->d.runs[i].budget)) have_budget = 1;
     if (!have_budget) {
-        snprintf(msg, msglen, "no IsoFLOP budgets: none of the %d finished runs has a compute "
-                              "budget (plan the sweep in isoflop mode)", nr);
+        snprintf(msg, msglen,
+                 "no IsoFLOP budgets: none of the %d finished runs has a compute "
+                 "budget (plan the sweep in isoflop mode)",
+                 nr);
         rc = PLOT_SKIPPED;
         goto done;
     }
@@ -752,10 +776,11 @@ static int fig_chinchilla_isoflop(plot_ctx *c, gp *g, char *msg, size_t msglen) 
     logaxis(g, "x", Nlo, Nhi);
     fprintf(g->body, "set xlabel 'parameters N'\nset ylabel 'final loss (nats/token)'\n"
                      "set title 'IsoFLOP profiles with fitted parabolas'\nset key bottom left\n");
-    fprintf(g->body,
-            "plot $iso using 1:2:3 with points pt 7 ps 1.1 lc palette title 'runs (colour: budget)', "
-            "$parab using 1:2:3 with lines lw 1.5 lc palette title 'parabola in ln N', "
-            "$min using 2:4 with points pt 13 ps 1.8 lc rgb '#222222' title 'minima'\n");
+    fprintf(
+        g->body,
+        "plot $iso using 1:2:3 with points pt 7 ps 1.1 lc palette title 'runs (colour: budget)', "
+        "$parab using 1:2:3 with lines lw 1.5 lc palette title 'parabola in ln N', "
+        "$min using 2:4 with points pt 13 ps 1.8 lc rgb '#222222' title 'minima'\n");
     optima_panels(g, c->a2, "a2", "approach 2");
     fprintf(g->body, "unset multiplot\n");
     if (f->warning[0]) snprintf(msg, msglen, "approach 2: %s", f->warning);
@@ -853,7 +878,8 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
     fig_title(g, c, "Chinchilla Figure 4 (approach 3: parametric fit)", 1, 1, nb ? 2 : 1);
     fprintf(g->body, "reset\n");
     panel_common(g);
-    fprintf(g->body, "set key bottom right\n%sset cbrange [%.9g:%.9g]\nset cblabel 'loss (nats/token)'\n",
+    fprintf(g->body,
+            "set key bottom right\n%sset cbrange [%.9g:%.9g]\nset cblabel 'loss (nats/token)'\n",
             PALETTE, lo, hi);
     logaxis(g, "x", Clo, Chi);
     logaxis(g, "y", Nlo, Nhi);
@@ -865,9 +891,9 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
         fprintf(g->body, "$isolines using 1:2 with lines dt 3 lw 1 lc rgb '#888888' "
                          "title 'IsoFLOP budgets', ");
     if (nfront)
-        fprintf(g->body, "$front using 1:2 with lines lw 3 lc rgb '#1f77b4' title %s, ",
-                Qf(g, "efficient frontier N_{opt} ∝ C^{a}, a = %s",
-                   fv(ta, sizeof ta, f->a, "%.3f")));
+        fprintf(
+            g->body, "$front using 1:2 with lines lw 3 lc rgb '#1f77b4' title %s, ",
+            Qf(g, "efficient frontier N_{opt} ∝ C^{a}, a = %s", fv(ta, sizeof ta, f->a, "%.3f")));
     fprintf(g->body,
             "$runs using 1:2:3 with points pt 7 ps 1 lc palette title 'runs (colour: loss)'\n");
     if (nb) {
@@ -884,9 +910,10 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
         fprintf(g->body, "set label 2 %s at graph 0.03, 0.05 left front font ',9'\n",
                 Qf(g, "A = %s,  B = %s", fv(tal, sizeof tal, f->A, "%.4g"),
                    fv(tbe, sizeof tbe, f->B, "%.4g")));
-        fprintf(g->body,
-                "plot $slices using 1:2:3 with lines lw 2 lc palette title 'fitted L(N, C/(6N))', "
-                "$runs using 2:3:4 with points pt 7 ps 1 lc palette title 'runs (colour: budget)'\n");
+        fprintf(
+            g->body,
+            "plot $slices using 1:2:3 with lines lw 2 lc palette title 'fitted L(N, C/(6N))', "
+            "$runs using 2:3:4 with points pt 7 ps 1 lc palette title 'runs (colour: budget)'\n");
     }
     fprintf(g->body, "unset multiplot\n");
     if (f->warning[0]) snprintf(msg, msglen, "approach 3: %s", f->warning);
@@ -901,14 +928,20 @@ static int fig_chinchilla_contours(plot_ctx *c, gp *g, char *msg, size_t msglen)
  * beta 0.28, N_opt = G (C/6)^a, G = (alpha A / (beta B))^(1/(alpha+beta)),
  * a = beta/(alpha+beta); approaches 1 and 2: a = 0.50 and 0.49, drawn through
  * Chinchilla itself (70e9 parameters at 5.76e23 FLOPs). */
-static double kaplan_nopt(double C) { return 1.3e9 * pow(C / PFDAY, 0.73); }
+static double kaplan_nopt(double C) {
+    return 1.3e9 * pow(C / PFDAY, 0.73);
+}
 static double chin_a3_nopt(double C) {
     double al = 0.34, be = 0.28, A = 406.4, B = 410.7;
     double G = pow(al * A / (be * B), 1 / (al + be));
     return G * pow(C / 6, be / (al + be));
 }
-static double chin_a1_nopt(double C) { return 70e9 * pow(C / 5.76e23, 0.50); }
-static double chin_a2_nopt(double C) { return 70e9 * pow(C / 5.76e23, 0.49); }
+static double chin_a1_nopt(double C) {
+    return 70e9 * pow(C / 5.76e23, 0.50);
+}
+static double chin_a2_nopt(double C) {
+    return 70e9 * pow(C / 5.76e23, 0.49);
+}
 
 static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     int ok[3], nok = 0;
@@ -920,8 +953,9 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         snprintf(why[k], sizeof why[k], "%s", c->why[PLOT_FIT_A1 + k]);
     }
     if (!nok) {
-        snprintf(msg, msglen, "needs at least one Chinchilla approach; approach 1: %s; "
-                              "approach 2: %s; approach 3: %s",
+        snprintf(msg, msglen,
+                 "needs at least one Chinchilla approach; approach 1: %s; "
+                 "approach 2: %s; approach 3: %s",
                  c->why[PLOT_FIT_A1], c->why[PLOT_FIT_A2], c->why[PLOT_FIT_A3]);
         return PLOT_SKIPPED;
     }
@@ -959,8 +993,10 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         }
     }
     if (!nok) {
-        snprintf(msg, msglen, "no approach gives a frontier; approach 1: %s; approach 2: %s; "
-                              "approach 3: %s", why[0], why[1], why[2]);
+        snprintf(msg, msglen,
+                 "no approach gives a frontier; approach 1: %s; approach 2: %s; "
+                 "approach 3: %s",
+                 why[0], why[1], why[2]);
         return PLOT_SKIPPED;
     }
     fprintf(g->data, "$pub << EOD\n");
@@ -971,30 +1007,36 @@ static int fig_frontier(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     }
     fprintf(g->data, "EOD\n");
     g->w = 1100, g->h = 900;
-    fig_title(g, c, "Compute-optimal model size: our three approaches and the published laws", 0,
-              0, 0);
+    fig_title(g, c, "Compute-optimal model size: our three approaches and the published laws", 0, 0,
+              0);
     panel_common(g);
     int nent = 4; /* legend lines: the published laws, and ours with their bands */
-    for (int k = 0; k < 3; k++) nent += ok[k] ? 1 + band[k] : 0;
+    for (int k = 0; k < 3; k++)
+        nent += ok[k] ? 1 + band[k] : 0;
     /* the legend goes under the plot, in a bottom margin sized to hold it */
-    fprintf(g->body, "set key below left Left reverse font ',9' spacing 1.1 maxcols 1\n"
-                     "set bmargin %d\n", (int)(nent * 1.05) + 5);
+    fprintf(g->body,
+            "set key below left Left reverse font ',9' spacing 1.1 maxcols 1\n"
+            "set bmargin %d\n",
+            (int)(nent * 1.05) + 5);
     logaxis(g, "x", lo, hi);
     logaxis(g, "y", 1, 1e9);
-    fprintf(g->body, "set xrange [%.9g:%.9g]\nset xlabel 'compute C (FLOPs)'\n"
-                     "set ylabel 'compute-optimal parameters N_{opt}'\n", lo, hi);
+    fprintf(g->body,
+            "set xrange [%.9g:%.9g]\nset xlabel 'compute C (FLOPs)'\n"
+            "set ylabel 'compute-optimal parameters N_{opt}'\n",
+            lo, hi);
     fprintf(g->body, "plot ");
     for (int k = 0; k < 3; k++) {
         if (!ok[k]) continue;
         if (band[k])
-            fprintf(g->body, "$f%d using 1:4:5 with filledcurves fs transparent solid 0.15 "
-                             "noborder lc rgb '%s' title %s, ",
+            fprintf(g->body,
+                    "$f%d using 1:4:5 with filledcurves fs transparent solid 0.15 "
+                    "noborder lc rgb '%s' title %s, ",
                     k + 1, colour[k], Qf(g, "approach %d: 95%% bootstrap band", k + 1));
         fprintf(g->body, "$f%d using 1:2 with lines lw 2.5 lc rgb '%s' title %s, ", k + 1,
                 colour[k], Qf(g, "ours, approach %d: N_{opt} ∝ C^{a}, a = %s", k + 1, t[k]));
         if (k < 2)
-            fprintf(g->body, "$o%d using 1:2 with points pt %d ps %s lc rgb '%s' notitle, ",
-                    k + 1, k ? 9 : 7, (k ? c->a2 : c->a1)->pts.n > 30 ? "0.4" : "1.1", colour[k]);
+            fprintf(g->body, "$o%d using 1:2 with points pt %d ps %s lc rgb '%s' notitle, ", k + 1,
+                    k ? 9 : 7, (k ? c->a2 : c->a1)->pts.n > 30 ? "0.4" : "1.1", colour[k]);
     }
     fprintf(g->body,
             "$pub using 1:2 with lines dt 2 lw 2 lc rgb '#ff7f0e' title "
@@ -1029,8 +1071,9 @@ static void plot_nonempty(gp *g, const char *const *cmds, const int *counts, int
         fprintf(g->body, "\n");
         return;
     }
-    fprintf(g->body, "unset logscale\nunset xzeroaxis\nset xrange [0:1]\nset yrange [0:1]\n"
-                     "set label 9 %s at graph 0.5, 0.5 center\nplot -1 notitle\nunset label 9\n",
+    fprintf(g->body,
+            "unset logscale\nunset xzeroaxis\nset xrange [0:1]\nset yrange [0:1]\n"
+            "set label 9 %s at graph 0.5, 0.5 center\nplot -1 notitle\nunset label 9\n",
             Q(g, why_empty));
 }
 
@@ -1047,8 +1090,9 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         nok += ok[k];
     }
     if (!nok) {
-        snprintf(msg, msglen, "no fit succeeded: Kaplan: %s; approach 1: %s; approach 2: %s; "
-                              "approach 3: %s",
+        snprintf(msg, msglen,
+                 "no fit succeeded: Kaplan: %s; approach 1: %s; approach 2: %s; "
+                 "approach 3: %s",
                  c->why[0], c->why[1], c->why[2], c->why[3]);
         return PLOT_SKIPPED;
     }
@@ -1123,7 +1167,8 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                      "set title 'loss laws'\nset xzeroaxis lt -1\n");
     static const char *const loss_sets[4] = {
         "$rN using 1:2:3 with points pt 7 ps 1.1 lc palette title 'Kaplan L(N) (best loss per N)'",
-        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (data-limited, best per D)'",
+        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (data-limited, best "
+        "per D)'",
         "$rC using 1:2 with linespoints pt 1 ps 0.6 lc rgb '#ff7f0e' title "
         "'Kaplan L(C_{min}) vs envelope'",
         "$r3 using 1:2:3 with points pt 9 ps 1.2 lc palette title 'approach 3 L(N, D) (every run)'",
@@ -1188,8 +1233,8 @@ int plot_ctx_figure(plot_ctx *c, const char *name, const char *outdir, char *msg
         size_t m = 0;
         for (int i = 0; i < plot_figure_count; i++)
             m += snprintf(list + m, sizeof list - m, "%s%s", i ? ", " : "", plot_figure_names[i]);
-        return util_err(err, errlen, UTIL_EINVAL, "unknown figure '%s' (expected one of: %s)",
-                        name, list);
+        return util_err(err, errlen, UTIL_EINVAL, "unknown figure '%s' (expected one of: %s)", name,
+                        list);
     }
     g.data = open_memstream(&g.dbuf, &g.dlen);
     g.body = open_memstream(&g.bbuf, &g.blen);
@@ -1229,12 +1274,14 @@ int plot_ctx_figure(plot_ctx *c, const char *name, const char *outdir, char *msg
     have_tmp = 1;
     fprintf(sf, "# scaling plot %s\nset encoding utf8\n", name);
     fwrite(g.dbuf, 1, g.dlen, sf);
-    fprintf(sf, "set terminal pngcairo size %d,%d enhanced font 'Sans,10' background '#ffffff'\n"
-                "set output %s\n",
+    fprintf(sf,
+            "set terminal pngcairo size %d,%d enhanced font 'Sans,10' background '#ffffff'\n"
+            "set output %s\n",
             g.w, g.h, Q(&g, tmp[0]));
     fwrite(g.bbuf, 1, g.blen, sf);
-    fprintf(sf, "set output\nset terminal svg size %d,%d dynamic enhanced font 'Sans,10' "
-                "background '#ffffff'\nset output %s\n",
+    fprintf(sf,
+            "set output\nset terminal svg size %d,%d dynamic enhanced font 'Sans,10' "
+            "background '#ffffff'\nset output %s\n",
             g.w, g.h, Q(&g, tmp[1]));
     fwrite(g.bbuf, 1, g.blen, sf);
     fprintf(sf, "set output\n");

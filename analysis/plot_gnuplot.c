@@ -39,8 +39,8 @@ int plot_gp_quote(const char *s, char *out, size_t outlen, char *err, size_t err
         if (*p < 0x20 || *p == 0x7f) {
             out[0] = 0;
             return util_err(err, errlen, UTIL_EINVAL,
-                            "gnuplot string: control character 0x%02x at offset %zu in '%.40s'",
-                            *p, (size_t)(p - (const unsigned char *)s), s);
+                            "gnuplot string: control character 0x%02x at offset %zu in '%.40s'", *p,
+                            (size_t)(p - (const unsigned char *)s), s);
         }
         size_t need = (*p == '\'') ? sizeof QQ - 1 : 1;
         if (j + need + 2 > outlen) {
@@ -72,7 +72,8 @@ static void one_line(const char *text, char *out, size_t outlen) {
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         const char *a = p;
-        while (n && (*a == ' ' || *a == '\t')) a++, n--;
+        while (n && (*a == ' ' || *a == '\t'))
+            a++, n--;
         int caret = n && a[0] == '^';
         /* a line repeated (gnuplot says it once per bad point) is kept once */
         int repeat = prev && prevn == n && !memcmp(prev, a, n);
@@ -105,7 +106,8 @@ static int stderr_has_error(const char *text) {
             const char *l = strstr(line, "line ");
             if (l) {
                 l += 5;
-                while (*l >= '0' && *l <= '9') l++;
+                while (*l >= '0' && *l <= '9')
+                    l++;
                 if (*l == ':' && l > strstr(line, "line ") + 5) return 1;
             }
         }
@@ -153,7 +155,8 @@ int plot_gnuplot_run(const char *bin, const char *script, size_t len, char *err,
     /* exec succeeded iff the close-on-exec pipe closes without data */
     int child_errno = 0;
     ssize_t r;
-    do r = read(ex[0], &child_errno, sizeof child_errno);
+    do
+        r = read(ex[0], &child_errno, sizeof child_errno);
     while (r < 0 && errno == EINTR);
     if (r == (ssize_t)sizeof child_errno) {
         int st;

@@ -13,8 +13,8 @@
 enum { PLOT_FIT_KAPLAN, PLOT_FIT_A1, PLOT_FIT_A2, PLOT_FIT_A3, PLOT_NFITS };
 
 struct plot_ctx {
-    store *s;             /* borrowed */
-    char sweep[256];      /* "" for all runs */
+    store *s;        /* borrowed */
+    char sweep[256]; /* "" for all runs */
     plot_opts o;
     fit_data d;           /* finished runs with curves */
     fit_opts kap_opts;    /* Kaplan counting: non-embedding N, Kaplan FLOPs */

@@ -21,12 +21,23 @@
 void plot_html_escape(FILE *fp, const char *s) {
     for (const char *p = s ? s : ""; *p; p++) {
         switch (*p) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&#39;", fp); break;
-        default: fputc(*p, fp);
+        case '&':
+            fputs("&amp;", fp);
+            break;
+        case '<':
+            fputs("&lt;", fp);
+            break;
+        case '>':
+            fputs("&gt;", fp);
+            break;
+        case '"':
+            fputs("&quot;", fp);
+            break;
+        case '\'':
+            fputs("&#39;", fp);
+            break;
+        default:
+            fputc(*p, fp);
         }
     }
 }
@@ -86,22 +97,26 @@ static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
         goto done;
     }
-    if (n) fprintf(fp, "</table>\n");
-    else fprintf(fp, "<p>No sweep recorded%s.</p>\n", c->sweep[0] ? " under this name" : "");
+    if (n)
+        fprintf(fp, "</table>\n");
+    else
+        fprintf(fp, "<p>No sweep recorded%s.</p>\n", c->sweep[0] ? " under this name" : "");
 
     int64_t counts[STORE_NSTATUS], total = 0;
     if ((rc = store_sweep_counts(c->s, c->sweep[0] ? c->sweep : NULL, counts, err, errlen)))
         goto done;
     fprintf(fp, "<table><tr>");
-    for (int i = 0; i < STORE_NSTATUS; i++) fprintf(fp, "<th>%s</th>", store_status_name(i));
+    for (int i = 0; i < STORE_NSTATUS; i++)
+        fprintf(fp, "<th>%s</th>", store_status_name(i));
     fprintf(fp, "<th>total</th></tr>\n<tr>");
     for (int i = 0; i < STORE_NSTATUS; i++) {
         fprintf(fp, "<td class=\"n\">%lld</td>", (long long)counts[i]);
         total += counts[i];
     }
     fprintf(fp, "<td class=\"n\">%lld</td></tr></table>\n", (long long)total);
-    fprintf(fp, "<p class=\"meta\">%d finished runs with %s learning curves are plotted and "
-                "fitted.</p>\n",
+    fprintf(fp,
+            "<p class=\"meta\">%d finished runs with %s learning curves are plotted and "
+            "fitted.</p>\n",
             c->d.nruns, c->d.nruns == 1 ? "its" : "their");
 done:
     sqlite3_finalize(st);
@@ -113,9 +128,10 @@ static void section_figures(FILE *fp, const plot_result *res) {
     for (int i = 0; i < plot_figure_count; i++) {
         const plot_result *r = &res[i];
         if (r->rc == 0) {
-            fprintf(fp, "<figure id=\"fig-%s\"><a href=\"%s.png\"><img src=\"%s.svg\" alt=\"%s\"></a>"
-                        "<figcaption><b>%s</b> (<a href=\"%s.svg\">SVG</a>, "
-                        "<a href=\"%s.png\">PNG</a>)",
+            fprintf(fp,
+                    "<figure id=\"fig-%s\"><a href=\"%s.png\"><img src=\"%s.svg\" alt=\"%s\"></a>"
+                    "<figcaption><b>%s</b> (<a href=\"%s.svg\">SVG</a>, "
+                    "<a href=\"%s.png\">PNG</a>)",
                     r->name, r->name, r->name, r->name, r->name, r->name, r->name);
             if (r->msg[0]) {
                 fprintf(fp, " — note: ");
@@ -160,10 +176,11 @@ static void fit_row(FILE *fp, const char *law, const char *key, const char *labe
 }
 
 static void section_fits(FILE *fp, plot_ctx *c) {
-    fprintf(fp, "<h2 id=\"fits\">Fits</h2>\n<p class=\"meta\">Point estimates with 95%% "
-                "bootstrap intervals over runs (%d resamples); Kaplan laws count non-embedding "
-                "parameters, the Chinchilla approaches total parameters. C in FLOPs, D in "
-                "tokens, L in nats/token.</p>\n",
+    fprintf(fp,
+            "<h2 id=\"fits\">Fits</h2>\n<p class=\"meta\">Point estimates with 95%% "
+            "bootstrap intervals over runs (%d resamples); Kaplan laws count non-embedding "
+            "parameters, the Chinchilla approaches total parameters. C in FLOPs, D in "
+            "tokens, L in nats/token.</p>\n",
             c->o.bootstrap);
     fprintf(fp, "<table><tr><th>law</th><th>quantity</th><th>ours</th><th>95%% interval</th>"
                 "<th>published</th></tr>\n");
@@ -180,10 +197,10 @@ static void section_fits(FILE *fp, plot_ctx *c) {
             const char *L = "Kaplan L(N)";
             fit_row(fp, L, "kaplan.LN.alpha", "α<sub>N</sub>", k->LN.alpha, "%.4g");
             fit_row(fp, L, "kaplan.LN.Xc", "N<sub>c</sub>", k->LN.Xc, "%.3g");
-            if (isfinite(k->LN.E.est) && (k->LN.E.est != 0 || isfinite(k->LN.E.lo))) fit_row(fp, L, "kaplan.LN.E", "E", k->LN.E, "%.4g");
+            if (isfinite(k->LN.E.est) && (k->LN.E.est != 0 || isfinite(k->LN.E.lo)))
+                fit_row(fp, L, "kaplan.LN.E", "E", k->LN.E, "%.4g");
             if (k->have_LD) {
-                fit_row(fp, "Kaplan L(D)", "kaplan.LD.alpha", "α<sub>D</sub>", k->LD.alpha,
-                        "%.4g");
+                fit_row(fp, "Kaplan L(D)", "kaplan.LD.alpha", "α<sub>D</sub>", k->LD.alpha, "%.4g");
                 fit_row(fp, "Kaplan L(D)", "kaplan.LD.Xc", "D<sub>c</sub>", k->LD.Xc, "%.3g");
             }
             fit_row(fp, "Kaplan L(C<sub>min</sub>)", "kaplan.LC.alpha", "α<sub>C</sub>",

@@ -35,12 +35,15 @@ static const char *usage_text =
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
 
 int cmd_plot(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"figure", required_argument, 0, 'f'},    {"sweep", required_argument, 0, 's'},
-        {"db", required_argument, 0, 'd'},        {"out", required_argument, 0, 'o'},
-        {"bootstrap", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'S'},
-        {"a3-starts", required_argument, 0, 'a'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"figure", required_argument, 0, 'f'},
+                                         {"sweep", required_argument, 0, 's'},
+                                         {"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"bootstrap", required_argument, 0, 'b'},
+                                         {"seed", required_argument, 0, 'S'},
+                                         {"a3-starts", required_argument, 0, 'a'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *figure = NULL, *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
     plot_opts po;
     plot_opts_defaults(&po);
@@ -49,10 +52,18 @@ int cmd_plot(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': figure = optarg; break;
-        case 's': sweep = optarg; break;
-        case 'd': db = optarg; break;
-        case 'o': out = optarg; break;
+        case 'f':
+            figure = optarg;
+            break;
+        case 's':
+            sweep = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         case 'b':
             if (cli_int("plot", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
             po.bootstrap = (int)v;
@@ -65,8 +76,11 @@ int cmd_plot(int argc, char **argv) {
             if (cli_int("plot", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
             po.a3_starts = (int)v;
             break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("plot", "unknown option");
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("plot", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);

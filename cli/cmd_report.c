@@ -28,10 +28,10 @@ static const char *usage_text =
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
-        {"sweep", required_argument, 0, 's'},     {"db", required_argument, 0, 'd'},
-        {"out", required_argument, 0, 'o'},       {"bootstrap", required_argument, 0, 'b'},
-        {"seed", required_argument, 0, 'S'},      {"a3-starts", required_argument, 0, 'a'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+        {"sweep", required_argument, 0, 's'}, {"db", required_argument, 0, 'd'},
+        {"out", required_argument, 0, 'o'},   {"bootstrap", required_argument, 0, 'b'},
+        {"seed", required_argument, 0, 'S'},  {"a3-starts", required_argument, 0, 'a'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
     plot_opts po;
     plot_opts_defaults(&po);
@@ -40,9 +40,15 @@ int cmd_report(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': sweep = optarg; break;
-        case 'd': db = optarg; break;
-        case 'o': out = optarg; break;
+        case 's':
+            sweep = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
         case 'b':
             if (cli_int("report", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
             po.bootstrap = (int)v;
@@ -55,8 +61,11 @@ int cmd_report(int argc, char **argv) {
             if (cli_int("report", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
             po.a3_starts = (int)v;
             break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("report", "unknown option");
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("report", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
@@ -71,7 +80,9 @@ int cmd_report(int argc, char **argv) {
     store_close(s);
     if (rc) return cli_fail("report", "%s", err);
     for (int i = 0; i < plot_figure_count; i++) {
-        const char *what = res[i].rc == 0 ? "drawn" : res[i].rc == PLOT_SKIPPED ? "skipped" : "failed";
+        const char *what = res[i].rc == 0              ? "drawn"
+                           : res[i].rc == PLOT_SKIPPED ? "skipped"
+                                                       : "failed";
         printf("%-20s %s%s%s\n", res[i].name, what, res[i].msg[0] ? ": " : "", res[i].msg);
     }
     printf("report: %s/index.html\n", out);

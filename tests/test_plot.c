@@ -54,8 +54,10 @@ static void rmdir_all(const char *dir) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) rmdir_all(p);
-        else unlink(p);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rmdir_all(p);
+        else
+            unlink(p);
     }
     closedir(d);
     rmdir(dir);
@@ -87,8 +89,8 @@ static void make_fixture(const char *path, int with_budgets) {
             store_run_init(&r);
             snprintf(r.id, sizeof r.id, "run%02d", id);
             snprintf(r.sweep, sizeof r.sweep, "%s", HOSTILE_SWEEP);
-            snprintf(r.label, sizeof r.label, "%s b%d k%d \"'&", id == 0 ? HOSTILE_LABEL : "iso",
-                     b, k);
+            snprintf(r.label, sizeof r.label, "%s b%d k%d \"'&", id == 0 ? HOSTILE_LABEL : "iso", b,
+                     k);
             snprintf(r.status, sizeof r.status, "running");
             r.n_vocab = 256;
             r.n_layer = 2 + k;
@@ -110,8 +112,8 @@ static void make_fixture(const char *path, int with_budgets) {
                 double t = round(D * e / 8);
                 double noise = 0.004 * sin(1.7 * id + 2.3 * e);
                 L = law(N, t) + noise;
-                cr_assert_eq(store_add_eval(s, r.id, e * 10, (int64_t)t, 6 * N * t, L,
-                                            L / log(2), err, sizeof err),
+                cr_assert_eq(store_add_eval(s, r.id, e * 10, (int64_t)t, 6 * N * t, L, L / log(2),
+                                            err, sizeof err),
                              0, "%s", err);
             }
             snprintf(r.status, sizeof r.status, "done");
@@ -145,8 +147,8 @@ static void make_fixture(const char *path, int with_budgets) {
         for (int e = 1; e <= 8; e++) {
             double t = round(U * e / 8);
             L = law(N, t) + 0.004 * sin(0.9 * k + 1.3 * e);
-            cr_assert_eq(store_add_eval(s, r.id, e * 10, (int64_t)t, 6 * N * t, L, L / log(2),
-                                        err, sizeof err),
+            cr_assert_eq(store_add_eval(s, r.id, e * 10, (int64_t)t, 6 * N * t, L, L / log(2), err,
+                                        sizeof err),
                          0, "%s", err);
         }
         snprintf(r.status, sizeof r.status, "done");
@@ -302,8 +304,9 @@ Test(plot, failed_gnuplot_keeps_previous_output) {
     static const char *const fakes[2] = {"/bin/false", "/bin/true"};
     static const char *const says[2] = {"failed (exit 1)", "wrote no PNG"};
     for (int k = 0; k < 2; k++) {
-        snprintf(cmd, sizeof cmd, "SCALING_GNUPLOT=%s %s plot --figure kaplan-curves --db %s --out %s",
-                 fakes[k], SCALING_BIN, db, dir);
+        snprintf(cmd, sizeof cmd,
+                 "SCALING_GNUPLOT=%s %s plot --figure kaplan-curves --db %s --out %s", fakes[k],
+                 SCALING_BIN, db, dir);
         cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
         cr_assert(strstr(out, says[k]), "%s", out);
         cr_assert_eq(file_size(path), before, "previous figure changed");
@@ -356,8 +359,8 @@ Test(plot, missing_budgets_skip_isoflop_only, .timeout = 300) {
     snprintf(db, sizeof db, "%s/r.db", dir);
     make_fixture(db, 0);
     snprintf(cmd, sizeof cmd,
-             "%s plot --figure all --db %s --out %s/fig --bootstrap 4 --a3-starts 8",
-             SCALING_BIN, db, dir);
+             "%s plot --figure all --db %s --out %s/fig --bootstrap 4 --a3-starts 8", SCALING_BIN,
+             db, dir);
     int rc = run_cmd(cmd, out, sizeof out);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "chinchilla-isoflop   skipped: no IsoFLOP budgets"), "%s", out);
@@ -381,7 +384,8 @@ Test(plot, missing_budgets_skip_isoflop_only, .timeout = 300) {
     snprintf(cmd, sizeof cmd, "%s plot --figure all --db %s --out %s/fig2", SCALING_BIN, db2, dir);
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
     int skipped = 0;
-    for (const char *p = out; (p = strstr(p, "skipped:")); p++) skipped++;
+    for (const char *p = out; (p = strstr(p, "skipped:")); p++)
+        skipped++;
     cr_assert_eq(skipped, plot_figure_count, "%s", out);
     assert_no_temporaries(dir);
     rmdir_all(dir);
@@ -403,7 +407,8 @@ Test(plot, cli_usage_errors) {
 
 static int count(const char *hay, const char *needle) {
     int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
     return n;
 }
 
