@@ -76,7 +76,7 @@ typedef struct {
     int patience;          /* early stop after this many evals without improvement (0: off) */
     int log_every;         /* steps between step records */
     uint64_t seed;
-    int threads;           /* OpenBLAS threads (0: leave as set) */
+    int threads;           /* worker threads (0: 1); OpenBLAS runs single-threaded inside them */
     char checkpoint[1024]; /* checkpoint path ("" for none) */
     double checkpoint_secs; /* write a checkpoint at most this often (and at the end) */
     int resume;            /* continue from `checkpoint` if it exists */

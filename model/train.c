@@ -46,6 +46,17 @@ static double evaluate(nn_gpt *g, const data_tokfile *val, int nwin, double *sec
     return sum / nwin;
 }
 
+/* Every token must index the embedding: 0 or UTIL_ECORRUPT naming the file
+ * and the first offending offset. One pass, before training. */
+static int check_tokens(const data_tokfile *f, const char *path, int vocab, char *err,
+                        size_t errlen) {
+    for (uint64_t i = 0; i < f->ntokens; i++)
+        if (data_tokfile_get(f, i) >= (uint32_t)vocab)
+            return util_err(err, errlen, UTIL_ECORRUPT, "%s: token %u at offset %llu is >= n_vocab %d",
+                            path, data_tokfile_get(f, i), (unsigned long long)i, vocab);
+    return 0;
+}
+
 /* Validation points: steps round(steps^(i/K)), i = 1..K, deduplicated (the
  * last is the end of the budget). Returns the count written to pts. */
 static int eval_points(int64_t steps, int K, int64_t *pts) {
@@ -120,9 +131,11 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     snprintf(path, sizeof path, "%s/train.tok", c->data_dir);
     if ((rc = data_tokfile_open(&tr, path, err, errlen))) goto done;
     tr_open = 1;
+    if ((rc = check_tokens(&tr, path, c->shape.n_vocab, err, errlen))) goto done;
     snprintf(path, sizeof path, "%s/val.tok", c->data_dir);
     if ((rc = data_tokfile_open(&va, path, err, errlen))) goto done;
     va_open = 1;
+    if ((rc = check_tokens(&va, path, c->shape.n_vocab, err, errlen))) goto done;
     int T = c->shape.n_ctx;
     if ((int)tr.vocab > c->shape.n_vocab || (int)va.vocab > c->shape.n_vocab) {
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: token files index vocab %u/%u > n_vocab %d",
@@ -195,7 +208,9 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     int nmicro = c->batch / mb;
     float scale = 1.0f / (float)((double)c->batch * T);
 
-    while (st.step < steps) {
+    /* a run resumed after its early stop stays stopped */
+    if (c->patience > 0 && st.bad_evals >= c->patience) status = MODEL_EARLY_STOPPED;
+    while (status == MODEL_DONE && st.step < steps) {
         if (c->stop && *c->stop) {
             st.elapsed += util_now() - t_start;
             t_start = util_now();

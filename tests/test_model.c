@@ -14,6 +14,7 @@
 #include "../model/data.h"
 #include "../model/model.h"
 #include "../model/nn.h"
+#include "../results/store.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -164,6 +165,29 @@ Test(model, attention_is_causal) {
     cr_assert(memcmp(o1, o2, sizeof(float) * (tcut + 1) * C) == 0, "past outputs changed");
     cr_assert(memcmp(o1 + (tcut + 1) * C, o2 + (tcut + 1) * C, sizeof(float) * C) != 0);
     free(qkv), free(o1), free(o2), free(att), free(sc);
+}
+
+Test(model, model_outputs_do_not_see_later_tokens) {
+    model_shape s = {2, 16, 2, 64, 90, 20};
+    nn_gpt *g;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(nn_gpt_create(&g, &s, 1, 2, err, sizeof err), 0, "%s", err);
+    nn_gpt_init(g, 3);
+    util_rng r;
+    util_rng_seed(&r, 12, "t");
+    for (int t = 0; t < s.n_ctx; t++) {
+        g->inputs[t] = (int)util_rng_below(&r, s.n_vocab);
+        g->targets[t] = (int)util_rng_below(&r, s.n_vocab);
+    }
+    int k = 70; /* positions 0..k keep their inputs and targets */
+    nn_gpt_forward(g, 1);
+    float before[90];
+    memcpy(before, g->losses, sizeof before);
+    for (int t = k + 1; t < s.n_ctx; t++) g->inputs[t] = (g->inputs[t] + 7) % s.n_vocab;
+    nn_gpt_forward(g, 1);
+    cr_assert(memcmp(before, g->losses, sizeof(float) * (k + 1)) == 0, "earlier losses changed");
+    cr_assert(memcmp(before + k + 1, g->losses + k + 1, sizeof(float) * (s.n_ctx - k - 1)) != 0);
+    nn_gpt_free(g);
 }
 
 Test(model, elementwise_ops_match_naive) {
@@ -490,6 +514,16 @@ Test(model, early_stopping_and_divergence, .init = make_data, .fini = rm_data) {
     cr_assert_eq(a.nevals, 3);
     cr_assert_eq(res.best_val_loss, a.vloss[0]);
     cr_assert_lt(res.steps, 30);
+    /* resuming an early-stopped run leaves it stopped */
+    int64_t stopped_at = res.steps;
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/es.ckpt", g_dir);
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    c.resume = 1;
+    int before = a.nsteps;
+    cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_EARLY_STOPPED);
+    cr_assert_eq(res.steps, stopped_at);
+    cr_assert_eq(a.nsteps, before);
     small_config(&c);
     c.lr = 1e3;
     c.warmup = 0;
@@ -531,6 +565,34 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
     cr_assert(strstr(text, "final train_loss="), "%s", text);
     cr_assert(strstr(text, "nonembedding"), "%s", text);
     free(text);
+    /* --db: the run row holds the numbers the console printed */
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--tokens 640 --warmup 2 --evals 2 --threads 1 --run-id abc --db %s/r.db --quiet "
+             "> %s/out2.txt 2>&1",
+             SCALING_BIN, g_dir, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/out2.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    const char *fl = strstr(text, "final train_loss=");
+    cr_assert(fl, "%s", text);
+    double tl, vl;
+    cr_assert_eq(sscanf(fl, "final train_loss=%lf val_loss=%lf", &tl, &vl), 2);
+    free(text);
+    store *db;
+    snprintf(path, sizeof path, "%s/r.db", g_dir);
+    cr_assert_eq(store_open(&db, path, STORE_READONLY, e, sizeof e), 0, "%s", e);
+    store_run row;
+    store_run_init(&row);
+    cr_assert_eq(store_get_run(db, "abc", &row, e, sizeof e), 0, "%s", e);
+    cr_assert_str_eq(row.status, "done");
+    cr_assert_eq(row.n_layer, 1);
+    /* 4*16^2 + 2*16*64 + 9*16 + 64 = 3280 per layer, + final LayerNorm 32 */
+    cr_assert_eq(row.params_nonembedding, 3312);
+    cr_assert(fabs(row.final_val_loss - vl) < 1e-6, "%g vs printed %g", row.final_val_loss, vl);
+    cr_assert(fabs(row.final_train_loss - tl) < 1e-6);
+    store_run_free_fields(&row);
+    store_close(db);
     snprintf(cmd, sizeof cmd, "%s train --data %s/prep --layers 1 --d-model 16 --heads 3 --ctx 16 "
              "--batch 4 --tokens 640 2>/dev/null >/dev/null", SCALING_BIN, g_dir);
     cr_assert_eq(sh(cmd), 1); /* heads do not divide d_model: a runtime failure */
