@@ -42,7 +42,8 @@ void plot_opts_defaults(plot_opts *o); /* bootstrap 50, seed 1, gnuplot NULL */
 
 /* A loaded sweep with its fits computed on first use, so that drawing all
  * figures loads the data and fits each law once. Borrows `s` (must outlive
- * the context); `sweep` NULL means all runs. plot_ctx_free accepts NULL. */
+ * the context); `sweep` NULL or "" means all runs; a sweep the database does
+ * not know is UTIL_ENOTFOUND. plot_ctx_free accepts NULL. */
 typedef struct plot_ctx plot_ctx;
 int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *o, char *err,
                   size_t errlen);

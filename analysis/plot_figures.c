@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,23 @@ void plot_opts_defaults(plot_opts *o) {
 
 /* ---- Context and fits ----------------------------------------------------- */
 
+/* 1 if the database knows `sweep` (as a sweep or on a run), 0 if not, <0 error. */
+static int sweep_known(store *s, const char *sweep, char *err, size_t errlen) {
+    sqlite3 *db = store_db(s);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM sweeps WHERE name = ?1 "
+                           "UNION ALL SELECT 1 FROM runs WHERE sweep = ?1 LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return util_err(err, errlen, UTIL_EDB, "plot: looking up sweep: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st), rc = r == SQLITE_ROW ? 1 : 0;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = util_err(err, errlen, UTIL_EDB, "plot: looking up sweep: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *o, char *err,
                   size_t errlen) {
     int rc;
@@ -58,6 +76,16 @@ int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *
     c->kap_opts = c->chin_opts;
     c->kap_opts.params = FIT_PARAMS_NONEMB;
     c->kap_opts.flops = FIT_FLOPS_KAPLAN;
+    if (sweep && *sweep) {
+        rc = sweep_known(s, sweep, err, errlen);
+        if (rc == 0)
+            rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: no sweep named '%s'", store_path(s),
+                          sweep);
+        if (rc < 0) {
+            free(c);
+            return rc;
+        }
+    }
     if ((rc = fit_load_store(&c->d, s, sweep && *sweep ? sweep : NULL, err, errlen))) {
         free(c);
         return rc;
