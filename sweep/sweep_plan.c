@@ -47,8 +47,13 @@ int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t t
 int sweep_shape_for_params(double target, int count_total, double aspect, int head_size,
                            double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
                            size_t errlen) {
-    double best = INFINITY;
-    model_shape b = {0};
+    /* Two bests: among shapes within 2x of the aspect, and among all. Hitting
+     * N matters more to a fit than the exact aspect (Kaplan et al. 2020 Fig.
+     * 5: loss varies a few % over aspect 20-200), so the score is mostly
+     * |ln N/target|; a shape far off the aspect is taken only when no shape
+     * near it comes within 2x of the target. */
+    double best[2] = {INFINITY, INFINITY};
+    model_shape b[2] = {{0}, {0}};
     for (int L = 1; L <= 256; L++) {
         /* smallest multiple m of head_size whose count reaches the target */
         int lo = 1, hi = 65536 / head_size;
@@ -72,27 +77,36 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
             model_count_params(&t, &c);
             double N = (double)(count_total ? c.total : c.nonembedding);
             if (N <= 0) continue;
-            /* hitting N matters more to a fit than the exact aspect
-             * (Kaplan et al. 2020 Fig. 5: loss varies a few % over aspect 20-200) */
-            double score = fabs(log(N / target)) + 0.1 * fabs(log((double)d / L / aspect));
-            if (score < best) {
-                best = score;
-                b = t;
+            double da = fabs(log((double)d / L / aspect));
+            double score = fabs(log(N / target)) + 0.1 * da;
+            for (int k = 0; k < 2; k++) {
+                if (k == 0 && da > log(2.0) + 1e-9) continue;
+                if (score < best[k]) {
+                    best[k] = score;
+                    b[k] = t;
+                }
             }
         }
     }
-    if (!b.n_layer)
+    int k = 1;
+    if (b[0].n_layer) {
+        model_counts c;
+        model_count_params(&b[0], &c);
+        double N = (double)(count_total ? c.total : c.nonembedding);
+        if (fabs(log(N / target)) <= log(2.0)) k = 0;
+    }
+    if (!b[k].n_layer)
         return util_err(err, errlen, UTIL_EINVAL, "no shape for %g parameters", target);
     model_counts c;
-    model_count_params(&b, &c);
+    model_count_params(&b[k], &c);
     double N = (double)(count_total ? c.total : c.nonembedding);
     if (fabs(log(N / target)) > log(2.0))
         return util_err(err, errlen, UTIL_EINVAL,
                         "no shape within a factor of 2 of %g %s parameters (nearest %dx%d has "
                         "%.4g; with head_size %d)",
-                        target, count_total ? "total" : "non-embedding", b.n_layer, b.d_model, N,
-                        head_size);
-    *s = b;
+                        target, count_total ? "total" : "non-embedding", b[k].n_layer,
+                        b[k].d_model, N, head_size);
+    *s = b[k];
     return 0;
 }
 
@@ -345,10 +359,34 @@ static int expand_section(ctx *c, const secref *sec) {
                             c->f.e[i_pc].origin, v);
     }
     model_sched sched = SCHED_COSINE;
-    if (i_sched >= 0 && model_sched_parse(c->val[i_sched].s, &sched))
-        return util_err(err, errlen, UTIL_EINVAL,
-                        "%s: schedule = %s: expected cosine, constant or fixed_cosine",
-                        c->f.e[i_sched].origin, c->val[i_sched].s);
+    if (i_sched >= 0) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "%s", c->val[i_sched].s);
+        for (char *q = nm; *q; q++)
+            if (*q == '_') *q = '-'; /* fixed_cosine and fixed-cosine both read */
+        if (model_sched_parse(nm, &sched))
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: schedule = %s: expected cosine, constant or fixed-cosine",
+                            c->f.e[i_sched].origin, c->val[i_sched].s);
+    }
+    /* the workers are `scaling train`, which keeps AdamW's betas and eps at
+     * their defaults */
+    {
+        static const sweep_key fixed[] = {K_BETA1, K_BETA2, K_EPS};
+        for (int q = 0; q < 3; q++) {
+            int at = lookup(c, S, fixed[q], NULL);
+            if (at >= 0) {
+                model_train_config d;
+                model_train_defaults(&d);
+                double dv = fixed[q] == K_BETA1 ? d.beta1 : fixed[q] == K_BETA2 ? d.beta2 : d.eps;
+                for (int v = 0; v < c->val[at].n; v++)
+                    if (c->val[at].v[v] != dv)
+                        return util_err(err, errlen, UTIL_EINVAL,
+                                        "%s: %s = %s: the trainer fixes it at %g",
+                                        c->f.e[at].origin, c->f.e[at].key, c->f.e[at].value, dv);
+            }
+        }
+    }
     int evals_set = lookup(c, S, K_EVALS, NULL) >= 0;
     int patience_set = lookup(c, S, K_PATIENCE, NULL) >= 0;
 

@@ -81,9 +81,8 @@ char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const swee
     if (g->schedule == SCHED_FIXED_COSINE)
         A("--cycle-tokens"), A("%lld", (long long)g->cycle_tokens);
     A("--weight-decay"), A("%.17g", g->weight_decay);
-    A("--beta1"), A("%.17g", g->beta1);
-    A("--beta2"), A("%.17g", g->beta2);
-    A("--eps"), A("%.17g", g->eps);
+    /* `scaling train` has no options for the AdamW betas and eps: a plan
+     * that changes them cannot run through it (sweep_parse refuses it) */
     A("--grad-clip"), A("%.17g", g->grad_clip);
     A("--evals"), A("%d", g->evals);
     A("--eval-windows"), A("%d", g->eval_windows);
@@ -96,7 +95,7 @@ char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const swee
     A("--run-id"), A("%s", r->id);
     A("--sweep"), A("%s", plan->name);
     A("--label"), A("%s", r->label);
-    if (isfinite(r->compute_budget)) A("--compute-budget"), A("%.17g", r->compute_budget);
+    /* runs.compute_budget is written by sweep_run when it registers the run */
     A("--checkpoint"), A("%s/%s.ckpt", ckpt_dir, r->id);
     A("--resume");
     A("--quiet");
