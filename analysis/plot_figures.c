@@ -509,12 +509,14 @@ static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const
     return band;
 }
 
-/* $name: the optima of approach 1 or 2: 1 C, 2 N, 3 D, 4 L. */
+/* $name: the optima of approach 1 or 2: 1 C, 2 N, 3 D, 4 L, 5 1 if the
+ * minimum lies outside the sampled sizes (approach 2). */
 static void write_optima(gp *g, const char *name, const fit_optima *p) {
     fprintf(g->data, "%s << EOD\n", name);
     for (int i = 0; i < p->n; i++)
         if (pos(p->C[i]) && pos(p->N[i]) && pos(p->D[i]))
-            fprintf(g->data, "%.9g %.9g %.9g %.9g\n", p->C[i], p->N[i], p->D[i], p->L[i]);
+            fprintf(g->data, "%.9g %.9g %.9g %.9g %d\n", p->C[i], p->N[i], p->D[i], p->L[i],
+                    p->extrapolated[i] != 0);
     fprintf(g->data, "EOD\n");
 }
 
@@ -541,7 +543,8 @@ static void optima_panels(gp *g, const fit_frontier *f, const char *tag, const c
     for (int k = 0; k < 2; k++) {
         fprintf(g->body, "reset\n");
         panel_common(g);
-        fprintf(g->body, "set key top left\n");
+        /* bmargin 7: aligned with the first panel, whose legend is below it */
+        fprintf(g->body, "set key top left\nset bmargin 7\n");
         logaxis(g, "x", lo, hi);
         logaxis(g, "y", 1, 1e9);
         fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel %s\nset title %s\n",
@@ -719,7 +722,7 @@ static int fig_chinchilla_envelope(plot_ctx *c, gp *g, char *msg, size_t msglen)
     colour_scale(g, cs.Nlo, cs.Nhi, "parameters N", 0);
     logaxis(g, "x", cs.Clo, cs.Chi);
     fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'training loss (nats/token)'\n"
-                     "set title 'learning curves and their envelope'\n");
+                     "set title 'learning curves and their envelope'\nset bmargin 7\n");
     fprintf(g->body,
             "plot $curves using 2:4:5 with lines lw 1.2 lc palette title 'learning curves', "
             "$env using 1:2 with points pt 7 ps 0.5 lc rgb '#222222' title 'envelope'\n");
@@ -803,12 +806,19 @@ static int fig_chinchilla_isoflop(plot_ctx *c, gp *g, char *msg, size_t msglen) 
     colour_scale(g, Clo, Chi, "compute budget C (FLOPs)", 0);
     logaxis(g, "x", Nlo, Nhi);
     fprintf(g->body, "set xlabel 'parameters N'\nset ylabel 'final loss (nats/token)'\n"
-                     "set title 'IsoFLOP profiles with fitted parabolas'\nset key bottom left\n");
-    fprintf(
-        g->body,
-        "plot $iso using 1:2:3 with points pt 7 ps 1.1 lc palette title 'runs (colour: budget)', "
-        "$parab using 1:2:3 with lines lw 1.5 lc palette title 'parabola in ln N', "
-        "$min using 2:4 with points pt 13 ps 1.8 lc rgb '#222222' title 'minima'\n");
+                     "set title 'IsoFLOP profiles with fitted parabolas'\n"
+                     "set key below Left reverse maxrows 2 font ',9'\nset bmargin 7\n");
+    int nextra = 0;
+    for (int p = 0; p < f->pts.n; p++)
+        nextra += f->pts.extrapolated[p] != 0;
+    fprintf(g->body,
+            "plot $iso using 1:2:3 with points pt 7 ps 1.1 lc palette title 'runs', "
+            "$parab using 1:2:3 with lines lw 1.5 lc palette title 'parabola in ln N', "
+            "$min using ($5 > 0 ? 1/0 : $2):4 with points pt 13 ps 1.8 lc rgb '#222222' "
+            "title 'minima'%s\n",
+            nextra ? ", $min using ($5 > 0 ? $2 : 1/0):4 with points pt 12 ps 1.8 lw 2 "
+                     "lc rgb '#d62728' title 'extrapolated minimum'"
+                   : "");
     optima_panels(g, c->a2, "a2", "approach 2");
     fprintf(g->body, "unset multiplot\n");
     if (f->warning[0]) snprintf(msg, msglen, "approach 2: %s", f->warning);
