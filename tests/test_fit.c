@@ -501,11 +501,20 @@ Test(fit, degenerate_input_is_an_error) {
 
 /* ---- Loaders ----------------------------------------------------------------------- */
 
+static char tmp_path[64];
+
+static void tmp_cleanup(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_path);
+    if (system(cmd) != 0) fprintf(stderr, "test_fit: could not remove %s\n", tmp_path);
+}
+
+/* A fresh directory under /tmp, removed when the test's process exits. */
 static char *tmpdir(void) {
-    static char t[64];
-    snprintf(t, sizeof t, "/tmp/test_fit_XXXXXX");
-    cr_assert(mkdtemp(t) != NULL);
-    return t;
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/test_fit_XXXXXX");
+    cr_assert(mkdtemp(tmp_path) != NULL);
+    atexit(tmp_cleanup);
+    return tmp_path;
 }
 
 static void write_file(const char *path, const char *text) {
