@@ -11,7 +11,7 @@
 
 static const char *usage_text =
     "usage: scaling plot --figure NAME|all [--sweep NAME] [--db FILE] --out DIR\n"
-    "                    [--bootstrap N] [--seed S]\n"
+    "                    [--bootstrap N] [--seed S] [--a3-starts N]\n"
     "\n"
     "Draws figures with gnuplot (pngcairo and svg): DIR/NAME.png and DIR/NAME.svg.\n"
     "Figures:\n"
@@ -32,6 +32,8 @@ static const char *usage_text =
     "  --out DIR          output directory (created if missing)\n"
     "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"
     "  --seed S           bootstrap seed (default 1)\n"
+    "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"
+    "                     (default: the fit module's, all 4500)\n"
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
 
 int cmd_plot(int argc, char **argv) {

@@ -24,6 +24,8 @@ static const char *usage_text =
     "  --out DIR      output directory (created if missing)\n"
     "  --bootstrap N  bootstrap resamples for intervals and bands (default 50)\n"
     "  --seed S       bootstrap seed (default 1)\n"
+    "  --a3-starts N  approach 3: L-BFGS starts from the best N grid points\n"
+    "                 (default: the fit module's, all 4500)\n"
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
 
 int cmd_report(int argc, char **argv) {
