@@ -337,6 +337,12 @@ Test(plot, every_figure_from_a_full_sweep, .timeout = 300) {
         snprintf(path, sizeof path, "%s/%s.png", out, name);
         long png = file_size(path);
         cr_assert_gt(png, 15000, "%s: PNG only %ld bytes", name, png);
+        FILE *pf = fopen(path, "rb");
+        unsigned char magic[8] = {0};
+        cr_assert_not_null(pf);
+        cr_assert_eq(fread(magic, 1, 8, pf), 8);
+        fclose(pf);
+        cr_assert(!memcmp(magic, "\x89PNG\r\n\x1a\n", 8), "%s: not a PNG", name);
         snprintf(path, sizeof path, "%s/%s.svg", out, name);
         long svg = file_size(path);
         cr_assert_gt(svg, 15000, "%s: SVG only %ld bytes", name, svg);
