@@ -302,7 +302,9 @@ done:
 /* ---- Lower envelope of the learning curves -------------------------------- */
 
 /* A run's curve as (ln C, smoothed loss): a centred moving average over 3
- * evals (2 at the ends) takes out eval noise without shifting the curve. */
+ * interior evals takes out eval noise. The two ends stay raw: averaging the
+ * first eval with the next one would pull a steeply falling curve below
+ * itself where it starts, and the envelope below every run there. */
 static int smooth_curve(const fit_run *r, const fit_opts *o, double *lc, double *ls) {
     int n = 0;
     for (int i = 0; i < r->ncurve; i++) {
@@ -315,10 +317,8 @@ static int smooth_curve(const fit_run *r, const fit_opts *o, double *lc, double 
     if (n >= 3) {
         double raw_prev = 0;
         for (int i = 0; i < n; i++) {
-            double raw = ls[i], s = raw, k = 1;
-            if (i > 0) s += raw_prev, k++;
-            if (i + 1 < n) s += ls[i + 1], k++;
-            ls[i] = s / k;
+            double raw = ls[i];
+            if (i > 0 && i + 1 < n) ls[i] = (raw_prev + raw + ls[i + 1]) / 3;
             raw_prev = raw;
         }
     }
