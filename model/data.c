@@ -34,29 +34,6 @@
 #define META_FORMAT "scaling-data"
 #define META_VERSION 1
 
-/* ==== Little-endian helpers ================================================ */
-
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* ==== Token files ========================================================== */
 
 int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t vocab, char *err,
@@ -74,11 +51,11 @@ int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t
     if (rc) return rc;
     FILE *fp = util_afile_fp(f);
     uint8_t hdr[TOK_HEADER] = {0};
-    put_u64(hdr, DATA_TOKFILE_MAGIC);
-    put_u32(hdr + 8, DATA_TOKFILE_VERSION);
-    put_u32(hdr + 12, vocab);
-    put_u64(hdr + 16, (uint64_t)n);
-    put_u32(hdr + 24, width);
+    util_put_le64(hdr, DATA_TOKFILE_MAGIC);
+    util_put_le32(hdr + 8, DATA_TOKFILE_VERSION);
+    util_put_le32(hdr + 12, vocab);
+    util_put_le64(hdr + 16, (uint64_t)n);
+    util_put_le32(hdr + 24, width);
     int ok = fwrite(hdr, 1, sizeof hdr, fp) == sizeof hdr;
     uint8_t buf[1 << 14];
     size_t per = sizeof buf / width;
@@ -89,7 +66,7 @@ int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t
                 buf[2 * j] = (uint8_t)tok[i + j];
                 buf[2 * j + 1] = (uint8_t)(tok[i + j] >> 8);
             } else {
-                put_u32(buf + 4 * j, tok[i + j]);
+                util_put_le32(buf + 4 * j, tok[i + j]);
             }
         }
         ok = fwrite(buf, width, m, fp) == m;
@@ -128,8 +105,8 @@ int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errle
         goto done;
     }
     const uint8_t *p = map;
-    uint64_t magic = get_u64(p), n = get_u64(p + 16);
-    uint32_t ver = get_u32(p + 8), vocab = get_u32(p + 12), width = get_u32(p + 24);
+    uint64_t magic = util_get_le64(p), n = util_get_le64(p + 16);
+    uint32_t ver = util_get_le32(p + 8), vocab = util_get_le32(p + 12), width = util_get_le32(p + 24);
     if (magic != DATA_TOKFILE_MAGIC) {
         rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: not a token file (bad magic)", path);
         goto done;

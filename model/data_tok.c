@@ -262,39 +262,18 @@ int data_tok_decode(const data_tok *t, const uint32_t *tok, size_t ntok, uint8_t
 
 /* ==== Saving and loading =================================================== */
 
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int data_tok_save(const data_tok *t, const char *path, char *err, size_t errlen) {
     size_t n = 16 + 8 * (size_t)t->nmerges + 8;
     uint8_t *buf = malloc(n);
     if (!buf) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-    put_u64(buf, BPE_MAGIC);
-    put_u32(buf + 8, BPE_VERSION);
-    put_u32(buf + 12, (uint32_t)t->vocab);
+    util_put_le64(buf, BPE_MAGIC);
+    util_put_le32(buf + 8, BPE_VERSION);
+    util_put_le32(buf + 12, (uint32_t)t->vocab);
     for (int i = 0; i < t->nmerges; i++) {
-        put_u32(buf + 16 + 8 * (size_t)i, t->merges[2 * i]);
-        put_u32(buf + 20 + 8 * (size_t)i, t->merges[2 * i + 1]);
+        util_put_le32(buf + 16 + 8 * (size_t)i, t->merges[2 * i]);
+        util_put_le32(buf + 20 + 8 * (size_t)i, t->merges[2 * i + 1]);
     }
-    put_u64(buf + n - 8, util_fnv64(UTIL_FNV_INIT, buf, n - 8));
+    util_put_le64(buf + n - 8, util_fnv64(UTIL_FNV_INIT, buf, n - 8));
     int rc = util_write_atomic(path, buf, n, err, errlen);
     free(buf);
     return rc;
@@ -308,11 +287,11 @@ int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen) {
     int rc = util_read_file(path, &raw, &n, err, errlen);
     if (rc) return rc;
     const uint8_t *p = (const uint8_t *)raw;
-    if (n < 24 || get_u64(p) != BPE_MAGIC) {
+    if (n < 24 || util_get_le64(p) != BPE_MAGIC) {
         rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: not a BPE tokenizer file (bad magic)", path);
         goto done;
     }
-    uint32_t ver = get_u32(p + 8), vocab = get_u32(p + 12);
+    uint32_t ver = util_get_le32(p + 8), vocab = util_get_le32(p + 12);
     if (ver != BPE_VERSION) {
         rc = util_err(err, errlen, UTIL_ECORRUPT,
                       "%s: tokenizer format version %u, this program reads version %d", path, ver,
@@ -324,7 +303,7 @@ int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen) {
                       "%s: vocab %u and file size %zu bytes disagree (truncated?)", path, vocab, n);
         goto done;
     }
-    if (get_u64(p + n - 8) != util_fnv64(UTIL_FNV_INIT, p, n - 8)) {
+    if (util_get_le64(p + n - 8) != util_fnv64(UTIL_FNV_INIT, p, n - 8)) {
         rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: checksum mismatch (file changed)", path);
         goto done;
     }
@@ -341,7 +320,7 @@ int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen) {
         goto done;
     }
     for (int i = 0; i < t->nmerges; i++) {
-        uint32_t a = get_u32(p + 16 + 8 * (size_t)i), b = get_u32(p + 20 + 8 * (size_t)i);
+        uint32_t a = util_get_le32(p + 16 + 8 * (size_t)i), b = util_get_le32(p + 20 + 8 * (size_t)i);
         if (a >= 256 + (uint32_t)i || b >= 256 + (uint32_t)i) {
             rc = util_err(err, errlen, UTIL_ECORRUPT,
                           "%s: merge %d refers to token %u, not yet defined", path, i,

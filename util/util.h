@@ -56,6 +56,25 @@ double util_rng_normal(util_rng *r);           /* standard normal */
 #define UTIL_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t util_fnv64(uint64_t h, const void *data, size_t n);
 
+/* ---- Little-endian integers in byte buffers (file headers) ------------- */
+
+static inline void util_put_le32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void util_put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t util_get_le32(const uint8_t *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static inline uint64_t util_get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
 /* ---- Files -------------------------------------------------------------- */
 
 /* An output file written under a temporary name in the same directory and
