@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -245,7 +246,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     memset(&P, 0, sizeof P);
     P.plan = plan;
     P.o = o;
-    int rc = 0, n = 0, nw = 0;
+    int rc = 0, n = 0, nw = 0, lockfd = -1;
     int *order = NULL;
     worker *w = NULL;
     char ckpt_dir[1024];
@@ -259,6 +260,19 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     if ((rc = util_mkdirs(ckpt_dir, err, errlen))) return rc;
     if (access(o->exe, X_OK))
         return util_err(err, errlen, UTIL_EINVAL, "%s: not an executable", o->exe);
+    /* one sweep process per database and checkpoint directory: a second
+     * would launch the same runs onto the same checkpoints */
+    char lockpath[1100];
+    snprintf(lockpath, sizeof lockpath, "%s/sweep.lock", ckpt_dir);
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd < 0)
+        return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", lockpath, strerror(errno));
+    if (flock(lockfd, LOCK_EX | LOCK_NB)) {
+        close(lockfd);
+        return util_err(err, errlen, UTIL_EIO,
+                        "%s: another sweep is running on this database (lock %s)", o->db_path,
+                        lockpath);
+    }
 
     order = malloc((plan->nruns ? plan->nruns : 1) * sizeof *order);
     P.partial = calloc(plan->nruns ? plan->nruns : 1, sizeof *P.partial);
@@ -407,6 +421,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
                                                                     "every run is resumable");
 done:
     if (last) *last = P.pr;
+    if (lockfd >= 0) close(lockfd); /* releases the lock */
     store_close(P.db);
     free(order);
     free(P.partial);

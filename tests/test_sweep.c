@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -648,5 +649,76 @@ Test(sweep, cli_dry_run_shards_and_errors) {
     cr_assert_not_null(strstr(out, "usage: scaling sweep"));
     snprintf(args, sizeof args, "status --db %s/none.db", tmp);
     cr_assert_eq(run_cmd(args, out, sizeof out), 1, "%s", out);
+    sweep_plan_free(&p);
+}
+
+/* ---- failures are recorded and the sweep goes on ---------------------------- */
+
+static const char *status_of(const char *db, const char *id, char *buf, size_t n) {
+    store *s;
+    char err[UTIL_ERRLEN];
+    store_run r;
+    buf[0] = 0;
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return buf;
+    store_run_init(&r);
+    if (store_get_run(s, id, &r, err, sizeof err) == 0) snprintf(buf, n, "%s", r.status);
+    store_run_free_fields(&r);
+    store_close(s);
+    return buf;
+}
+
+Test(sweep, crashes_and_divergence_are_recorded) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512], st[32];
+    sweep_file(path, sizeof path, "fail",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8, 16, 24\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 3);
+    /* a stand-in worker: the d_model 8 run "diverges" (exit 3), d_model 16
+     * crashes (SIGKILL), d_model 24 fails (exit 1) */
+    snprintf(exe, sizeof exe, "%s/worker.sh", tmp);
+    write_file(exe, "#!/bin/sh\n"
+                    "for a; do case \"$prev\" in --d-model) d=$a;; esac; prev=$a; done\n"
+                    "case $d in 8) exit 3;; 16) kill -9 $$;; *) exit 1;; esac\n");
+    chmod(exe, 0755);
+    snprintf(db, sizeof db, "%s/fail.db", tmp);
+    sweep_run_opts o = {.db_path = db, .exe = exe, .workers = 2, .threads = 1, .shard_i = 1,
+                        .shard_n = 1};
+    sweep_progress last;
+    cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(last.total, 3);
+    cr_assert_eq(last.done, 1); /* a diverged run has ended */
+    cr_assert_eq(last.diverged, 1);
+    cr_assert_eq(last.failed, 2);
+    for (int i = 0; i < 3; i++) {
+        const char *want = p.runs[i].cfg.shape.d_model == 8 ? "diverged" : "failed";
+        cr_assert_str_eq(status_of(db, p.runs[i].id, st, sizeof st), want, "d_model %d",
+                         p.runs[i].cfg.shape.d_model);
+    }
+    /* worker logs and the checkpoint directory sit next to the database */
+    char logp[1024];
+    snprintf(logp, sizeof logp, "%s.runs/%s.log", db, p.runs[0].id);
+    cr_assert_eq(access(logp, F_OK), 0, "%s", logp);
+    /* rerun with a worker that succeeds but records nothing: the diverged run
+     * is skipped, the failed ones are retried, and a worker that exits 0
+     * without the database saying done is a failure, not a success */
+    write_file(exe, "#!/bin/sh\nexit 0\n");
+    cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(last.done, 1);
+    cr_assert_eq(last.failed, 2);
+    /* a second sweep process on the same database is refused */
+    char lockp[1024];
+    snprintf(lockp, sizeof lockp, "%s.runs/sweep.lock", db);
+    int lfd = open(lockp, O_RDWR);
+    cr_assert_geq(lfd, 0);
+    cr_assert_eq(flock(lfd, LOCK_EX | LOCK_NB), 0);
+    cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "another sweep is running"), "%s", err);
+    close(lfd);
+    /* a missing executable is refused before anything runs */
+    o.exe = "/nonexistent/scaling";
+    cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0);
+    cr_assert_not_null(strstr(err, "/nonexistent/scaling"), "%s", err);
     sweep_plan_free(&p);
 }
