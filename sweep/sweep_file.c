@@ -192,6 +192,16 @@ static int handler(void *user, const char *section, const char *name, const char
     int continuation = (rs->cur[0] == ' ' || rs->cur[0] == '\t') && f->n > 0 &&
                        !strcmp(f->e[f->n - 1].section, section) &&
                        !strcmp(f->e[f->n - 1].key, name) && !strchr(rs->cur, '=');
+    if ((rs->cur[0] == ' ' || rs->cur[0] == '\t') && f->n > 0 &&
+        !strcmp(f->e[f->n - 1].section, section) && !strcmp(f->e[f->n - 1].key, name) &&
+        strchr(rs->cur, '=')) {
+        /* libinih read an indented "key = value" as a continuation */
+        rs_fail(rs, UTIL_EINVAL,
+                "an indented line continues the value of '%s'; start 'key = value' lines at the "
+                "beginning of the line",
+                name, NULL);
+        return 0;
+    }
     if (continuation) {
         sweep_entry *e = &f->e[f->n - 1];
         size_t n = strlen(e->value) + strlen(value) + 3;
@@ -200,7 +210,8 @@ static int handler(void *user, const char *section, const char *name, const char
             rs_fail(rs, UTIL_ENOMEM, "out of memory", NULL, NULL);
             return 0;
         }
-        snprintf(v, n, "%s, %s", e->value, value);
+        size_t pl = strlen(e->value);
+        snprintf(v, n, "%s%s%s", e->value, pl && e->value[pl - 1] == ',' ? " " : ", ", value);
         free(e->value);
         e->value = v;
         return 1;

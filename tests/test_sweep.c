@@ -405,6 +405,19 @@ Test(sweep, parser_errors_name_file_and_line) {
     expect_error(body, 9, "set twice");
     snprintf(body, sizeof body, "%s[s]\nname = x\n", base);
     expect_error(body, 8, "belongs in [sweep]");
+    snprintf(body, sizeof body, "%s[s]\nd_model = 16\n  n_layer = 1\ntokens = 640\n", base);
+    expect_error(body, 9, "indented line continues the value of 'd_model'");
+    /* an indented line without '=' continues a list */
+    {
+        char path[512], err[UTIL_ERRLEN];
+        snprintf(body, sizeof body, "%s[s]\nd_model = 16,\n  24, 32\nn_layer = 1\ntokens = 640\n",
+                 base);
+        sweep_file(path, sizeof path, "cont", body);
+        sweep_plan p;
+        cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+        cr_assert_eq(p.nruns, 3);
+        sweep_plan_free(&p);
+    }
     snprintf(body, sizeof body, "%s[s]\nthis line has no equals sign\n", base);
     expect_error(body, 8, "expected 'key = value'");
     snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nunique_tokens = 1e12\n",
