@@ -604,3 +604,13 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
              SCALING_BIN, g_dir);
     cr_assert_eq(sh(cmd), 3); /* diverged */
 }
+
+Test(model, cli_bench_usage) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s bench --help >/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s bench --threads 0 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --bogus 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+}
