@@ -172,7 +172,7 @@ static inline void split(size_t n, int tid, int nt, size_t *lo, size_t *hi) {
 /* exp(x) by range reduction x = n ln2 + r and the Cephes polynomial, written
  * branch-free so that loops calling it vectorize. */
 static inline float fast_expf(float x) {
-    x = x < -87.0f ? -87.0f : x;
+    x = !(x > -87.0f) ? -87.0f : x; /* NaN maps here too: no float->int of a NaN below */
     x = x > 88.0f ? 88.0f : x;
     /* round to nearest by the 1.5 * 2^23 trick (floorf blocks vectorization) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -185,7 +185,7 @@ static inline float fast_expf(float x) {
     q = q * r + 1.6666665459E-1f;
     q = q * r + 5.0000001201E-1f;
     float y = q * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in [-126, 127] */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return y * scale;
@@ -195,7 +195,7 @@ float nn_expf(float x) { return fast_expf(x); }
 
 static inline float fast_tanhf(float u) {
     u = u > 9.0f ? 9.0f : u;
-    u = u < -9.0f ? -9.0f : u;
+    u = !(u > -9.0f) ? -9.0f : u;
     return 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f);
 }
 

@@ -101,6 +101,10 @@ Test(model, fast_exp_is_accurate) {
         double e = exp((double)(float)x), f = nn_expf((float)x);
         cr_assert(fabs(f - e) <= 3e-7 * e, "exp(%g) = %g, fast %g", x, e, f);
     }
+    /* out of range and NaN inputs are clamped (no undefined float->int conversion) */
+    cr_assert(nn_expf(-1000.0f) < 1e-37f && nn_expf(-1000.0f) >= 0);
+    cr_assert(isfinite(nn_expf(1000.0f)) && nn_expf(1000.0f) > 1e38f);
+    cr_assert(isfinite(nn_expf(NAN)));
 }
 
 Test(model, matmul_matches_naive) {
