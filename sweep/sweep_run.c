@@ -203,6 +203,42 @@ static pid_t launch(pool *P, int run, const char *ckpt_dir, char *err, size_t er
     return pid;
 }
 
+/* The runs row of plan run r as the sweep registers it (status left empty:
+ * store_put_run keeps an existing run's status; config_json borrowed). */
+static void fill_row(store_run *row, const sweep_plan *plan, const sweep_item *r, int threads) {
+    store_run_init(row);
+    snprintf(row->id, sizeof row->id, "%s", r->id);
+    snprintf(row->sweep, sizeof row->sweep, "%s", plan->name);
+    snprintf(row->label, sizeof row->label, "%s", r->label);
+    snprintf(row->data_dir, sizeof row->data_dir, "%s", r->cfg.data_dir);
+    snprintf(row->tokenizer, sizeof row->tokenizer, "%s", plan->data.tokenizer);
+    const model_shape *s = &r->cfg.shape;
+    row->n_vocab = s->n_vocab;
+    row->n_layer = s->n_layer;
+    row->d_model = s->d_model;
+    row->n_head = s->n_head;
+    row->d_ff = s->d_ff;
+    row->n_ctx = s->n_ctx;
+    row->params_total = r->counts.total;
+    row->params_embedding = r->counts.embedding;
+    row->params_nonembedding = r->counts.nonembedding;
+    row->flops_per_token_kaplan = model_flops_kaplan(s, 0);
+    row->flops_per_token_chinchilla = model_flops_chinchilla(s);
+    row->tokens = r->cfg.tokens;
+    row->unique_tokens = r->cfg.unique_tokens;
+    row->batch = r->cfg.batch;
+    row->lr = r->cfg.lr;
+    snprintf(row->schedule, sizeof row->schedule, "%s", model_sched_name(r->cfg.schedule));
+    row->warmup = r->cfg.warmup;
+    row->cycle_tokens = r->cfg.cycle_tokens;
+    row->seed = r->cfg.seed;
+    row->threads = threads;
+    row->compute_budget = r->compute_budget;
+    row->flops = r->flops_chinchilla;
+    row->epochs = r->epochs;
+    row->config_json = r->config_json; /* borrowed */
+}
+
 static int is_finished_status(const char *s) { return !strcmp(s, "done") || !strcmp(s, "diverged"); }
 
 /* A worker ended: classify it, make the database agree, report it. */
@@ -225,6 +261,12 @@ static void reap(pool *P, const worker *w, int status) {
     if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
         store_set_status(P->db, r->id, "planned", e, sizeof e);
     store_run_free_fields(&row);
+    /* `scaling train` stores its own configuration JSON; put back the plan's
+     * resolved one (a superset: label, targets, budget, FLOP count), leaving
+     * the results and the measured epochs alone */
+    fill_row(&row, P->plan, r, P->o->threads);
+    row.epochs = NAN;
+    store_put_run(P->db, &row, e, sizeof e);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
         P->partial[w->run] = r->flops;
@@ -299,38 +341,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         int fin = have && is_finished_status(row.status);
         int div = have && !strcmp(row.status, "diverged");
         store_run_free_fields(&row);
-        store_run_init(&row);
-        snprintf(row.id, sizeof row.id, "%s", r->id);
-        snprintf(row.sweep, sizeof row.sweep, "%s", plan->name);
-        snprintf(row.label, sizeof row.label, "%s", r->label);
+        fill_row(&row, plan, r, o->threads);
         if (!have) snprintf(row.status, sizeof row.status, "planned");
-        snprintf(row.data_dir, sizeof row.data_dir, "%s", r->cfg.data_dir);
-        snprintf(row.tokenizer, sizeof row.tokenizer, "%s", plan->data.tokenizer);
-        const model_shape *s = &r->cfg.shape;
-        row.n_vocab = s->n_vocab;
-        row.n_layer = s->n_layer;
-        row.d_model = s->d_model;
-        row.n_head = s->n_head;
-        row.d_ff = s->d_ff;
-        row.n_ctx = s->n_ctx;
-        row.params_total = r->counts.total;
-        row.params_embedding = r->counts.embedding;
-        row.params_nonembedding = r->counts.nonembedding;
-        row.flops_per_token_kaplan = model_flops_kaplan(s, 0);
-        row.flops_per_token_chinchilla = model_flops_chinchilla(s);
-        row.tokens = r->cfg.tokens;
-        row.unique_tokens = r->cfg.unique_tokens;
-        row.batch = r->cfg.batch;
-        row.lr = r->cfg.lr;
-        snprintf(row.schedule, sizeof row.schedule, "%s", model_sched_name(r->cfg.schedule));
-        row.warmup = r->cfg.warmup;
-        row.cycle_tokens = r->cfg.cycle_tokens;
-        row.seed = r->cfg.seed;
-        row.threads = o->threads;
-        row.compute_budget = r->compute_budget;
-        row.flops = r->flops_chinchilla;
-        row.epochs = r->epochs;
-        row.config_json = r->config_json; /* borrowed: not freed below */
         rc = store_put_run(P.db, &row, err, errlen);
         if (rc) goto done;
         P.pr.flops_total += r->flops;

@@ -596,6 +596,23 @@ Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
     sqlite3_close(a);
     sqlite3_close(b);
 
+    /* each run keeps the plan's resolved configuration, budget included */
+    {
+        store *s;
+        store_run r;
+        char e2[UTIL_ERRLEN];
+        cr_assert_eq(store_open(&s, dbB, STORE_READONLY, e2, sizeof e2), 0, "%s", e2);
+        for (int i = 0; i < nruns; i++) {
+            store_run_init(&r);
+            cr_assert_eq(store_get_run(s, p.runs[i].id, &r, e2, sizeof e2), 0, "%s", e2);
+            cr_assert_str_eq(r.config_json, p.runs[i].config_json);
+            cr_assert_float_eq(r.compute_budget, p.runs[i].compute_budget, 1e-6);
+            cr_assert_str_eq(r.label, "iso");
+            store_run_free_fields(&r);
+        }
+        store_close(s);
+    }
+
     /* scaling status agrees */
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "%s status --db %s --sweep resume 2>&1", bin(), dbB);
