@@ -61,8 +61,8 @@ static int summarise(sqlite3 *db, const char *db_path, const char *name, const c
           "ORDER BY label";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto dberr;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    printf("  %-16s %5s %5s %7s %6s %8s %10s %10s\n", "label", "runs", "done", "running",
-           "failed", "diverged", "best_loss", "FLOPs");
+    printf("  %-16s %5s %5s %7s %6s %8s %10s %10s\n", "label", "runs", "done", "running", "failed",
+           "diverged", "best_loss", "FLOPs");
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *l = (const char *)sqlite3_column_text(st, 0);
         char best[32] = "-";
@@ -80,7 +80,8 @@ static int summarise(sqlite3 *db, const char *db_path, const char *name, const c
         if (sweep_lr_rule(db_path, name, &c, &p, &ns, err, sizeof err) == 0)
             printf("  lr rule from %d sizes: lr = %.4g * N^-%.4f (use lr = rule(%s))\n", ns, c, p,
                    name);
-        else printf("  lr rule: %s\n", err);
+        else
+            printf("  lr rule: %s\n", err);
     }
     return 0;
 dberr:
@@ -100,10 +101,17 @@ int cmd_status(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': name = optarg; break;
-        case 'd': db_path = optarg; break;
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("status", "unknown option");
+        case 's':
+            name = optarg;
+            break;
+        case 'd':
+            db_path = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("status", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("status", "unexpected argument '%s'", argv[optind]);
@@ -121,8 +129,10 @@ int cmd_status(int argc, char **argv) {
         rc = cli_fail("status", "%s: %s", db_path, sqlite3_errmsg(db));
         goto out;
     }
-    if (name) sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 1);
+    if (name)
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char nm[256], mode[32];
         snprintf(nm, sizeof nm, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -131,8 +141,10 @@ int cmd_status(int argc, char **argv) {
         if ((rc = summarise(db, db_path, nm, mode))) break;
     }
     if (!found && rc == EXIT_OK) {
-        if (name) rc = cli_fail("status", "%s: no sweep named '%s'", db_path, name);
-        else printf("%s: no sweeps\n", db_path);
+        if (name)
+            rc = cli_fail("status", "%s: no sweep named '%s'", db_path, name);
+        else
+            printf("%s: no sweeps\n", db_path);
     }
 out:
     sqlite3_finalize(st);

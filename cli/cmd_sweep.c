@@ -51,8 +51,10 @@ static void fmt_time(double s, char *buf, size_t n) {
         return;
     }
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 typedef struct {
@@ -73,10 +75,9 @@ static void progress(void *ctx, const sweep_item *r, const sweep_progress *p) {
         char when[32];
         time_t now = time(NULL);
         strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
-        fprintf(fancy ? stderr : stdout,
-                "%s %-8s %s %-12s %dx%d tokens %lld FLOPs %.3g", when, names[p->ev], r->id,
-                r->label, r->cfg.shape.n_layer, r->cfg.shape.d_model, (long long)r->cfg.tokens,
-                r->flops);
+        fprintf(fancy ? stderr : stdout, "%s %-8s %s %-12s %dx%d tokens %lld FLOPs %.3g", when,
+                names[p->ev], r->id, r->label, r->cfg.shape.n_layer, r->cfg.shape.d_model,
+                (long long)r->cfg.tokens, r->flops);
         if (p->ev == SWEEP_EV_FAILED) fprintf(fancy ? stderr : stdout, " (exit %d)", p->exit_code);
         fprintf(fancy ? stderr : stdout, "  [%d/%d done, %d running, %d failed]\n", p->done,
                 p->total, p->running, p->failed);
@@ -87,8 +88,8 @@ static void progress(void *ctx, const sweep_item *r, const sweep_progress *p) {
         fprintf(stderr,
                 "\r\033[K%d/%d done, %d running, %d failed, %d left | %.3g/%.3g FLOPs (%.0f%%) | "
                 "%s elapsed, ETA %s",
-                p->done, p->total, p->running, p->failed, p->left, p->flops_done,
-                p->flops_total, pct, el, eta);
+                p->done, p->total, p->running, p->failed, p->left, p->flops_done, p->flops_total,
+                pct, el, eta);
         fflush(stderr);
         u->line_open = 1;
     }
@@ -127,7 +128,8 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
         snprintf(shape, sizeof shape, "%dx%d/%dh", s->n_layer, s->d_model, s->n_head);
         if (isfinite(r->target_params))
             snprintf(target, sizeof target, "%.3g%s", r->target_params, r->target_total ? "t" : "");
-        else snprintf(target, sizeof target, "-");
+        else
+            snprintf(target, sizeof target, "-");
         fmt_time(estimated ? r->est_seconds : NAN, est, sizeof est);
         printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s\n", r->id,
                r->label, shape, (long long)r->counts.nonembedding, (long long)r->counts.total,
@@ -141,8 +143,8 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
         char a[32], b[32];
         fmt_time(secs, a, sizeof a);
         fmt_time(makespan(plan, order, n, workers), b, sizeof b);
-        printf(", %s of training; about %s wall time with %d worker%s x %d thread%s", a, b,
-               workers, workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+        printf(", %s of training; about %s wall time with %d worker%s x %d thread%s", a, b, workers,
+               workers == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
     }
     printf("\n");
 }
@@ -162,17 +164,27 @@ int cmd_sweep(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'c': ckpt = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'c':
+            ckpt = optarg;
+            break;
         case 'j':
             if (cli_int("sweep", "--workers", optarg, 1, 4096, &workers)) return EXIT_USAGE;
             break;
         case 't':
             if (cli_int("sweep", "--threads", optarg, 1, 4096, &threads)) return EXIT_USAGE;
             break;
-        case 'n': dry = 1; break;
-        case 'E': no_est = 1; break;
-        case 'q': quiet = 1; break;
+        case 'n':
+            dry = 1;
+            break;
+        case 'E':
+            no_est = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
         case 's': {
             char tail;
             if (sscanf(optarg, "%d/%d%c", &shard_i, &shard_n, &tail) != 2 || shard_n < 1 ||
@@ -181,8 +193,11 @@ int cmd_sweep(int argc, char **argv) {
                                  optarg);
             break;
         }
-        case 'h': fputs(usage_text, stdout); return EXIT_OK;
-        default: return cli_usage("sweep", "unknown option");
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("sweep", "unknown option");
         }
     }
     /* getopt_long permutes: what is left is the file and key=value overrides */
@@ -191,8 +206,10 @@ int cmd_sweep(int argc, char **argv) {
     int nov = 0;
     if (!ov) return cli_fail("sweep", "out of memory");
     for (; optind < argc; optind++) {
-        if (strchr(argv[optind], '=')) ov[nov++] = argv[optind];
-        else if (!file) file = argv[optind];
+        if (strchr(argv[optind], '='))
+            ov[nov++] = argv[optind];
+        else if (!file)
+            file = argv[optind];
         else {
             free(ov);
             return cli_usage("sweep",
@@ -210,7 +227,8 @@ int cmd_sweep(int argc, char **argv) {
     int rc = sweep_parse(file, ov, nov, db, &plan, err, sizeof err);
     free(ov);
     if (rc) return cli_fail("sweep", "%s", err);
-    for (int i = 0; i < plan.nwarnings; i++) fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+    for (int i = 0; i < plan.nwarnings; i++)
+        fprintf(stderr, "warning: %s\n", plan.warnings[i]);
 
     int *order = malloc(plan.nruns * sizeof *order), n = 0;
     if (!order) {
@@ -237,7 +255,8 @@ int cmd_sweep(int argc, char **argv) {
         if (!no_est) {
             if (sweep_estimate(&plan, (int)threads, err, sizeof err))
                 fprintf(stderr, "warning: no time estimate: %s\n", err);
-            else est = 1;
+            else
+                est = 1;
         }
         print_plan(&plan, order, n, (int)workers, (int)threads, est);
         goto out;

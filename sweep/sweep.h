@@ -41,35 +41,35 @@ double sweep_flops_per_token(sweep_flops f, const model_shape *s);
 /* One resolved run: everything `scaling train` needs, plus the bookkeeping
  * the plan table and the database show. */
 typedef struct {
-    char id[17];              /* model_run_id(&cfg) */
-    char label[128];          /* the section that generated it (+ ".data" for data-limited) */
-    model_train_config cfg;   /* fully resolved; threads/checkpoint/stop left unset */
+    char id[17];            /* model_run_id(&cfg) */
+    char label[128];        /* the section that generated it (+ ".data" for data-limited) */
+    model_train_config cfg; /* fully resolved; threads/checkpoint/stop left unset */
     model_counts counts;
-    double flops_per_token;   /* by the plan's FLOP count */
-    double flops;             /* cfg.tokens * flops_per_token (FLOPs) */
-    double flops_chinchilla;  /* cfg.tokens * model_flops_chinchilla: runs.flops */
-    double compute_budget;    /* the IsoFLOP budget (FLOPs), NaN when none */
-    double target_params;     /* shape-rule target, NaN for explicit shapes */
-    int target_total;         /* target counted total params (1) or non-embedding (0) */
-    double epochs;            /* cfg.tokens / unique training tokens available */
-    double est_seconds;       /* estimated wall time on this machine, NaN if not measured */
-    int line;                 /* line of the generating section's header in the file */
-    char *config_json;        /* the resolved configuration as JSON (owned) */
+    double flops_per_token;  /* by the plan's FLOP count */
+    double flops;            /* cfg.tokens * flops_per_token (FLOPs) */
+    double flops_chinchilla; /* cfg.tokens * model_flops_chinchilla: runs.flops */
+    double compute_budget;   /* the IsoFLOP budget (FLOPs), NaN when none */
+    double target_params;    /* shape-rule target, NaN for explicit shapes */
+    int target_total;        /* target counted total params (1) or non-embedding (0) */
+    double epochs;           /* cfg.tokens / unique training tokens available */
+    double est_seconds;      /* estimated wall time on this machine, NaN if not measured */
+    int line;                /* line of the generating section's header in the file */
+    char *config_json;       /* the resolved configuration as JSON (owned) */
 } sweep_item;
 
 typedef struct {
-    char name[128];          /* [sweep] name (default: the file's base name) */
-    char path[1024];         /* the sweep file */
+    char name[128];  /* [sweep] name (default: the file's base name) */
+    char path[1024]; /* the sweep file */
     sweep_mode mode;
     sweep_flops flops_count;
     char data_dir[1024];
-    data_info data;          /* of data_dir (vocab, train tokens, bytes/token) */
-    char *file_text;         /* the file as read, with the overrides appended as comments */
-    char *plan_json;         /* {"name","mode","flops","data","overrides",runs:[config...]} */
+    data_info data;  /* of data_dir (vocab, train tokens, bytes/token) */
+    char *file_text; /* the file as read, with the overrides appended as comments */
+    char *plan_json; /* {"name","mode","flops","data","overrides",runs:[config...]} */
     int nruns;
-    sweep_item *runs;         /* in file order */
+    sweep_item *runs; /* in file order */
     int nwarnings;
-    char **warnings;         /* "FILE:LINE: ..." notes the CLI prints (duplicates, >4 epochs) */
+    char **warnings; /* "FILE:LINE: ..." notes the CLI prints (duplicates, >4 epochs) */
 } sweep_plan;
 
 /* Parses the sweep file at `path` with command-line overrides ("key=value"
@@ -78,8 +78,8 @@ typedef struct {
  * (may be NULL) is where `lr = rule(NAME)` finds the lr sweep NAME.
  * On failure *plan is empty (sweep_plan_free is still safe) and err names
  * FILE:LINE (or the override) and the offending value. */
-int sweep_parse(const char *path, const char *const *overrides, int noverrides,
-                const char *db_path, sweep_plan *plan, char *err, size_t errlen);
+int sweep_parse(const char *path, const char *const *overrides, int noverrides, const char *db_path,
+                sweep_plan *plan, char *err, size_t errlen);
 void sweep_plan_free(sweep_plan *plan); /* accepts a zeroed or freed plan */
 
 /* Picks the shape nearest to `target` parameters (non-embedding unless
@@ -115,31 +115,31 @@ int sweep_estimate(sweep_plan *plan, int threads, char *err, size_t errlen);
 /* ---- Running ------------------------------------------------------------- */
 
 typedef enum {
-    SWEEP_EV_SKIP = 0,   /* already finished in the database */
-    SWEEP_EV_START,      /* worker launched */
-    SWEEP_EV_DONE,       /* worker finished the run */
-    SWEEP_EV_DIVERGED,   /* worker exited 3: training diverged (recorded, sweep goes on) */
-    SWEEP_EV_FAILED,     /* worker crashed or exited with an error (recorded) */
-    SWEEP_EV_STOPPED,    /* worker checkpointed and exited on request (resumable) */
-    SWEEP_EV_TICK,       /* periodic refresh (about once a second) */
+    SWEEP_EV_SKIP = 0, /* already finished in the database */
+    SWEEP_EV_START,    /* worker launched */
+    SWEEP_EV_DONE,     /* worker finished the run */
+    SWEEP_EV_DIVERGED, /* worker exited 3: training diverged (recorded, sweep goes on) */
+    SWEEP_EV_FAILED,   /* worker crashed or exited with an error (recorded) */
+    SWEEP_EV_STOPPED,  /* worker checkpointed and exited on request (resumable) */
+    SWEEP_EV_TICK,     /* periodic refresh (about once a second) */
 } sweep_event;
 
 typedef struct {
     sweep_event ev;
-    int run;              /* index into plan->runs, -1 for ticks */
-    int exit_code;        /* worker's exit status (SWEEP_EV_FAILED: -signal if killed) */
+    int run;       /* index into plan->runs, -1 for ticks */
+    int exit_code; /* worker's exit status (SWEEP_EV_FAILED: -signal if killed) */
     int total, done, running, failed, diverged, left; /* in this shard */
     double flops_done, flops_total; /* FLOPs (plan's count) finished or in flight / planned */
-    double elapsed, eta;  /* seconds; eta NaN until it can be estimated */
+    double elapsed, eta;            /* seconds; eta NaN until it can be estimated */
 } sweep_progress;
 
 typedef struct {
-    const char *db_path;    /* results database (created if missing) */
-    const char *ckpt_dir;   /* checkpoints and worker logs (NULL: DB_PATH.runs) */
-    const char *exe;        /* the `scaling` executable for workers (cli_self_exe()) */
-    int workers;            /* worker processes (>= 1) */
-    int threads;            /* OpenBLAS threads per worker (>= 1) */
-    int shard_i, shard_n;   /* 1-based shard of shard_n (1/1: everything) */
+    const char *db_path;         /* results database (created if missing) */
+    const char *ckpt_dir;        /* checkpoints and worker logs (NULL: DB_PATH.runs) */
+    const char *exe;             /* the `scaling` executable for workers (cli_self_exe()) */
+    int workers;                 /* worker processes (>= 1) */
+    int threads;                 /* OpenBLAS threads per worker (>= 1) */
+    int shard_i, shard_n;        /* 1-based shard of shard_n (1/1: everything) */
     volatile sig_atomic_t *stop; /* raised once: SIGINT workers, wait; twice: SIGKILL them */
     void (*progress)(void *ctx, const sweep_item *run, const sweep_progress *p); /* may be NULL */
     void *ctx;

@@ -78,10 +78,10 @@ const sweep_keydef *sweep_key_find(const char *name) {
 typedef struct {
     FILE *fp;
     const char *path;
-    int line;          /* the line the reader last returned (1-based) */
+    int line;                 /* the line the reader last returned (1-based) */
     char cur[LINE_MAX_CHARS]; /* its text, for continuation detection */
     sweep_file *f;
-    int err_code;      /* first error found by the reader or handler */
+    int err_code; /* first error found by the reader or handler */
     char *err;
     size_t errlen;
 } reader_state;
@@ -149,7 +149,8 @@ static char *reader(char *str, int num, void *stream) {
     if (too_long) {
         int c;
         if (len == sizeof rs->cur - 1 && rs->cur[len - 1] != '\n')
-            while ((c = fgetc(rs->fp)) != EOF && c != '\n') {}
+            while ((c = fgetc(rs->fp)) != EOF && c != '\n') {
+            }
         char lim[32];
         snprintf(lim, sizeof lim, "%d", num - 2);
         rs_fail(rs, UTIL_EINVAL, "line longer than %s characters", lim, NULL);
@@ -158,7 +159,8 @@ static char *reader(char *str, int num, void *stream) {
         return str;
     }
     const char *p = rs->cur;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     if (*p == '[') {
         const char *q = strchr(p, ']');
         if (q) {
@@ -169,11 +171,15 @@ static char *reader(char *str, int num, void *stream) {
             name[n] = 0;
             /* trim */
             char *s = name;
-            while (isspace((unsigned char)*s)) s++;
+            while (isspace((unsigned char)*s))
+                s++;
             char *e = s + strlen(s);
-            while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
-            if (!*s) rs_fail(rs, UTIL_EINVAL, "empty section name", NULL, NULL);
-            else if (add_section(rs->f, s, rs->line)) rs_fail(rs, UTIL_ENOMEM, "out of memory", NULL, NULL);
+            while (e > s && isspace((unsigned char)e[-1]))
+                *--e = 0;
+            if (!*s)
+                rs_fail(rs, UTIL_EINVAL, "empty section name", NULL, NULL);
+            else if (add_section(rs->f, s, rs->line))
+                rs_fail(rs, UTIL_ENOMEM, "out of memory", NULL, NULL);
         }
     }
     memcpy(str, rs->cur, len + 1);
@@ -240,7 +246,8 @@ void sweep_file_free(sweep_file *f) {
         free(f->e[i].key);
         free(f->e[i].value);
     }
-    for (int i = 0; i < f->nsec; i++) free(f->sec[i].name);
+    for (int i = 0; i < f->nsec; i++)
+        free(f->sec[i].name);
     free(f->e);
     free(f->sec);
     free(f->text);
@@ -249,10 +256,12 @@ void sweep_file_free(sweep_file *f) {
 
 static void trim(char *s) {
     char *b = s;
-    while (isspace((unsigned char)*b)) b++;
+    while (isspace((unsigned char)*b))
+        b++;
     memmove(s, b, strlen(b) + 1);
     char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = 0;
 }
 
 /* Applies one "key=value" / "section.key=value" override. */
@@ -304,8 +313,8 @@ static int apply_override(sweep_file *f, const char *arg, char *err, size_t errl
     return 0;
 }
 
-int sweep_file_read(const char *path, const char *const *overrides, int noverrides,
-                    sweep_file *f, char *err, size_t errlen) {
+int sweep_file_read(const char *path, const char *const *overrides, int noverrides, sweep_file *f,
+                    char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
     size_t n;
     int rc = util_read_file(path, &f->text, &n, err, errlen);
@@ -378,10 +387,12 @@ static int push(sweep_value *out, int *cap, double x) {
 static int num(const char *s, double *x) {
     char *end;
     errno = 0;
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     if (!*s) return -1;
     *x = strtod(s, &end);
-    while (isspace((unsigned char)*end)) end++;
+    while (isspace((unsigned char)*end))
+        end++;
     if (end == s || *end || errno || !isfinite(*x)) return -1;
     return 0;
 }
@@ -391,8 +402,10 @@ static int split_items(char *s, char **items, int max) {
     int n = 0, depth = 0;
     char *start = s;
     for (char *p = s;; p++) {
-        if (*p == '(') depth++;
-        else if (*p == ')') depth--;
+        if (*p == '(')
+            depth++;
+        else if (*p == ')')
+            depth--;
         if ((*p == ',' && depth == 0) || !*p) {
             int end = !*p;
             *p = 0;
@@ -425,13 +438,13 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
     char *buf = xstrdup(e->value);
     char *items[256];
     if (!buf) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-#define BAD(...)                                                                          \
-    do {                                                                                  \
-        char why_[768];                                                                   \
-        snprintf(why_, sizeof why_, __VA_ARGS__);                                         \
-        rc = util_err(err, errlen, UTIL_EINVAL, "%s: %s = %s: %s", e->origin, e->key,    \
-                      e->value, why_);                                                    \
-        goto done;                                                                        \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        char why_[768];                                                                            \
+        snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s: %s = %s: %s", e->origin, e->key, e->value,    \
+                      why_);                                                                       \
+        goto done;                                                                                 \
     } while (0)
     if (!e->value[0]) BAD("empty value");
     if (k->type == T_STR) {
@@ -461,8 +474,7 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
         }
         if (num(it, &x) == 0) {
             if (k->type == T_INT && x != floor(x)) BAD("expected an integer, got '%s'", it);
-            if (x < k->lo || x > k->hi)
-                BAD("'%s' is out of range [%g, %g]", it, k->lo, k->hi);
+            if (x < k->lo || x > k->hi) BAD("'%s' is out of range [%g, %g]", it, k->lo, k->hi);
             if ((rc = push(out, &cap, x))) goto oom;
             continue;
         }
@@ -503,8 +515,10 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
                 double t = cnt == 1 ? 0 : (double)j / (cnt - 1);
                 x = lg ? exp(log(a[0]) + t * (log(a[1]) - log(a[0]))) : a[0] + t * (a[1] - a[0]);
                 /* exact end points; 12 significant digits so 1e9 reads back as 1e9 */
-                if (j == 0) x = a[0];
-                else if (j == cnt - 1) x = a[1];
+                if (j == 0)
+                    x = a[0];
+                else if (j == cnt - 1)
+                    x = a[1];
                 else {
                     char d[64];
                     snprintf(d, sizeof d, "%.12g", x);
@@ -514,7 +528,8 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
                 if (x < k->lo || x > k->hi)
                     BAD("%s gives %g, out of range [%g, %g]", fname, x, k->lo, k->hi);
                 int dup = 0;
-                for (int m = 0; m < out->n; m++) dup |= out->v[m] == x;
+                for (int m = 0; m < out->n; m++)
+                    dup |= out->v[m] == x;
                 if (!dup && (rc = push(out, &cap, x))) goto oom;
             }
         } else if (!strcmp(fname, "range")) {
@@ -540,8 +555,10 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
             if (out->v[i] == out->v[j]) BAD("%g appears twice in the list", out->v[i]);
     goto done;
 oom:
-    if (rc == UTIL_ENOMEM) rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-    else rc = util_err(err, errlen, rc, "%s: %s: too many values", e->origin, e->key);
+    if (rc == UTIL_ENOMEM)
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    else
+        rc = util_err(err, errlen, rc, "%s: %s: too many values", e->origin, e->key);
 done:
 #undef BAD
     free(buf);

@@ -60,13 +60,15 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
         if (hi < 1) break;
         while (lo < hi) {
             int m = (lo + hi) / 2;
-            model_shape t = {L, m * head_size, m, (int)floor(ff_mult * m * head_size + 0.5),
+            model_shape t = {L,     m * head_size, m, (int)floor(ff_mult * m * head_size + 0.5),
                              n_ctx, n_vocab};
             model_counts c;
             model_count_params(&t, &c);
             double N = (double)(count_total ? c.total : c.nonembedding);
-            if (N >= target) hi = m;
-            else lo = m + 1;
+            if (N >= target)
+                hi = m;
+            else
+                lo = m + 1;
         }
         for (int m = lo - 1; m <= lo; m++) {
             if (m < 1) continue;
@@ -104,8 +106,8 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
         return util_err(err, errlen, UTIL_EINVAL,
                         "no shape within a factor of 2 of %g %s parameters (nearest %dx%d has "
                         "%.4g; with head_size %d)",
-                        target, count_total ? "total" : "non-embedding", b[k].n_layer,
-                        b[k].d_model, N, head_size);
+                        target, count_total ? "total" : "non-embedding", b[k].n_layer, b[k].d_model,
+                        N, head_size);
     *s = b[k];
     return 0;
 }
@@ -116,7 +118,7 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
 
 typedef struct {
     sweep_file f;
-    sweep_value *val;     /* parsed value of each entry (f.e[i] ↔ val[i]) */
+    sweep_value *val; /* parsed value of each entry (f.e[i] ↔ val[i]) */
     const char *db_path;
     sweep_plan *plan;
     int cap;
@@ -204,7 +206,8 @@ static char *run_json(const sweep_plan *p, const sweep_item *r) {
     cJSON_AddStringToObject(o, "flops_count", sweep_flops_name(p->flops_count));
     cJSON_AddNumberToObject(o, "flops_per_token", r->flops_per_token);
     cJSON_AddNumberToObject(o, "flops", r->flops);
-    if (isfinite(r->compute_budget)) cJSON_AddNumberToObject(o, "compute_budget", r->compute_budget);
+    if (isfinite(r->compute_budget))
+        cJSON_AddNumberToObject(o, "compute_budget", r->compute_budget);
     cJSON_AddNumberToObject(o, "epochs", r->epochs);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -246,10 +249,12 @@ static int add_run(ctx *c, sweep_item *r) {
 
 /* Keys whose lists multiply (besides the model family). */
 static const sweep_key axis_keys[] = {
-    K_N_CTX, K_HEAD_SIZE, K_N_HEAD, K_D_FF, K_FF_MULT, K_ASPECT, K_TOKENS, K_BUDGET,
-    K_UNIQUE_TOKENS, K_BATCH, K_MICRO_BATCH, K_LR, K_MIN_LR_FRAC, K_WARMUP, K_WARMUP_FRAC,
-    K_CYCLE_TOKENS, K_WEIGHT_DECAY, K_BETA1, K_BETA2, K_EPS, K_GRAD_CLIP, K_EVALS,
-    K_EVAL_WINDOWS, K_PATIENCE, K_LOG_EVERY, K_CHECKPOINT_SECS, K_SEED,
+    K_N_CTX,           K_HEAD_SIZE,    K_N_HEAD,       K_D_FF,          K_FF_MULT,
+    K_ASPECT,          K_TOKENS,       K_BUDGET,       K_UNIQUE_TOKENS, K_BATCH,
+    K_MICRO_BATCH,     K_LR,           K_MIN_LR_FRAC,  K_WARMUP,        K_WARMUP_FRAC,
+    K_CYCLE_TOKENS,    K_WEIGHT_DECAY, K_BETA1,        K_BETA2,         K_EPS,
+    K_GRAD_CLIP,       K_EVALS,        K_EVAL_WINDOWS, K_PATIENCE,      K_LOG_EVERY,
+    K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
@@ -284,7 +289,7 @@ static int expand_section(ctx *c, const secref *sec) {
     if (fam == F_GRID && (i_dm < 0 || i_nl < 0))
         return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] sets %s but not %s", sec->origin, S,
                         i_dm < 0 ? "n_layer" : "d_model", i_dm < 0 ? "d_model" : "n_layer");
-    int nfam = fam == F_SHAPES ? c->val[i_sh].n / 2
+    int nfam = fam == F_SHAPES   ? c->val[i_sh].n / 2
                : fam == F_PARAMS ? c->val[i_pa].n
                                  : c->val[i_dm].n * c->val[i_nl].n;
     int fam_idx = fam == F_SHAPES ? i_sh : fam == F_PARAMS ? i_pa : i_dm;
@@ -296,8 +301,10 @@ static int expand_section(ctx *c, const secref *sec) {
         if (own_nh == own_hs)
             return util_err(err, errlen, UTIL_EINVAL,
                             "%s: n_head: set n_head or head_size, not both", c->f.e[i_nh].origin);
-        if (own_nh) i_hs = -1;
-        else i_nh = -1;
+        if (own_nh)
+            i_hs = -1;
+        else
+            i_nh = -1;
     }
     if (fam == F_PARAMS && i_nh >= 0)
         return util_err(err, errlen, UTIL_EINVAL,
@@ -352,7 +359,8 @@ static int expand_section(ctx *c, const secref *sec) {
     int count_total = 0;
     if (i_pc >= 0) {
         const char *v = c->val[i_pc].s;
-        if (!strcmp(v, "total")) count_total = 1;
+        if (!strcmp(v, "total"))
+            count_total = 1;
         else if (strcmp(v, "nonembedding") && strcmp(v, "non-embedding"))
             return util_err(err, errlen, UTIL_EINVAL,
                             "%s: params_count = %s: expected total or nonembedding",
@@ -392,12 +400,15 @@ static int expand_section(ctx *c, const secref *sec) {
 
 #define AX(key, dflt) getv(c, idx[ax_of(key)], pos[ax_of(key)], (dflt))
     int ax_pos[K_COUNT];
-    for (int k = 0; k < K_COUNT; k++) ax_pos[k] = -1;
-    for (int a = 0; a < NAXIS; a++) ax_pos[axis_keys[a]] = a;
+    for (int k = 0; k < K_COUNT; k++)
+        ax_pos[k] = -1;
+    for (int a = 0; a < NAXIS; a++)
+        ax_pos[axis_keys[a]] = a;
 #define ax_of(key) ax_pos[key]
 
     for (int fi = 0; fi < nfam; fi++) {
-        for (int a = 0; a < NAXIS; a++) pos[a] = 0;
+        for (int a = 0; a < NAXIS; a++)
+            pos[a] = 0;
         for (;;) {
             sweep_item r;
             memset(&r, 0, sizeof r);
@@ -495,8 +506,8 @@ static int expand_section(ctx *c, const secref *sec) {
             if (g->unique_tokens > 0 && g->unique_tokens <= s->n_ctx) {
                 int at = idx[ax_of(K_UNIQUE_TOKENS)];
                 return util_err(err, errlen, UTIL_EINVAL,
-                                "%s: unique_tokens = %lld: must exceed n_ctx %d", ORIGIN(c, at, sec),
-                                (long long)g->unique_tokens, s->n_ctx);
+                                "%s: unique_tokens = %lld: must exceed n_ctx %d",
+                                ORIGIN(c, at, sec), (long long)g->unique_tokens, s->n_ctx);
             }
             if (p->data.train_tokens <= (uint64_t)s->n_ctx + 1) {
                 int at = idx[ax_of(K_N_CTX)];
@@ -507,14 +518,15 @@ static int expand_section(ctx *c, const secref *sec) {
             }
             r.flops = (double)g->tokens * r.flops_per_token;
             r.flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
-            double avail = g->unique_tokens > 0 ? (double)g->unique_tokens
-                                                : (double)p->data.train_tokens;
+            double avail =
+                g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
             r.epochs = (double)g->tokens / avail;
 
             int li = idx[ax_of(K_LR)];
             if (li >= 0 && c->val[li].is_rule)
                 g->lr = c->val[li].rule_c * pow((double)r.counts.nonembedding, -c->val[li].rule_p);
-            else g->lr = AX(K_LR, g->lr);
+            else
+                g->lr = AX(K_LR, g->lr);
             g->min_lr_frac = AX(K_MIN_LR_FRAC, g->min_lr_frac);
             int64_t steps = g->tokens / tps;
             g->warmup = (int)AX(K_WARMUP, g->warmup);
@@ -557,7 +569,8 @@ static int expand_section(ctx *c, const secref *sec) {
 
             /* next point of the product */
             int a = NAXIS - 1;
-            while (a >= 0 && ++pos[a] == len[a]) pos[a--] = 0;
+            while (a >= 0 && ++pos[a] == len[a])
+                pos[a--] = 0;
             if (a < 0) break;
         }
     }
@@ -575,7 +588,8 @@ static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, 
     cJSON_AddStringToObject(o, "data", p->data_dir);
     cJSON_AddStringToObject(o, "file", p->path);
     ovs = cJSON_AddArrayToObject(o, "overrides");
-    for (int i = 0; ovs && i < nov; i++) cJSON_AddItemToArray(ovs, cJSON_CreateString(ov[i]));
+    for (int i = 0; ovs && i < nov; i++)
+        cJSON_AddItemToArray(ovs, cJSON_CreateString(ov[i]));
     runs = cJSON_AddArrayToObject(o, "runs");
     for (int i = 0; runs && i < p->nruns; i++) {
         cJSON *r = cJSON_Parse(p->runs[i].config_json);
@@ -589,9 +603,11 @@ static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, 
 
 void sweep_plan_free(sweep_plan *plan) {
     if (!plan) return;
-    for (int i = 0; i < plan->nruns; i++) free(plan->runs[i].config_json);
+    for (int i = 0; i < plan->nruns; i++)
+        free(plan->runs[i].config_json);
     free(plan->runs);
-    for (int i = 0; i < plan->nwarnings; i++) free(plan->warnings[i]);
+    for (int i = 0; i < plan->nwarnings; i++)
+        free(plan->warnings[i]);
     free(plan->warnings);
     free(plan->file_text);
     free(plan->plan_json);
@@ -607,8 +623,8 @@ static const char *base_name(const char *path, char *out, size_t n) {
     return out;
 }
 
-int sweep_parse(const char *path, const char *const *overrides, int noverrides,
-                const char *db_path, sweep_plan *plan, char *err, size_t errlen) {
+int sweep_parse(const char *path, const char *const *overrides, int noverrides, const char *db_path,
+                sweep_plan *plan, char *err, size_t errlen) {
     memset(plan, 0, sizeof *plan);
     ctx c;
     memset(&c, 0, sizeof c);
@@ -645,8 +661,10 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides,
     /* [sweep] settings */
     int i_name = lookup(&c, "sweep", K_NAME, NULL), i_mode = lookup(&c, "sweep", K_MODE, NULL);
     int i_data = lookup(&c, "sweep", K_DATA, NULL), i_fl = lookup(&c, "sweep", K_FLOPS, NULL);
-    if (i_name >= 0) snprintf(plan->name, sizeof plan->name, "%s", c.val[i_name].s);
-    else base_name(path, plan->name, sizeof plan->name);
+    if (i_name >= 0)
+        snprintf(plan->name, sizeof plan->name, "%s", c.val[i_name].s);
+    else
+        base_name(path, plan->name, sizeof plan->name);
     for (const char *q = plan->name; *q; q++)
         if (!(*q == '-' || *q == '_' || *q == '.' || (*q >= '0' && *q <= '9') ||
               ((*q | 32) >= 'a' && (*q | 32) <= 'z'))) {
@@ -656,8 +674,9 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides,
             goto fail;
         }
     if (i_mode < 0) {
-        rc = util_err(err, errlen, UTIL_EINVAL, "%s:%d: [sweep] has no mode (grid, isoflop, kaplan or lr)",
-                      path, c.f.sec[0].line);
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s:%d: [sweep] has no mode (grid, isoflop, kaplan or lr)", path,
+                      c.f.sec[0].line);
         goto fail;
     }
     int m;
@@ -677,16 +696,15 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides,
             if (!strcmp(c.val[i_fl].s, sweep_flops_name((sweep_flops)f))) break;
         if (f == 3) {
             rc = util_err(err, errlen, UTIL_EINVAL,
-                          "%s: flops = %s: expected chinchilla, kaplan or 6nd",
-                          c.f.e[i_fl].origin, c.val[i_fl].s);
+                          "%s: flops = %s: expected chinchilla, kaplan or 6nd", c.f.e[i_fl].origin,
+                          c.val[i_fl].s);
             goto fail;
         }
         plan->flops_count = (sweep_flops)f;
     }
     if (i_data < 0) {
         rc = util_err(err, errlen, UTIL_EINVAL,
-                      "%s: [sweep] has no data (a directory made by 'scaling data prepare')",
-                      path);
+                      "%s: [sweep] has no data (a directory made by 'scaling data prepare')", path);
         goto fail;
     }
     snprintf(plan->data_dir, sizeof plan->data_dir, "%s", c.val[i_data].s);
@@ -729,7 +747,8 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides,
     /* the stored text: the file, then the overrides as comments */
     {
         size_t n = strlen(c.f.text) + 64;
-        for (int i = 0; i < noverrides; i++) n += strlen(overrides[i]) + 16;
+        for (int i = 0; i < noverrides; i++)
+            n += strlen(overrides[i]) + 16;
         plan->file_text = malloc(n);
         if (!plan->file_text) {
             rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
@@ -745,13 +764,15 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides,
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < c.f.n; i++) sweep_value_free(&c.val[i]);
+    for (int i = 0; i < c.f.n; i++)
+        sweep_value_free(&c.val[i]);
     free(c.val);
     sweep_file_free(&c.f);
     return 0;
 fail:
     if (c.val)
-        for (int i = 0; i < c.f.n; i++) sweep_value_free(&c.val[i]);
+        for (int i = 0; i < c.f.n; i++)
+            sweep_value_free(&c.val[i]);
     free(c.val);
     sweep_file_free(&c.f);
     sweep_plan_free(plan);
@@ -770,7 +791,8 @@ static int by_flops_desc(const void *a, const void *b, void *arg) {
 }
 
 void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, int *n) {
-    for (int i = 0; i < plan->nruns; i++) order[i] = i;
+    for (int i = 0; i < plan->nruns; i++)
+        order[i] = i;
     qsort_r(order, plan->nruns, sizeof *order, by_flops_desc, (void *)plan);
     if (shard_n < 1) shard_n = 1;
     int k = 0;

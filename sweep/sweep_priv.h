@@ -10,13 +10,44 @@
 
 /* Every key a sweep file may hold (docs/sweep.md describes each). */
 typedef enum {
-    K_NAME, K_MODE, K_DATA, K_FLOPS, K_DESCRIPTION,            /* [sweep] only */
-    K_N_LAYER, K_D_MODEL, K_N_HEAD, K_HEAD_SIZE, K_D_FF, K_FF_MULT, K_N_CTX, /* shape */
-    K_SHAPES, K_PARAMS, K_PARAMS_COUNT, K_ASPECT,               /* families */
-    K_TOKENS, K_BUDGET, K_UNIQUE_TOKENS,                        /* budgets */
-    K_BATCH, K_MICRO_BATCH, K_LR, K_MIN_LR_FRAC, K_WARMUP, K_WARMUP_FRAC, K_SCHEDULE,
-    K_CYCLE_TOKENS, K_WEIGHT_DECAY, K_BETA1, K_BETA2, K_EPS, K_GRAD_CLIP, /* optimiser */
-    K_EVALS, K_EVAL_WINDOWS, K_PATIENCE, K_LOG_EVERY, K_CHECKPOINT_SECS, K_SEED,
+    K_NAME,
+    K_MODE,
+    K_DATA,
+    K_FLOPS,
+    K_DESCRIPTION, /* [sweep] only */
+    K_N_LAYER,
+    K_D_MODEL,
+    K_N_HEAD,
+    K_HEAD_SIZE,
+    K_D_FF,
+    K_FF_MULT,
+    K_N_CTX, /* shape */
+    K_SHAPES,
+    K_PARAMS,
+    K_PARAMS_COUNT,
+    K_ASPECT, /* families */
+    K_TOKENS,
+    K_BUDGET,
+    K_UNIQUE_TOKENS, /* budgets */
+    K_BATCH,
+    K_MICRO_BATCH,
+    K_LR,
+    K_MIN_LR_FRAC,
+    K_WARMUP,
+    K_WARMUP_FRAC,
+    K_SCHEDULE,
+    K_CYCLE_TOKENS,
+    K_WEIGHT_DECAY,
+    K_BETA1,
+    K_BETA2,
+    K_EPS,
+    K_GRAD_CLIP, /* optimiser */
+    K_EVALS,
+    K_EVAL_WINDOWS,
+    K_PATIENCE,
+    K_LOG_EVERY,
+    K_CHECKPOINT_SECS,
+    K_SEED,
     K_COUNT
 } sweep_key;
 
@@ -51,9 +82,9 @@ typedef struct {
  * pairs, or an lr rule. */
 typedef struct {
     int n;
-    double *v;      /* numbers (T_INT, T_DBL); pairs flattened (T_SHAPES) */
-    char *s;        /* T_STR */
-    int is_rule;    /* T_LR: lr = c * N_nonembedding^-p */
+    double *v;   /* numbers (T_INT, T_DBL); pairs flattened (T_SHAPES) */
+    char *s;     /* T_STR */
+    int is_rule; /* T_LR: lr = c * N_nonembedding^-p */
     double rule_c, rule_p;
 } sweep_value;
 
@@ -72,8 +103,8 @@ typedef struct {
     char *text;
 } sweep_file;
 
-int sweep_file_read(const char *path, const char *const *overrides, int noverrides,
-                    sweep_file *f, char *err, size_t errlen);
+int sweep_file_read(const char *path, const char *const *overrides, int noverrides, sweep_file *f,
+                    char *err, size_t errlen);
 void sweep_file_free(sweep_file *f);
 
 const sweep_keydef *sweep_key_find(const char *name);

@@ -52,7 +52,8 @@ static int addf(char **argv, int *n, const char *fmt, ...) {
 
 void sweep_argv_free(char **argv) {
     if (!argv) return;
-    for (char **a = argv; *a; a++) free(*a);
+    for (char **a = argv; *a; a++)
+        free(*a);
     free(argv);
 }
 
@@ -115,8 +116,8 @@ char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const swee
 
 typedef struct {
     pid_t pid;
-    int run;          /* plan index */
-    double started;   /* util_now() */
+    int run;        /* plan index */
+    double started; /* util_now() */
 } worker;
 
 typedef struct {
@@ -125,9 +126,9 @@ typedef struct {
     store *db;
     sweep_progress pr;
     double t0;
-    double flops_at_start;   /* finished FLOPs when this invocation began */
-    double *partial;         /* per run: FLOPs of the run done so far (from its steps) */
-    char *finished;          /* per run: 1 when it needs no more work */
+    double flops_at_start; /* finished FLOPs when this invocation began */
+    double *partial;       /* per run: FLOPs of the run done so far (from its steps) */
+    char *finished;        /* per run: 1 when it needs no more work */
 } pool;
 
 static void emit(pool *P, sweep_event ev, int run, int code) {
@@ -136,7 +137,8 @@ static void emit(pool *P, sweep_event ev, int run, int code) {
     P->pr.exit_code = code;
     P->pr.elapsed = util_now() - P->t0;
     double done = 0;
-    for (int i = 0; i < P->plan->nruns; i++) done += P->partial[i];
+    for (int i = 0; i < P->plan->nruns; i++)
+        done += P->partial[i];
     P->pr.flops_done = done;
     double rate = (done - P->flops_at_start) / (P->pr.elapsed > 0 ? P->pr.elapsed : 1);
     P->pr.eta = rate > 0 && P->pr.elapsed > 2 ? (P->pr.flops_total - done) / rate : NAN;
@@ -239,7 +241,9 @@ static void fill_row(store_run *row, const sweep_plan *plan, const sweep_item *r
     row->config_json = r->config_json; /* borrowed */
 }
 
-static int is_finished_status(const char *s) { return !strcmp(s, "done") || !strcmp(s, "diverged"); }
+static int is_finished_status(const char *s) {
+    return !strcmp(s, "done") || !strcmp(s, "diverged");
+}
 
 /* A worker ended: classify it, make the database agree, report it. */
 static void reap(pool *P, const worker *w, int status) {
@@ -252,9 +256,12 @@ static void reap(pool *P, const worker *w, int status) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
     if (code == 0 && have && is_finished_status(row.status))
         ev = !strcmp(row.status, "diverged") ? SWEEP_EV_DIVERGED : SWEEP_EV_DONE;
-    else if (code == TRAIN_EXIT_DIVERGED) ev = SWEEP_EV_DIVERGED;
-    else if (code == TRAIN_EXIT_INTERRUPTED) ev = SWEEP_EV_STOPPED;
-    else ev = SWEEP_EV_FAILED;
+    else if (code == TRAIN_EXIT_DIVERGED)
+        ev = SWEEP_EV_DIVERGED;
+    else if (code == TRAIN_EXIT_INTERRUPTED)
+        ev = SWEEP_EV_STOPPED;
+    else
+        ev = SWEEP_EV_FAILED;
     if (ev == SWEEP_EV_DIVERGED && (!have || strcmp(row.status, "diverged")))
         store_set_status(P->db, r->id, "diverged", e, sizeof e);
     if (ev == SWEEP_EV_FAILED) store_set_status(P->db, r->id, "failed", e, sizeof e);
@@ -297,8 +304,10 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         return util_err(err, errlen, UTIL_EINVAL,
                         "sweep_run: needs a database, an executable, workers >= 1, threads >= 1 "
                         "and a shard I/N with 1 <= I <= N");
-    if (o->ckpt_dir && o->ckpt_dir[0]) snprintf(ckpt_dir, sizeof ckpt_dir, "%s", o->ckpt_dir);
-    else snprintf(ckpt_dir, sizeof ckpt_dir, "%s.runs", o->db_path);
+    if (o->ckpt_dir && o->ckpt_dir[0])
+        snprintf(ckpt_dir, sizeof ckpt_dir, "%s", o->ckpt_dir);
+    else
+        snprintf(ckpt_dir, sizeof ckpt_dir, "%s.runs", o->db_path);
     if ((rc = util_mkdirs(ckpt_dir, err, errlen))) return rc;
     if (access(o->exe, X_OK))
         return util_err(err, errlen, UTIL_EINVAL, "%s: not an executable", o->exe);
@@ -368,7 +377,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         int stopping = o->stop && *o->stop;
         if (stopping && forwarded < (int)*o->stop) {
             int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
-            for (int i = 0; i < nw; i++) kill(w[i].pid, sig);
+            for (int i = 0; i < nw; i++)
+                kill(w[i].pid, sig);
             forwarded = (int)*o->stop;
         }
         while (!stopping && nw < o->workers && next < queued) {
@@ -380,7 +390,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
                 rc = (int)pid;
                 store_set_status(P.db, plan->runs[run].id, "planned", e, sizeof e);
                 /* stop the others cleanly: everything stays resumable */
-                for (int i = 0; i < nw; i++) kill(w[i].pid, SIGINT);
+                for (int i = 0; i < nw; i++)
+                    kill(w[i].pid, SIGINT);
                 while (nw > 0) {
                     int st;
                     pid_t p = waitpid(-1, &st, 0);
@@ -429,8 +440,10 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         }
     }
     emit(&P, SWEEP_EV_TICK, -1, 0);
-    if (o->stop && *o->stop) rc = util_err(err, errlen, UTIL_EINTR, "stopped on request: "
-                                                                    "every run is resumable");
+    if (o->stop && *o->stop)
+        rc = util_err(err, errlen, UTIL_EINTR,
+                      "stopped on request: "
+                      "every run is resumable");
 done:
     if (last) *last = P.pr;
     if (lockfd >= 0) close(lockfd); /* releases the lock */

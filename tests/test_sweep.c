@@ -30,7 +30,9 @@
  * fails the whole executable. Suppress leaks whose allocation is in
  * libcriterion only; ours are still reported. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
+const char *__lsan_default_suppressions(void) {
+    return "leak:libcriterion.so\n";
+}
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -51,8 +53,9 @@ static void make_data(void) {
     char src[512];
     snprintf(src, sizeof src, "%s/text", tmp);
     mkdir(src, 0755);
-    static const char *words[] = {"the", "of", "and", "a", "to", "in", "is", "was", "he", "for",
-                                  "it", "with", "as", "his", "on", "be", "at", "by", "had", "word"};
+    static const char *words[] = {"the", "of", "and", "a",  "to",   "in",  "is",
+                                  "was", "he", "for", "it", "with", "as",  "his",
+                                  "on",  "be", "at",  "by", "had",  "word"};
     util_rng r;
     util_rng_seed(&r, 7, "test text");
     for (int d = 0; d < 24; d++) {
@@ -135,7 +138,8 @@ Test(sweep, grid_mode_is_shapes_times_tokens) {
     }
     for (int a = 0; a < 2; a++)
         for (int b = 1; b <= 2; b++)
-            for (int t = 0; t < 2; t++) cr_assert_eq(seen[a][b][t], 1);
+            for (int t = 0; t < 2; t++)
+                cr_assert_eq(seen[a][b][t], 1);
     cr_assert_not_null(strstr(p.plan_json, "\"mode\":\"grid\""));
     sweep_plan_free(&p);
 }
@@ -179,7 +183,8 @@ Test(sweep, isoflop_budgets_derive_tokens) {
         /* the cosine ends at the run's own budget: schedule length is its tokens */
         cr_assert_eq(r->cfg.schedule, SCHED_COSINE);
     }
-    for (int k = 0; k < 3; k++) cr_assert_eq(per_budget[k], 3);
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(per_budget[k], 3);
     sweep_plan_free(&p);
 }
 
@@ -196,8 +201,8 @@ Test(sweep, params_targets_pick_valid_shapes) {
             model_counts c;
             model_count_params(&s, &c);
             double N = (double)(tot ? c.total : c.nonembedding);
-            cr_assert_lt(fabs(log(N / T)), log(1.25), "target %g got %g (%dx%d)", T, N,
-                         s.n_layer, s.d_model);
+            cr_assert_lt(fabs(log(N / T)), log(1.25), "target %g got %g (%dx%d)", T, N, s.n_layer,
+                         s.d_model);
             double asp = (double)s.d_model / s.n_layer;
             cr_assert(asp > 32 / 4.0 && asp < 32 * 4.0, "aspect %g for %dx%d", asp, s.n_layer,
                       s.d_model);
@@ -232,7 +237,8 @@ Test(sweep, kaplan_mode_curves_and_data_limited) {
     cr_assert_eq(p.nwarnings, 1, "%d warnings", p.nwarnings);
     cr_assert_not_null(strstr(p.warnings[0], "planned once"), "%s", p.warnings[0]);
     int lim = 0;
-    for (int i = 0; i < p.nruns; i++) lim += p.runs[i].cfg.unique_tokens > 0;
+    for (int i = 0; i < p.nruns; i++)
+        lim += p.runs[i].cfg.unique_tokens > 0;
     cr_assert_eq(lim, 2);
     sweep_plan_free(&p);
 }
@@ -261,7 +267,8 @@ Test(sweep, kaplan_defaults_and_epochs) {
     cr_assert_eq(limited, 1);
     /* 6.4 epochs over 1000 unique tokens: warned */
     int warned = 0;
-    for (int i = 0; i < p.nwarnings; i++) warned |= strstr(p.warnings[i], "more than 4") != NULL;
+    for (int i = 0; i < p.nwarnings; i++)
+        warned |= strstr(p.warnings[i], "more than 4") != NULL;
     cr_assert(warned);
     sweep_plan_free(&p);
 }
@@ -274,7 +281,8 @@ Test(sweep, lr_mode_and_overrides) {
     sweep_plan p;
     cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
     cr_assert_eq(p.nruns, 6);
-    for (int i = 0; i < 6; i++) cr_assert_eq(p.runs[i].cfg.seed, 5);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(p.runs[i].cfg.seed, 5);
     sweep_plan_free(&p);
     /* [sweep] override and a section override */
     const char *ov[] = {"seed=9", "scan.lr=range(1e-3, 4e-3, 1e-3)", "scan.n_layer = 2"};
@@ -304,7 +312,9 @@ Test(sweep, lr_rule_from_database) {
     cr_assert_eq(store_open(&s, db, STORE_CREATE, err, sizeof err), 0, "%s", err);
     cr_assert_eq(store_put_sweep(s, "scan", "lr", "", "{}", err, sizeof err), 0, "%s", err);
     /* N = 1e4: best lr 1e-2; N = 1e6: best lr 1e-3 → p = 0.5, c = 1e-2 * 1e4^0.5 = 1 */
-    struct { double N, lr, loss; } rows[] = {
+    struct {
+        double N, lr, loss;
+    } rows[] = {
         {1e4, 3e-3, 3.0}, {1e4, 1e-2, 2.5}, {1e4, 3e-2, 2.8},
         {1e6, 1e-3, 2.0}, {1e6, 3e-3, 2.2}, {1e6, 3e-4, 2.1},
     };
@@ -374,8 +384,8 @@ Test(sweep, parser_errors_name_file_and_line) {
     /* lines: 1 [sweep], 2 data, then the body */
     const char *base = "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\n";
     char body[2048];
-    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nlearning_rate = 1\n",
-             base);
+    snprintf(body, sizeof body,
+             "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nlearning_rate = 1\n", base);
     expect_error(body, 11, "unknown key 'learning_rate'");
     snprintf(body, sizeof body, "%s[s]\nd_model = 16, abc\nn_layer = 1\ntokens = 640\n", base);
     expect_error(body, 8, "d_model = 16, abc");
@@ -420,8 +430,8 @@ Test(sweep, parser_errors_name_file_and_line) {
     }
     snprintf(body, sizeof body, "%s[s]\nthis line has no equals sign\n", base);
     expect_error(body, 8, "expected 'key = value'");
-    snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nunique_tokens = 1e12\n",
-             base);
+    snprintf(body, sizeof body,
+             "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nunique_tokens = 1e12\n", base);
     expect_error(body, 11, "has only");
     snprintf(body, sizeof body, "%s[s]\nd_model = 16\nn_layer = 1\ntokens = 640\nlr = -1\n", base);
     expect_error(body, 11, "out of range");
@@ -440,19 +450,22 @@ Test(sweep, shards_cover_the_plan_exactly_once) {
     int *all = malloc(p.nruns * sizeof *all), n;
     sweep_order(&p, 1, 1, all, &n);
     cr_assert_eq(n, p.nruns);
-    for (int k = 1; k < n; k++) cr_assert_geq(p.runs[all[k - 1]].flops, p.runs[all[k]].flops);
+    for (int k = 1; k < n; k++)
+        cr_assert_geq(p.runs[all[k - 1]].flops, p.runs[all[k]].flops);
     for (int N = 1; N <= 7; N++) {
         int *count = calloc(p.nruns, sizeof *count), total = 0;
         for (int I = 1; I <= N; I++) {
             int *o = malloc(p.nruns * sizeof *o), m;
             sweep_order(&p, I, N, o, &m);
             cr_assert(m == p.nruns / N || m == p.nruns / N + 1, "shard %d/%d has %d", I, N, m);
-            for (int k = 0; k < m; k++) count[o[k]]++;
+            for (int k = 0; k < m; k++)
+                count[o[k]]++;
             total += m;
             free(o);
         }
         cr_assert_eq(total, p.nruns);
-        for (int i = 0; i < p.nruns; i++) cr_assert_eq(count[i], 1, "run %d in %d shards", i, count[i]);
+        for (int i = 0; i < p.nruns; i++)
+            cr_assert_eq(count[i], 1, "run %d in %d shards", i, count[i]);
         free(count);
     }
     free(all);
@@ -652,7 +665,8 @@ Test(sweep, cli_dry_run_shards_and_errors) {
     cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
     snprintf(args, sizeof args, "sweep %s --dry-run", path);
     cr_assert_eq(run_cmd(args, out, sizeof out), 0, "%s", out);
-    for (int i = 0; i < p.nruns; i++) cr_assert_not_null(strstr(out, p.runs[i].id), "%s", out);
+    for (int i = 0; i < p.nruns; i++)
+        cr_assert_not_null(strstr(out, p.runs[i].id), "%s", out);
     cr_assert_not_null(strstr(out, "total: 6 runs"), "%s", out);
     cr_assert_not_null(strstr(out, "wall time"), "estimate missing:\n%s", out);
     /* shards of the dry run list disjoint thirds */
@@ -661,9 +675,11 @@ Test(sweep, cli_dry_run_shards_and_errors) {
         snprintf(args, sizeof args, "sweep %s --dry-run --no-estimate --shard %d/3", path, s);
         cr_assert_eq(run_cmd(args, out, sizeof out), 0, "%s", out);
         cr_assert_not_null(strstr(out, "total: 2 runs"), "%s", out);
-        for (int i = 0; i < p.nruns; i++) seen[i] += strstr(out, p.runs[i].id) != NULL;
+        for (int i = 0; i < p.nruns; i++)
+            seen[i] += strstr(out, p.runs[i].id) != NULL;
     }
-    for (int i = 0; i < p.nruns; i++) cr_assert_eq(seen[i], 1);
+    for (int i = 0; i < p.nruns; i++)
+        cr_assert_eq(seen[i], 1);
     /* an override reaches the plan; a bad one is a runtime error naming it */
     snprintf(args, sizeof args, "sweep %s a.d_model=16 --dry-run --no-estimate", path);
     cr_assert_eq(run_cmd(args, out, sizeof out), 0, "%s", out);
@@ -713,8 +729,8 @@ Test(sweep, crashes_and_divergence_are_recorded) {
                     "case $d in 8) exit 3;; 16) kill -9 $$;; *) exit 1;; esac\n");
     chmod(exe, 0755);
     snprintf(db, sizeof db, "%s/fail.db", tmp);
-    sweep_run_opts o = {.db_path = db, .exe = exe, .workers = 2, .threads = 1, .shard_i = 1,
-                        .shard_n = 1};
+    sweep_run_opts o = {
+        .db_path = db, .exe = exe, .workers = 2, .threads = 1, .shard_i = 1, .shard_n = 1};
     sweep_progress last;
     cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
     cr_assert_eq(last.total, 3);
