@@ -384,6 +384,19 @@ done:
     return rc;
 }
 
+int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C,
+                          double *env_L, int *env_run, char *err, size_t errlen) {
+    int rc = fit_envelope(d, o, n, env_C, env_L, env_run, err, errlen);
+    if (rc) return rc;
+    double best = INFINITY;
+    int best_run = -1;
+    for (int j = 0; j < n; j++) {
+        if (isfinite(env_L[j]) && env_L[j] < best) best = env_L[j], best_run = env_run[j];
+        if (best_run >= 0) env_L[j] = best, env_run[j] = best_run;
+    }
+    return 0;
+}
+
 /* ---- IsoFLOP budget groups ------------------------------------------------ */
 
 typedef struct {

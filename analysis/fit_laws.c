@@ -524,7 +524,7 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         if (ne > FIT_MAX_POINTS) ne = FIT_MAX_POINTS;
         double C[FIT_MAX_POINTS], EL[FIT_MAX_POINTS];
         char e2[UTIL_ERRLEN];
-        if (!fit_envelope(d, o, ne, C, EL, run, e2, sizeof e2))
+        if (!fit_envelope_frontier(d, o, ne, C, EL, run, e2, sizeof e2))
             for (int j = 0; j < ne; j++)
                 if (run[j] >= 0) X[m] = C[j], L[m] = EL[j], m++;
     } else {

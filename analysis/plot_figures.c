@@ -588,7 +588,8 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
     double envC[100], envL[100];
     int envR[100];
     char why[UTIL_ERRLEN];
-    int have_env = fit_envelope(&c->d, &c->kap_opts, n, envC, envL, envR, why, sizeof why) == 0;
+    int have_env =
+        fit_envelope_frontier(&c->d, &c->kap_opts, n, envC, envL, envR, why, sizeof why) == 0;
     fprintf(g->data, "$env << EOD\n");
     for (int i = 0; have_env && i < n; i++)
         if (pos(envL[i])) fprintf(g->data, "%.9g %.9g\n", envC[i] / PFDAY, envL[i]);
@@ -617,7 +618,7 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                      "set ylabel 'test loss (nats/token)'\nset title 'L(C_{min})'\n");
     fprintf(g->body,
             "plot $curves using 3:4:5 with lines lw 1.5 lc palette title 'learning curves', "
-            "$env using 1:2 with lines lw 3 lc rgb '#222222' title 'lower envelope', "
+            "$env using 1:2 with lines lw 3 lc rgb '#222222' title 'compute frontier (lowest loss at ≤ C)', "
             "$LC using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s\n",
             Qf(g, "L = (C_c/C_{min})^{α_C}, α_C = %s", fv(t1, sizeof t1, k->LC.alpha, "%.3f")));
     /* panel 2: loss against dataset size */
@@ -1157,7 +1158,7 @@ static int fig_residuals(plot_ctx *c, gp *g, char *msg, size_t msglen) {
         double envC[60], envL[60];
         int envR[60];
         char why[UTIL_ERRLEN];
-        if (fit_envelope(d, ko, 60, envC, envL, envR, why, sizeof why) == 0)
+        if (fit_envelope_frontier(d, ko, 60, envC, envL, envR, why, sizeof why) == 0)
             for (int i = 0; i < 60; i++)
                 if (pos(envL[i])) {
                     fprintf(g->data, "%.9g %.9g\n", envC[i],
