@@ -282,9 +282,8 @@ int cmd_sweep(int argc, char **argv) {
         .progress = progress,
         .ctx = &u,
     };
-    if (quiet || !u.tty)
-        printf("sweep %s: %d runs, %d worker%s x %d thread%s, database %s\n", plan.name, n,
-               (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", db);
+    printf("sweep %s: %d runs, %d worker%s x %d thread%s, database %s\n", plan.name, n,
+           (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", db);
     fflush(stdout);
     sweep_progress last;
     rc = sweep_run(&plan, &o, &last, err, sizeof err);
