@@ -510,6 +510,34 @@ static int count_status(const char *db, const char *status) {
     return n;
 }
 
+/* A run of db with status running whose checkpoint (DB.runs/ID.ckpt) exists:
+ * its id into id; 0 if none. */
+static int running_with_checkpoint(const char *db, char id[24]) {
+    sqlite3 *h;
+    int found = 0;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return 0;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, "SELECT id FROM runs WHERE status = 'running'", -1, &st, NULL) ==
+        SQLITE_OK) {
+        while (!found && sqlite3_step(st) == SQLITE_ROW) {
+            char ck[1200];
+            snprintf(ck, sizeof ck, "%s.runs/%.16s.ckpt", db,
+                     (const char *)sqlite3_column_text(st, 0));
+            if (access(ck, F_OK) == 0) {
+                snprintf(id, 24, "%.16s", (const char *)sqlite3_column_text(st, 0));
+                found = 1;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return found;
+}
+
 Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
     char path[512];
     sweep_file(path, sizeof path, "resume",
@@ -544,14 +572,12 @@ Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
     }
     double t0 = util_now();
     int killed = 0;
+    char resumed_id[24] = "";
     while (util_now() - t0 < 300) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) break; /* finished before we could kill it */
-        int d = count_status(dbB, "done"), r = count_status(dbB, "running");
-        if (d >= 1 && r >= 1) {
-            /* let the running ones make some progress past a checkpoint */
-            struct timespec ts = {0, 30 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        int d = count_status(dbB, "done");
+        if (d >= 1 && running_with_checkpoint(dbB, resumed_id)) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             killed = 1;
@@ -586,6 +612,21 @@ Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
         snprintf(needle, sizeof needle, "skip     %.16s", done_ids[i]);
         cr_assert_not_null(strstr(out, needle), "finished run %s not skipped:\n%s", done_ids[i],
                            out);
+    }
+
+    /* the run killed after a checkpoint continued from it: its worker log
+     * (appended per launch) shows a second start at a step past 0 */
+    {
+        char logp[1200], *text = NULL, e2[UTIL_ERRLEN];
+        size_t n;
+        snprintf(logp, sizeof logp, "%s.runs/%s.log", dbB, resumed_id);
+        cr_assert_eq(util_read_file(logp, &text, &n, e2, sizeof e2), 0, "%s", e2);
+        const char *second = strstr(text, "start_step=");
+        second = second ? strstr(second + 1, "start_step=") : NULL;
+        cr_assert_not_null(second, "run %s was not relaunched:\n%s", resumed_id, text);
+        cr_assert(second[11] >= '1' && second[11] <= '9',
+                  "run %s restarted from scratch, not from its checkpoint:\n%s", resumed_id, text);
+        free(text);
     }
 
     /* identical final losses, run by run */
