@@ -34,7 +34,7 @@ static const char usage[] =
     "  --tokens N          training budget in tokens (rounded up to whole steps)\n"
     "  --lr X              peak learning rate (default 1e-3)\n"
     "  --min-lr-frac F     cosine floor as a fraction of the peak (default 0.1)\n"
-    "  --warmup N          linear warm-up steps (default 100)\n"
+    "  --warmup N          linear warm-up steps (default 100, at most a tenth of the run)\n"
     "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine\n"
     "  --cycle-tokens N    fixed-cosine horizon in tokens, independent of --tokens\n"
     "  --weight-decay X    AdamW decay on matrices (default 0.1)\n"
@@ -213,7 +213,7 @@ int cmd_train(int argc, char **argv) {
     c.threads = 1;
     const char *db_path = NULL, *run_id = NULL, *sweep = NULL, *label = NULL;
     int quiet = 0, have_data = 0, have_l = 0, have_d = 0, have_h = 0, have_t = 0, have_b = 0,
-        have_n = 0, have_ff = 0;
+        have_n = 0, have_ff = 0, have_warmup = 0;
     enum {
         O_DATA = 256, O_LAYERS, O_DMODEL, O_HEADS, O_DFF, O_CTX, O_BATCH, O_TOKENS, O_LR, O_WARMUP,
         O_SCHED, O_CYCLE, O_UNIQUE, O_EVALS, O_PATIENCE, O_MICRO, O_SEED, O_THREADS, O_CKPT,
@@ -266,7 +266,7 @@ int cmd_train(int argc, char **argv) {
             INTOPT(O_CTX, "--ctx", 1, 65536, c.shape.n_ctx, have_t = 1)
             INTOPT(O_BATCH, "--batch", 1, 1 << 20, c.batch, have_b = 1)
             INTOPT(O_TOKENS, "--tokens", 1, (long long)4e18, c.tokens, have_n = 1)
-            INTOPT(O_WARMUP, "--warmup", 0, 1 << 30, c.warmup, (void)0)
+            INTOPT(O_WARMUP, "--warmup", 0, 1 << 30, c.warmup, have_warmup = 1)
             INTOPT(O_CYCLE, "--cycle-tokens", 1, (long long)4e18, c.cycle_tokens, (void)0)
             INTOPT(O_UNIQUE, "--unique-tokens", 1, (long long)4e18, c.unique_tokens, (void)0)
             INTOPT(O_EVALS, "--evals", 1, 10000, c.evals, (void)0)
@@ -320,6 +320,13 @@ int cmd_train(int argc, char **argv) {
     if (!have_l || !have_d || !have_h || !have_t || !have_b || !have_n)
         return cli_usage(C, "--layers, --d-model, --heads, --ctx, --batch and --tokens are required");
     if (!have_ff) c.shape.d_ff = 4 * c.shape.d_model;
+    if (!have_warmup) {
+        /* 100 steps, but never more than a tenth of a short run: a warm-up
+         * that eats the run leaves no room for the cosine to anneal. */
+        int64_t steps = (c.tokens + (int64_t)c.batch * c.shape.n_ctx - 1) /
+                        ((int64_t)c.batch * c.shape.n_ctx);
+        if (c.warmup > steps / 10) c.warmup = (int)(steps / 10);
+    }
     if (c.schedule == SCHED_FIXED_COSINE && c.cycle_tokens <= 0)
         return cli_usage(C, "--schedule fixed-cosine needs --cycle-tokens N");
     if (c.micro_batch && c.batch % c.micro_batch)
