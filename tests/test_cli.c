@@ -4,17 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "testlib.h"
 
 /* Runs `SCALING_BIN args`, capturing stdout+stderr into out; returns exit code. */
 static int run(const char *args, char *out, size_t n) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", SCALING_BIN, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s %s", SCALING_BIN, args);
 }
 
 Test(cli, version_and_help) {

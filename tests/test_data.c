@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../model/data.h"
+#include "testlib.h"
 
 /* ==== Fixtures ============================================================== */
 
@@ -112,18 +113,12 @@ static void check_roundtrip(const data_tok *t, const uint8_t *b, size_t n) {
 
 /* Runs `SCALING_BIN args` with stdout+stderr captured; returns the exit code. */
 static int run(char *out, size_t n, const char *fmt, ...) {
-    char args[4096], cmd[8192];
+    char args[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", SCALING_BIN, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s %s", SCALING_BIN, args);
 }
 
 /* Nothing named DIR or DIR.tmp.* is left after a failed prepare. */

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../util/util.h"
+#include "testlib.h"
 
 static char dir[256];
 static char out[1 << 16];
@@ -24,19 +24,13 @@ static char out[1 << 16];
 /* Runs a shell command in the test directory; returns its exit code, output in `out`. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...) {
-    char cmd[8192], full[8192 + 512];
+    char cmd[8192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int len = vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    if (snprintf(full, sizeof full, "cd '%s' && %s 2>&1", dir, cmd) >= (int)sizeof full)
-        cr_assert_fail("command too long");
-    FILE *p = popen(full, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    cr_assert_lt(len, (int)sizeof cmd, "command too long");
+    return tl_sh(out, sizeof out, "cd '%s' && %s", dir, cmd);
 }
 
 static long file_size(const char *name) {

@@ -17,6 +17,7 @@
 
 #include "../analysis/fit.h"
 #include "../results/store.h"
+#include "testlib.h"
 
 /* ---- Synthetic data -------------------------------------------------------- */
 
@@ -680,17 +681,7 @@ Test(fit, json_round_trip) {
 
 /* Runs `sh -c cmd`, output to out (if non-NULL, up to n bytes); returns exit status. */
 static int run(const char *cmd, char *out, size_t n) {
-    FILE *fp = popen(cmd, "r");
-    cr_assert(fp != NULL);
-    size_t len = 0;
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, fp)) > 0) {
-        if (out && len + k < n) memcpy(out + len, buf, k), len += k;
-    }
-    if (out) out[len] = 0;
-    int st = pclose(fp);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s", cmd);
 }
 
 Test(fit, cli_fit_and_predict) {

@@ -18,6 +18,7 @@
 
 #include "../analysis/plot.h"
 #include "../results/store.h"
+#include "testlib.h"
 
 /* ---- Fixture ------------------------------------------------------------- */
 
@@ -198,14 +199,7 @@ static void assert_no_temporaries(const char *dir) {
 
 /* Runs a shell command line, capturing stdout+stderr; returns the exit code. */
 static int run_cmd(const char *cmdline, char *out, size_t n) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s 2>&1", cmdline);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s", cmdline);
 }
 
 /* ---- Quoting --------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../results/store.h"
+#include "testlib.h"
 
 /* ======================================================================== */
 /* Helpers                                                                  */
@@ -149,14 +150,7 @@ static void make_run(store_run *r, const char *id, const char *sweep, int k) {
 
 /* Runs `SCALING_BIN args` with stdout+stderr into out; returns the exit code. */
 static int run_cli(const char *args, char *out, size_t n) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", SCALING_BIN, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s %s", SCALING_BIN, args);
 }
 
 static int count_lines(const char *s) {

@@ -24,6 +24,7 @@
 #include "../model/model.h"
 #include "../results/store.h"
 #include "../sweep/sweep.h"
+#include "testlib.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -472,14 +473,7 @@ static const char *bin(void) {
 
 /* Runs the sweep to completion; returns the exit status, output in out. */
 static int run_sweep(const char *path, const char *db, char *out, size_t n) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s sweep %s --db %s -j 2 --threads 1 --quiet 2>&1", bin(), path, db);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tl_sh(out, n, "%s sweep %s --db %s -j 2 --threads 1 --quiet", bin(), path, db);
 }
 
 static int count_status(const char *db, const char *status) {
