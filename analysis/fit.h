@@ -159,8 +159,8 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
  * reached with at most C FLOPs, a running minimum), so a curve that ends does
  * not let the envelope jump up to the next run. L(Cmin) and its figure use
  * it; Approach 1 keeps the plain envelope, whose run gives N_opt at that C. */
-int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C,
-                          double *env_L, int *env_run, char *err, size_t errlen);
+int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                          int *env_run, char *err, size_t errlen);
 
 /* JSON of a fit result (malloc'd string, caller frees): the fits table's
  * params_json and `scaling fit --json` use it. */

@@ -384,8 +384,8 @@ done:
     return rc;
 }
 
-int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C,
-                          double *env_L, int *env_run, char *err, size_t errlen) {
+int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                          int *env_run, char *err, size_t errlen) {
     int rc = fit_envelope(d, o, n, env_C, env_L, env_run, err, errlen);
     if (rc) return rc;
     double best = INFINITY;

@@ -618,7 +618,8 @@ static int fig_kaplan_fig1(plot_ctx *c, gp *g, char *msg, size_t msglen) {
                      "set ylabel 'test loss (nats/token)'\nset title 'L(C_{min})'\n");
     fprintf(g->body,
             "plot $curves using 3:4:5 with lines lw 1.5 lc palette title 'learning curves', "
-            "$env using 1:2 with lines lw 3 lc rgb '#222222' title 'compute frontier (lowest loss at ≤ C)', "
+            "$env using 1:2 with lines lw 3 lc rgb '#222222' title 'compute frontier (lowest loss "
+            "at ≤ C)', "
             "$LC using 1:2 with lines lw 2 dt 2 lc rgb '#ff7f0e' title %s\n",
             Qf(g, "L = (C_c/C_{min})^{α_C}, α_C = %s", fv(t1, sizeof t1, k->LC.alpha, "%.3f")));
     /* panel 2: loss against dataset size */

@@ -19,7 +19,7 @@
         for (int r_ = 0; r_ < (reps); r_++) {                                                      \
             stmt;                                                                                  \
         }                                                                                          \
-        printf("%-16s %9.3f ms\n", name, (util_now() - t0_) / (reps) * 1e3);                       \
+        printf("%-16s %9.3f ms\n", name, (util_now() - t0_) / (reps)*1e3);                         \
     } while (0)
 
 int main(int argc, char **argv) {
@@ -50,8 +50,9 @@ int main(int argc, char **argv) {
         nn_gpt_backward(g, 1.0f / N);
     });
     TIME("forward", reps, nn_gpt_forward(g, B));
-    TIME("ln fwd", reps, nn_layernorm_forward(g->ln1, g->ln1_mean, g->ln1_rstd, g->encoded, w->ln1w,
-                                              w->ln1b, N, C, p));
+    TIME("ln fwd", reps,
+         nn_layernorm_forward(g->ln1, g->ln1_mean, g->ln1_rstd, g->encoded, w->ln1w, w->ln1b, N, C,
+                              p));
     TIME("qkv fwd", reps, nn_matmul_forward(g->qkv, g->ln1, w->qkvw, w->qkvb, N, C, 3 * C, p));
     TIME("att fwd", reps,
          nn_attention_forward(g->atty, g->att, g->qkv, B, T, C, NH, g->scratch, p));

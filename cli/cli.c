@@ -51,8 +51,8 @@ int cli_int(const char *cmd, const char *opt, const char *val, long long lo, lon
     double v = val ? strtod(val, &end) : NAN; /* accepts 1e6 */
     if (!val || end == val || *end || errno || !isfinite(v) || v != floor(v) || v < (double)lo ||
         v > (double)hi) {
-        fprintf(stderr, "scaling %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd,
-                opt, lo, hi, val ? val : "");
+        fprintf(stderr, "scaling %s: %s: expected an integer in [%lld, %lld], got '%s'\n", cmd, opt,
+                lo, hi, val ? val : "");
         return -1;
     }
     *out = (long long)v;
@@ -63,8 +63,10 @@ const char *cli_self_exe(void) {
     static char buf[4096];
     if (!buf[0]) {
         ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-        if (n <= 0) strcpy(buf, "scaling");
-        else buf[n] = 0;
+        if (n <= 0)
+            strcpy(buf, "scaling");
+        else
+            buf[n] = 0;
     }
     return buf;
 }

@@ -26,10 +26,10 @@ int cmd_bench(int argc, char **argv) {
     long long threads = 1, steps = 5;
     int json = 0;
     static const struct option opts[] = {{"threads", required_argument, 0, 't'},
-                                          {"steps", required_argument, 0, 's'},
-                                          {"json", no_argument, 0, 'j'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+                                         {"steps", required_argument, 0, 's'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     optind = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -40,9 +40,14 @@ int cmd_bench(int argc, char **argv) {
         case 's':
             if (cli_int("bench", "--steps", optarg, 1, 100000, &steps)) return EXIT_USAGE;
             break;
-        case 'j': json = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: return cli_usage("bench", "unknown option");
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage("bench", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("bench", "unexpected argument '%s'", argv[optind]);

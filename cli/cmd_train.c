@@ -215,31 +215,71 @@ int cmd_train(int argc, char **argv) {
     int quiet = 0, have_data = 0, have_l = 0, have_d = 0, have_h = 0, have_t = 0, have_b = 0,
         have_n = 0, have_ff = 0, have_warmup = 0;
     enum {
-        O_DATA = 256, O_LAYERS, O_DMODEL, O_HEADS, O_DFF, O_CTX, O_BATCH, O_TOKENS, O_LR, O_WARMUP,
-        O_SCHED, O_CYCLE, O_UNIQUE, O_EVALS, O_PATIENCE, O_MICRO, O_SEED, O_THREADS, O_CKPT,
-        O_RESUME, O_DB, O_RUNID, O_SWEEP, O_LABEL, O_QUIET, O_MINLR, O_WD, O_CLIP, O_EVALW,
-        O_LOGEVERY, O_CKPTSECS
+        O_DATA = 256,
+        O_LAYERS,
+        O_DMODEL,
+        O_HEADS,
+        O_DFF,
+        O_CTX,
+        O_BATCH,
+        O_TOKENS,
+        O_LR,
+        O_WARMUP,
+        O_SCHED,
+        O_CYCLE,
+        O_UNIQUE,
+        O_EVALS,
+        O_PATIENCE,
+        O_MICRO,
+        O_SEED,
+        O_THREADS,
+        O_CKPT,
+        O_RESUME,
+        O_DB,
+        O_RUNID,
+        O_SWEEP,
+        O_LABEL,
+        O_QUIET,
+        O_MINLR,
+        O_WD,
+        O_CLIP,
+        O_EVALW,
+        O_LOGEVERY,
+        O_CKPTSECS
     };
-    static const struct option opts[] = {
-        {"data", required_argument, 0, O_DATA},       {"layers", required_argument, 0, O_LAYERS},
-        {"d-model", required_argument, 0, O_DMODEL},  {"heads", required_argument, 0, O_HEADS},
-        {"d-ff", required_argument, 0, O_DFF},        {"ctx", required_argument, 0, O_CTX},
-        {"batch", required_argument, 0, O_BATCH},     {"tokens", required_argument, 0, O_TOKENS},
-        {"lr", required_argument, 0, O_LR},           {"warmup", required_argument, 0, O_WARMUP},
-        {"schedule", required_argument, 0, O_SCHED},  {"cycle-tokens", required_argument, 0, O_CYCLE},
-        {"unique-tokens", required_argument, 0, O_UNIQUE},
-        {"evals", required_argument, 0, O_EVALS},     {"patience", required_argument, 0, O_PATIENCE},
-        {"micro-batch", required_argument, 0, O_MICRO}, {"seed", required_argument, 0, O_SEED},
-        {"threads", required_argument, 0, O_THREADS}, {"checkpoint", required_argument, 0, O_CKPT},
-        {"resume", no_argument, 0, O_RESUME},         {"db", required_argument, 0, O_DB},
-        {"run-id", required_argument, 0, O_RUNID},    {"sweep", required_argument, 0, O_SWEEP},
-        {"label", required_argument, 0, O_LABEL},     {"quiet", no_argument, 0, O_QUIET},
-        {"min-lr-frac", required_argument, 0, O_MINLR},
-        {"weight-decay", required_argument, 0, O_WD}, {"grad-clip", required_argument, 0, O_CLIP},
-        {"eval-windows", required_argument, 0, O_EVALW},
-        {"log-every", required_argument, 0, O_LOGEVERY},
-        {"checkpoint-secs", required_argument, 0, O_CKPTSECS},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, O_DATA},
+                                         {"layers", required_argument, 0, O_LAYERS},
+                                         {"d-model", required_argument, 0, O_DMODEL},
+                                         {"heads", required_argument, 0, O_HEADS},
+                                         {"d-ff", required_argument, 0, O_DFF},
+                                         {"ctx", required_argument, 0, O_CTX},
+                                         {"batch", required_argument, 0, O_BATCH},
+                                         {"tokens", required_argument, 0, O_TOKENS},
+                                         {"lr", required_argument, 0, O_LR},
+                                         {"warmup", required_argument, 0, O_WARMUP},
+                                         {"schedule", required_argument, 0, O_SCHED},
+                                         {"cycle-tokens", required_argument, 0, O_CYCLE},
+                                         {"unique-tokens", required_argument, 0, O_UNIQUE},
+                                         {"evals", required_argument, 0, O_EVALS},
+                                         {"patience", required_argument, 0, O_PATIENCE},
+                                         {"micro-batch", required_argument, 0, O_MICRO},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"threads", required_argument, 0, O_THREADS},
+                                         {"checkpoint", required_argument, 0, O_CKPT},
+                                         {"resume", no_argument, 0, O_RESUME},
+                                         {"db", required_argument, 0, O_DB},
+                                         {"run-id", required_argument, 0, O_RUNID},
+                                         {"sweep", required_argument, 0, O_SWEEP},
+                                         {"label", required_argument, 0, O_LABEL},
+                                         {"quiet", no_argument, 0, O_QUIET},
+                                         {"min-lr-frac", required_argument, 0, O_MINLR},
+                                         {"weight-decay", required_argument, 0, O_WD},
+                                         {"grad-clip", required_argument, 0, O_CLIP},
+                                         {"eval-windows", required_argument, 0, O_EVALW},
+                                         {"log-every", required_argument, 0, O_LOGEVERY},
+                                         {"checkpoint-secs", required_argument, 0, O_CKPTSECS},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *C = "train";
     long long v;
     double d;
@@ -247,7 +287,9 @@ int cmd_train(int argc, char **argv) {
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'h': fputs(usage, stdout); return EXIT_OK;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
         case O_DATA:
             if (strlen(optarg) >= sizeof c.data_dir) return cli_usage(C, "--data: path too long");
             snprintf(c.data_dir, sizeof c.data_dir, "%s", optarg);
@@ -299,32 +341,47 @@ int cmd_train(int argc, char **argv) {
             break;
         case O_SCHED:
             if (model_sched_parse(optarg, &c.schedule))
-                return cli_usage(C, "--schedule: expected cosine, constant or fixed-cosine, got '%s'",
-                                 optarg);
+                return cli_usage(
+                    C, "--schedule: expected cosine, constant or fixed-cosine, got '%s'", optarg);
             break;
         case O_CKPT:
-            if (strlen(optarg) >= sizeof c.checkpoint) return cli_usage(C, "--checkpoint: path too long");
+            if (strlen(optarg) >= sizeof c.checkpoint)
+                return cli_usage(C, "--checkpoint: path too long");
             snprintf(c.checkpoint, sizeof c.checkpoint, "%s", optarg);
             break;
-        case O_RESUME: c.resume = 1; break;
-        case O_DB: db_path = optarg; break;
-        case O_RUNID: run_id = optarg; break;
-        case O_SWEEP: sweep = optarg; break;
-        case O_LABEL: label = optarg; break;
-        case O_QUIET: quiet = 1; break;
-        default: return cli_usage(C, "unknown option");
+        case O_RESUME:
+            c.resume = 1;
+            break;
+        case O_DB:
+            db_path = optarg;
+            break;
+        case O_RUNID:
+            run_id = optarg;
+            break;
+        case O_SWEEP:
+            sweep = optarg;
+            break;
+        case O_LABEL:
+            label = optarg;
+            break;
+        case O_QUIET:
+            quiet = 1;
+            break;
+        default:
+            return cli_usage(C, "unknown option");
         }
     }
     if (optind < argc) return cli_usage(C, "unexpected argument '%s'", argv[optind]);
     if (!have_data) return cli_usage(C, "--data DIR is required");
     if (!have_l || !have_d || !have_h || !have_t || !have_b || !have_n)
-        return cli_usage(C, "--layers, --d-model, --heads, --ctx, --batch and --tokens are required");
+        return cli_usage(C,
+                         "--layers, --d-model, --heads, --ctx, --batch and --tokens are required");
     if (!have_ff) c.shape.d_ff = 4 * c.shape.d_model;
     if (!have_warmup) {
         /* 100 steps, but never more than a tenth of a short run: a warm-up
          * that eats the run leaves no room for the cosine to anneal. */
-        int64_t steps = (c.tokens + (int64_t)c.batch * c.shape.n_ctx - 1) /
-                        ((int64_t)c.batch * c.shape.n_ctx);
+        int64_t steps =
+            (c.tokens + (int64_t)c.batch * c.shape.n_ctx - 1) / ((int64_t)c.batch * c.shape.n_ctx);
         if (c.warmup > steps / 10) c.warmup = (int)(steps / 10);
     }
     if (c.schedule == SCHED_FIXED_COSINE && c.cycle_tokens <= 0)

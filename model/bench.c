@@ -28,8 +28,10 @@ static int sgemm_rate(int threads, double *gflops, char *err, size_t errlen) {
     }
     util_rng r;
     util_rng_seed(&r, 1, "bench-sgemm");
-    for (size_t i = 0; i < (size_t)M * 1024; i++) A[i] = (float)util_rng_uniform(&r) - 0.5f;
-    for (size_t i = 0; i < 1024 * 1024; i++) B[i] = (float)util_rng_uniform(&r) - 0.5f;
+    for (size_t i = 0; i < (size_t)M * 1024; i++)
+        A[i] = (float)util_rng_uniform(&r) - 0.5f;
+    for (size_t i = 0; i < 1024 * 1024; i++)
+        B[i] = (float)util_rng_uniform(&r) - 0.5f;
     openblas_set_num_threads(threads);
     double best = 0;
     for (int si = 0; si < 3; si++) {
@@ -59,9 +61,12 @@ int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64]
     if (rc) return rc;
     const int B = 16, T = 256, V = 256;
     for (int i = 0; i < NSHAPES && i < MODEL_BENCH_MAX; i++) {
-        model_shape s = {.n_layer = bench_shapes[i][0], .d_model = bench_shapes[i][1],
-                         .n_head = bench_shapes[i][2], .d_ff = 4 * bench_shapes[i][1],
-                         .n_ctx = T, .n_vocab = V};
+        model_shape s = {.n_layer = bench_shapes[i][0],
+                         .d_model = bench_shapes[i][1],
+                         .n_head = bench_shapes[i][2],
+                         .d_ff = 4 * bench_shapes[i][1],
+                         .n_ctx = T,
+                         .n_vocab = V};
         nn_gpt *g = NULL;
         if ((rc = nn_gpt_create(&g, &s, B, threads, err, errlen))) return rc;
         nn_gpt_init(g, 1);

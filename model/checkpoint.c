@@ -33,8 +33,8 @@ static void put(hdr_writer *w, const void *p, size_t n) {
 static void header(hdr_writer *w, const nn_gpt *g, const nn_ckpt_state *st) {
     uint64_t magic = NN_CKPT_MAGIC, np = g->nparams;
     uint32_t ver = NN_CKPT_VERSION, res = 0;
-    int32_t shape[6] = {g->s.n_layer, g->s.d_model, g->s.n_head, g->s.d_ff, g->s.n_ctx,
-                        g->s.n_vocab};
+    int32_t shape[6] = {g->s.n_layer, g->s.d_model, g->s.n_head,
+                        g->s.d_ff,    g->s.n_ctx,   g->s.n_vocab};
     char id[16];
     memset(id, 0, sizeof id);
     memcpy(id, st->run_id, strnlen(st->run_id, 16));
@@ -109,8 +109,8 @@ int nn_ckpt_load(const char *path, nn_gpt *g, nn_ckpt_state *st, char *err, size
                       ver, NN_CKPT_VERSION);
         goto done;
     }
-    int32_t mine[6] = {g->s.n_layer, g->s.d_model, g->s.n_head, g->s.d_ff, g->s.n_ctx,
-                       g->s.n_vocab};
+    int32_t mine[6] = {g->s.n_layer, g->s.d_model, g->s.n_head,
+                       g->s.d_ff,    g->s.n_ctx,   g->s.n_vocab};
     if (memcmp(shape, mine, sizeof mine) != 0 || np != g->nparams) {
         rc = util_err(err, errlen, UTIL_ECORRUPT,
                       "%s: checkpoint shape L%d D%d H%d F%d T%d V%d differs from the model's "

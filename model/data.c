@@ -106,7 +106,8 @@ int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errle
     }
     const uint8_t *p = map;
     uint64_t magic = util_get_le64(p), n = util_get_le64(p + 16);
-    uint32_t ver = util_get_le32(p + 8), vocab = util_get_le32(p + 12), width = util_get_le32(p + 24);
+    uint32_t ver = util_get_le32(p + 8), vocab = util_get_le32(p + 12),
+             width = util_get_le32(p + 24);
     if (magic != DATA_TOKFILE_MAGIC) {
         rc = util_err(err, errlen, UTIL_ECORRUPT, "%s: not a token file (bad magic)", path);
         goto done;

@@ -320,7 +320,8 @@ int data_tok_load(data_tok **out, const char *path, char *err, size_t errlen) {
         goto done;
     }
     for (int i = 0; i < t->nmerges; i++) {
-        uint32_t a = util_get_le32(p + 16 + 8 * (size_t)i), b = util_get_le32(p + 20 + 8 * (size_t)i);
+        uint32_t a = util_get_le32(p + 16 + 8 * (size_t)i),
+                 b = util_get_le32(p + 20 + 8 * (size_t)i);
         if (a >= 256 + (uint32_t)i || b >= 256 + (uint32_t)i) {
             rc = util_err(err, errlen, UTIL_ECORRUPT,
                           "%s: merge %d refers to token %u, not yet defined", path, i,

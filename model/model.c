@@ -37,8 +37,8 @@ int model_shape_check(const model_shape *s, char *err, size_t errlen) {
 }
 
 const char *const nn_tensor_names[NN_NTENSORS] = {
-    "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
+    "wte",  "wpe",  "ln1w", "ln1b", "qkvw",    "qkvb",    "attprojw", "attprojb",
+    "ln2w", "ln2b", "fcw",  "fcb",  "fcprojw", "fcprojb", "lnfw",     "lnfb"};
 const int nn_tensor_is_matrix[NN_NTENSORS] = {1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0};
 
 void nn_param_sizes(const model_shape *s, size_t sz[NN_NTENSORS]) {
@@ -66,7 +66,8 @@ void model_count_params(const model_shape *s, model_counts *out) {
     size_t sz[NN_NTENSORS];
     nn_param_sizes(s, sz);
     int64_t total = 0;
-    for (int i = 0; i < NN_NTENSORS; i++) total += (int64_t)sz[i];
+    for (int i = 0; i < NN_NTENSORS; i++)
+        total += (int64_t)sz[i];
     out->total = total;
     out->embedding = (int64_t)(sz[0] + sz[1]); /* the tied head is the token embedding */
     out->nonembedding = total - out->embedding;
@@ -135,9 +136,12 @@ double model_flops_mfu(const model_shape *s) {
 
 const char *model_sched_name(model_sched s) {
     switch (s) {
-    case SCHED_COSINE: return "cosine";
-    case SCHED_CONSTANT: return "constant";
-    case SCHED_FIXED_COSINE: return "fixed-cosine";
+    case SCHED_COSINE:
+        return "cosine";
+    case SCHED_CONSTANT:
+        return "constant";
+    case SCHED_FIXED_COSINE:
+        return "fixed-cosine";
     }
     return "?";
 }
@@ -153,8 +157,8 @@ int model_sched_parse(const char *name, model_sched *out) {
 
 void model_train_defaults(model_train_config *c) {
     memset(c, 0, sizeof *c);
-    c->shape = (model_shape){.n_layer = 2, .d_model = 64, .n_head = 2, .d_ff = 256, .n_ctx = 256,
-                             .n_vocab = 0};
+    c->shape = (model_shape){
+        .n_layer = 2, .d_model = 64, .n_head = 2, .d_ff = 256, .n_ctx = 256, .n_vocab = 0};
     c->batch = 16;
     c->micro_batch = 0;
     c->tokens = 1000000;
@@ -190,11 +194,11 @@ void model_run_id(const model_train_config *c, char out[17]) {
                      "v1|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
                      "s%d|cyc%lld|wd%.17g|b1%.17g|b2%.17g|eps%.17g|clip%.17g|ev%d|evw%d|pat%d|"
                      "seed%llu",
-                     s->n_layer, s->d_model, s->n_head, dff, s->n_ctx, c->data_dir,
-                     c->batch, (long long)c->tokens, (long long)c->unique_tokens, c->lr,
-                     c->min_lr_frac, c->warmup, (int)c->schedule, (long long)c->cycle_tokens,
-                     c->weight_decay, c->beta1, c->beta2, c->eps, c->grad_clip, c->evals,
-                     c->eval_windows, c->patience, (unsigned long long)c->seed);
+                     s->n_layer, s->d_model, s->n_head, dff, s->n_ctx, c->data_dir, c->batch,
+                     (long long)c->tokens, (long long)c->unique_tokens, c->lr, c->min_lr_frac,
+                     c->warmup, (int)c->schedule, (long long)c->cycle_tokens, c->weight_decay,
+                     c->beta1, c->beta2, c->eps, c->grad_clip, c->evals, c->eval_windows,
+                     c->patience, (unsigned long long)c->seed);
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
     uint64_t h = util_fnv64(UTIL_FNV_INIT, buf, (size_t)n);
@@ -243,8 +247,8 @@ void nn_gpt_free(nn_gpt *g) {
 }
 
 static void views(float *mem, const size_t sz[NN_NTENSORS], nn_params *v) {
-    float **p[NN_NTENSORS] = {&v->wte,  &v->wpe,      &v->ln1w,     &v->ln1b,    &v->qkvw, &v->qkvb,
-                              &v->attprojw, &v->attprojb, &v->ln2w, &v->ln2b,    &v->fcw,  &v->fcb,
+    float **p[NN_NTENSORS] = {&v->wte,      &v->wpe,      &v->ln1w, &v->ln1b, &v->qkvw, &v->qkvb,
+                              &v->attprojw, &v->attprojb, &v->ln2w, &v->ln2b, &v->fcw,  &v->fcb,
                               &v->fcprojw,  &v->fcprojb,  &v->lnfw, &v->lnfb};
     for (int i = 0; i < NN_NTENSORS; i++) {
         *p[i] = mem;
@@ -273,7 +277,8 @@ int nn_gpt_create(nn_gpt **out, const model_shape *s, int B, int threads, char *
     g->s = *s;
     g->B = B;
     nn_param_sizes(s, g->sizes);
-    for (int i = 0; i < NN_NTENSORS; i++) g->nparams += g->sizes[i];
+    for (int i = 0; i < NN_NTENSORS; i++)
+        g->nparams += g->sizes[i];
     g->params_mem = falloc(g->nparams);
     g->grads_mem = falloc(g->nparams);
     g->m_mem = falloc(g->nparams);
@@ -285,31 +290,44 @@ int nn_gpt_create(nn_gpt **out, const model_shape *s, int B, int threads, char *
     size_t sc = nn_attention_scratch((int)T, (int)C, (int)NH) * (size_t)threads;
     /* activation sizes, in the order of the pointers below */
     size_t asz[] = {
-        BT * C,                                   /* encoded */
-        L * BT * C, L * BT, L * BT,               /* ln1, mean, rstd */
-        L * BT * 3 * C,                           /* qkv */
-        L * BT * C,                               /* atty */
-        L * (size_t)B * NH * T * T,               /* att */
-        L * BT * C,                               /* res2 */
-        L * BT * C, L * BT, L * BT,               /* ln2, mean, rstd */
-        L * BT * F, L * BT * F,                   /* fch, fch_gelu */
-        L * BT * C,                               /* res3 */
-        BT * C, BT, BT,                           /* lnf, mean, rstd */
-        BT * V,                                   /* logits */
-        BT,                                       /* losses */
-        BT * C,                                   /* tmp */
-        BT * C, BT * C, BT * 3 * C, BT * C,       /* dres, dln, dqkv, datty */
-        BT * F, BT * F,                           /* dfch, dfch_gelu */
-        sc,                                       /* attention scratch */
+        BT * C, /* encoded */
+        L * BT * C,
+        L * BT,
+        L * BT,                     /* ln1, mean, rstd */
+        L * BT * 3 * C,             /* qkv */
+        L * BT * C,                 /* atty */
+        L * (size_t)B * NH * T * T, /* att */
+        L * BT * C,                 /* res2 */
+        L * BT * C,
+        L * BT,
+        L * BT, /* ln2, mean, rstd */
+        L * BT * F,
+        L * BT * F, /* fch, fch_gelu */
+        L * BT * C, /* res3 */
+        BT * C,
+        BT,
+        BT,     /* lnf, mean, rstd */
+        BT * V, /* logits */
+        BT,     /* losses */
+        BT * C, /* tmp */
+        BT * C,
+        BT * C,
+        BT * 3 * C,
+        BT * C, /* dres, dln, dqkv, datty */
+        BT * F,
+        BT * F, /* dfch, dfch_gelu */
+        sc,     /* attention scratch */
     };
-    float **ap[] = {&g->encoded, &g->ln1,  &g->ln1_mean, &g->ln1_rstd, &g->qkv,      &g->atty,
-                    &g->att,     &g->res2, &g->ln2,      &g->ln2_mean, &g->ln2_rstd, &g->fch,
-                    &g->fch_gelu, &g->res3, &g->lnf,      &g->lnf_mean, &g->lnf_rstd, &g->logits,
-                    &g->losses,  &g->tmp,  &g->dres,     &g->dln,      &g->dqkv,     &g->datty,
-                    &g->dfch,    &g->dfch_gelu, &g->scratch};
+    float **ap[] = {&g->encoded,   &g->ln1,      &g->ln1_mean, &g->ln1_rstd, &g->qkv,
+                    &g->atty,      &g->att,      &g->res2,     &g->ln2,      &g->ln2_mean,
+                    &g->ln2_rstd,  &g->fch,      &g->fch_gelu, &g->res3,     &g->lnf,
+                    &g->lnf_mean,  &g->lnf_rstd, &g->logits,   &g->losses,   &g->tmp,
+                    &g->dres,      &g->dln,      &g->dqkv,     &g->datty,    &g->dfch,
+                    &g->dfch_gelu, &g->scratch};
     size_t na = sizeof asz / sizeof asz[0];
     size_t total = 0;
-    for (size_t i = 0; i < na; i++) total += (asz[i] + 15) / 16 * 16; /* keep 64-byte alignment */
+    for (size_t i = 0; i < na; i++)
+        total += (asz[i] + 15) / 16 * 16; /* keep 64-byte alignment */
     g->nacts = total;
     g->acts_mem = falloc(total);
     g->inputs = calloc(BT, sizeof(int));
@@ -355,10 +373,12 @@ void nn_gpt_init(nn_gpt *g, uint64_t seed) {
         if (nn_tensor_is_matrix[i]) {
             /* GPT-2: residual projections (attention output, MLP output) scaled */
             double std = (i == 6 || i == 12) ? std_resid : 0.02;
-            for (size_t j = 0; j < n; j++) mem[j] = (float)(std * util_rng_normal(&r));
+            for (size_t j = 0; j < n; j++)
+                mem[j] = (float)(std * util_rng_normal(&r));
         } else if (strcmp(name, "ln1w") == 0 || strcmp(name, "ln2w") == 0 ||
                    strcmp(name, "lnfw") == 0) {
-            for (size_t j = 0; j < n; j++) mem[j] = 1.0f;
+            for (size_t j = 0; j < n; j++)
+                mem[j] = 1.0f;
         } else {
             memset(mem, 0, n * sizeof(float));
         }
@@ -398,8 +418,8 @@ double nn_gpt_forward(nn_gpt *g, int B) {
         nn_layernorm_forward(ln2, ln2m, ln2r, res2, w->ln2w + l * C, w->ln2b + l * C, N, C, p);
         nn_matmul_forward(fch, ln2, w->fcw + (size_t)l * F * C, w->fcb + l * F, N, C, F, p);
         nn_gelu_forward(fchg, fch, BT * F, p);
-        nn_matmul_forward(g->tmp, fchg, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, N, F,
-                          C, p);
+        nn_matmul_forward(g->tmp, fchg, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, N, F, C,
+                          p);
         nn_residual_forward(res3, res2, g->tmp, BT * C, p);
     }
     const float *resL = g->res3 + (size_t)(L - 1) * sBT * C;
@@ -407,7 +427,8 @@ double nn_gpt_forward(nn_gpt *g, int B) {
     nn_matmul_forward(g->logits, g->lnf, w->wte, NULL, N, C, V, p);
     nn_softmax_xent_forward(g->logits, g->losses, g->targets, N, V, p);
     double sum = 0;
-    for (int i = 0; i < N; i++) sum += g->losses[i];
+    for (int i = 0; i < N; i++)
+        sum += g->losses[i];
     return sum / N;
 }
 
@@ -455,7 +476,9 @@ void nn_gpt_backward(nn_gpt *g, float scale) {
     nn_encoder_backward(d->wte, d->wpe, g->dres, g->inputs, B, T, C, p);
 }
 
-void nn_gpt_zero_grad(nn_gpt *g) { memset(g->grads_mem, 0, g->nparams * sizeof(float)); }
+void nn_gpt_zero_grad(nn_gpt *g) {
+    memset(g->grads_mem, 0, g->nparams * sizeof(float));
+}
 
 typedef struct {
     nn_gpt *g;
@@ -470,8 +493,10 @@ static void norm_task(void *va, int tid, int nt) {
     double acc[4] = {0};
     size_t i = lo;
     for (; i + 4 <= hi; i += 4)
-        for (int l = 0; l < 4; l++) acc[l] += (double)x[i + l] * x[i + l];
-    for (; i < hi; i++) acc[0] += (double)x[i] * x[i];
+        for (int l = 0; l < 4; l++)
+            acc[l] += (double)x[i + l] * x[i + l];
+    for (; i < hi; i++)
+        acc[0] += (double)x[i] * x[i];
     a->partial[tid] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
@@ -480,7 +505,8 @@ double nn_gpt_grad_norm(nn_gpt *g) {
     int nt = nn_pool_threads(g->pool);
     nn_pool_run(nt <= 256 ? g->pool : NULL, norm_task, &a);
     double s = 0;
-    for (int i = 0; i < (nt <= 256 ? nt : 1); i++) s += a.partial[i];
+    for (int i = 0; i < (nt <= 256 ? nt : 1); i++)
+        s += a.partial[i];
     return sqrt(s);
 }
 
@@ -507,8 +533,8 @@ static void adam_task(void *va, int tid, int nt) {
 
 void nn_gpt_adamw(nn_gpt *g, float lr, float beta1, float beta2, float eps, float wd, float gscale,
                   int64_t t) {
-    opt_args a = {.g = g, .lr = lr, .b1 = beta1, .b2 = beta2, .eps = eps, .wd = wd,
-                  .gscale = gscale};
+    opt_args a = {
+        .g = g, .lr = lr, .b1 = beta1, .b2 = beta2, .eps = eps, .wd = wd, .gscale = gscale};
     a.bc1 = (float)(1.0 - pow(beta1, (double)t));
     a.bc2 = (float)(1.0 - pow(beta2, (double)t));
     nn_pool_run(g->pool, adam_task, &a);

@@ -53,8 +53,8 @@ double model_flops_mfu(const model_shape *s);
 /* ---- Training configuration -------------------------------------------- */
 
 typedef enum { SCHED_COSINE = 0, SCHED_CONSTANT = 1, SCHED_FIXED_COSINE = 2 } model_sched;
-const char *model_sched_name(model_sched s);                 /* "cosine", ... */
-int model_sched_parse(const char *name, model_sched *out);   /* 0 or UTIL_EINVAL */
+const char *model_sched_name(model_sched s);               /* "cosine", ... */
+int model_sched_parse(const char *name, model_sched *out); /* 0 or UTIL_EINVAL */
 
 typedef struct {
     model_shape shape;     /* n_vocab is filled from the data if 0 */
@@ -67,19 +67,19 @@ typedef struct {
     double min_lr_frac;    /* cosine floor as a fraction of lr (0.1) */
     int warmup;            /* linear warm-up, in optimizer steps */
     model_sched schedule;
-    int64_t cycle_tokens;  /* fixed-cosine horizon in tokens (SCHED_FIXED_COSINE only) */
-    double weight_decay;   /* AdamW decoupled decay on matrices only (0.1) */
+    int64_t cycle_tokens;     /* fixed-cosine horizon in tokens (SCHED_FIXED_COSINE only) */
+    double weight_decay;      /* AdamW decoupled decay on matrices only (0.1) */
     double beta1, beta2, eps; /* 0.9, 0.95, 1e-8 */
-    double grad_clip;      /* global-norm clip (1.0; 0 disables) */
-    int evals;             /* log-spaced validation points (plus the end) */
-    int eval_windows;      /* held-out windows per validation */
-    int patience;          /* early stop after this many evals without improvement (0: off) */
-    int log_every;         /* steps between step records */
+    double grad_clip;         /* global-norm clip (1.0; 0 disables) */
+    int evals;                /* log-spaced validation points (plus the end) */
+    int eval_windows;         /* held-out windows per validation */
+    int patience;             /* early stop after this many evals without improvement (0: off) */
+    int log_every;            /* steps between step records */
     uint64_t seed;
-    int threads;           /* worker threads (0: 1); OpenBLAS runs single-threaded inside them */
-    char checkpoint[1024]; /* checkpoint path ("" for none) */
+    int threads;            /* worker threads (0: 1); OpenBLAS runs single-threaded inside them */
+    char checkpoint[1024];  /* checkpoint path ("" for none) */
     double checkpoint_secs; /* write a checkpoint at most this often (and at the end) */
-    int resume;            /* continue from `checkpoint` if it exists */
+    int resume;             /* continue from `checkpoint` if it exists */
     volatile sig_atomic_t *stop; /* set non-zero to stop cleanly (checkpoint, EINTR) */
 } model_train_config;
 
@@ -99,30 +99,30 @@ void model_run_id(const model_train_config *c, char out[17]);
 typedef struct {
     model_counts counts;
     double flops_kaplan, flops_chinchilla; /* per training token */
-    int64_t steps;            /* optimizer steps in the budget */
-    int64_t tokens_per_step;  /* batch * n_ctx */
-    int64_t start_step;       /* > 0 when resumed */
-    double epochs;            /* passes over the (possibly limited) training tokens */
-    char blas_kernel[64];     /* OpenBLAS core name */
-    double bytes_per_token;   /* of the validation split */
+    int64_t steps;                         /* optimizer steps in the budget */
+    int64_t tokens_per_step;               /* batch * n_ctx */
+    int64_t start_step;                    /* > 0 when resumed */
+    double epochs;                         /* passes over the (possibly limited) training tokens */
+    char blas_kernel[64];                  /* OpenBLAS core name */
+    double bytes_per_token;                /* of the validation split */
     char tokenizer[16];
 } model_train_info;
 
 typedef struct {
     int64_t step, tokens;
-    double flops;       /* tokens * flops_chinchilla */
-    double train_loss;  /* mean nats/token over the step's batch */
+    double flops;         /* tokens * flops_chinchilla */
+    double train_loss;    /* mean nats/token over the step's batch */
     double lr, grad_norm; /* grad_norm before clipping */
-    double elapsed;     /* seconds since this process started training */
+    double elapsed;       /* seconds since this process started training */
     double tokens_per_s;
-    double eta;         /* seconds left */
+    double eta; /* seconds left */
 } model_step_rec;
 
 typedef struct {
     int64_t step, tokens;
     double flops;
-    double val_loss;    /* nats/token */
-    double val_bpb;     /* bits/byte = val_loss / ln 2 / bytes_per_token */
+    double val_loss; /* nats/token */
+    double val_bpb;  /* bits/byte = val_loss / ln 2 / bytes_per_token */
 } model_eval_rec;
 
 typedef enum {
@@ -147,8 +147,8 @@ typedef struct {
  * valid only during the call. */
 typedef struct {
     void *ctx;
-    int (*on_start)(void *ctx, const model_train_config *c, const model_train_info *info,
-                    char *err, size_t errlen);
+    int (*on_start)(void *ctx, const model_train_config *c, const model_train_info *info, char *err,
+                    size_t errlen);
     int (*on_step)(void *ctx, const model_step_rec *r, char *err, size_t errlen);
     int (*on_eval)(void *ctx, const model_eval_rec *r, char *err, size_t errlen);
     int (*on_checkpoint)(void *ctx, int64_t step, char *err, size_t errlen);

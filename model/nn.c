@@ -26,14 +26,14 @@
 /* ======================================================================== */
 
 struct nn_pool {
-    int n;                   /* threads including the caller */
-    pthread_t *th;           /* n - 1 workers */
+    int n;         /* threads including the caller */
+    pthread_t *th; /* n - 1 workers */
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     nn_task_fn fn;
     void *arg;
-    atomic_uint gen;         /* bumped once per task */
-    atomic_int pending;      /* workers still running the task */
+    atomic_uint gen;    /* bumped once per task */
+    atomic_int pending; /* workers still running the task */
     atomic_int quit;
 };
 
@@ -82,7 +82,8 @@ static void *pool_worker(void *varg) {
 
 int nn_pool_create(nn_pool **out, int nthreads, char *err, size_t errlen) {
     *out = NULL;
-    if (nthreads < 1) return util_err(err, errlen, UTIL_EINVAL, "threads must be >= 1, got %d", nthreads);
+    if (nthreads < 1)
+        return util_err(err, errlen, UTIL_EINVAL, "threads must be >= 1, got %d", nthreads);
     nn_pool *p = calloc(1, sizeof *p);
     if (!p) return util_err(err, errlen, UTIL_ENOMEM, "out of memory (thread pool)");
     p->n = nthreads;
@@ -124,7 +125,8 @@ void nn_pool_free(nn_pool *p) {
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     if (p->th)
-        for (int i = 1; i < p->n; i++) pthread_join(p->th[i - 1], NULL);
+        for (int i = 1; i < p->n; i++)
+            pthread_join(p->th[i - 1], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->go);
     pthread_cond_destroy(&p->done);
@@ -132,7 +134,9 @@ void nn_pool_free(nn_pool *p) {
     free(p);
 }
 
-int nn_pool_threads(const nn_pool *p) { return p ? p->n : 1; }
+int nn_pool_threads(const nn_pool *p) {
+    return p ? p->n : 1;
+}
 
 void nn_pool_run(nn_pool *p, nn_task_fn fn, void *arg) {
     if (!p || p->n == 1) {
@@ -154,7 +158,8 @@ void nn_pool_run(nn_pool *p, nn_task_fn fn, void *arg) {
     }
     if (atomic_load(&p->pending) > 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        while (atomic_load(&p->pending) > 0)
+            pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -191,7 +196,9 @@ static inline float fast_expf(float x) {
     return y * scale;
 }
 
-float nn_expf(float x) { return fast_expf(x); }
+float nn_expf(float x) {
+    return fast_expf(x);
+}
 
 static inline float fast_tanhf(float u) {
     u = u > 9.0f ? 9.0f : u;
@@ -203,9 +210,11 @@ static inline float sum8(const float *x, int n) {
     float acc[8] = {0};
     int j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+        for (int l = 0; l < 8; l++)
+            acc[l] += x[j + l];
     float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; j < n; j++) s += x[j];
+    for (; j < n; j++)
+        s += x[j];
     return s;
 }
 
@@ -213,21 +222,27 @@ static inline float dot8(const float *a, const float *b, int n) {
     float acc[8] = {0};
     int j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] += a[j + l] * b[j + l];
+        for (int l = 0; l < 8; l++)
+            acc[l] += a[j + l] * b[j + l];
     float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; j < n; j++) s += a[j] * b[j];
+    for (; j < n; j++)
+        s += a[j] * b[j];
     return s;
 }
 
 static inline float max8(const float *x, int n) {
     float acc[8];
     int j = 0;
-    for (int l = 0; l < 8; l++) acc[l] = -INFINITY;
+    for (int l = 0; l < 8; l++)
+        acc[l] = -INFINITY;
     for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] = acc[l] > x[j + l] ? acc[l] : x[j + l];
+        for (int l = 0; l < 8; l++)
+            acc[l] = acc[l] > x[j + l] ? acc[l] : x[j + l];
     float m = -INFINITY;
-    for (int l = 0; l < 8; l++) m = m > acc[l] ? m : acc[l];
-    for (; j < n; j++) m = m > x[j] ? m : x[j];
+    for (int l = 0; l < 8; l++)
+        m = m > acc[l] ? m : acc[l];
+    for (; j < n; j++)
+        m = m > x[j] ? m : x[j];
     return m;
 }
 
@@ -251,12 +266,13 @@ static void enc_fwd_task(void *va, int tid, int nt) {
         int t = (int)(r % (size_t)a->T);
         const float *we = a->wte + (size_t)a->tok[r] * C, *pe = a->wpe + (size_t)t * C;
         float *o = a->out + r * C;
-        for (int c = 0; c < C; c++) o[c] = we[c] + pe[c];
+        for (int c = 0; c < C; c++)
+            o[c] = we[c] + pe[c];
     }
 }
 
-void nn_encoder_forward(float *out, const int *tok, const float *wte, const float *wpe, int B, int T,
-                        int C, nn_pool *p) {
+void nn_encoder_forward(float *out, const int *tok, const float *wte, const float *wpe, int B,
+                        int T, int C, nn_pool *p) {
     enc_args a = {.out = out, .tok = tok, .wte = wte, .wpe = wpe, .B = B, .T = T, .C = C};
     nn_pool_run(p, enc_fwd_task, &a);
 }
@@ -311,12 +327,14 @@ static void ln_fwd_task(void *va, int tid, int nt) {
                 acc[l] += d * d;
             }
         float v = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        for (; j < C; j++) v += (x[j] - m) * (x[j] - m);
+        for (; j < C; j++)
+            v += (x[j] - m) * (x[j] - m);
         v /= C;
         float s = 1.0f / sqrtf(v + 1e-5f);
         float *o = a->out + r * C;
         const float *w = a->w, *bb = a->b;
-        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + bb[c];
+        for (int c = 0; c < C; c++)
+            o[c] = (x[c] - m) * s * w[c] + bb[c];
         a->mean[r] = m;
         a->rstd[r] = s;
     }
@@ -324,7 +342,8 @@ static void ln_fwd_task(void *va, int tid, int nt) {
 
 void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, int N, int C, nn_pool *p) {
-    ln_args a = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b, .N = N, .C = C};
+    ln_args a = {
+        .out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b, .N = N, .C = C};
     nn_pool_run(p, ln_fwd_task, &a);
 }
 
@@ -387,8 +406,16 @@ static void ln_bwd_w_task(void *va, int tid, int nt) {
 void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C,
                            nn_pool *p) {
-    ln_args a = {.dinp = dinp, .dw = dw, .db = db, .dout = dout, .inp = inp, .w = w,
-                 .cmean = mean, .crstd = rstd, .N = N, .C = C};
+    ln_args a = {.dinp = dinp,
+                 .dw = dw,
+                 .db = db,
+                 .dout = dout,
+                 .inp = inp,
+                 .w = w,
+                 .cmean = mean,
+                 .crstd = rstd,
+                 .N = N,
+                 .C = C};
     nn_pool_run(p, ln_bwd_task, &a);
     nn_pool_run(p, ln_bwd_w_task, &a);
 }
@@ -415,7 +442,8 @@ static void mm_fwd_task(void *va, int tid, int nt) {
     if (a->bias)
         for (int r = 0; r < rows; r++) {
             float *orow = o + (size_t)r * a->OC;
-            for (int c = 0; c < a->OC; c++) orow[c] += a->bias[c];
+            for (int c = 0; c < a->OC; c++)
+                orow[c] += a->bias[c];
         }
 }
 
@@ -443,14 +471,22 @@ static void mm_bwd_task(void *va, int tid, int nt) {
     if (a->dbias)
         for (int r = 0; r < a->N; r++) {
             const float *d = a->dout + (size_t)r * a->OC;
-            for (size_t c = lo; c < hi; c++) a->dbias[c] += d[c];
+            for (size_t c = lo; c < hi; c++)
+                a->dbias[c] += d[c];
         }
 }
 
 void nn_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int N, int C, int OC, nn_pool *p) {
-    mm_args a = {.dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp, .w = w,
-                 .N = N, .C = C, .OC = OC};
+    mm_args a = {.dinp = dinp,
+                 .dw = dw,
+                 .dbias = dbias,
+                 .dout = dout,
+                 .inp = inp,
+                 .w = w,
+                 .N = N,
+                 .C = C,
+                 .OC = OC};
     nn_pool_run(p, mm_bwd_task, &a);
 }
 
@@ -497,10 +533,13 @@ static void att_fwd_task(void *va, int tid, int nt) {
                 float *row = A + (size_t)t * T;
                 int n = t + 1;
                 float mx = max8(row, n);
-                for (int j = 0; j < n; j++) row[j] = fast_expf(row[j] - mx);
+                for (int j = 0; j < n; j++)
+                    row[j] = fast_expf(row[j] - mx);
                 float inv = 1.0f / sum8(row, n);
-                for (int j = 0; j < n; j++) row[j] *= inv;
-                for (int j = n; j < T; j++) row[j] = 0.0f;
+                for (int j = 0; j < n; j++)
+                    row[j] *= inv;
+                for (int j = n; j < T; j++)
+                    row[j] = 0.0f;
             }
             /* out[t0:t1] = att[t0:t1, 0:t1] V[0:t1] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, hs, t1, 1.0f,
@@ -511,8 +550,15 @@ static void att_fwd_task(void *va, int tid, int nt) {
 
 void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                           float *scratch, nn_pool *p) {
-    att_args a = {.out = out, .att = att, .qkv = qkv, .B = B, .T = T, .C = C, .NH = NH,
-                  .scratch = scratch, .scratch_per = nn_attention_scratch(T, C, NH)};
+    att_args a = {.out = out,
+                  .att = att,
+                  .qkv = qkv,
+                  .B = B,
+                  .T = T,
+                  .C = C,
+                  .NH = NH,
+                  .scratch = scratch,
+                  .scratch_per = nn_attention_scratch(T, C, NH)};
     nn_pool_run(p, att_fwd_task, &a);
 }
 
@@ -540,8 +586,10 @@ static void att_bwd_task(void *va, int tid, int nt) {
                 float *dr = D + (size_t)t * T;
                 int n = t + 1;
                 float s = dot8(ar, dr, n);
-                for (int j = 0; j < n; j++) dr[j] = ar[j] * (dr[j] - s) * scale;
-                for (int j = n; j < t1; j++) dr[j] = 0.0f;
+                for (int j = 0; j < n; j++)
+                    dr[j] = ar[j] * (dr[j] - s) * scale;
+                for (int j = n; j < t1; j++)
+                    dr[j] = 0.0f;
             }
             /* dQ[t0:t1] = D[t0:t1, 0:t1] K[0:t1] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, hs, t1, 1.0f,
@@ -562,8 +610,16 @@ static void att_bwd_task(void *va, int tid, int nt) {
 
 void nn_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                            int B, int T, int C, int NH, float *scratch, nn_pool *p) {
-    att_args a = {.dqkv = dqkv, .dout = dout, .qkv = qkv, .catt = att, .B = B, .T = T, .C = C,
-                  .NH = NH, .scratch = scratch, .scratch_per = nn_attention_scratch(T, C, NH)};
+    att_args a = {.dqkv = dqkv,
+                  .dout = dout,
+                  .qkv = qkv,
+                  .catt = att,
+                  .B = B,
+                  .T = T,
+                  .C = C,
+                  .NH = NH,
+                  .scratch = scratch,
+                  .scratch_per = nn_attention_scratch(T, C, NH)};
     nn_pool_run(p, att_bwd_task, &a);
 }
 
@@ -624,7 +680,8 @@ static void resid_task(void *va, int tid, int nt) {
     split(a->n, tid, nt, &lo, &hi);
     const float *x = a->x, *y = a->y;
     float *out = a->out;
-    for (size_t i = lo; i < hi; i++) out[i] = x[i] + y[i];
+    for (size_t i = lo; i < hi; i++)
+        out[i] = x[i] + y[i];
 }
 
 void nn_residual_forward(float *out, const float *a_, const float *b, size_t n, nn_pool *p) {
@@ -652,10 +709,12 @@ static void xent_fwd_task(void *va, int tid, int nt) {
         float *x = a->lp + r * V;
         float mx = max8(x, V);
         float zt = x[a->targets[r]] - mx;
-        for (int j = 0; j < V; j++) x[j] = fast_expf(x[j] - mx);
+        for (int j = 0; j < V; j++)
+            x[j] = fast_expf(x[j] - mx);
         float s = sum8(x, V);
         float inv = 1.0f / s;
-        for (int j = 0; j < V; j++) x[j] *= inv;
+        for (int j = 0; j < V; j++)
+            x[j] *= inv;
         a->losses[r] = logf(s) - zt;
     }
 }
@@ -674,7 +733,8 @@ static void xent_bwd_task(void *va, int tid, int nt) {
     for (size_t r = lo; r < hi; r++) {
         float *x = a->lp + r * V;
         x[a->targets[r]] -= 1.0f;
-        for (int j = 0; j < V; j++) x[j] *= a->scale;
+        for (int j = 0; j < V; j++)
+            x[j] *= a->scale;
     }
 }
 
@@ -693,7 +753,8 @@ void nn_matmul_forward_naive(float *out, const float *inp, const float *w, const
     for (int n = 0; n < N; n++)
         for (int o = 0; o < OC; o++) {
             double s = bias ? bias[o] : 0.0;
-            for (int c = 0; c < C; c++) s += (double)inp[(size_t)n * C + c] * w[(size_t)o * C + c];
+            for (int c = 0; c < C; c++)
+                s += (double)inp[(size_t)n * C + c] * w[(size_t)o * C + c];
             out[(size_t)n * OC + o] = (float)s;
         }
 }
@@ -717,7 +778,8 @@ void nn_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float 
         }
         if (dbias) {
             double s = 0;
-            for (int n = 0; n < N; n++) s += dout[(size_t)n * OC + o];
+            for (int n = 0; n < N; n++)
+                s += dout[(size_t)n * OC + o];
             dbias[o] += (float)s;
         }
     }
@@ -737,14 +799,17 @@ void nn_attention_forward_naive(float *out, float *att, const float *qkv, int B,
                 for (int j = 0; j <= t; j++) {
                     const float *k = qkv + ((size_t)b * T + j) * C3 + C + h * hs;
                     double s = 0;
-                    for (int i = 0; i < hs; i++) s += (double)q[i] * k[i];
+                    for (int i = 0; i < hs; i++)
+                        s += (double)q[i] * k[i];
                     pre[j] = s * scale;
                     if (pre[j] > mx) mx = pre[j];
                 }
                 double sum = 0;
-                for (int j = 0; j <= t; j++) sum += (pre[j] = exp(pre[j] - mx));
+                for (int j = 0; j <= t; j++)
+                    sum += (pre[j] = exp(pre[j] - mx));
                 float *row = att + (((size_t)b * NH + h) * T + t) * T;
-                for (int j = 0; j < T; j++) row[j] = j <= t ? (float)(pre[j] / sum) : 0.0f;
+                for (int j = 0; j < T; j++)
+                    row[j] = j <= t ? (float)(pre[j] / sum) : 0.0f;
                 for (int i = 0; i < hs; i++) {
                     double s = 0;
                     for (int j = 0; j <= t; j++)
@@ -799,12 +864,15 @@ void nn_layernorm_forward_naive(float *out, float *mean, float *rstd, const floa
     for (int r = 0; r < N; r++) {
         const float *x = inp + (size_t)r * C;
         double m = 0, v = 0;
-        for (int c = 0; c < C; c++) m += x[c];
+        for (int c = 0; c < C; c++)
+            m += x[c];
         m /= C;
-        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        for (int c = 0; c < C; c++)
+            v += (x[c] - m) * (x[c] - m);
         v /= C;
         double s = 1.0 / sqrt(v + 1e-5);
-        for (int c = 0; c < C; c++) out[(size_t)r * C + c] = (float)((x[c] - m) * s * w[c] + b[c]);
+        for (int c = 0; c < C; c++)
+            out[(size_t)r * C + c] = (float)((x[c] - m) * s * w[c] + b[c]);
         mean[r] = (float)m;
         rstd[r] = (float)s;
     }
@@ -822,9 +890,12 @@ void nn_softmax_xent_forward_naive(float *probs, float *losses, const float *log
     for (int r = 0; r < N; r++) {
         const float *x = logits + (size_t)r * V;
         double mx = -INFINITY, s = 0;
-        for (int j = 0; j < V; j++) mx = x[j] > mx ? x[j] : mx;
-        for (int j = 0; j < V; j++) s += exp(x[j] - mx);
-        for (int j = 0; j < V; j++) probs[(size_t)r * V + j] = (float)(exp(x[j] - mx) / s);
+        for (int j = 0; j < V; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        for (int j = 0; j < V; j++)
+            s += exp(x[j] - mx);
+        for (int j = 0; j < V; j++)
+            probs[(size_t)r * V + j] = (float)(exp(x[j] - mx) / s);
         losses[r] = (float)(log(s) - (x[targets[r]] - mx));
     }
 }

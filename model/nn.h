@@ -36,8 +36,8 @@ void nn_pool_run(nn_pool *p, nn_task_fn fn, void *arg);
 /* ---- Layer ops (fast) --------------------------------------------------- */
 
 /* out (B,T,C) = wte[tok] + wpe[t]. tok (B,T). */
-void nn_encoder_forward(float *out, const int *tok, const float *wte, const float *wpe, int B, int T,
-                        int C, nn_pool *p);
+void nn_encoder_forward(float *out, const int *tok, const float *wte, const float *wpe, int B,
+                        int T, int C, nn_pool *p);
 /* dwte (V,C), dwpe (T,C) accumulated from dout (B,T,C). */
 void nn_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tok, int B, int T,
                          int C, nn_pool *p);
@@ -134,43 +134,43 @@ extern const int nn_tensor_is_matrix[NN_NTENSORS]; /* weight decay applies */
 
 typedef struct {
     model_shape s;
-    int B;                 /* max sequences per forward */
+    int B; /* max sequences per forward */
     size_t nparams;
     size_t sizes[NN_NTENSORS];
     float *params_mem, *grads_mem, *m_mem, *v_mem; /* (nparams) each */
     nn_params params, grads;
     /* activations, sized once for B sequences of T = n_ctx tokens */
     float *acts_mem;
-    size_t nacts;           /* floats in acts_mem */
-    float *encoded;         /* (B,T,C) */
+    size_t nacts;                     /* floats in acts_mem */
+    float *encoded;                   /* (B,T,C) */
     float *ln1, *ln1_mean, *ln1_rstd; /* (L,B,T,C), (L,B,T), (L,B,T) */
-    float *qkv;             /* (L,B,T,3C) */
-    float *atty;            /* (L,B,T,C) */
-    float *att;             /* (L,B,NH,T,T) */
-    float *res2;            /* (L,B,T,C) after attention residual */
+    float *qkv;                       /* (L,B,T,3C) */
+    float *atty;                      /* (L,B,T,C) */
+    float *att;                       /* (L,B,NH,T,T) */
+    float *res2;                      /* (L,B,T,C) after attention residual */
     float *ln2, *ln2_mean, *ln2_rstd;
-    float *fch, *fch_gelu;  /* (L,B,T,F) */
-    float *res3;            /* (L,B,T,C) block output */
+    float *fch, *fch_gelu;            /* (L,B,T,F) */
+    float *res3;                      /* (L,B,T,C) block output */
     float *lnf, *lnf_mean, *lnf_rstd; /* (B,T,C), (B,T), (B,T) */
-    float *logits;          /* (B,T,V) logits -> probs -> dlogits */
-    float *losses;          /* (B,T) */
-    float *tmp;             /* (B,T,C) projection outputs before the residual add */
+    float *logits;                    /* (B,T,V) logits -> probs -> dlogits */
+    float *losses;                    /* (B,T) */
+    float *tmp;                       /* (B,T,C) projection outputs before the residual add */
     /* gradient scratch for one layer at a time */
-    float *dres;            /* (B,T,C) gradient of the residual stream */
-    float *dln;             /* (B,T,C) */
-    float *dqkv;            /* (B,T,3C) */
-    float *datty;           /* (B,T,C) */
+    float *dres;             /* (B,T,C) gradient of the residual stream */
+    float *dln;              /* (B,T,C) */
+    float *dqkv;             /* (B,T,3C) */
+    float *datty;            /* (B,T,C) */
     float *dfch, *dfch_gelu; /* (B,T,F) */
-    float *scratch;         /* attention scratch, per thread */
-    int *inputs, *targets;  /* (B,T) */
-    int cur_B;              /* sequences in the last forward */
+    float *scratch;          /* attention scratch, per thread */
+    int *inputs, *targets;   /* (B,T) */
+    int cur_B;               /* sequences in the last forward */
     nn_pool *pool;
 } nn_gpt;
 
 /* Allocates everything for micro-batches of up to B sequences; sets
  * OpenBLAS to one thread (the pool splits the GEMMs). Params are zero. */
 int nn_gpt_create(nn_gpt **out, const model_shape *s, int B, int threads, char *err, size_t errlen);
-void nn_gpt_free(nn_gpt *g); /* accepts NULL */
+void nn_gpt_free(nn_gpt *g);          /* accepts NULL */
 size_t nn_gpt_bytes(const nn_gpt *g); /* params+grads+m+v+activations, bytes */
 /* GPT-2 init from util_rng(seed, "init"): N(0, 0.02), residual projections
  * N(0, 0.02/sqrt(2L)), biases 0, layernorm weights 1. Zeroes m, v, grads. */
@@ -194,16 +194,16 @@ void nn_gpt_adamw(nn_gpt *g, float lr, float beta1, float beta2, float eps, floa
 
 /* Training-loop state saved next to parameters and AdamW moments. */
 typedef struct {
-    char run_id[17];       /* the configuration that wrote it */
-    int64_t step;          /* optimizer steps done */
-    int64_t tokens;        /* tokens trained */
-    util_rng data_rng;     /* the window sampler's state = data position */
-    double best_val;       /* best validation loss so far (inf if none) */
+    char run_id[17];           /* the configuration that wrote it */
+    int64_t step;              /* optimizer steps done */
+    int64_t tokens;            /* tokens trained */
+    util_rng data_rng;         /* the window sampler's state = data position */
+    double best_val;           /* best validation loss so far (inf if none) */
     double last_val, last_bpb; /* last validation (NaN if none) */
-    double last_train;     /* last step's train loss */
-    int32_t bad_evals;     /* evals since best_val improved */
-    int32_t evals_done;    /* eval points passed */
-    double elapsed;        /* training seconds before this process */
+    double last_train;         /* last step's train loss */
+    int32_t bad_evals;         /* evals since best_val improved */
+    int32_t evals_done;        /* eval points passed */
+    double elapsed;            /* training seconds before this process */
 } nn_ckpt_state;
 
 /* Atomic write: header, state, params, m, v, FNV-1a 64 checksum. */

@@ -52,8 +52,9 @@ static int check_tokens(const data_tokfile *f, const char *path, int vocab, char
                         size_t errlen) {
     for (uint64_t i = 0; i < f->ntokens; i++)
         if (data_tokfile_get(f, i) >= (uint32_t)vocab)
-            return util_err(err, errlen, UTIL_ECORRUPT, "%s: token %u at offset %llu is >= n_vocab %d",
-                            path, data_tokfile_get(f, i), (unsigned long long)i, vocab);
+            return util_err(err, errlen, UTIL_ECORRUPT,
+                            "%s: token %u at offset %llu is >= n_vocab %d", path,
+                            data_tokfile_get(f, i), (unsigned long long)i, vocab);
     return 0;
 }
 
@@ -72,21 +73,27 @@ static int eval_points(int64_t steps, int K, int64_t *pts) {
 }
 
 static int check_config(const model_train_config *c, char *err, size_t errlen) {
-    if (c->batch < 1) return util_err(err, errlen, UTIL_EINVAL, "batch: expected >= 1, got %d", c->batch);
+    if (c->batch < 1)
+        return util_err(err, errlen, UTIL_EINVAL, "batch: expected >= 1, got %d", c->batch);
     int mb = c->micro_batch ? c->micro_batch : c->batch;
     if (mb < 1 || c->batch % mb != 0)
         return util_err(err, errlen, UTIL_EINVAL,
                         "micro_batch: expected a divisor of batch %d, got %d", c->batch, mb);
-    if (c->tokens < 1) return util_err(err, errlen, UTIL_EINVAL, "tokens: expected >= 1, got %lld", (long long)c->tokens);
+    if (c->tokens < 1)
+        return util_err(err, errlen, UTIL_EINVAL, "tokens: expected >= 1, got %lld",
+                        (long long)c->tokens);
     if (!(c->lr > 0) || !isfinite(c->lr))
         return util_err(err, errlen, UTIL_EINVAL, "lr: expected > 0, got %g", c->lr);
-    if (c->warmup < 0) return util_err(err, errlen, UTIL_EINVAL, "warmup: expected >= 0, got %d", c->warmup);
+    if (c->warmup < 0)
+        return util_err(err, errlen, UTIL_EINVAL, "warmup: expected >= 0, got %d", c->warmup);
     if (c->schedule == SCHED_FIXED_COSINE && c->cycle_tokens < 1)
         return util_err(err, errlen, UTIL_EINVAL,
                         "cycle_tokens: the fixed-cosine schedule needs a horizon > 0");
-    if (c->evals < 1) return util_err(err, errlen, UTIL_EINVAL, "evals: expected >= 1, got %d", c->evals);
+    if (c->evals < 1)
+        return util_err(err, errlen, UTIL_EINVAL, "evals: expected >= 1, got %d", c->evals);
     if (c->eval_windows < 1)
-        return util_err(err, errlen, UTIL_EINVAL, "eval_windows: expected >= 1, got %d", c->eval_windows);
+        return util_err(err, errlen, UTIL_EINVAL, "eval_windows: expected >= 1, got %d",
+                        c->eval_windows);
     if (c->unique_tokens < 0)
         return util_err(err, errlen, UTIL_EINVAL, "unique_tokens: expected >= 0");
     if (c->resume && !c->checkpoint[0])
@@ -151,8 +158,9 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
         goto done;
     }
     if (va.ntokens < (uint64_t)T + 2) {
-        rc = util_err(err, errlen, UTIL_EINVAL, "%s/val.tok: %llu tokens, need more than n_ctx+1 = %d",
-                      c->data_dir, (unsigned long long)va.ntokens, T + 1);
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s/val.tok: %llu tokens, need more than n_ctx+1 = %d", c->data_dir,
+                      (unsigned long long)va.ntokens, T + 1);
         goto done;
     }
 
@@ -260,9 +268,12 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
         if (hk && hk->on_step &&
             (st.step % (c->log_every > 0 ? c->log_every : 1) == 0 || st.step == steps ||
              st.step == first_step + 1)) {
-            model_step_rec r = {.step = st.step, .tokens = st.tokens,
+            model_step_rec r = {.step = st.step,
+                                .tokens = st.tokens,
                                 .flops = (double)st.tokens * info.flops_chinchilla,
-                                .train_loss = loss, .lr = lr, .grad_norm = gnorm,
+                                .train_loss = loss,
+                                .lr = lr,
+                                .grad_norm = gnorm,
                                 .elapsed = st.elapsed + el};
             double done_steps = (double)(st.step - first_step);
             double train_secs = el - eval_secs;
@@ -285,13 +296,17 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
                 st.bad_evals++;
             }
             if (hk && hk->on_eval) {
-                model_eval_rec r = {.step = st.step, .tokens = st.tokens,
+                model_eval_rec r = {.step = st.step,
+                                    .tokens = st.tokens,
                                     .flops = (double)st.tokens * info.flops_chinchilla,
-                                    .val_loss = vl, .val_bpb = st.last_bpb};
+                                    .val_loss = vl,
+                                    .val_bpb = st.last_bpb};
                 if ((rc = hk->on_eval(hk->ctx, &r, err, errlen))) goto done;
             }
-            if (!isfinite(vl)) status = MODEL_DIVERGED;
-            else if (c->patience > 0 && st.bad_evals >= c->patience) status = MODEL_EARLY_STOPPED;
+            if (!isfinite(vl))
+                status = MODEL_DIVERGED;
+            else if (c->patience > 0 && st.bad_evals >= c->patience)
+                status = MODEL_EARLY_STOPPED;
         }
         if (status != MODEL_DONE) break;
         if (c->checkpoint[0] && c->checkpoint_secs > 0 && now - t_ckpt >= c->checkpoint_secs &&

@@ -44,16 +44,19 @@ static long file_size(const char *name) {
  * models and more tokens both help, as on real text. */
 static void write_corpus(void) {
     static const char *words[] = {
-        "the", "of", "and", "to", "a", "in", "that", "is", "was", "he", "for", "it", "with",
-        "as", "his", "on", "be", "at", "by", "had", "are", "but", "from", "or", "have", "an",
-        "they", "which", "one", "you", "were", "her", "all", "she", "there", "would", "their",
-        "we", "him", "been", "has", "when", "who", "will", "more", "no", "if", "out", "so",
-        "said", "what", "up", "its", "about", "into", "than", "them", "can", "only", "other",
-        "new", "some", "could", "time", "these", "two", "may", "then", "do", "first", "any",
-        "my", "now", "such", "like", "our", "over", "man", "me", "even", "most", "made",
-        "after", "also", "did", "many", "before", "must", "through", "back", "years", "where",
-        "much", "your", "way", "well", "down", "should", "because", "each", "just", "those",
-        "people", "how", "too", "little", "state", "good", "very", "make", "world", "still"};
+        "the",   "of",    "and",   "to",     "a",    "in",     "that",   "is",      "was",
+        "he",    "for",   "it",    "with",   "as",   "his",    "on",     "be",      "at",
+        "by",    "had",   "are",   "but",    "from", "or",     "have",   "an",      "they",
+        "which", "one",   "you",   "were",   "her",  "all",    "she",    "there",   "would",
+        "their", "we",    "him",   "been",   "has",  "when",   "who",    "will",    "more",
+        "no",    "if",    "out",   "so",     "said", "what",   "up",     "its",     "about",
+        "into",  "than",  "them",  "can",    "only", "other",  "new",    "some",    "could",
+        "time",  "these", "two",   "may",    "then", "do",     "first",  "any",     "my",
+        "now",   "such",  "like",  "our",    "over", "man",    "me",     "even",    "most",
+        "made",  "after", "also",  "did",    "many", "before", "must",   "through", "back",
+        "years", "where", "much",  "your",   "way",  "well",   "down",   "should",  "because",
+        "each",  "just",  "those", "people", "how",  "too",    "little", "state",   "good",
+        "very",  "make",  "world", "still"};
     int nw = (int)(sizeof words / sizeof words[0]);
     char path[512];
     snprintf(path, sizeof path, "%s/corpus", dir);
@@ -72,8 +75,10 @@ static void write_corpus(void) {
                  * half of the time, so there is structure to learn. */
                 double u = util_rng_uniform(&r);
                 int k = u < 0.5 ? (prev * 7 + 3) % nw : (int)(nw * u * u);
-                if (w) fprintf(f, " %s", words[k]);
-                else fprintf(f, "%c%s", words[k][0] - 32, words[k] + 1);
+                if (w)
+                    fprintf(f, " %s", words[k]);
+                else
+                    fprintf(f, "%c%s", words[k][0] - 32, words[k] + 1);
                 prev = k;
             }
             fputs(". ", f);
@@ -150,11 +155,10 @@ Test(e2e, sweep_fit_plot_report_and_resume, .timeout = 900) {
     cr_assert_str_eq(out, steps_before, "a finished sweep re-run must not train again");
 
     /* ---- fit: approach 2 and 3 on the IsoFLOP grid, stored */
-    cr_assert_eq(sh("%s fit --sweep tiny --db r.db --approach 2 --bootstrap 20", S), 0, "%s",
-                 out);
-    cr_assert_eq(sh("%s fit --sweep tiny --db r.db --approach 3 --bootstrap 10 --starts 32 --json",
-                    S),
-                 0, "%s", out);
+    cr_assert_eq(sh("%s fit --sweep tiny --db r.db --approach 2 --bootstrap 20", S), 0, "%s", out);
+    cr_assert_eq(
+        sh("%s fit --sweep tiny --db r.db --approach 3 --bootstrap 10 --starts 32 --json", S), 0,
+        "%s", out);
     cr_assert(strstr(out, "\"alpha\"") && strstr(out, "\"beta\""), "%s", out);
     cr_assert_eq(sh("%s query \"SELECT COUNT(*) FROM fits WHERE sweep='tiny'\" --db r.db --csv", S),
                  0);

@@ -19,7 +19,8 @@
 /* ---- helpers --------------------------------------------------------- */
 
 static void fill(float *x, size_t n, util_rng *r, float sd) {
-    for (size_t i = 0; i < n; i++) x[i] = (float)(sd * util_rng_normal(r));
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(sd * util_rng_normal(r));
 }
 
 static float *fbuf(size_t n) {
@@ -42,9 +43,9 @@ static void assert_close(const float *a, const float *b, size_t n, double atol, 
 Test(model, counts_and_flops_by_hand_shape_a) {
     /* L=2, C=64, H=2, F=256, T=256, V=256.
      * embedding = V C + T C = 16384 + 16384 = 32768
-     * per layer = ln1 2C + qkv (3C^2 + 3C) + proj (C^2 + C) + ln2 2C + fc (CF + F) + fcproj (FC + C)
-     *           = 4C^2 + 2CF + 9C + F = 16384 + 32768 + 576 + 256 = 49984
-     * nonembedding = 2 * 49984 + lnf 2C = 99968 + 128 = 100096; total = 132864 */
+     * per layer = ln1 2C + qkv (3C^2 + 3C) + proj (C^2 + C) + ln2 2C + fc (CF + F) + fcproj (FC +
+     * C) = 4C^2 + 2CF + 9C + F = 16384 + 32768 + 576 + 256 = 49984 nonembedding = 2 * 49984 + lnf
+     * 2C = 99968 + 128 = 100096; total = 132864 */
     model_shape s = {2, 64, 2, 256, 256, 256};
     model_counts c;
     model_count_params(&s, &c);
@@ -114,7 +115,8 @@ Test(model, matmul_matches_naive) {
     int N = 37, C = 19, OC = 23;
     util_rng r;
     util_rng_seed(&r, 3, "t");
-    float *x = fbuf(N * C), *w = fbuf(OC * C), *b = fbuf(OC), *o1 = fbuf(N * OC), *o2 = fbuf(N * OC);
+    float *x = fbuf(N * C), *w = fbuf(OC * C), *b = fbuf(OC), *o1 = fbuf(N * OC),
+          *o2 = fbuf(N * OC);
     float *d = fbuf(N * OC), *dx1 = fbuf(N * C), *dx2 = fbuf(N * C), *dw1 = fbuf(OC * C),
           *dw2 = fbuf(OC * C), *db1 = fbuf(OC), *db2 = fbuf(OC);
     fill(x, N * C, &r, 1), fill(w, OC * C, &r, 1), fill(b, OC, &r, 1), fill(d, N * OC, &r, 1);
@@ -164,7 +166,8 @@ Test(model, attention_is_causal) {
     float *sc = fbuf(nn_attention_scratch(T, C, NH));
     fill(qkv, nq, &r, 1);
     nn_attention_forward(o1, att, qkv, B, T, C, NH, sc, NULL);
-    for (size_t i = (size_t)(tcut + 1) * 3 * C; i < nq; i++) qkv[i] += 5.0f; /* change the future */
+    for (size_t i = (size_t)(tcut + 1) * 3 * C; i < nq; i++)
+        qkv[i] += 5.0f; /* change the future */
     nn_attention_forward(o2, att, qkv, B, T, C, NH, sc, NULL);
     cr_assert(memcmp(o1, o2, sizeof(float) * (tcut + 1) * C) == 0, "past outputs changed");
     cr_assert(memcmp(o1 + (tcut + 1) * C, o2 + (tcut + 1) * C, sizeof(float) * C) != 0);
@@ -187,7 +190,8 @@ Test(model, model_outputs_do_not_see_later_tokens) {
     nn_gpt_forward(g, 1);
     float before[90];
     memcpy(before, g->losses, sizeof before);
-    for (int t = k + 1; t < s.n_ctx; t++) g->inputs[t] = (g->inputs[t] + 7) % s.n_vocab;
+    for (int t = k + 1; t < s.n_ctx; t++)
+        g->inputs[t] = (g->inputs[t] + 7) % s.n_vocab;
     nn_gpt_forward(g, 1);
     cr_assert(memcmp(before, g->losses, sizeof(float) * (k + 1)) == 0, "earlier losses changed");
     cr_assert(memcmp(before + k + 1, g->losses + k + 1, sizeof(float) * (s.n_ctx - k - 1)) != 0);
@@ -213,7 +217,8 @@ Test(model, elementwise_ops_match_naive) {
     float *lg = fbuf(N * V), *pr = fbuf(N * V), *l1 = fbuf(N), *l2 = fbuf(N);
     int *tg = calloc(N, sizeof(int));
     fill(lg, N * V, &r, 3);
-    for (int i = 0; i < N; i++) tg[i] = (int)util_rng_below(&r, V);
+    for (int i = 0; i < N; i++)
+        tg[i] = (int)util_rng_below(&r, V);
     nn_softmax_xent_forward_naive(pr, l2, lg, tg, N, V);
     nn_softmax_xent_forward(lg, l1, tg, N, V, p);
     assert_close(lg, pr, N * V, 1e-7, 1e-5, "softmax");
@@ -347,8 +352,8 @@ static void make_data(void) {
     snprintf(path, sizeof path, "%s/corpus.txt", g_dir);
     FILE *f = fopen(path, "w");
     cr_assert(f);
-    static const char *words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "dog",
-                                  "ran", "to", "big", "red", "house", "in", "sun"};
+    static const char *words[] = {"the", "cat", "sat", "on",  "a",     "mat", "and", "dog",
+                                  "ran", "to",  "big", "red", "house", "in",  "sun"};
     util_rng r;
     util_rng_seed(&r, 9, "corpus");
     for (int para = 0; para < 40; para++) {
@@ -597,8 +602,10 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
     cr_assert(fabs(row.final_train_loss - tl) < 1e-6);
     store_run_free_fields(&row);
     store_close(db);
-    snprintf(cmd, sizeof cmd, "%s train --data %s/prep --layers 1 --d-model 16 --heads 3 --ctx 16 "
-             "--batch 4 --tokens 640 2>/dev/null >/dev/null", SCALING_BIN, g_dir);
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 3 --ctx 16 "
+             "--batch 4 --tokens 640 2>/dev/null >/dev/null",
+             SCALING_BIN, g_dir);
     cr_assert_eq(sh(cmd), 1); /* heads do not divide d_model: a runtime failure */
     snprintf(cmd, sizeof cmd, "%s train --layers 1 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);

@@ -45,7 +45,8 @@ Test(util, rng_below_is_in_range_and_covers) {
         cr_assert_lt(x, 7);
         seen[x]++;
     }
-    for (int i = 0; i < 7; i++) cr_assert_gt(seen[i], 800);
+    for (int i = 0; i < 7; i++)
+        cr_assert_gt(seen[i], 800);
 }
 
 Test(util, fnv_known_value) {

@@ -43,4 +43,6 @@ int tl_sh(char *out, size_t n, const char *fmt, ...) {
  * fails the whole executable. Suppress leaks whose allocation is in
  * libcriterion only; ours are still reported. Harmless without sanitizers. */
 const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
+const char *__lsan_default_suppressions(void) {
+    return "leak:libcriterion.so\n";
+}

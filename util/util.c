@@ -42,11 +42,15 @@ static uint64_t splitmix64(uint64_t *x) {
 void util_rng_seed(util_rng *r, uint64_t seed, const char *purpose) {
     /* Mixing the purpose's hash into the seed gives independent streams for
      * "init", "data", "bootstrap", ... from one user-visible seed. */
-    uint64_t x = seed ^ util_fnv64(UTIL_FNV_INIT, purpose ? purpose : "", purpose ? strlen(purpose) : 0);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    uint64_t x =
+        seed ^ util_fnv64(UTIL_FNV_INIT, purpose ? purpose : "", purpose ? strlen(purpose) : 0);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 uint64_t util_rng_u64(util_rng *r) {
     uint64_t *s = r->s;
@@ -61,13 +65,16 @@ uint64_t util_rng_u64(util_rng *r) {
     return result;
 }
 
-double util_rng_uniform(util_rng *r) { return (double)(util_rng_u64(r) >> 11) * 0x1.0p-53; }
+double util_rng_uniform(util_rng *r) {
+    return (double)(util_rng_u64(r) >> 11) * 0x1.0p-53;
+}
 
 uint64_t util_rng_below(util_rng *r, uint64_t n) {
     /* Rejection sampling removes the modulo bias. */
     uint64_t lim = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = util_rng_u64(r);
+    do
+        x = util_rng_u64(r);
     while (x >= lim);
     return x % n;
 }
@@ -122,7 +129,9 @@ int util_afile_open(util_afile **out, const char *path, char *err, size_t errlen
     return 0;
 }
 
-FILE *util_afile_fp(util_afile *f) { return f->fp; }
+FILE *util_afile_fp(util_afile *f) {
+    return f->fp;
+}
 
 int util_afile_commit(util_afile *f, char *err, size_t errlen) {
     int rc = 0;
@@ -251,5 +260,9 @@ void util_hostname(char *buf, size_t n) {
     buf[n - 1] = 0;
 }
 
-const char *util_git_rev(void) { return SCALING_GIT_REV; }
-const char *util_version(void) { return SCALING_VERSION; }
+const char *util_git_rev(void) {
+    return SCALING_GIT_REV;
+}
+const char *util_version(void) {
+    return SCALING_VERSION;
+}

@@ -46,9 +46,9 @@ typedef struct {
 
 void util_rng_seed(util_rng *r, uint64_t seed, const char *purpose);
 uint64_t util_rng_u64(util_rng *r);
-double util_rng_uniform(util_rng *r);          /* in [0, 1) */
+double util_rng_uniform(util_rng *r);             /* in [0, 1) */
 uint64_t util_rng_below(util_rng *r, uint64_t n); /* in [0, n), n > 0, unbiased */
-double util_rng_normal(util_rng *r);           /* standard normal */
+double util_rng_normal(util_rng *r);              /* standard normal */
 
 /* ---- Hashing ------------------------------------------------------------ */
 
@@ -59,19 +59,23 @@ uint64_t util_fnv64(uint64_t h, const void *data, size_t n);
 /* ---- Little-endian integers in byte buffers (file headers) ------------- */
 
 static inline void util_put_le32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void util_put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint32_t util_get_le32(const uint8_t *p) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 static inline uint64_t util_get_le64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -85,7 +89,7 @@ typedef struct util_afile util_afile;
 int util_afile_open(util_afile **out, const char *path, char *err, size_t errlen);
 FILE *util_afile_fp(util_afile *f);
 int util_afile_commit(util_afile *f, char *err, size_t errlen); /* fsync, rename, free */
-void util_afile_abort(util_afile *f);                            /* unlink temp, free */
+void util_afile_abort(util_afile *f);                           /* unlink temp, free */
 
 /* Whole-buffer convenience on top of util_afile. */
 int util_write_atomic(const char *path, const void *buf, size_t n, char *err, size_t errlen);
@@ -99,10 +103,10 @@ int util_mkdirs(const char *path, char *err, size_t errlen);
 
 /* ---- Clocks and the environment ---------------------------------------- */
 
-double util_now(void);                       /* monotonic seconds */
-void util_utc_iso(char *buf, size_t n);      /* "2026-11-26T05:13:29Z" */
+double util_now(void);                  /* monotonic seconds */
+void util_utc_iso(char *buf, size_t n); /* "2026-11-26T05:13:29Z" */
 void util_hostname(char *buf, size_t n);
-const char *util_git_rev(void);              /* revision the program was built from */
-const char *util_version(void);              /* program version string */
+const char *util_git_rev(void); /* revision the program was built from */
+const char *util_version(void); /* program version string */
 
 #endif
