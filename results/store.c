@@ -1038,6 +1038,34 @@ int store_add_fit(store *s, const char *sweep, const char *law, const char *para
     int rc = store__begin(s, err, errlen);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
+    const char *pj = params_json && *params_json ? params_json : "{}";
+    const char *sj = selection_json && *selection_json ? selection_json : "{}";
+    /* Refitting the same data with the same options (a re-run of the main
+     * job, say) gives the same JSON; keep one row rather than a pile of
+     * identical ones. */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id FROM fits WHERE sweep IS ?1 AND law = ?2 AND "
+                           "params_json = ?3 AND selection_json = ?4 ORDER BY id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store__dberr(s, err, errlen, "storing a fit");
+        goto done;
+    }
+    bind_text_or_null(st, 1, sweep);
+    sqlite3_bind_text(st, 2, law, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, pj, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, sj, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (id) *id = sqlite3_column_int64(st, 0);
+        rc = store__commit(s, err, errlen);
+        goto done;
+    }
+    if (step != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, "storing a fit");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO fits(sweep, law, params_json, selection_json, created) "
                            "VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -1047,10 +1075,8 @@ int store_add_fit(store *s, const char *sweep, const char *law, const char *para
     }
     bind_text_or_null(st, 1, sweep);
     sqlite3_bind_text(st, 2, law, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, params_json && *params_json ? params_json : "{}", -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, selection_json && *selection_json ? selection_json : "{}", -1,
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, pj, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, sj, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = store__dberr(s, err, errlen, "storing a fit");

@@ -96,7 +96,8 @@ int store_add_eval(store *s, const char *run_id, int64_t step, int64_t tokens, d
                    double val_loss, double val_bpb, char *err, size_t errlen);
 int store_flush(store *s, char *err, size_t errlen);
 
-/* Stores a fit; *id gets its rowid. */
+/* Stores a fit; *id gets its rowid. An identical row (same sweep, law and
+ * JSON) is not stored twice: *id is then the existing row's. */
 int store_add_fit(store *s, const char *sweep, const char *law, const char *params_json,
                   const char *selection_json, int64_t *id, char *err, size_t errlen);
 

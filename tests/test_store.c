@@ -449,6 +449,14 @@ Test(store, run_roundtrip_and_update_rules) {
                  0, "%s", err);
     cr_assert_eq(store_add_fit(s, "sw", "kaplan_n", "{}", "{}", &fid2, err, sizeof err), 0);
     cr_assert_eq(fid2, fid + 1);
+    /* the same fit again is the same row; a different one is a new row */
+    int64_t fid3 = 0;
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"E\": 1.7}", "{}", &fid3, err, sizeof err),
+                 0);
+    cr_assert_eq(fid3, fid, "an identical fit must not be stored twice");
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"E\": 1.8}", "{}", &fid3, err, sizeof err),
+                 0);
+    cr_assert_eq(fid3, fid2 + 1);
     store_run_free_fields(&r);
     store_close(s);
     rmtree(d);
