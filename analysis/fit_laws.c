@@ -26,11 +26,12 @@ static void append_warning(char *w, size_t n, const char *msg) {
 
 /* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares);
  * v = (a, b, kN, kD). Returns -1 if the points cannot determine them. */
-static int frontier_regress(const fit_optima *pts, double *v) {
+static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double *v) {
     double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS];
     int m = 0;
     for (int i = 0; i < pts->n; i++) {
         if (!(pts->C[i] > 0 && pts->N[i] > 0 && pts->D[i] > 0)) continue;
+        if (skip_extrapolated && pts->extrapolated[i]) continue;
         lc[m] = log(pts->C[i]);
         ln[m] = log(pts->N[i]);
         ld[m] = log(pts->D[i]);
@@ -86,7 +87,7 @@ static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double
                         "approach 1: one model size is on the envelope at every compute value; "
                         "N_opt cannot be fitted against C (need runs of several sizes whose "
                         "curves cross)");
-    if (frontier_regress(pts, v))
+    if (frontier_regress(pts, 0, v))
         return util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
     return 0;
 }
@@ -176,7 +177,19 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
                         "approach 2: %d usable IsoFLOP budgets (each needs 3 or more sizes and a "
                         "loss minimum), need at least 2",
                         pts->n);
-    if (frontier_regress(pts, v))
+    /* A minimum outside the sampled sizes is the parabola's guess, not a
+     * measurement: with 2 or more measured minima, the exponents are fitted
+     * to those alone (Hoffmann et al. used budgets whose valley was sampled). */
+    int skip = pts->n - nextra >= 2 && nextra > 0;
+    if (warn && nextra) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 skip ? "a and b fitted to the %d measured minima only"
+                      : "a and b include them (%d measured minima, fewer than 2)",
+                 pts->n - nextra);
+        append_warning(warn, warnlen, msg);
+    }
+    if (frontier_regress(pts, skip, v))
         return util_err(err, errlen, UTIL_EINVAL, "approach 2: degenerate optima");
     return 0;
 }
