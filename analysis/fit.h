@@ -131,6 +131,8 @@ typedef struct {
     int a3_starts;       /* approach 3: L-BFGS from the best this many grid points
                           * by objective value; 0 (default): from all 4500 */
     int envelope_points; /* approach 1 and L(Cmin): log-spaced compute values (200) */
+    int a2_window;       /* approach 2: parabola through the sizes within this many
+                            ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
 } fit_opts;
 
 void fit_opts_defaults(fit_opts *o);

@@ -29,6 +29,7 @@ void fit_opts_defaults(fit_opts *o) {
     o->threads = 2;
     o->a3_starts = 0;
     o->envelope_points = 200;
+    o->a2_window = 2;
 }
 
 double fit_run_params(const fit_run *r, fit_params p) {
@@ -559,4 +560,9 @@ int fit__ndistinct(const double *x, int n) {
         k += !seen;
     }
     return k;
+}
+
+int fit__cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }

@@ -33,5 +33,6 @@ fit_val fit__val(double est);
 
 /* Distinct values among x[0..n-1] (exactly equal counts once). */
 int fit__ndistinct(const double *x, int n);
+int fit__cmp_double(const void *a, const void *b); /* qsort, ascending */
 
 #endif

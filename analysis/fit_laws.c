@@ -115,15 +115,47 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             y[m] = r->loss;
             lcsum += log(C);
             ksum += C / (N * r->tokens); /* FLOPs per parameter per token */
-            xm += x[m];
             m++;
         }
         if (m == 0) continue;
-        xm /= m;
         if (fit__ndistinct(x, m) < 3) {
             nskip++;
             continue;
         }
+        /* A parabola in ln N only describes the valley near its bottom; over a
+         * wide size range the steep arm of big under-trained models drags the
+         * vertex away. Keep the sizes within a2_window ranks of the lowest
+         * loss (at least 3 distinct sizes), as Hoffmann et al. sampled. */
+        double Cg = exp(lcsum / m), kpt = ksum / m; /* over every run of the budget */
+        double xlo = x[0], xhi = x[0];
+        for (int i = 1; i < m; i++)
+            xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
+        if (o->a2_window > 0) {
+            double sz[FIT_MAX_POINTS];
+            int ns = 0, best = 0;
+            for (int i = 0; i < m; i++) {
+                if (y[i] < y[best]) best = i;
+                int seen = 0;
+                for (int j = 0; j < ns; j++)
+                    seen |= sz[j] == x[i];
+                if (!seen && ns < FIT_MAX_POINTS) sz[ns++] = x[i];
+            }
+            qsort(sz, (size_t)ns, sizeof *sz, fit__cmp_double);
+            int r0 = 0;
+            while (r0 < ns && sz[r0] != x[best])
+                r0++;
+            int lo = r0 - o->a2_window, hi = r0 + o->a2_window;
+            if (lo < 0) hi -= lo, lo = 0;
+            if (hi > ns - 1) lo -= hi - (ns - 1), hi = ns - 1;
+            if (lo < 0) lo = 0;
+            int k = 0;
+            for (int i = 0; i < m; i++)
+                if (x[i] >= sz[lo] && x[i] <= sz[hi]) x[k] = x[i], y[k] = y[i], k++;
+            m = k;
+        }
+        for (int i = 0; i < m; i++)
+            xm += x[i];
+        xm /= m;
         /* least squares L = q0 + q1 u + q2 u^2 with u = ln N - mean, for conditioning */
         double A[9] = {0}, b[3] = {0};
         for (int i = 0; i < m; i++) {
@@ -138,13 +170,9 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             nskip++; /* no minimum: the losses do not curve upwards */
             continue;
         }
-        double xs = xm - b[1] / (2 * b[2]), xmin = x[0], xmax = x[0];
-        for (int i = 1; i < m; i++) {
-            if (x[i] < xmin) xmin = x[i];
-            if (x[i] > xmax) xmax = x[i];
-        }
+        double xs = xm - b[1] / (2 * b[2]), xmin = xlo, xmax = xhi;
         int k = pts->n++;
-        double C = exp(lcsum / m), kpt = ksum / m, us = xs - xm;
+        double C = Cg, us = xs - xm;
         pts->C[k] = C;
         pts->N[k] = exp(xs);
         pts->D[k] = C / (kpt * pts->N[k]);

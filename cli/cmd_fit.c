@@ -21,8 +21,8 @@
 static const char *usage_text =
     "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
     "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
-    "                   [--bootstrap K] [--seed S] [--with-E] [--starts K] [--threads T]\n"
-    "                   [--db FILE] [--json] [--no-store]\n"
+    "                   [--bootstrap K] [--seed S] [--with-E] [--a2-window K] [--starts K]\n"
+    "                   [--threads T] [--db FILE] [--json] [--no-store]\n"
     "\n"
     "Fits scaling laws to finished runs and prints each value with its bootstrap\n"
     "percentile interval (2.5%, 97.5%) beside the published values.\n"
@@ -44,6 +44,8 @@ static const char *usage_text =
     "  --bootstrap K     resamples of whole runs for the intervals (default 200, 0: none)\n"
     "  --seed S          bootstrap seed (default 20240417)\n"
     "  --with-E          Kaplan laws with an irreducible term: L = E + (Xc/X)^alpha\n"
+    "  --a2-window K     approach 2: fit each parabola to the sizes within K ranks\n"
+    "                    of the budget's lowest loss (default 2; 0: every size)\n"
     "  --starts K        approach 3: run L-BFGS from the best K of the 4500 grid\n"
     "                    starts by objective (default 0: from all of them)\n"
     "  --threads T       approach 3 worker threads (default 2)\n"
@@ -63,6 +65,7 @@ enum {
     OPT_SEED,
     OPT_WITHE,
     OPT_STARTS,
+    OPT_A2WIN,
     OPT_THREADS,
     OPT_DB,
     OPT_JSON,
@@ -166,6 +169,7 @@ int cmd_fit(int argc, char **argv) {
                                          {"seed", required_argument, 0, OPT_SEED},
                                          {"with-E", no_argument, 0, OPT_WITHE},
                                          {"starts", required_argument, 0, OPT_STARTS},
+                                         {"a2-window", required_argument, 0, OPT_A2WIN},
                                          {"threads", required_argument, 0, OPT_THREADS},
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
@@ -246,6 +250,10 @@ int cmd_fit(int argc, char **argv) {
             o.seed = sv;
             break;
         }
+        case OPT_A2WIN:
+            if (cli_int("fit", "--a2-window", optarg, 0, 100, &v)) return EXIT_USAGE;
+            o.a2_window = (int)v;
+            break;
         case OPT_STARTS:
             if (cli_int("fit", "--starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
             o.a3_starts = (int)v;
@@ -336,6 +344,7 @@ int cmd_fit(int argc, char **argv) {
     cJSON_AddNumberToObject(sel, "seed", (double)o.seed);
     cJSON_AddBoolToObject(sel, "with_E", o.with_E);
     cJSON_AddNumberToObject(sel, "starts", o.a3_starts);
+    cJSON_AddNumberToObject(sel, "a2_window", o.a2_window);
     cJSON_AddNumberToObject(sel, "runs", d.nruns);
     char *sel_json = cJSON_PrintUnformatted(sel);
 

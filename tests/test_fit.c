@@ -172,6 +172,41 @@ Test(fit, approach2_recovers_the_exponents) {
     free_flat(&d);
 }
 
+/* Sizes over 3 decades on each side of N_opt, the valley off-centre (as in
+ * a real sweep whose size grid is fixed across budgets): a parabola through
+ * all sizes misplaces the vertex, one through the sizes around the lowest
+ * loss (the default window) finds it. */
+Test(fit, approach2_window_finds_an_asymmetric_valley) {
+    fit_data d;
+    d.nruns = 0;
+    d.runs = calloc(5 * 13, sizeof *d.runs);
+    for (int b = 0; b < 5; b++) {
+        double C = pow(10, 18 + b);
+        for (int k = 0; k < 13; k++) {
+            double N = n_opt(C) * pow(10, 0.25 * (k - 2)), D = C / (6 * N);
+            fit_run run = mk_run(d.nruns, N, D, chin(N, D));
+            run.budget = C;
+            d.runs[d.nruns++] = run;
+        }
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    o.a2_window = 0;
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    double err_all = fabs(log(f->pts.N[2]) - log(n_opt(f->pts.C[2])));
+    o.a2_window = 2;
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    double err_win = fabs(log(f->pts.N[2]) - log(n_opt(f->pts.C[2])));
+    cr_expect_gt(err_all, 0.15, "the whole-range parabola should miss (off by %g in ln N)", err_all);
+    cr_expect_lt(err_win, 0.04, "the windowed parabola should find N_opt (off by %g)", err_win);
+    NEAR(f->a.est, T_A, 0.02);
+    free(f);
+    free_flat(&d);
+}
+
 Test(fit, approach2_flags_a_minimum_outside_the_sizes) {
     util_rng r;
     util_rng_seed(&r, 4, "test");
