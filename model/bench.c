@@ -6,9 +6,12 @@
  * MFU = model_flops_mfu(shape) x tokens/s / measured sgemm FLOP/s.
  */
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nn.h"
 
@@ -51,6 +54,64 @@ static int sgemm_rate(int threads, double *gflops, char *err, size_t errlen) {
     return 0;
 }
 
+/* Resident set now, bytes (from /proc/self/statm; 0 if unreadable). */
+static double rss_now(void) {
+    long pages = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+        fclose(f);
+    }
+    return (double)res * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* Trains shape i for `steps` timed steps (after one untimed) and fills row. */
+static int bench_shape(int i, int threads, int steps, double sgemm_gflops, model_bench_row *row,
+                       char *err, size_t errlen) {
+    const int B = 16, T = 256, V = 256;
+    model_shape s = {.n_layer = bench_shapes[i][0],
+                     .d_model = bench_shapes[i][1],
+                     .n_head = bench_shapes[i][2],
+                     .d_ff = 4 * bench_shapes[i][1],
+                     .n_ctx = T,
+                     .n_vocab = V};
+    memset(row, 0, sizeof *row);
+    row->base_mem_bytes = rss_now();
+    nn_gpt *g = NULL;
+    int rc = nn_gpt_create(&g, &s, B, threads, err, errlen);
+    if (rc) return rc;
+    nn_gpt_init(g, 1);
+    util_rng r;
+    util_rng_seed(&r, 1, "bench-tokens");
+    for (int j = 0; j < B * T; j++) {
+        g->inputs[j] = (int)util_rng_below(&r, V);
+        g->targets[j] = (int)util_rng_below(&r, V);
+    }
+    double t0 = 0;
+    for (int st = 0; st <= steps; st++) { /* step 0 warms up, untimed */
+        if (st == 1) t0 = util_now();
+        nn_gpt_zero_grad(g);
+        nn_gpt_forward(g, B);
+        nn_gpt_backward(g, 1.0f / (B * T));
+        double gn = nn_gpt_grad_norm(g);
+        nn_gpt_adamw(g, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.0 ? (float)(1.0 / gn) : 1.0f,
+                     st + 1);
+    }
+    double dt = util_now() - t0;
+    row->n_layer = s.n_layer;
+    row->d_model = s.d_model;
+    row->n_head = s.n_head;
+    row->tokens_per_s = (double)steps * B * T / dt;
+    row->model_flops_per_s = model_flops_mfu(&s) * row->tokens_per_s;
+    row->mfu = row->model_flops_per_s / (sgemm_gflops * 1e9);
+    row->model_mem_bytes = (double)nn_gpt_bytes(g);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    row->peak_mem_bytes = (double)ru.ru_maxrss * 1024.0;
+    nn_gpt_free(g);
+    return 0;
+}
+
 int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64],
                    model_bench_row *rows, int *nrows, char *err, size_t errlen) {
     *nrows = 0;
@@ -59,47 +120,41 @@ int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64]
     snprintf(kernel, 64, "%s", openblas_get_corename());
     int rc = sgemm_rate(threads, sgemm_gflops, err, errlen);
     if (rc) return rc;
-    const int B = 16, T = 256, V = 256;
     for (int i = 0; i < NSHAPES && i < MODEL_BENCH_MAX; i++) {
-        model_shape s = {.n_layer = bench_shapes[i][0],
-                         .d_model = bench_shapes[i][1],
-                         .n_head = bench_shapes[i][2],
-                         .d_ff = 4 * bench_shapes[i][1],
-                         .n_ctx = T,
-                         .n_vocab = V};
-        nn_gpt *g = NULL;
-        if ((rc = nn_gpt_create(&g, &s, B, threads, err, errlen))) return rc;
-        nn_gpt_init(g, 1);
-        util_rng r;
-        util_rng_seed(&r, 1, "bench-tokens");
-        for (int j = 0; j < B * T; j++) {
-            g->inputs[j] = (int)util_rng_below(&r, V);
-            g->targets[j] = (int)util_rng_below(&r, V);
+        /* Each shape trains in its own child process so that its peak
+         * resident set is its own, not the largest shape's so far. */
+        int fd[2];
+        if (pipe(fd) != 0) return util_err(err, errlen, UTIL_EIO, "bench: pipe failed");
+        pid_t pid = fork();
+        if (pid < 0) {
+            close(fd[0]), close(fd[1]);
+            return util_err(err, errlen, UTIL_EIO, "bench: fork failed");
         }
-        double t0 = 0;
-        for (int st = 0; st <= steps; st++) { /* step 0 warms up, untimed */
-            if (st == 1) t0 = util_now();
-            nn_gpt_zero_grad(g);
-            nn_gpt_forward(g, B);
-            nn_gpt_backward(g, 1.0f / (B * T));
-            double gn = nn_gpt_grad_norm(g);
-            nn_gpt_adamw(g, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, gn > 1.0 ? (float)(1.0 / gn) : 1.0f,
-                         st + 1);
+        if (pid == 0) {
+            close(fd[0]);
+            model_bench_row row;
+            char e2[UTIL_ERRLEN];
+            int crc = bench_shape(i, threads, steps, *sgemm_gflops, &row, e2, sizeof e2);
+            ssize_t w = crc ? write(fd[1], e2, strlen(e2) + 1) : write(fd[1], &row, sizeof row);
+            _exit(crc || w < 0 ? 1 : 0);
         }
-        double dt = util_now() - t0;
-        model_bench_row *row = &rows[*nrows];
-        row->n_layer = s.n_layer;
-        row->d_model = s.d_model;
-        row->n_head = s.n_head;
-        row->tokens_per_s = (double)steps * B * T / dt;
-        row->model_flops_per_s = model_flops_mfu(&s) * row->tokens_per_s;
-        row->mfu = row->model_flops_per_s / (*sgemm_gflops * 1e9);
-        row->model_mem_bytes = (double)nn_gpt_bytes(g);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        row->peak_mem_bytes = (double)ru.ru_maxrss * 1024.0;
+        close(fd[1]);
+        char buf[sizeof(model_bench_row) > UTIL_ERRLEN ? sizeof(model_bench_row) : UTIL_ERRLEN];
+        size_t got = 0;
+        ssize_t k;
+        while (got < sizeof buf && (k = read(fd[0], buf + got, sizeof buf - got)) > 0)
+            got += (size_t)k;
+        close(fd[0]);
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || got != sizeof(model_bench_row)) {
+            buf[sizeof buf - 1] = 0;
+            return util_err(err, errlen, UTIL_EIO, "bench: shape %dx%d failed: %s",
+                            bench_shapes[i][0], bench_shapes[i][1],
+                            got ? buf : "the benchmark process died");
+        }
+        memcpy(&rows[*nrows], buf, sizeof(model_bench_row));
         (*nrows)++;
-        nn_gpt_free(g);
     }
     return 0;
 }

@@ -165,7 +165,8 @@ int model_train(const model_train_config *c, const model_hooks *hooks, model_tra
 typedef struct {
     int n_layer, d_model, n_head;
     double tokens_per_s, model_flops_per_s, mfu;
-    double peak_mem_bytes;  /* process peak resident set after this shape (shapes ascend) */
+    double peak_mem_bytes;  /* peak resident set of the process that trained this shape */
+    double base_mem_bytes;  /* its resident set before the model was allocated (runtime) */
     double model_mem_bytes; /* params + grads + AdamW m, v + activations, as allocated */
 } model_bench_row;
 
