@@ -82,30 +82,9 @@ static void fmt_secs(double s, char *buf, size_t n) {
 static char *config_json(const model_train_config *c) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "n_layer", c->shape.n_layer);
-    cJSON_AddNumberToObject(o, "d_model", c->shape.d_model);
-    cJSON_AddNumberToObject(o, "n_head", c->shape.n_head);
-    cJSON_AddNumberToObject(o, "d_ff", c->shape.d_ff);
-    cJSON_AddNumberToObject(o, "n_ctx", c->shape.n_ctx);
-    cJSON_AddNumberToObject(o, "n_vocab", c->shape.n_vocab);
+    model_shape_to_json(&c->shape, o);
     cJSON_AddStringToObject(o, "data_dir", c->data_dir);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "micro_batch", c->micro_batch);
-    cJSON_AddNumberToObject(o, "tokens", (double)c->tokens);
-    cJSON_AddNumberToObject(o, "unique_tokens", (double)c->unique_tokens);
-    cJSON_AddNumberToObject(o, "lr", c->lr);
-    cJSON_AddNumberToObject(o, "min_lr_frac", c->min_lr_frac);
-    cJSON_AddNumberToObject(o, "warmup", c->warmup);
-    cJSON_AddStringToObject(o, "schedule", model_sched_name(c->schedule));
-    cJSON_AddNumberToObject(o, "cycle_tokens", (double)c->cycle_tokens);
-    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(o, "beta1", c->beta1);
-    cJSON_AddNumberToObject(o, "beta2", c->beta2);
-    cJSON_AddNumberToObject(o, "eps", c->eps);
-    cJSON_AddNumberToObject(o, "grad_clip", c->grad_clip);
-    cJSON_AddNumberToObject(o, "evals", c->evals);
-    cJSON_AddNumberToObject(o, "eval_windows", c->eval_windows);
-    cJSON_AddNumberToObject(o, "patience", c->patience);
+    model_optim_to_json(c, o);
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
     cJSON_AddNumberToObject(o, "threads", c->threads);
     char *s = cJSON_PrintUnformatted(o);
@@ -380,8 +359,7 @@ int cmd_train(int argc, char **argv) {
     if (!have_warmup) {
         /* 100 steps, but never more than a tenth of a short run: a warm-up
          * that eats the run leaves no room for the cosine to anneal. */
-        int64_t steps =
-            (c.tokens + (int64_t)c.batch * c.shape.n_ctx - 1) / ((int64_t)c.batch * c.shape.n_ctx);
+        int64_t steps = model_train_steps(&c);
         if (c.warmup > steps / 10) c.warmup = (int)(steps / 10);
     }
     if (c.schedule == SCHED_FIXED_COSINE && c.cycle_tokens <= 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 
 #include "nn.h"
 
@@ -538,4 +539,40 @@ void nn_gpt_adamw(nn_gpt *g, float lr, float beta1, float beta2, float eps, floa
     a.bc1 = (float)(1.0 - pow(beta1, (double)t));
     a.bc2 = (float)(1.0 - pow(beta2, (double)t));
     nn_pool_run(g->pool, adam_task, &a);
+}
+
+/* ==== Configuration as JSON ================================================ */
+
+void model_shape_to_json(const model_shape *s, struct cJSON *o) {
+    cJSON_AddNumberToObject(o, "n_layer", s->n_layer);
+    cJSON_AddNumberToObject(o, "d_model", s->d_model);
+    cJSON_AddNumberToObject(o, "n_head", s->n_head);
+    cJSON_AddNumberToObject(o, "d_ff", s->d_ff);
+    cJSON_AddNumberToObject(o, "n_ctx", s->n_ctx);
+    cJSON_AddNumberToObject(o, "n_vocab", s->n_vocab);
+}
+
+void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
+    cJSON_AddNumberToObject(o, "tokens", (double)c->tokens);
+    cJSON_AddNumberToObject(o, "unique_tokens", (double)c->unique_tokens);
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "micro_batch", c->micro_batch);
+    cJSON_AddNumberToObject(o, "lr", c->lr);
+    cJSON_AddNumberToObject(o, "min_lr_frac", c->min_lr_frac);
+    cJSON_AddNumberToObject(o, "warmup", c->warmup);
+    cJSON_AddStringToObject(o, "schedule", model_sched_name(c->schedule));
+    cJSON_AddNumberToObject(o, "cycle_tokens", (double)c->cycle_tokens);
+    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(o, "beta1", c->beta1);
+    cJSON_AddNumberToObject(o, "beta2", c->beta2);
+    cJSON_AddNumberToObject(o, "eps", c->eps);
+    cJSON_AddNumberToObject(o, "grad_clip", c->grad_clip);
+    cJSON_AddNumberToObject(o, "evals", c->evals);
+    cJSON_AddNumberToObject(o, "eval_windows", c->eval_windows);
+    cJSON_AddNumberToObject(o, "patience", c->patience);
+}
+
+int64_t model_train_steps(const model_train_config *c) {
+    int64_t tps = (int64_t)c->batch * c->shape.n_ctx;
+    return tps > 0 ? (c->tokens + tps - 1) / tps : 0;
 }

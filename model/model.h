@@ -84,6 +84,9 @@ typedef struct {
 } model_train_config;
 
 void model_train_defaults(model_train_config *c);
+/* Optimizer steps in the budget: tokens rounded up to whole steps of
+ * batch x n_ctx tokens. */
+int64_t model_train_steps(const model_train_config *c);
 
 /* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
  * under c's schedule (see model.c for the formulas). */
@@ -93,6 +96,14 @@ double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
  * computed (shape, data checksum-independent path, budget, optimiser, schedule,
  * seed); threads, checkpoint path and logging cadence are left out. */
 void model_run_id(const model_train_config *c, char out[17]);
+
+/* The configuration as JSON fields (runs.config_json), added to the cJSON
+ * object `o` so that `scaling train` and the sweep planner write the same
+ * names: the shape (n_layer .. n_vocab), and the budget and optimiser
+ * (tokens .. patience). Callers add what is theirs (ids, seed, threads). */
+struct cJSON;
+void model_shape_to_json(const model_shape *s, struct cJSON *o);
+void model_optim_to_json(const model_train_config *c, struct cJSON *o);
 
 /* ---- Training ----------------------------------------------------------- */
 

@@ -167,7 +167,7 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     int mb = c->micro_batch ? c->micro_batch : c->batch;
     int threads = c->threads > 0 ? c->threads : 1;
     int64_t tps = (int64_t)c->batch * T;
-    int64_t steps = (c->tokens + tps - 1) / tps;
+    int64_t steps = model_train_steps(c);
     if ((rc = nn_gpt_create(&g, &c->shape, mb, threads, err, errlen))) goto done;
     nn_gpt_init(g, c->seed);
 

@@ -1030,6 +1030,15 @@ done:
 /* Fits                                                                     */
 /* ======================================================================== */
 
+/* Binds (sweep, law, params_json, selection_json) as ?1..?4. */
+static void bind_fit(sqlite3_stmt *st, const char *sweep, const char *law, const char *pj,
+                     const char *sj) {
+    bind_text_or_null(st, 1, sweep);
+    sqlite3_bind_text(st, 2, law, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, pj, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, sj, -1, SQLITE_TRANSIENT);
+}
+
 int store_add_fit(store *s, const char *sweep, const char *law, const char *params_json,
                   const char *selection_json, int64_t *id, char *err, size_t errlen) {
     if (!law || !*law) return util_err(err, errlen, UTIL_EINVAL, "fit law name is empty");
@@ -1046,44 +1055,31 @@ int store_add_fit(store *s, const char *sweep, const char *law, const char *para
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id FROM fits WHERE sweep IS ?1 AND law = ?2 AND "
                            "params_json = ?3 AND selection_json = ?4 ORDER BY id LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = store__dberr(s, err, errlen, "storing a fit");
-        goto done;
-    }
-    bind_text_or_null(st, 1, sweep);
-    sqlite3_bind_text(st, 2, law, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, pj, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, sj, -1, SQLITE_TRANSIENT);
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    bind_fit(st, sweep, law, pj, sj);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         if (id) *id = sqlite3_column_int64(st, 0);
         rc = store__commit(s, err, errlen);
         goto done;
     }
-    if (step != SQLITE_DONE) {
-        rc = store__dberr(s, err, errlen, "storing a fit");
-        goto done;
-    }
+    if (step != SQLITE_DONE) goto dberr;
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO fits(sweep, law, params_json, selection_json, created) "
                            "VALUES(?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = store__dberr(s, err, errlen, "storing a fit");
-        goto done;
-    }
-    bind_text_or_null(st, 1, sweep);
-    sqlite3_bind_text(st, 2, law, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, pj, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, sj, -1, SQLITE_TRANSIENT);
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    bind_fit(st, sweep, law, pj, sj);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = store__dberr(s, err, errlen, "storing a fit");
-        goto done;
-    }
+    if (sqlite3_step(st) != SQLITE_DONE) goto dberr;
     if (id) *id = sqlite3_last_insert_rowid(s->db);
     rc = store__commit(s, err, errlen);
+    goto done;
+dberr:
+    rc = store__dberr(s, err, errlen, "storing a fit");
 done:
     sqlite3_finalize(st);
     if (rc) store__rollback(s);

@@ -170,12 +170,7 @@ static char *run_json(const sweep_plan *p, const sweep_item *r) {
     cJSON_AddStringToObject(o, "label", r->label);
     cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
     cJSON_AddStringToObject(o, "data", g->data_dir);
-    cJSON_AddNumberToObject(o, "n_layer", g->shape.n_layer);
-    cJSON_AddNumberToObject(o, "d_model", g->shape.d_model);
-    cJSON_AddNumberToObject(o, "n_head", g->shape.n_head);
-    cJSON_AddNumberToObject(o, "d_ff", g->shape.d_ff);
-    cJSON_AddNumberToObject(o, "n_ctx", g->shape.n_ctx);
-    cJSON_AddNumberToObject(o, "n_vocab", g->shape.n_vocab);
+    model_shape_to_json(&g->shape, o);
     cJSON_AddNumberToObject(o, "params_total", (double)r->counts.total);
     cJSON_AddNumberToObject(o, "params_embedding", (double)r->counts.embedding);
     cJSON_AddNumberToObject(o, "params_nonembedding", (double)r->counts.nonembedding);
@@ -183,23 +178,7 @@ static char *run_json(const sweep_plan *p, const sweep_item *r) {
         cJSON_AddNumberToObject(o, "target_params", r->target_params);
         cJSON_AddStringToObject(o, "target_count", r->target_total ? "total" : "nonembedding");
     }
-    cJSON_AddNumberToObject(o, "tokens", (double)g->tokens);
-    cJSON_AddNumberToObject(o, "unique_tokens", (double)g->unique_tokens);
-    cJSON_AddNumberToObject(o, "batch", g->batch);
-    cJSON_AddNumberToObject(o, "micro_batch", g->micro_batch);
-    cJSON_AddNumberToObject(o, "lr", g->lr);
-    cJSON_AddNumberToObject(o, "min_lr_frac", g->min_lr_frac);
-    cJSON_AddNumberToObject(o, "warmup", g->warmup);
-    cJSON_AddStringToObject(o, "schedule", model_sched_name(g->schedule));
-    cJSON_AddNumberToObject(o, "cycle_tokens", (double)g->cycle_tokens);
-    cJSON_AddNumberToObject(o, "weight_decay", g->weight_decay);
-    cJSON_AddNumberToObject(o, "beta1", g->beta1);
-    cJSON_AddNumberToObject(o, "beta2", g->beta2);
-    cJSON_AddNumberToObject(o, "eps", g->eps);
-    cJSON_AddNumberToObject(o, "grad_clip", g->grad_clip);
-    cJSON_AddNumberToObject(o, "evals", g->evals);
-    cJSON_AddNumberToObject(o, "eval_windows", g->eval_windows);
-    cJSON_AddNumberToObject(o, "patience", g->patience);
+    model_optim_to_json(g, o);
     cJSON_AddNumberToObject(o, "log_every", g->log_every);
     cJSON_AddNumberToObject(o, "checkpoint_secs", g->checkpoint_secs);
     cJSON_AddNumberToObject(o, "seed", (double)g->seed);
@@ -528,7 +507,7 @@ static int expand_section(ctx *c, const secref *sec) {
             else
                 g->lr = AX(K_LR, g->lr);
             g->min_lr_frac = AX(K_MIN_LR_FRAC, g->min_lr_frac);
-            int64_t steps = g->tokens / tps;
+            int64_t steps = model_train_steps(g); /* tokens are whole steps here */
             g->warmup = (int)AX(K_WARMUP, g->warmup);
             if (idx[ax_of(K_WARMUP_FRAC)] >= 0)
                 g->warmup = (int)floor(AX(K_WARMUP_FRAC, 0) * (double)steps + 0.5);
