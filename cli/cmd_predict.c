@@ -1,8 +1,11 @@
 /*
- * cmd_predict.c — `scaling predict --compute C`: the compute-optimal model
- * size N_opt, tokens D_opt, tokens per parameter and (from an Approach 3 fit)
- * the predicted loss at C FLOPs, each with a 95% interval taken over the
- * fit's stored bootstrap draws. Reads the `fits` table; writes nothing.
+ * cmd_predict.c — `scaling predict`: the compute-optimal model size N_opt,
+ * tokens D_opt, tokens per parameter and (from an Approach 3 fit) the
+ * predicted loss at C FLOPs, each with a 95% interval taken over the fit's
+ * stored bootstrap draws, beside the fit's exponents a and b. With --sweep,
+ * one block per approach fitted to that sweep, at its largest budget unless
+ * --compute says otherwise: the headline the main job ends with. Reads the
+ * `fits` and `runs` tables; writes nothing.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -18,20 +21,26 @@
 
 static const char *usage_text =
     "usage: scaling predict --compute C [--fit ID] [--db FILE] [--json]\n"
+    "       scaling predict --sweep NAME [--compute C] [--db FILE] [--json]\n"
     "\n"
     "Compute-optimal N, D, tokens per parameter and loss for a budget of C FLOPs,\n"
-    "from a stored fit: by default the latest Approach 3 fit (which also predicts\n"
-    "the loss); an Approach 1 or 2 fit (--fit ID) gives N_opt and D_opt only.\n"
+    "from a stored fit, with the fit's exponents a and b (N_opt ~ C^a, D_opt ~ C^b):\n"
+    "by default the latest Approach 3 fit (which also predicts the loss); an\n"
+    "Approach 1 or 2 fit (--fit ID) gives N_opt and D_opt only. With --sweep, the\n"
+    "latest Approach 1, 2 and 3 fits of that sweep (latest: most recently made,\n"
+    "or made again), each that is stored, at the sweep's largest compute budget\n"
+    "unless --compute is given.\n"
     "Intervals are 2.5% and 97.5% percentiles over the fit's bootstrap draws.\n"
     "\n"
     "options:\n"
     "  --compute C   training compute in FLOPs, e.g. 1e21\n"
     "  --fit ID      the fit to use (see: scaling query 'SELECT * FROM fits')\n"
+    "  --sweep NAME  the latest fits of each approach for this sweep\n"
     "  --db FILE     results database (default results.db)\n"
     "  --json        print one JSON object\n"
     "  -h, --help    this help\n";
 
-enum { OPT_COMPUTE = 256, OPT_FIT, OPT_DB, OPT_JSON };
+enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
 enum { Q_N, Q_D, Q_TPP, Q_L, NQ };
 
 static int cmp_double(const void *a, const void *b) {
@@ -54,79 +63,46 @@ static void interval(double *x, int n, double *lo, double *hi) {
     }
 }
 
-int cmd_predict(int argc, char **argv) {
-    static const struct option opts[] = {{"compute", required_argument, 0, OPT_COMPUTE},
-                                         {"fit", required_argument, 0, OPT_FIT},
-                                         {"db", required_argument, 0, OPT_DB},
-                                         {"json", no_argument, 0, OPT_JSON},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    double C = NAN;
-    long long fit_id = 0;
-    const char *db = CLI_DEFAULT_DB;
-    int json = 0, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        case OPT_COMPUTE:
-            if (cli_double("predict", "--compute", optarg, 1e-300, 1e300, &C)) return EXIT_USAGE;
-            break;
-        case OPT_FIT:
-            if (cli_int("predict", "--fit", optarg, 1, INT64_MAX, &fit_id)) return EXIT_USAGE;
-            break;
-        case OPT_DB:
-            db = optarg;
-            break;
-        case OPT_JSON:
-            json = 1;
-            break;
-        default:
-            return cli_usage("predict", "unknown option");
-        }
-    }
-    if (optind < argc) return cli_usage("predict", "unexpected argument '%s'", argv[optind]);
-    if (!isfinite(C)) return cli_usage("predict", "--compute C is required");
+static void add_val(cJSON *o, const char *name, double est, double lo, double hi) {
+    cJSON *j = cJSON_AddObjectToObject(o, name);
+    double v3[3] = {est, lo, hi};
+    static const char *f[3] = {"est", "lo", "hi"};
+    for (int t = 0; t < 3; t++)
+        cJSON_AddItemToObject(j, f[t],
+                              isfinite(v3[t]) ? cJSON_CreateNumber(v3[t]) : cJSON_CreateNull());
+}
 
+static void print_val(const char *name, double est, double lo, double hi) {
+    printf("  %-17s %12.5g", name, est);
+    if (isfinite(lo)) printf("  [%.5g, %.5g]", lo, hi);
+    printf("\n");
+}
+
+/* Predicts at C from stored fit `id` (law and params JSON as stored): prints
+ * one block, or adds one object to `out` when it is not NULL. Returns
+ * EXIT_OK or the exit code of a reported failure. */
+static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
+                       const char *sj, double C, cJSON *out) {
     char err[UTIL_ERRLEN];
-    store *s = NULL;
-    sqlite3_stmt *st = NULL;
-    fit_approach3 *f3 = calloc(1, sizeof *f3);
-    fit_frontier *ff = calloc(1, sizeof *ff);
+    /* How N and C were counted for this fit (Kaplan's or Chinchilla's), so
+     * that fits made with different counting are not read as one. */
+    char cparams[32] = "", cflops[32] = "";
+    cJSON *sel = sj ? cJSON_Parse(sj) : NULL;
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(sel, "params"));
+    if (v) snprintf(cparams, sizeof cparams, "%s", v);
+    if ((v = cJSON_GetStringValue(cJSON_GetObjectItem(sel, "flops"))))
+        snprintf(cflops, sizeof cflops, "%s", v);
+    cJSON_Delete(sel);
+    int a3 = law && !strcmp(law, "approach3");
+    if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
+        return cli_fail("predict", "fit %lld is a '%s' fit; predict needs approach1, 2 or 3", id,
+                        law ? law : "?");
+    fit_approach3 *f3 = a3 ? calloc(1, sizeof *f3) : NULL;
+    fit_frontier *ff = a3 ? NULL : calloc(1, sizeof *ff);
     double *q[NQ] = {NULL};
     int rc = EXIT_OK;
-    if (!f3 || !ff) {
+    if (!f3 && !ff) {
         rc = cli_fail("predict", "out of memory");
-        goto done;
-    }
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) {
-        rc = cli_fail("predict", "%s", err);
-        goto done;
-    }
-    sqlite3 *sdb = store_db(s);
-    const char *sql = fit_id ? "SELECT id, law, params_json FROM fits WHERE id = ?1"
-                             : "SELECT id, law, params_json FROM fits WHERE law = 'approach3' "
-                               "ORDER BY id DESC LIMIT 1";
-    if (sqlite3_prepare_v2(sdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
-        goto done;
-    }
-    if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = fit_id
-                 ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
-                 : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)", db);
-        goto done;
-    }
-    long long id = sqlite3_column_int64(st, 0);
-    const char *law = (const char *)sqlite3_column_text(st, 1);
-    const char *pj = (const char *)sqlite3_column_text(st, 2);
-    int a3 = law && !strcmp(law, "approach3");
-    if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2"))) {
-        rc = cli_fail("predict", "fit %lld is a '%s' fit; predict needs approach1, 2 or 3", id,
-                      law ? law : "?");
         goto done;
     }
     if (a3 ? fit_approach3_from_json(f3, pj ? pj : "", err, sizeof err)
@@ -171,41 +147,162 @@ int cmd_predict(int argc, char **argv) {
     double lo[NQ], hi[NQ];
     for (int k = 0; k < NQ; k++)
         interval(q[k], ns, &lo[k], &hi[k]);
+    const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
 
     static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
-    if (json) {
+    if (out) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "fit_id", (double)id);
         cJSON_AddStringToObject(o, "law", law);
+        if (sweep) cJSON_AddStringToObject(o, "sweep", sweep);
+        if (*cparams) cJSON_AddStringToObject(o, "params", cparams);
+        if (*cflops) cJSON_AddStringToObject(o, "flops", cflops);
         cJSON_AddNumberToObject(o, "compute", C);
-        for (int k = 0; k < NQ; k++) {
-            if (k == Q_L && !a3) continue;
-            cJSON *j = cJSON_AddObjectToObject(o, names[k]);
-            double v3[3] = {est[k], lo[k], hi[k]};
-            static const char *f[3] = {"est", "lo", "hi"};
-            for (int t = 0; t < 3; t++)
-                cJSON_AddItemToObject(
-                    j, f[t], isfinite(v3[t]) ? cJSON_CreateNumber(v3[t]) : cJSON_CreateNull());
-        }
-        char *txt = cJSON_Print(o);
-        if (txt) puts(txt);
-        free(txt);
-        cJSON_Delete(o);
+        cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
+        add_val(o, "a", a->est, a->lo, a->hi);
+        add_val(o, "b", b->est, b->lo, b->hi);
+        for (int k = 0; k < NQ; k++)
+            if (k != Q_L || a3) add_val(o, names[k], est[k], lo[k], hi[k]);
+        cJSON_AddItemToArray(out, o);
     } else {
-        printf("fit %lld (%s), compute %.4g FLOPs, %d bootstrap draws\n", id, law, C, ns);
-        for (int k = 0; k < NQ; k++) {
-            if (k == Q_L && !a3) continue;
-            printf("  %-17s %12.5g", names[k], est[k]);
-            if (isfinite(lo[k])) printf("  [%.5g, %.5g]", lo[k], hi[k]);
-            printf("\n");
-        }
+        printf("fit %lld (%s%s%s), compute %.4g FLOPs, %d bootstrap draws", id, law,
+               sweep ? ", sweep " : "", sweep ? sweep : "", C, ns);
+        if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
+        printf("\n");
+        print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi);
+        print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi);
+        for (int k = 0; k < NQ; k++)
+            if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k]);
     }
 done:
-    sqlite3_finalize(st);
-    store_close(s);
     for (int k = 0; k < NQ; k++)
         free(q[k]);
     free(f3);
     free(ff);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv) {
+    static const struct option opts[] = {{"compute", required_argument, 0, OPT_COMPUTE},
+                                         {"fit", required_argument, 0, OPT_FIT},
+                                         {"sweep", required_argument, 0, OPT_SWEEP},
+                                         {"db", required_argument, 0, OPT_DB},
+                                         {"json", no_argument, 0, OPT_JSON},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    double C = NAN;
+    long long fit_id = 0;
+    const char *db = CLI_DEFAULT_DB, *sweep = NULL;
+    int json = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        case OPT_COMPUTE:
+            if (cli_double("predict", "--compute", optarg, 1e-300, 1e300, &C)) return EXIT_USAGE;
+            break;
+        case OPT_FIT:
+            if (cli_int("predict", "--fit", optarg, 1, INT64_MAX, &fit_id)) return EXIT_USAGE;
+            break;
+        case OPT_SWEEP:
+            sweep = optarg;
+            break;
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        default:
+            return cli_usage("predict", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage("predict", "unexpected argument '%s'", argv[optind]);
+    if (sweep && fit_id) return cli_usage("predict", "--sweep and --fit exclude each other");
+    if (!sweep && !isfinite(C)) return cli_usage("predict", "--compute C is required");
+
+    char err[UTIL_ERRLEN];
+    store *s = NULL;
+    sqlite3_stmt *st = NULL;
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    int rc = EXIT_OK, found = 0;
+    if (json && !arr) return cli_fail("predict", "out of memory");
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) {
+        rc = cli_fail("predict", "%s", err);
+        goto done;
+    }
+    sqlite3 *sdb = store_db(s);
+    if (sweep && !isfinite(C)) {
+        /* The largest budget: IsoFLOP sweeps record it per run; other modes
+         * (Kaplan curves, grids) by the FLOPs their runs were planned for. */
+        if (sqlite3_prepare_v2(sdb,
+                               "SELECT MAX(COALESCE(compute_budget, flops)) FROM runs "
+                               "WHERE sweep = ?1 AND status = 'done'",
+                               -1, &st, NULL) != SQLITE_OK) {
+            rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
+            goto done;
+        }
+        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            C = sqlite3_column_double(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!isfinite(C) || C <= 0) {
+            rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
+            goto done;
+        }
+    }
+    const char *sql = fit_id ? "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE id = ?1"
+                      : sweep
+                          ? "SELECT id, law, sweep, params_json, selection_json FROM fits f WHERE sweep = ?2 "
+                            "AND law IN ('approach1', 'approach2', 'approach3') AND id = "
+                            "(SELECT id FROM fits g WHERE g.sweep = f.sweep AND g.law = f.law "
+                            "ORDER BY created DESC, id DESC LIMIT 1) ORDER BY law"
+                          : "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE law = 'approach3' "
+                            "ORDER BY created DESC, id DESC LIMIT 1";
+    if (sqlite3_prepare_v2(sdb, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
+        goto done;
+    }
+    if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
+    if (sweep) sqlite3_bind_text(st, 2, sweep, -1, SQLITE_STATIC);
+    while (rc == EXIT_OK && sqlite3_step(st) == SQLITE_ROW) {
+        found++;
+        rc = predict_one(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                         (const char *)sqlite3_column_text(st, 2),
+                         (const char *)sqlite3_column_text(st, 3),
+                         (const char *)sqlite3_column_text(st, 4), C, arr);
+    }
+    if (rc == EXIT_OK && !found) {
+        rc = fit_id  ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
+             : sweep ? cli_fail("predict",
+                                "%s: no approach 1, 2 or 3 fit stored for sweep '%s' (run "
+                                "scaling fit --sweep %s first)",
+                                db, sweep, sweep)
+                     : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)",
+                                db);
+    }
+    if (rc == EXIT_OK && arr) {
+        /* One fit: the object itself, as before --sweep existed; several: an
+         * object holding the array, so that the output is always one value. */
+        cJSON *top = arr;
+        if (sweep) {
+            top = cJSON_CreateObject();
+            cJSON_AddStringToObject(top, "sweep", sweep);
+            cJSON_AddNumberToObject(top, "compute", C);
+            cJSON_AddItemToObject(top, "fits", arr);
+            arr = NULL;
+        }
+        char *txt = cJSON_Print(sweep ? top : cJSON_GetArrayItem(top, 0));
+        if (txt) puts(txt);
+        free(txt);
+        if (sweep) cJSON_Delete(top);
+    }
+done:
+    sqlite3_finalize(st);
+    store_close(s);
+    cJSON_Delete(arr);
     return rc;
 }

@@ -1042,8 +1042,15 @@ static void bind_fit(sqlite3_stmt *st, const char *sweep, const char *law, const
 int store_add_fit(store *s, const char *sweep, const char *law, const char *params_json,
                   const char *selection_json, int64_t *id, char *err, size_t errlen) {
     if (!law || !*law) return util_err(err, errlen, UTIL_EINVAL, "fit law name is empty");
-    char now[32];
-    util_utc_iso(now, sizeof now);
+    /* Milliseconds: "the latest fit" is ordered by `created`, and a main job
+     * makes several fits within one second. */
+    char now[40];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t k = strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(now + k, sizeof now - k, ".%03ldZ", ts.tv_nsec / 1000000);
     int rc = store__begin(s, err, errlen);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
@@ -1060,7 +1067,18 @@ int store_add_fit(store *s, const char *sweep, const char *law, const char *para
     bind_fit(st, sweep, law, pj, sj);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
-        if (id) *id = sqlite3_column_int64(st, 0);
+        /* The same fit made again is the latest one now: `created` moves
+         * forward, so that "the latest fit" (scaling predict) is this one. */
+        int64_t old = sqlite3_column_int64(st, 0);
+        if (id) *id = old;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (sqlite3_prepare_v2(s->db, "UPDATE fits SET created = ?1 WHERE id = ?2", -1, &st,
+                               NULL) != SQLITE_OK)
+            goto dberr;
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, old);
+        if (sqlite3_step(st) != SQLITE_DONE) goto dberr;
         rc = store__commit(s, err, errlen);
         goto done;
     }

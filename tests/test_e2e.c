@@ -164,6 +164,12 @@ Test(e2e, sweep_fit_plot_report_and_resume, .timeout = 900) {
                  0);
     cr_assert(strstr(out, "\n2") != NULL, "two fits stored: %s", out);
 
+    /* ---- headline: both approaches at the largest budget, with intervals */
+    cr_assert_eq(sh("%s predict --sweep tiny --db r.db --json", S), 0, "%s", out);
+    cr_assert(strstr(out, "\"approach2\"") && strstr(out, "\"approach3\""), "%s", out);
+    cr_assert(strstr(out, "\"compute\":\t8000000000") != NULL, "largest budget: %s", out);
+    cr_assert(strstr(out, "\"tokens_per_param\"") && strstr(out, "\"lo\""), "%s", out);
+
     /* ---- figures: the IsoFLOP figure must be drawn (it has what it needs) */
     cr_assert_eq(sh("%s plot --figure chinchilla-isoflop --sweep tiny --db r.db --out figs "
                     "--bootstrap 0",

@@ -852,4 +852,34 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
     snprintf(cmd, sizeof cmd, "%s predict --compute 1e22 --db %s 2>&1", SCALING_BIN, db);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "tokens_per_param") != NULL, "%s", out);
+
+    /* The headline: the latest fit of each approach for the sweep, at its
+     * largest budget (1e22). Fitting with total parameters and then again
+     * as the first time (same options: the stored row is reused) must leave
+     * the first counting as the latest. */
+    snprintf(cmd, sizeof cmd,
+             "%s fit --sweep iso --db %s --bootstrap 20 --starts 16 >/dev/null 2>&1 && "
+             "%s fit --sweep iso --db %s --bootstrap 20 --starts 16 --params nonembedding "
+             "--flops 6nd >/dev/null 2>&1 && %s predict --sweep iso --db %s 2>&1",
+             SCALING_BIN, db, SCALING_BIN, db, SCALING_BIN, db);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    const char *p = out;
+    for (int i = 1; i <= 3; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "(approach%d, sweep iso), compute 1e+22 FLOPs", i);
+        cr_assert((p = strstr(p, head)) != NULL, "%s missing: %s", head, out);
+        const char *eol = strchr(p, '\n'), *c = strstr(p, "parameters nonembedding, FLOPs 6nd");
+        cr_assert(eol && c && c < eol, "the latest fit counts as the last one made: %s", out);
+        const char *q = strstr(p, "tokens_per_param");
+        double tpp = NAN;
+        cr_assert(q && sscanf(q + 16, "%lf", &tpp) == 1, "%s", out);
+        /* the synthetic law's optimum at 1e22, within the approaches' spread */
+        NEAR(log(tpp), log(1e22 / (6 * n_opt(1e22)) / n_opt(1e22)), 0.5);
+    }
+    cr_expect(strstr(p, "loss") != NULL, "approach 3 predicts the loss: %s", out);
+    snprintf(cmd, sizeof cmd, "%s predict --sweep nosuch --db %s 2>&1", SCALING_BIN, db);
+    cr_expect_eq(run(cmd, out, sizeof out), 1);
+    cr_expect(strstr(out, "'nosuch'") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s predict --sweep iso --fit 1 --db %s 2>&1", SCALING_BIN, db);
+    cr_expect_eq(run(cmd, out, sizeof out), 2);
 }
