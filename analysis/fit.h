@@ -85,7 +85,7 @@ typedef struct {
     fit_val kN, kD; /* prefactors: N_opt = kN C^a, D_opt = kD C^b */
     fit_optima pts;
     int npoints_used;
-    char warning[256]; /* e.g. extrapolated minima, edge of the grid */
+    char warning[512]; /* e.g. extrapolated minima, edge of the grid */
     /* bootstrap draws (kN, a, kD, b), the first FIT_SAMPLES kept, for
      * intervals of predictions at any compute (scaling predict) */
     int nsamples;
@@ -97,7 +97,7 @@ typedef struct {
     fit_val a, b, G;              /* frontier (see fit.c) */
     double objective;             /* best Huber objective */
     int on_grid_edge;             /* best start was on the initialisation grid's edge */
-    char warning[256];
+    char warning[512];
     int npoints;     /* runs fitted */
     double start[5]; /* best start (a, b, e, alpha, beta) of the grid */
     int starts_run;  /* L-BFGS runs made from the grid */
@@ -117,7 +117,7 @@ typedef struct {
     fit_powerlaw LN, LD, LC; /* L(N), L(D), L(Cmin) */
     fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
     int have_LD, have_joint;
-    char warning[256];
+    char warning[512];
 } fit_kaplan;
 
 typedef struct {

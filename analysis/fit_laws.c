@@ -327,6 +327,24 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
             fit__interval(col, m, f[q]);
         }
         free(col);
+        /* A percentile interval is only as good as the bootstrap's centring.
+         * An optimum over runs is a minimum: a resample's duplicates add
+         * nothing to it and leave fewer distinct sizes, which can shift every
+         * draw to one side. Say so when the estimate sits in a tail. */
+        int below = 0, above = 0;
+        for (int j = 0; j < m; j++) {
+            below += draws[(size_t)j * 4] < out->a.est;
+            above += draws[(size_t)j * 4] > out->a.est;
+        }
+        if (m >= 20 && (below < 0.1 * m || above < 0.1 * m)) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "only %.0f%% of the bootstrap draws of a lie %s the estimate (fewer distinct "
+                     "sizes per resample): read its interval as indicative",
+                     100.0 * (below < above ? below : above) / m,
+                     below < above ? "below" : "above");
+            append_warning(out->warning, sizeof out->warning, msg);
+        }
         if (failed) {
             char msg[96];
             snprintf(msg, sizeof msg, "%d of %d bootstrap resamples could not be fitted", failed,
