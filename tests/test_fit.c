@@ -857,12 +857,13 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
      * largest budget (1e22). Fitting with total parameters and then again
      * as the first time (same options: the stored row is reused) must leave
      * the first counting as the latest. */
-    snprintf(cmd, sizeof cmd,
+    char cmd3[4096];
+    snprintf(cmd3, sizeof cmd3,
              "%s fit --sweep iso --db %s --bootstrap 20 --starts 16 >/dev/null 2>&1 && "
              "%s fit --sweep iso --db %s --bootstrap 20 --starts 16 --params nonembedding "
              "--flops 6nd >/dev/null 2>&1 && %s predict --sweep iso --db %s 2>&1",
              SCALING_BIN, db, SCALING_BIN, db, SCALING_BIN, db);
-    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run(cmd3, out, sizeof out), 0, "%s", out);
     const char *p = out;
     for (int i = 1; i <= 3; i++) {
         char head[64];
