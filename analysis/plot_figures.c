@@ -723,7 +723,7 @@ static int fig_chinchilla_envelope(plot_ctx *c, gp *g, char *msg, size_t msglen)
     panel_common(g);
     colour_scale(g, cs.Nlo, cs.Nhi, "parameters N", 0);
     logaxis(g, "x", cs.Clo, cs.Chi);
-    fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'training loss (nats/token)'\n"
+    fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'validation loss (nats/token)'\n"
                      "set title 'learning curves and their envelope'\nset bmargin 7\n");
     fprintf(g->body,
             "plot $curves using 2:4:5 with lines lw 1.2 lc palette title 'learning curves', "
