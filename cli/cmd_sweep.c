@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "../results/store.h"
 #include "../sweep/sweep.h"
 #include "cli.h"
 
@@ -149,6 +152,48 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
     printf("\n");
 }
 
+/* Runs of this sweep already in the database that the plan no longer has:
+ * the sweep file was edited, or run before with different overrides. They
+ * stay (nothing finished is thrown away), but `scaling fit --sweep` and the
+ * figures take every finished run of the sweep, so say so. */
+static void warn_stale(const sweep_plan *plan, const char *db) {
+    if (access(db, F_OK)) return;
+    store *s = NULL;
+    sqlite3_stmt *st = NULL;
+    char err[UTIL_ERRLEN], ids[5][40];
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return;
+    int stale = 0, finished = 0;
+    if (sqlite3_prepare_v2(store_db(s), "SELECT id, status FROM runs WHERE sweep = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, plan->name, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            const char *status = (const char *)sqlite3_column_text(st, 1);
+            int found = 0;
+            for (int i = 0; i < plan->nruns && !found && id; i++)
+                found = !strcmp(plan->runs[i].id, id);
+            if (found || !id) continue;
+            if (stale < 5) snprintf(ids[stale], sizeof ids[stale], "%s", id);
+            stale++;
+            finished += status && (!strcmp(status, "done") || !strcmp(status, "diverged"));
+        }
+    }
+    sqlite3_finalize(st);
+    store_close(s);
+    if (!stale) return;
+    fprintf(stderr,
+            "warning: %s holds %d run%s of sweep %s (%d finished) that this plan does not "
+            "have (an earlier version of the sweep file, or other overrides?):",
+            db, stale, stale == 1 ? "" : "s", plan->name, finished);
+    for (int i = 0; i < stale && i < 5; i++)
+        fprintf(stderr, " %s", ids[i]);
+    if (stale > 5) fprintf(stderr, " and %d more", stale - 5);
+    fprintf(stderr,
+            ". 'scaling fit --sweep %s' and the figures use every finished run of the sweep, "
+            "these included; give a changed sweep a new name or database to keep them apart\n",
+            plan->name);
+}
+
 int cmd_sweep(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},      {"ckpt-dir", required_argument, 0, 'c'},
@@ -229,6 +274,7 @@ int cmd_sweep(int argc, char **argv) {
     if (rc) return cli_fail("sweep", "%s", err);
     for (int i = 0; i < plan.nwarnings; i++)
         fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+    warn_stale(&plan, db);
 
     int *order = malloc(plan.nruns * sizeof *order), n = 0;
     if (!order) {

@@ -46,6 +46,7 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"min_lr_frac", K_MIN_LR_FRAC, T_DBL, 0, 0, 1, NULL},
     {"warmup", K_WARMUP, T_INT, 0, 0, 1e12, NULL},
     {"warmup_frac", K_WARMUP_FRAC, T_DBL, 0, 0, 1, NULL},
+    {"warmup_min", K_WARMUP_MIN, T_INT, 0, 0, 1e12, NULL},
     {"schedule", K_SCHEDULE, T_STR, 0, 0, 0, NULL},
     {"cycle_tokens", K_CYCLE_TOKENS, T_DBL, 0, 1, 1e18, NULL},
     {"weight_decay", K_WEIGHT_DECAY, T_DBL, 0, 0, 10, NULL},

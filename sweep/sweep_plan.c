@@ -231,9 +231,9 @@ static const sweep_key axis_keys[] = {
     K_N_CTX,           K_HEAD_SIZE,    K_N_HEAD,       K_D_FF,          K_FF_MULT,
     K_ASPECT,          K_TOKENS,       K_BUDGET,       K_UNIQUE_TOKENS, K_BATCH,
     K_MICRO_BATCH,     K_LR,           K_MIN_LR_FRAC,  K_WARMUP,        K_WARMUP_FRAC,
-    K_CYCLE_TOKENS,    K_WEIGHT_DECAY, K_BETA1,        K_BETA2,         K_EPS,
-    K_GRAD_CLIP,       K_EVALS,        K_EVAL_WINDOWS, K_PATIENCE,      K_LOG_EVERY,
-    K_CHECKPOINT_SECS, K_SEED,
+    K_WARMUP_MIN,      K_CYCLE_TOKENS, K_WEIGHT_DECAY, K_BETA1,         K_BETA2,
+    K_EPS,             K_GRAD_CLIP,    K_EVALS,        K_EVAL_WINDOWS,  K_PATIENCE,
+    K_LOG_EVERY,       K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
@@ -511,6 +511,11 @@ static int expand_section(ctx *c, const secref *sec) {
             g->warmup = (int)AX(K_WARMUP, g->warmup);
             if (idx[ax_of(K_WARMUP_FRAC)] >= 0)
                 g->warmup = (int)floor(AX(K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+            /* A floor in steps: a fraction of a short run is a handful of
+             * steps, too few for AdamW's second moments before the peak lr
+             * (the chinchilla preset's 10- and 18-step warm-ups diverged). */
+            double wmin = AX(K_WARMUP_MIN, 0);
+            if (g->warmup < wmin) g->warmup = (int)wmin;
             if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
             g->schedule = sched;
             g->cycle_tokens = (int64_t)AX(K_CYCLE_TOKENS, (double)g->cycle_tokens);

@@ -35,6 +35,7 @@ typedef enum {
     K_MIN_LR_FRAC,
     K_WARMUP,
     K_WARMUP_FRAC,
+    K_WARMUP_MIN,
     K_SCHEDULE,
     K_CYCLE_TOKENS,
     K_WEIGHT_DECAY,

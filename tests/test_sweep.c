@@ -180,6 +180,32 @@ Test(sweep, isoflop_budgets_derive_tokens) {
     sweep_plan_free(&p);
 }
 
+Test(sweep, warmup_min_floors_short_runs) {
+    char path[512], err[UTIL_ERRLEN];
+    /* 2e8 FLOPs gives runs of a few to a few hundred steps across sizes */
+    sweep_file(path, sizeof path, "wmin",
+               "mode = isoflop\nflops = 6nd\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "warmup_frac = 0.1\nwarmup_min = 20\n"
+               "[iso]\nbudget = 2e8, 2e9\nd_model = 16, 32, 64\nn_layer = 2\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    int floored = 0, fraction = 0;
+    for (int i = 0; i < p.nruns; i++) {
+        const model_train_config *g = &p.runs[i].cfg;
+        int64_t steps = model_train_steps(g);
+        int want = (int)floor(0.1 * (double)steps + 0.5);
+        if (want < 20) want = 20, floored++;
+        else
+            fraction++;
+        if (want >= steps && steps > 1) want = (int)(steps - 1);
+        cr_expect_eq(g->warmup, want, "run %d: %lld steps, warmup %d", i, (long long)steps,
+                     g->warmup);
+    }
+    cr_expect_gt(floored, 0, "some runs are short enough for the floor");
+    cr_expect_gt(fraction, 0, "and some long enough for the fraction");
+    sweep_plan_free(&p);
+}
+
 Test(sweep, params_targets_pick_valid_shapes) {
     for (int tot = 0; tot < 2; tot++) {
         for (double T = 5e4; T <= 5e6; T *= 3) {
@@ -713,6 +739,32 @@ Test(sweep, cli_dry_run_shards_and_errors) {
     snprintf(args, sizeof args, "sweep %s a.d_model=12 --dry-run --no-estimate", path);
     cr_assert_eq(run_cmd(args, out, sizeof out), 1, "%s", out);
     cr_assert_not_null(strstr(out, "override 'a.d_model=12': impossible shape"), "%s", out);
+    /* a database holding runs of this sweep that the plan lacks (an edited
+     * sweep file) is warned about, naming them; the plan's own runs are not */
+    char db[600];
+    snprintf(db, sizeof db, "%s/stale.db", tmp);
+    store *st;
+    cr_assert_eq(store_open(&st, db, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(st, p.name, "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
+    const char *ids[2] = {p.runs[0].id, "deadbeef00000000"};
+    for (int i = 0; i < 2; i++) {
+        store_run row;
+        store_run_init(&row);
+        snprintf(row.id, sizeof row.id, "%s", ids[i]);
+        snprintf(row.sweep, sizeof row.sweep, "%s", p.name);
+        snprintf(row.status, sizeof row.status, "done");
+        cr_assert_eq(store_put_run(st, &row, err, sizeof err), 0, "%s", err);
+        store_run_free_fields(&row);
+    }
+    store_close(st);
+    snprintf(args, sizeof args, "sweep %s --dry-run --no-estimate --db %s", path, db);
+    cr_assert_eq(run_cmd(args, out, sizeof out), 0, "%s", out);
+    char *w = strstr(out, "warning: "), *eol = w ? strchr(w, '\n') : NULL;
+    if (eol) *eol = 0; /* the warning line alone, not the plan listed after it */
+    cr_assert(w && strstr(w, "1 run of sweep") && strstr(w, "(1 finished)") &&
+                  strstr(w, "deadbeef00000000"),
+              "%s", out);
+    cr_assert_null(strstr(w, p.runs[0].id), "a planned run is not stale: %s", out);
     /* usage errors */
     cr_assert_eq(run_cmd("sweep", out, sizeof out), 2, "%s", out);
     snprintf(args, sizeof args, "sweep %s --shard 4/3", path);
