@@ -81,18 +81,63 @@ static void print_val(const char *name, double est, double lo, double hi) {
 /* Predicts at C from stored fit `id` (law and params JSON as stored): prints
  * one block, or adds one object to `out` when it is not NULL. Returns
  * EXIT_OK or the exit code of a reported failure. */
-static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
-                       const char *sj, double C, cJSON *out) {
-    char err[UTIL_ERRLEN];
-    /* How N and C were counted for this fit (Kaplan's or Chinchilla's), so
-     * that fits made with different counting are not read as one. */
-    char cparams[32] = "", cflops[32] = "";
+/* How N and C were counted for a fit (its selection JSON): "total" or
+ * "nonembedding", and "chinchilla", "kaplan" or "6nd"; "" where not recorded. */
+static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) {
     cJSON *sel = sj ? cJSON_Parse(sj) : NULL;
     const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(sel, "params"));
-    if (v) snprintf(cparams, sizeof cparams, "%s", v);
-    if ((v = cJSON_GetStringValue(cJSON_GetObjectItem(sel, "flops"))))
-        snprintf(cflops, sizeof cflops, "%s", v);
+    snprintf(cparams, n, "%s", v ? v : "");
+    v = cJSON_GetStringValue(cJSON_GetObjectItem(sel, "flops"));
+    snprintf(cflops, n, "%s", v ? v : "");
     cJSON_Delete(sel);
+}
+
+/* The largest compute among the sweep's finished runs, in FLOPs counted as
+ * the fit counted them (a fit with Kaplan's counting measures C in Kaplan's
+ * FLOPs): tokens x FLOPs per token, or the nominal budget of an IsoFLOP sweep
+ * that counted the same way. 0 when there is none. */
+static double largest_compute(sqlite3 *db, const char *sweep, const char *cparams,
+                              const char *cflops) {
+    /* An IsoFLOP sweep counted as the fit counts: its nominal largest budget
+     * (the runs' own FLOPs differ from it by the rounding to whole steps). */
+    sqlite3_stmt *st = NULL;
+    double C = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT MAX(compute_budget) FROM runs WHERE sweep = ?1 AND status = "
+                           "'done' AND (SELECT json_extract(plan_json, '$.flops') FROM sweeps "
+                           "WHERE name = ?1) = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, cflops, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            C = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (C > 0 && strcmp(cflops, "6nd")) return C;
+    const char *fpt = !strcmp(cflops, "kaplan") ? "flops_per_token_kaplan"
+                      : !strcmp(cflops, "6nd")
+                          ? (!strcmp(cparams, "nonembedding") ? "6.0 * params_nonembedding"
+                                                              : "6.0 * params_total")
+                          : "flops_per_token_chinchilla";
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT MAX(CAST(tokens AS REAL) * %s) FROM runs WHERE sweep = ?1 AND "
+             "status = 'done'",
+             fpt);
+    C = 0;
+    st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            C = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    return C;
+}
+
+static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
+                       const char *cparams, const char *cflops, double C, cJSON *out) {
+    char err[UTIL_ERRLEN];
     int a3 = law && !strcmp(law, "approach3");
     if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
         return cli_fail("predict", "fit %lld is a '%s' fit; predict needs approach1, 2 or 3", id,
@@ -234,34 +279,22 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     sqlite3 *sdb = store_db(s);
-    if (sweep && !isfinite(C)) {
-        /* The largest budget: IsoFLOP sweeps record it per run; other modes
-         * (Kaplan curves, grids) by the FLOPs their runs were planned for. */
-        if (sqlite3_prepare_v2(sdb,
-                               "SELECT MAX(COALESCE(compute_budget, flops)) FROM runs "
-                               "WHERE sweep = ?1 AND status = 'done'",
-                               -1, &st, NULL) != SQLITE_OK) {
-            rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
-            goto done;
-        }
-        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            C = sqlite3_column_double(st, 0);
-        sqlite3_finalize(st);
-        st = NULL;
-        if (!isfinite(C) || C <= 0) {
-            rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
-            goto done;
-        }
+    /* Without --compute, each fit of the sweep is read at the sweep's
+     * largest run, in that fit's own FLOP counting. */
+    int largest = sweep && !isfinite(C);
+    if (largest && !(largest_compute(sdb, sweep, "total", "chinchilla") > 0)) {
+        rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
+        goto done;
     }
-    const char *sql = fit_id ? "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE id = ?1"
-                      : sweep
-                          ? "SELECT id, law, sweep, params_json, selection_json FROM fits f WHERE sweep = ?2 "
-                            "AND law IN ('approach1', 'approach2', 'approach3') AND id = "
-                            "(SELECT id FROM fits g WHERE g.sweep = f.sweep AND g.law = f.law "
-                            "ORDER BY created DESC, id DESC LIMIT 1) ORDER BY law"
-                          : "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE law = 'approach3' "
-                            "ORDER BY created DESC, id DESC LIMIT 1";
+    const char *sql =
+        fit_id  ? "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE id = ?1"
+        : sweep ? "SELECT id, law, sweep, params_json, selection_json FROM fits f WHERE sweep = ?2 "
+                  "AND law IN ('approach1', 'approach2', 'approach3') AND id = "
+                  "(SELECT id FROM fits g WHERE g.sweep = f.sweep AND g.law = f.law "
+                  "ORDER BY created DESC, id DESC LIMIT 1) ORDER BY law"
+                : "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE law = "
+                  "'approach3' "
+                  "ORDER BY created DESC, id DESC LIMIT 1";
     if (sqlite3_prepare_v2(sdb, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
         goto done;
@@ -269,20 +302,22 @@ int cmd_predict(int argc, char **argv) {
     if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
     if (sweep) sqlite3_bind_text(st, 2, sweep, -1, SQLITE_STATIC);
     while (rc == EXIT_OK && sqlite3_step(st) == SQLITE_ROW) {
-        found++;
+        char cparams[32], cflops[32];
+        fit_counting((const char *)sqlite3_column_text(st, 4), cparams, cflops, sizeof cparams);
+        double Cf = largest ? largest_compute(sdb, sweep, cparams, cflops) : C;
+        if (!found++) C = Cf; /* the top-level "compute" of --json */
         rc = predict_one(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                          (const char *)sqlite3_column_text(st, 2),
-                         (const char *)sqlite3_column_text(st, 3),
-                         (const char *)sqlite3_column_text(st, 4), C, arr);
+                         (const char *)sqlite3_column_text(st, 3), cparams, cflops, Cf, arr);
     }
     if (rc == EXIT_OK && !found) {
-        rc = fit_id  ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
-             : sweep ? cli_fail("predict",
-                                "%s: no approach 1, 2 or 3 fit stored for sweep '%s' (run "
-                                "scaling fit --sweep %s first)",
-                                db, sweep, sweep)
-                     : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)",
-                                db);
+        rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
+             : sweep
+                 ? cli_fail("predict",
+                            "%s: no approach 1, 2 or 3 fit stored for sweep '%s' (run "
+                            "scaling fit --sweep %s first)",
+                            db, sweep, sweep)
+                 : cli_fail("predict", "%s: no approach 3 fit stored (run scaling fit first)", db);
     }
     if (rc == EXIT_OK && arr) {
         /* One fit: the object itself, as before --sweep existed; several: an

@@ -228,12 +228,13 @@ static int add_run(ctx *c, sweep_item *r) {
 
 /* Keys whose lists multiply (besides the model family). */
 static const sweep_key axis_keys[] = {
-    K_N_CTX,           K_HEAD_SIZE,    K_N_HEAD,       K_D_FF,          K_FF_MULT,
-    K_ASPECT,          K_TOKENS,       K_BUDGET,       K_UNIQUE_TOKENS, K_BATCH,
-    K_MICRO_BATCH,     K_LR,           K_MIN_LR_FRAC,  K_WARMUP,        K_WARMUP_FRAC,
-    K_WARMUP_MIN,      K_CYCLE_TOKENS, K_WEIGHT_DECAY, K_BETA1,         K_BETA2,
-    K_EPS,             K_GRAD_CLIP,    K_EVALS,        K_EVAL_WINDOWS,  K_PATIENCE,
-    K_LOG_EVERY,       K_CHECKPOINT_SECS, K_SEED,
+    K_N_CTX,         K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,
+    K_FF_MULT,       K_ASPECT,       K_TOKENS,          K_BUDGET,
+    K_UNIQUE_TOKENS, K_BATCH,        K_MICRO_BATCH,     K_LR,
+    K_MIN_LR_FRAC,   K_WARMUP,       K_WARMUP_FRAC,     K_WARMUP_MIN,
+    K_CYCLE_TOKENS,  K_WEIGHT_DECAY, K_BETA1,           K_BETA2,
+    K_EPS,           K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,
+    K_PATIENCE,      K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 

@@ -169,6 +169,20 @@ Test(e2e, sweep_fit_plot_report_and_resume, .timeout = 900) {
     cr_assert(strstr(out, "\"approach2\"") && strstr(out, "\"approach3\""), "%s", out);
     cr_assert(strstr(out, "\"compute\":\t8000000000") != NULL, "largest budget: %s", out);
     cr_assert(strstr(out, "\"tokens_per_param\"") && strstr(out, "\"lo\""), "%s", out);
+    /* a fit with Kaplan's counting is read at the largest run in Kaplan's
+     * FLOPs (smaller than the nominal Chinchilla-counted budget) */
+    cr_assert_eq(sh("%s fit --sweep tiny --db r.db --approach 2 --bootstrap 0 --params "
+                    "nonembedding --flops kaplan >/dev/null && %s predict --sweep tiny --db r.db",
+                    S, S),
+                 0, "%s", out);
+    char *a2 = strstr(out, "(approach2"), *a3 = strstr(out, "(approach3");
+    cr_assert(a2 && a3, "%s", out);
+    double c2 = 0, c3 = 0;
+    cr_assert(sscanf(strstr(a2, "compute ") + 8, "%lf", &c2) == 1 &&
+                  sscanf(strstr(a3, "compute ") + 8, "%lf", &c3) == 1,
+              "%s", out);
+    cr_assert_eq(c3, 8e9, "%s", out);
+    cr_assert(c2 > 0.2 * c3 && c2 < 0.99 * c3, "Kaplan-counted compute %g: %s", c2, out);
 
     /* ---- figures: the IsoFLOP figure must be drawn (it has what it needs) */
     cr_assert_eq(sh("%s plot --figure chinchilla-isoflop --sweep tiny --db r.db --out figs "

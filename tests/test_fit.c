@@ -200,7 +200,8 @@ Test(fit, approach2_window_finds_an_asymmetric_valley) {
     o.a2_window = 2;
     cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
     double err_win = fabs(log(f->pts.N[2]) - log(n_opt(f->pts.C[2])));
-    cr_expect_gt(err_all, 0.15, "the whole-range parabola should miss (off by %g in ln N)", err_all);
+    cr_expect_gt(err_all, 0.15, "the whole-range parabola should miss (off by %g in ln N)",
+                 err_all);
     cr_expect_lt(err_win, 0.04, "the windowed parabola should find N_opt (off by %g)", err_win);
     NEAR(f->a.est, T_A, 0.02);
     free(f);

@@ -194,7 +194,8 @@ Test(sweep, warmup_min_floors_short_runs) {
         const model_train_config *g = &p.runs[i].cfg;
         int64_t steps = model_train_steps(g);
         int want = (int)floor(0.1 * (double)steps + 0.5);
-        if (want < 20) want = 20, floored++;
+        if (want < 20)
+            want = 20, floored++;
         else
             fraction++;
         if (want >= steps && steps > 1) want = (int)(steps - 1);
