@@ -29,7 +29,7 @@ static const char *usage_text =
     "Approach 1 or 2 fit (--fit ID) gives N_opt and D_opt only. With --sweep, the\n"
     "latest Approach 1, 2 and 3 fits of that sweep (latest: most recently made,\n"
     "or made again), each that is stored, at the sweep's largest compute budget\n"
-    "unless --compute is given.\n"
+    "(counted as the fit counts FLOPs) unless --compute is given.\n"
     "Intervals are 2.5% and 97.5% percentiles over the fit's bootstrap draws.\n"
     "\n"
     "options:\n"
