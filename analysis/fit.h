@@ -151,6 +151,18 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
 /* Compute-optimal allocation from an Approach 3 fit: N_opt, D_opt and the loss. */
 void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L);
 
+/* Sets the point estimates (.est) of f to p = (E, A, B, alpha, beta), one
+ * bootstrap draw say, and of the frontier they imply: a = beta/(alpha+beta),
+ * b = alpha/(alpha+beta), G = (alpha A / (beta B))^(1/(alpha+beta)); enough
+ * for fit_approach3_optimal. Nothing else of f is touched (it is called per
+ * draw, and f holds 40 KB of draws). */
+void fit_approach3_from_params(fit_approach3 *f, const double p[5]);
+
+/* The 2.5% and 97.5% percentiles (linear between order statistics, numpy's
+ * default) of the finite values among x[0..n-1], which are reordered; NaN
+ * when fewer than 2 are finite. Every interval of fit/, predict and plot. */
+void fit_percentiles(double *x, int n, double *lo, double *hi);
+
 /* Lower envelope of all eval curves against compute, at n log-spaced points
  * between the smallest and largest compute seen: env_C[i], env_L[i], and the
  * index of the run on the envelope. Used by Approach 1, L(Cmin) and figures. */

@@ -387,6 +387,14 @@ done:
     return rc;
 }
 
+void fit_approach3_from_params(fit_approach3 *f, const double p[5]) {
+    double A = p[1], B = p[2], al = p[3], be = p[4];
+    f->E.est = p[0], f->A.est = A, f->B.est = B, f->alpha.est = al, f->beta.est = be;
+    f->a.est = be / (al + be);
+    f->b.est = al / (al + be);
+    f->G.est = pow(al * A / (be * B), 1.0 / (al + be));
+}
+
 void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L) {
     double a = f->a.est, b = f->b.est, G = f->G.est;
     double n = G * pow(C / 6.0, a), dd = pow(C / 6.0, b) / G;

@@ -520,11 +520,6 @@ int fit__resample(const fit_data *d, util_rng *r, fit_data *out) {
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Linear interpolation between order statistics (numpy's default). */
 static double quantile(const double *s, int k, double q) {
     double pos = q * (k - 1);
@@ -533,17 +528,21 @@ static double quantile(const double *s, int k, double q) {
     return s[i] + (pos - i) * (s[i + 1] - s[i]);
 }
 
-void fit__interval(double *draws, int k, fit_val *v) {
+void fit_percentiles(double *x, int n, double *lo, double *hi) {
     int m = 0;
-    for (int i = 0; i < k; i++)
-        if (isfinite(draws[i])) draws[m++] = draws[i];
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i])) x[m++] = x[i];
     if (m < 2) {
-        v->lo = v->hi = NAN;
+        *lo = *hi = NAN;
         return;
     }
-    qsort(draws, m, sizeof *draws, cmp_double);
-    v->lo = quantile(draws, m, 0.025);
-    v->hi = quantile(draws, m, 0.975);
+    qsort(x, m, sizeof *x, fit__cmp_double);
+    *lo = quantile(x, m, 0.025);
+    *hi = quantile(x, m, 0.975);
+}
+
+void fit__interval(double *draws, int k, fit_val *v) {
+    fit_percentiles(draws, k, &v->lo, &v->hi);
 }
 
 fit_val fit__val(double est) {

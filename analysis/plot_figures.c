@@ -434,27 +434,13 @@ static int cmp_dbl(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* 2.5% and 97.5% points of v[0..n-1] (sorted in place); NaN when n < 5. */
+/* 2.5% and 97.5% points of v[0..n-1] (reordered); NaN when n < 5. */
 static void pct_band(double *v, int n, double *lo, double *hi) {
     if (n < 5) {
         *lo = *hi = NAN;
         return;
     }
-    qsort(v, n, sizeof *v, cmp_dbl);
-    double a = 0.025 * (n - 1), b = 0.975 * (n - 1);
-    int ia = (int)a, ib = (int)b;
-    *lo = v[ia] + (a - ia) * (v[ia + 1 < n ? ia + 1 : ia] - v[ia]);
-    *hi = v[ib] + (b - ib) * (v[ib + 1 < n ? ib + 1 : ib] - v[ib]);
-}
-
-/* Chinchilla's frontier from (E, A, B, alpha, beta): N_opt = G (C/6)^a. */
-static void a3_from_params(const double p[5], fit_approach3 *f) {
-    double A = p[1], B = p[2], al = p[3], be = p[4];
-    memset(f, 0, sizeof *f);
-    f->E.est = p[0], f->A.est = A, f->B.est = B, f->alpha.est = al, f->beta.est = be;
-    f->a.est = be / (al + be);
-    f->b.est = al / (al + be);
-    f->G.est = pow(al * A / (be * B), 1.0 / (al + be));
+    fit_percentiles(v, n, lo, hi);
 }
 
 /* $name: frontier over n log-spaced C in [lo, hi]: 1 C, 2 N_opt, 3 D_opt,
@@ -484,7 +470,7 @@ static int write_frontier(gp *g, const char *name, const fit_frontier *fr, const
                 n_ = fr->samples[s][0] * pow(C, fr->samples[s][1]);
                 d_ = fr->samples[s][2] * pow(C, fr->samples[s][3]);
             } else if (tmp) {
-                a3_from_params(a3->samples[s], tmp);
+                fit_approach3_from_params(tmp, a3->samples[s]);
                 fit_approach3_optimal(tmp, C, &n_, &d_, &L);
             } else {
                 continue;

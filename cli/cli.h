@@ -43,6 +43,13 @@ int cli_int(const char *cmd, const char *opt, const char *val, long long lo, lon
 int cli_double(const char *cmd, const char *opt, const char *val, double lo, double hi,
                double *out);
 
+/* The options `plot` and `report` share, getopt codes 'b' --bootstrap, 'S'
+ * --seed, 'a' --a3-starts (the plot_opts fields of the same names): returns
+ * 1 when c is one of them and its value is good, -1 on a bad value (message
+ * printed; callers return EXIT_USAGE), 0 when c is not one of them. */
+int cli_plot_option(const char *cmd, int c, const char *val, int *bootstrap, uint64_t *seed,
+                    int *a3_starts);
+
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"
 

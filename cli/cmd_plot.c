@@ -36,6 +36,26 @@ static const char *usage_text =
     "                     (default: the fit module's, all 4500)\n"
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
 
+int cli_plot_option(const char *cmd, int c, const char *val, int *bootstrap, uint64_t *seed,
+                    int *a3_starts) {
+    long long v;
+    switch (c) {
+    case 'b':
+        if (cli_int(cmd, "--bootstrap", val, 0, 100000, &v)) return -1;
+        *bootstrap = (int)v;
+        return 1;
+    case 'S':
+        if (cli_int(cmd, "--seed", val, 0, 9007199254740992LL, &v)) return -1;
+        *seed = (uint64_t)v;
+        return 1;
+    case 'a':
+        if (cli_int(cmd, "--a3-starts", val, 0, 100000, &v)) return -1;
+        *a3_starts = (int)v;
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_plot(int argc, char **argv) {
     static const struct option opts[] = {{"figure", required_argument, 0, 'f'},
                                          {"sweep", required_argument, 0, 's'},
@@ -49,7 +69,6 @@ int cmd_plot(int argc, char **argv) {
     const char *figure = NULL, *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
     plot_opts po;
     plot_opts_defaults(&po);
-    long long v;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -66,23 +85,18 @@ int cmd_plot(int argc, char **argv) {
         case 'o':
             out = optarg;
             break;
-        case 'b':
-            if (cli_int("plot", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
-            po.bootstrap = (int)v;
-            break;
-        case 'S':
-            if (cli_int("plot", "--seed", optarg, 0, 9007199254740992LL, &v)) return EXIT_USAGE;
-            po.seed = (uint64_t)v;
-            break;
-        case 'a':
-            if (cli_int("plot", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
-            po.a3_starts = (int)v;
-            break;
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
         default:
-            return cli_usage("plot", "unknown option");
+            switch (cli_plot_option("plot", c, optarg, &po.bootstrap, &po.seed, &po.a3_starts)) {
+            case 1:
+                break;
+            case -1:
+                return EXIT_USAGE;
+            default:
+                return cli_usage("plot", "unknown option");
+            }
         }
     }
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);

@@ -43,26 +43,6 @@ static const char *usage_text =
 enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
 enum { Q_N, Q_D, Q_TPP, Q_L, NQ };
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* 2.5% and 97.5% percentiles of the finite values among x[0..n-1] (sorted in place). */
-static void interval(double *x, int n, double *lo, double *hi) {
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(x[i])) x[m++] = x[i];
-    *lo = *hi = NAN;
-    if (m < 2) return;
-    qsort(x, m, sizeof *x, cmp_double);
-    double p[2] = {0.025 * (m - 1), 0.975 * (m - 1)}, *out[2] = {lo, hi};
-    for (int k = 0; k < 2; k++) {
-        int i = (int)p[k];
-        *out[k] = i >= m - 1 ? x[m - 1] : x[i] + (p[k] - i) * (x[i + 1] - x[i]);
-    }
-}
-
 static void add_val(cJSON *o, const char *name, double est, double lo, double hi) {
     cJSON *j = cJSON_AddObjectToObject(o, name);
     double v3[3] = {est, lo, hi};
@@ -98,36 +78,25 @@ static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) 
  * that counted the same way. 0 when there is none. */
 static double largest_compute(sqlite3 *db, const char *sweep, const char *cparams,
                               const char *cflops) {
-    /* An IsoFLOP sweep counted as the fit counts: its nominal largest budget
-     * (the runs' own FLOPs differ from it by the rounding to whole steps). */
-    sqlite3_stmt *st = NULL;
-    double C = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT MAX(compute_budget) FROM runs WHERE sweep = ?1 AND status = "
-                           "'done' AND (SELECT json_extract(plan_json, '$.flops') FROM sweeps "
-                           "WHERE name = ?1) = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cflops, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            C = sqlite3_column_double(st, 0);
-    }
-    sqlite3_finalize(st);
-    if (C > 0 && strcmp(cflops, "6nd")) return C;
     const char *fpt = !strcmp(cflops, "kaplan") ? "flops_per_token_kaplan"
                       : !strcmp(cflops, "6nd")
                           ? (!strcmp(cparams, "nonembedding") ? "6.0 * params_nonembedding"
                                                               : "6.0 * params_total")
                           : "flops_per_token_chinchilla";
-    char sql[256];
+    /* The nominal budget when the sweep planned its budgets with the fit's
+     * counting (the runs' own FLOPs differ from it by whole-step rounding). */
+    char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT MAX(CAST(tokens AS REAL) * %s) FROM runs WHERE sweep = ?1 AND "
-             "status = 'done'",
+             "SELECT CASE WHEN ?2 <> '6nd' AND MAX(compute_budget) IS NOT NULL AND "
+             "(SELECT json_extract(plan_json, '$.flops') FROM sweeps WHERE name = ?1) = ?2 "
+             "THEN MAX(compute_budget) ELSE MAX(CAST(tokens AS REAL) * %s) END "
+             "FROM runs WHERE sweep = ?1 AND status = 'done'",
              fpt);
-    C = 0;
-    st = NULL;
+    sqlite3_stmt *st = NULL;
+    double C = 0;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, cflops, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
             C = sqlite3_column_double(st, 0);
     }
@@ -167,12 +136,8 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
     if (a3) {
         fit_approach3_optimal(f3, C, &est[Q_N], &est[Q_D], &est[Q_L]);
         for (int i = 0; i < ns; i++) {
-            const double *p = f3->samples[i]; /* E, A, B, alpha, beta */
             fit_approach3 t;
-            t.E.est = p[0], t.A.est = p[1], t.B.est = p[2], t.alpha.est = p[3], t.beta.est = p[4];
-            t.a.est = p[4] / (p[3] + p[4]);
-            t.b.est = p[3] / (p[3] + p[4]);
-            t.G.est = pow(p[3] * p[1] / (p[4] * p[2]), 1.0 / (p[3] + p[4]));
+            fit_approach3_from_params(&t, f3->samples[i]); /* E, A, B, alpha, beta */
             fit_approach3_optimal(&t, C, &q[Q_N][i], &q[Q_D][i], &q[Q_L][i]);
             q[Q_TPP][i] = q[Q_D][i] / q[Q_N][i];
         }
@@ -191,7 +156,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
     est[Q_TPP] = est[Q_D] / est[Q_N];
     double lo[NQ], hi[NQ];
     for (int k = 0; k < NQ; k++)
-        interval(q[k], ns, &lo[k], &hi[k]);
+        fit_percentiles(q[k], ns, &lo[k], &hi[k]);
     const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
 
     static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};

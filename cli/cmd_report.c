@@ -37,7 +37,6 @@ int cmd_report(int argc, char **argv) {
     const char *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
     plot_opts po;
     plot_opts_defaults(&po);
-    long long v;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -51,23 +50,18 @@ int cmd_report(int argc, char **argv) {
         case 'o':
             out = optarg;
             break;
-        case 'b':
-            if (cli_int("report", "--bootstrap", optarg, 0, 100000, &v)) return EXIT_USAGE;
-            po.bootstrap = (int)v;
-            break;
-        case 'S':
-            if (cli_int("report", "--seed", optarg, 0, 9007199254740992LL, &v)) return EXIT_USAGE;
-            po.seed = (uint64_t)v;
-            break;
-        case 'a':
-            if (cli_int("report", "--a3-starts", optarg, 0, 100000, &v)) return EXIT_USAGE;
-            po.a3_starts = (int)v;
-            break;
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
         default:
-            return cli_usage("report", "unknown option");
+            switch (cli_plot_option("report", c, optarg, &po.bootstrap, &po.seed, &po.a3_starts)) {
+            case 1:
+                break;
+            case -1:
+                return EXIT_USAGE;
+            default:
+                return cli_usage("report", "unknown option");
+            }
         }
     }
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
