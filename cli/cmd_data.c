@@ -1,6 +1,6 @@
 /*
  * cmd_data.c — `scaling data prepare|info|verify`: turn text into a prepared
- * data directory and inspect one. The work is in model/data.c.
+ * data directory and inspect one. The work is in data/ (data.h).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../model/data.h"
+#include "../data/data.h"
 #include "cli.h"
 
 static const char *usage_text =

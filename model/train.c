@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "../data/data.h"
 #include "nn.h"
 
 /* A loss this far above ln(vocab) (a uniform guess) after warm-up is

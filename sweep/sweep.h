@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../model/data.h"
+#include "../data/data.h"
 #include "../model/model.h"
 #include "../util/util.h"
 

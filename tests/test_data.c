@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../model/data.h"
+#include "../data/data.h"
 #include "testlib.h"
 
 /* ==== Fixtures ============================================================== */

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../model/data.h"
+#include "../data/data.h"
 #include "../model/model.h"
 #include "../model/nn.h"
 #include "../results/store.h"

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../model/data.h"
+#include "../data/data.h"
 #include "../model/model.h"
 #include "../results/store.h"
 #include "../sweep/sweep.h"

