@@ -41,7 +41,9 @@ static const char usage[] =
     "  --grad-clip X       global-norm clip (default 1; 0 off)\n"
     "  --unique-tokens U   train on the first U training tokens only (repeated)\n"
     "  --evals K           log-spaced validations (plus the end; default 10)\n"
-    "  --eval-windows W    held-out windows per validation (default 64)\n"
+    "  --eval-windows W    held-out windows per intermediate validation (default 64)\n"
+    "  --final-eval-tokens N  score the end of the run on at most N validation tokens\n"
+    "                      (default 0: the whole validation split)\n"
     "  --patience P        stop after P validations without improvement (0 off)\n"
     "  --log-every N       steps between step lines (default 10)\n"
     "  --seed S            initialisation and data-order seed (default 1)\n"
@@ -179,9 +181,13 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
         int rc = store_add_eval(x->db, x->run_id, r->step, r->tokens, r->flops, r->val_loss,
                                 r->val_bpb, err, errlen);
         if (rc) return rc;
+        if (r->window_loss && (rc = store_put_final_eval(x->db, x->run_id, x->cfg->shape.n_ctx,
+                                                         r->window_loss, r->nwindows, err, errlen)))
+            return rc;
     }
-    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f\n", (long long)r->step,
-           (long long)r->tokens, r->flops, r->val_loss, r->val_bpb);
+    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f val_tokens %lld\n",
+           (long long)r->step, (long long)r->tokens, r->flops, r->val_loss, r->val_bpb,
+           (long long)r->val_tokens);
     fflush(stdout);
     return 0;
 }
@@ -223,6 +229,7 @@ int cmd_train(int argc, char **argv) {
         O_WD,
         O_CLIP,
         O_EVALW,
+        O_FINALEVAL,
         O_LOGEVERY,
         O_CKPTSECS
     };
@@ -255,6 +262,7 @@ int cmd_train(int argc, char **argv) {
                                          {"weight-decay", required_argument, 0, O_WD},
                                          {"grad-clip", required_argument, 0, O_CLIP},
                                          {"eval-windows", required_argument, 0, O_EVALW},
+                                         {"final-eval-tokens", required_argument, 0, O_FINALEVAL},
                                          {"log-every", required_argument, 0, O_LOGEVERY},
                                          {"checkpoint-secs", required_argument, 0, O_CKPTSECS},
                                          {"help", no_argument, 0, 'h'},
@@ -296,6 +304,8 @@ int cmd_train(int argc, char **argv) {
             INTOPT(O_SEED, "--seed", 0, (long long)4e18, c.seed, (void)0)
             INTOPT(O_THREADS, "--threads", 1, 256, c.threads, (void)0)
             INTOPT(O_EVALW, "--eval-windows", 1, 1 << 20, c.eval_windows, (void)0)
+            INTOPT(O_FINALEVAL, "--final-eval-tokens", 0, (long long)4e18, c.final_eval_tokens,
+                   (void)0)
             INTOPT(O_LOGEVERY, "--log-every", 1, 1 << 30, c.log_every, (void)0)
 #undef INTOPT
         case O_LR:
@@ -417,6 +427,7 @@ int cmd_train(int argc, char **argv) {
             r.final_val_loss = res.final_val_loss;
             r.final_val_bpb = res.final_val_bpb;
             r.best_val_loss = res.best_val_loss;
+            r.final_val_tokens = res.final_val_tokens;
             r.tokens_done = res.tokens;
             r.epochs = res.epochs;
         }
@@ -445,8 +456,9 @@ int cmd_train(int argc, char **argv) {
     } else {
         printf("status: done in %.1f s\n", res.elapsed);
     }
-    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f tokens=%lld flops=%.6e\n",
-           res.final_train_loss, res.final_val_loss, res.final_val_bpb, (long long)res.tokens,
-           res.flops);
+    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f val_tokens=%lld tokens=%lld "
+           "flops=%.6e\n",
+           res.final_train_loss, res.final_val_loss, res.final_val_bpb,
+           (long long)res.final_val_tokens, (long long)res.tokens, res.flops);
     return code;
 }

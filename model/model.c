@@ -176,6 +176,7 @@ void model_train_defaults(model_train_config *c) {
     c->grad_clip = 1.0;
     c->evals = 10;
     c->eval_windows = 64;
+    c->final_eval_tokens = 0;
     c->patience = 0;
     c->log_every = 10;
     c->seed = 1;
@@ -192,14 +193,14 @@ void model_run_id(const model_train_config *c, char out[17]) {
     const model_shape *s = &c->shape;
     int dff = s->d_ff > 0 ? s->d_ff : 4 * s->d_model;
     int n = snprintf(buf, sizeof buf,
-                     "v1|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
+                     "v2|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
                      "s%d|cyc%lld|wd%.17g|b1%.17g|b2%.17g|eps%.17g|clip%.17g|ev%d|evw%d|pat%d|"
-                     "seed%llu",
+                     "seed%llu|fe%lld",
                      s->n_layer, s->d_model, s->n_head, dff, s->n_ctx, c->data_dir, c->batch,
                      (long long)c->tokens, (long long)c->unique_tokens, c->lr, c->min_lr_frac,
                      c->warmup, (int)c->schedule, (long long)c->cycle_tokens, c->weight_decay,
                      c->beta1, c->beta2, c->eps, c->grad_clip, c->evals, c->eval_windows,
-                     c->patience, (unsigned long long)c->seed);
+                     c->patience, (unsigned long long)c->seed, (long long)c->final_eval_tokens);
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
     uint64_t h = util_fnv64(UTIL_FNV_INIT, buf, (size_t)n);
@@ -569,6 +570,7 @@ void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
     cJSON_AddNumberToObject(o, "grad_clip", c->grad_clip);
     cJSON_AddNumberToObject(o, "evals", c->evals);
     cJSON_AddNumberToObject(o, "eval_windows", c->eval_windows);
+    cJSON_AddNumberToObject(o, "final_eval_tokens", (double)c->final_eval_tokens);
     cJSON_AddNumberToObject(o, "patience", c->patience);
 }
 

@@ -228,13 +228,12 @@ static int add_run(ctx *c, sweep_item *r) {
 
 /* Keys whose lists multiply (besides the model family). */
 static const sweep_key axis_keys[] = {
-    K_N_CTX,         K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,
-    K_FF_MULT,       K_ASPECT,       K_TOKENS,          K_BUDGET,
-    K_UNIQUE_TOKENS, K_BATCH,        K_MICRO_BATCH,     K_LR,
-    K_MIN_LR_FRAC,   K_WARMUP,       K_WARMUP_FRAC,     K_WARMUP_MIN,
-    K_CYCLE_TOKENS,  K_WEIGHT_DECAY, K_BETA1,           K_BETA2,
-    K_EPS,           K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,
-    K_PATIENCE,      K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
+    K_N_CTX,       K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,          K_FF_MULT,
+    K_ASPECT,      K_TOKENS,       K_BUDGET,          K_UNIQUE_TOKENS, K_BATCH,
+    K_MICRO_BATCH, K_LR,           K_MIN_LR_FRAC,     K_WARMUP,        K_WARMUP_FRAC,
+    K_WARMUP_MIN,  K_CYCLE_TOKENS, K_WEIGHT_DECAY,    K_BETA1,         K_BETA2,
+    K_EPS,         K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,  K_FINAL_EVAL_TOKENS,
+    K_PATIENCE,    K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
@@ -529,6 +528,7 @@ static int expand_section(ctx *c, const secref *sec) {
             if (p->mode == SWEEP_KAPLAN && !evals_set) g->evals = 30;
             g->evals = (int)AX(K_EVALS, g->evals);
             g->eval_windows = (int)AX(K_EVAL_WINDOWS, g->eval_windows);
+            g->final_eval_tokens = (int64_t)AX(K_FINAL_EVAL_TOKENS, (double)g->final_eval_tokens);
             if (p->mode == SWEEP_KAPLAN && !patience_set && g->unique_tokens > 0) g->patience = 3;
             g->patience = (int)AX(K_PATIENCE, g->patience);
             g->log_every = (int)AX(K_LOG_EVERY, g->log_every);

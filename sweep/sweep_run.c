@@ -88,6 +88,7 @@ char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const swee
     A("--grad-clip"), A("%.17g", g->grad_clip);
     A("--evals"), A("%d", g->evals);
     A("--eval-windows"), A("%d", g->eval_windows);
+    A("--final-eval-tokens"), A("%lld", (long long)g->final_eval_tokens);
     A("--patience"), A("%d", g->patience);
     A("--log-every"), A("%d", g->log_every);
     A("--seed"), A("%llu", (unsigned long long)g->seed);
