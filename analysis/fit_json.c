@@ -88,6 +88,7 @@ char *fit_frontier_json(const fit_frontier *f) {
     add_val(o, "kN", f->kN);
     add_val(o, "kD", f->kD);
     cJSON_AddNumberToObject(o, "npoints", f->npoints_used);
+    cJSON_AddNumberToObject(o, "nruns", f->nruns_used);
     cJSON_AddStringToObject(o, "warning", f->warning);
     cJSON *pts = cJSON_AddArrayToObject(o, "optima");
     for (int i = 0; pts && i < f->pts.n; i++) {
