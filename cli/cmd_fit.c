@@ -301,8 +301,8 @@ int cmd_fit(int argc, char **argv) {
         rc = cli_fail("fit", "out of memory");
         goto done;
     }
-    /* A CSV is read before the database is opened: a file refused leaves no
-     * database behind. */
+    /* A CSV is read, and fitted, before its database is opened: a refused
+     * file or design leaves no database behind. */
     fit_csv_info info;
     char dupmsg[400] = "";
     int ndup = 0;
@@ -321,9 +321,8 @@ int cmd_fit(int argc, char **argv) {
                     collapse ? "collapsed, each run counted once (--duplicates keep keeps them)"
                              : "kept, as --duplicates keep asks (they narrow the intervals)");
     }
-    if (store_it || !csv) {
-        int flags = store_it ? (csv ? STORE_CREATE : 0) : STORE_READONLY;
-        if (store_open(&s, db_path, flags, err, sizeof err)) {
+    if (!csv) {
+        if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err)) {
             rc = cli_fail("fit", "%s", err);
             goto done;
         }
@@ -394,7 +393,15 @@ int cmd_fit(int argc, char **argv) {
     char *sel_json = cJSON_PrintUnformatted(sel);
 
     int64_t ids[4] = {0, 0, 0, 0};
-    if (store_it)
+    /* a CSV's database is opened (created) only when there is a fit to store */
+    if (store_it && !s && (ok[0] || ok[1] || ok[2] || ok[3]) &&
+        store_open(&s, db_path, STORE_CREATE, err, sizeof err)) {
+        cJSON_Delete(sel);
+        free(sel_json);
+        rc = cli_fail("fit", "%s", err);
+        goto done;
+    }
+    if (store_it && s)
         for (int i = 0; i < 4; i++) {
             if (!ok[i]) continue;
             if (store_add_fit(s, csv ? NULL : sweep, laws[i], js[i], sel_json, &ids[i], err,
