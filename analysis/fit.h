@@ -96,7 +96,7 @@ enum {
     FIT_DRAWS_AT_BOUND = 4, /* 2.5% or more of the bootstrap draws sit at a bound,
                              * so that end of the interval is the bound itself */
     FIT_UNIDENTIFIED = 8,   /* the interval spans more than 2 orders of magnitude
-                             * (an exponent: reaches 0 or is wider than 1) */
+                             * (an exponent: reaches 0 or is wider than 0.5) */
 };
 
 typedef struct {

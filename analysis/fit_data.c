@@ -310,15 +310,6 @@ static int csv_read_table(const char *path, const char *buf, size_t len, csv_tab
         return util_err(err, errlen, UTIL_EINVAL,
                         "%s: the file is UTF-16 (byte-order mark FE FF); save it as CSV UTF-8",
                         path);
-    const char *nul = memchr(buf, 0, len);
-    if (nul) {
-        int l, c;
-        csv_locate(buf, (size_t)(nul - buf), ',', &l, &c);
-        return util_err(err, errlen, UTIL_EINVAL,
-                        "%s:%d: column %d: a NUL byte; a CSV is text (is the file UTF-16 or "
-                        "binary? save it as CSV UTF-8)",
-                        path, l, c);
-    }
     size_t off = 0;
     if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) off = 3; /* UTF-8 byte-order mark */
     if (len - off >= 5 && !strncasecmp(buf + off, "sep=", 4) &&
@@ -335,6 +326,15 @@ static int csv_read_table(const char *path, const char *buf, size_t len, csv_tab
         }
         if (n[1] > n[0] && n[1] >= n[2]) *delim = ';';
         if (n[2] > n[0] && n[2] > n[1]) *delim = '\t';
+    }
+    const char *nul = memchr(buf, 0, len);
+    if (nul) {
+        int l, c;
+        csv_locate(buf, (size_t)(nul - buf), *delim, &l, &c);
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s:%d: column %d: a NUL byte; a CSV is text (is the file UTF-16 or "
+                        "binary? save it as CSV UTF-8)",
+                        path, l, c);
     }
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL))
         return util_err(err, errlen, UTIL_ENOMEM, "%s: out of memory", path);
@@ -450,12 +450,40 @@ static int csv_header(const char *path, const csv_rec *h, int *col, char *err, s
     return 0;
 }
 
-/* Parses a number; with ';' as the separator a decimal comma is accepted. */
+/* Whether s is digits grouped by thousands separators ("1,234,567.5"). */
+static int thousands(const char *s) {
+    int digits = 0, groups = 0;
+    if (*s == '+' || *s == '-') s++;
+    for (; *s && *s != '.'; s++) {
+        if (*s == ',') {
+            if (digits == 0 || (groups && digits != 3) || (!groups && digits > 3)) return 0;
+            groups++, digits = 0;
+        } else if (isdigit((unsigned char)*s)) {
+            digits++;
+        } else {
+            return 0;
+        }
+    }
+    return groups && digits == 3;
+}
+
+/* Parses a number as spreadsheets write them: with ';' as the separator a
+ * decimal comma ("3,13"), otherwise thousands separators ("6,000,000", in a
+ * quoted field) are accepted. */
 static int csv_number(const char *s, char delim, double *v) {
     char tmp[64];
-    if (delim == ';' && strchr(s, ',') && !strchr(s, '.') && strlen(s) < sizeof tmp) {
-        snprintf(tmp, sizeof tmp, "%s", s);
-        *strchr(tmp, ',') = '.';
+    if (strchr(s, ',') && strlen(s) < sizeof tmp) {
+        size_t k = 0;
+        if (delim == ';' && !strchr(s, '.') && strchr(s, ',') == strrchr(s, ',')) {
+            for (; *s; s++)
+                tmp[k++] = *s == ',' ? '.' : *s;
+        } else if (delim != ';' && thousands(s)) {
+            for (; *s; s++)
+                if (*s != ',') tmp[k++] = *s;
+        } else {
+            return 0;
+        }
+        tmp[k] = 0;
         s = tmp;
     }
     char *end;
@@ -1016,7 +1044,7 @@ void fit__mark(fit_val *v, int est_at, int nlow, int nhigh, int m, double lo_b, 
     }
     if (est_at || !isfinite(v->lo) || !isfinite(v->hi)) return;
     int wide = kind == FIT__SCALE ? v->lo > 0 && v->hi > 100 * v->lo
-                                  : (v->lo <= 0 && v->hi >= 0) || v->hi - v->lo > 1;
+                                  : (v->lo <= 0 && v->hi >= 0) || v->hi - v->lo > 0.5;
     /* resampled data that leave a value exactly where it was did not move
      * the optimiser: a flat direction, not a precise estimate */
     int flat = !(v->flags & FIT_DRAWS_AT_BOUND) && v->hi <= v->lo;

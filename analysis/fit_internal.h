@@ -44,7 +44,7 @@ int fit__design(const double *lnN, const double *lnD, int n, char *msg, size_t m
  * nlow, nhigh of the m draws sit at those bounds (2.5% or more: that end of
  * the interval becomes the bound). kind FIT__SCALE (a positive quantity:
  * unidentified when hi/lo > 100) or FIT__EXPONENT (unidentified when the
- * interval reaches 0 or is wider than 1); a zero-width interval from m >= 2
+ * interval reaches 0 or is wider than 0.5); a zero-width interval from m >= 2
  * draws is unidentified too (a flat direction the optimiser did not leave). */
 enum { FIT__SCALE, FIT__EXPONENT };
 void fit__mark(fit_val *v, int est_at, int nlow, int nhigh, int m, double lo_b, double hi_b,

@@ -211,6 +211,18 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
                         "approach 2: %d usable IsoFLOP budgets (each needs 3 or more sizes and a "
                         "loss minimum), need at least 2",
                         pts->n);
+    double cmin = pts->C[0], cmax = pts->C[0];
+    for (int i = 1; i < pts->n; i++)
+        cmin = fmin(cmin, pts->C[i]), cmax = fmax(cmax, pts->C[i]);
+    if (warn && cmax < 3 * cmin) {
+        /* the exponents are slopes against ln C: a short lever arm */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the budgets span only a factor %.3g: a and b are barely determined; add "
+                 "budgets a factor 10 or more apart",
+                 cmax / cmin);
+        append_warning(warn, warnlen, msg);
+    }
     /* A minimum outside the sampled sizes is the parabola's guess, not a
      * measurement: with 2 or more measured minima, the exponents are fitted
      * to those alone (Hoffmann et al. used budgets whose valley was sampled). */

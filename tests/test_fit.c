@@ -975,8 +975,8 @@ Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
     cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
     cr_expect(k->LN.alpha.est < 0);
     cr_expect(strstr(k->warning, "L(N) exponent is negative") != NULL, "%s", k->warning);
-    cr_expect(!k->have_joint && strstr(k->warning, "L(N, D) not fitted: one compute budget"),
-              "%s", k->warning);
+    cr_expect(!k->have_joint && strstr(k->warning, "L(N, D) not fitted: one compute budget"), "%s",
+              k->warning);
     fit_data_free(&d);
 
     /* the near-equal token counts (within 5%) */
@@ -1004,6 +1004,15 @@ Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
     runs_of(&d, N, D, 12, 0.005, 2);
     cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
     cr_expect(strstr(err, "one compute budget") && strstr(err, "within a factor"), "%s", err);
+    for (int i = 0; i < 12; i++) /* approach 2 fits them, and says how little they span */
+        d.runs[i].budget = i < 6 ? 1e19 : 1.1e19;
+    fit_frontier *g = calloc(1, sizeof *g);
+    o.bootstrap = 30;
+    cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(g->warning, "span only a factor 1.1") != NULL, "%s", g->warning);
+    cr_expect(g->a.flags & FIT_UNIDENTIFIED, "a [%g, %g]: %s", g->a.lo, g->a.hi, g->warning);
+    o.bootstrap = 0;
+    free(g);
     free_flat(&d);
     for (int i = 0; i < 8; i++) /* sizes within 8%, tokens over 2 decades */
         N[i] = 1e8 * (1 + 0.01 * i), D[i] = 1e9 * pow(2, i);
@@ -1210,7 +1219,8 @@ Test(fit, a_partly_filled_budget_column_drops_no_run) {
     cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
     cr_assert_eq(fit_approach2(&d, &o, part, err, sizeof err), 0, "%s", err);
     cr_expect_eq(part->nruns_used, 6);
-    cr_expect(strstr(part->warning, "1 budgets skipped") && strstr(part->warning, "2 runs not used"),
+    cr_expect(strstr(part->warning, "1 budgets skipped") &&
+                  strstr(part->warning, "2 runs not used"),
               "%s", part->warning);
     fit_data_free(&d);
     free(full);
@@ -1262,6 +1272,14 @@ Test(fit, csv_reads_what_spreadsheets_and_pandas_write) {
     cr_assert_eq(LOAD("sep=;\r\nparams;tokens;loss\r\n1e8;1e10;3,1\r\n2e8;1e10;-3\r\n"),
                  UTIL_EINVAL);
     cr_expect(strstr(err, ":4: column 3 ('loss')") != NULL, "%s", err);
+    /* thousands separators in quoted fields (not with ';', where ',' is decimal) */
+    cr_assert_eq(LOAD("params,tokens,loss\n\"100,000,000\",\"10,000,000,000\",3.1\n"), 0, "%s",
+                 err);
+    NEAR(d.runs[0].n_total, 1e8, 0);
+    NEAR(d.runs[0].tokens, 1e10, 0);
+    fit_data_free(&d);
+    cr_expect_eq(LOAD("params,tokens,loss\n1e8,1e10,\"3,1\"\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 3 ('loss')") && strstr(err, "'3,1'"), "%s", err);
     /* tab-separated; pandas' unnamed index column; Excel's empty trailing rows;
      * no newline at the end */
     cr_assert_eq(LOAD("params\ttokens\tloss\n1e8\t1e10\t3.1\n"), 0, "%s", err);
