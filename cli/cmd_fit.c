@@ -366,6 +366,19 @@ int cmd_fit(int argc, char **argv) {
         ok[i] = 1;
     }
 
+    /* Nothing fitted is a refusal: one line with every approach's reason. */
+    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) {
+        char why[2048] = "";
+        size_t len = 0;
+        for (int i = 0; i < 4 && len < sizeof why; i++)
+            if (errs[i])
+                len +=
+                    (size_t)snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "", errs[i]);
+        rc =
+            cli_fail("fit", "%s%sno law could be fitted: %s", csv ? csv : "", csv ? ": " : "", why);
+        goto done;
+    }
+
     /* The selection: what was fitted and how it was counted. */
     cJSON *sel = cJSON_CreateObject();
     if (csv)
@@ -462,7 +475,6 @@ int cmd_fit(int argc, char **argv) {
     }
     cJSON_Delete(sel);
     free(sel_json);
-    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) rc = cli_fail("fit", "no law could be fitted");
 done:
     cJSON_Delete(out);
     for (int i = 0; i < 4; i++)

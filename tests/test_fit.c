@@ -1033,16 +1033,21 @@ Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
 Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
     char *dir = tmpdir(), csv[256], db[256], cmd[1024];
     static char out[1 << 14];
-    const char *files[3] = {one_budget_csv, near_equal_tokens_csv,
-                            "params,tokens,budget,loss\n1e8,1e10,1e19,3\n\n2e8,1e10,0,3\n"};
-    const char *want[3] = {"approach 3: one compute budget", "approach 3: the token counts",
-                           ".csv:4: column 3 ('budget')"};
+    const char *files[5] = {one_budget_csv, near_equal_tokens_csv,
+                            "params,tokens,budget,loss\n1e8,1e10,1e19,3\n\n2e8,1e10,0,3\n",
+                            "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,2.9\n",
+                            "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,\"2.9\n"};
+    const char *approach[5] = {"3", "3", "all", "all", "all"};
+    const char *want[5] = {"approach 3: one compute budget", "approach 3: the token counts",
+                           ".csv:4: column 3 ('budget')", ".csv: no law could be fitted: kaplan",
+                           ".csv:3: column 3: a quoted field is never closed"};
     snprintf(csv, sizeof csv, "%s/in.csv", dir);
     snprintf(db, sizeof db, "%s/r.db", dir);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         write_file(csv, files[i]);
-        snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 3 --db %s --bootstrap 10 2>&1",
-                 SCALING_BIN, csv, db);
+        snprintf(cmd, sizeof cmd,
+                 "%s fit --csv %s --approach %s --db %s --bootstrap 10 --starts 8 2>&1",
+                 SCALING_BIN, csv, approach[i], db);
         cr_expect_eq(run(cmd, out, sizeof out), 1, "%s", out);
         cr_expect_eq(count_lines(out), 1, "%s", out);
         cr_expect(strstr(out, csv) && strstr(out, want[i]), "%s", out);
