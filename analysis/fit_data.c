@@ -383,6 +383,7 @@ enum {
     COL_TOKENS_DONE, /* `scaling export`: tokens actually trained */
     COL_STATUS,      /* `scaling export`: rows not 'done' are set aside */
     COL_LOSS_BITS,   /* loss in bits per token, when there is no loss column */
+    COL_UNIQUE,      /* as runs.unique_tokens: 0 or empty, unlimited */
     NCOLS
 };
 
@@ -398,6 +399,7 @@ static const char *const col_names[NCOLS][10] = {
     {"tokens_done", NULL},
     {"status", NULL},
     {"loss_bits", "val_loss_bits", NULL},
+    {"unique_tokens", NULL},
 };
 
 /* What a column holds, for messages. */
@@ -406,7 +408,7 @@ static const char *const col_what[NCOLS] = {
     "training FLOPs",         "loss (nats per token)",
     "IsoFLOP budget (FLOPs)", "non-embedding parameter count",
     "tokens trained",         "run status",
-    "loss (bits per token)",
+    "loss (bits per token)",  "unique tokens (0: unlimited)",
 };
 
 static int name_eq(const char *a, const char *b) {
@@ -560,8 +562,8 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
             if (col[c] < 0 || c == COL_STATUS || c == COL_LOSS_BITS) continue;
             int i = col[c], fl = i < r->nf ? r->line[i] : r->line[r->nf - 1];
             const char *s = i < r->nf ? r->f[i] : "";
-            int optional =
-                c == COL_NONEMB || c == COL_TOKENS_DONE || (c == COL_BUDGET && !flops_from_budget);
+            int optional = c == COL_NONEMB || c == COL_TOKENS_DONE || c == COL_UNIQUE ||
+                           (c == COL_BUDGET && !flops_from_budget);
             if (!*s) {
                 if (optional) continue;
                 rc = util_err(err, errlen, UTIL_EINVAL,
@@ -573,11 +575,13 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
                                               : "");
                 goto done;
             }
-            if (!csv_number(s, delim, &v[c]) || !(v[c] > 0)) {
+            /* unique_tokens, as in the database, may be 0 (unlimited) */
+            if (!csv_number(s, delim, &v[c]) || !(c == COL_UNIQUE ? v[c] >= 0 : v[c] > 0)) {
                 rc = util_err(err, errlen, UTIL_EINVAL,
-                              "%s:%d: column %d ('%s'): expected the %s, a finite positive "
-                              "number%s, got '%s'",
+                              "%s:%d: column %d ('%s'): expected the %s, a finite %s number%s, "
+                              "got '%s'",
                               path, fl, i + 1, t.rec[h].f[i], col_what[c],
+                              c == COL_UNIQUE ? "non-negative" : "positive",
                               optional ? " or an empty cell" : "", s);
                 goto done;
             }
@@ -597,6 +601,7 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
             run->fpt_chinchilla = 6.0 * run->n_total;
         }
         run->budget = v[COL_BUDGET];
+        run->unique_tokens = v[COL_UNIQUE] > 0 ? v[COL_UNIQUE] : 0;
         run->loss = v[COL_LOSS];
     }
     if (d->nruns == 0) {
