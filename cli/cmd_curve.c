@@ -66,7 +66,7 @@ int cmd_curve(int argc, char **argv) {
     if (optind >= argc) return cli_usage("curve", "missing the run id");
     if (optind + 1 < argc) return cli_usage("curve", "unexpected argument '%s'", argv[optind + 1]);
     const char *id = argv[optind];
-    char err[UTIL_ERRLEN], every_s[32];
+    char err[UTIL_ERRLEN];
     store *s = NULL;
     store_run r;
     store_run_init(&r);
@@ -92,22 +92,12 @@ int cmd_curve(int argc, char **argv) {
                    num_d(a[2], r.final_train_loss), num_i(a[3], r.tokens_done));
         printf("\nevals:\n");
     }
-    const char *p1[1] = {id};
-    if (store_query_params(s,
-                           "SELECT step, tokens, flops, val_loss, val_bpb FROM evals "
-                           "WHERE run_id = ?1 ORDER BY tokens",
-                           p1, 1, fmt, stdout, err, sizeof err)) {
+    if (store_print_evals(s, id, fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }
     if (fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
-    snprintf(every_s, sizeof every_s, "%lld", every);
-    const char *p2[2] = {id, every_s};
-    if (store_query_params(s,
-                           "SELECT step, tokens, flops, train_loss, lr, grad_norm, elapsed "
-                           "FROM steps WHERE run_id = ?1 AND (step % CAST(?2 AS INTEGER) = 0 OR "
-                           "step = (SELECT max(step) FROM steps WHERE run_id = ?1)) ORDER BY step",
-                           p2, 2, fmt, stdout, err, sizeof err)) {
+    if (store_print_steps(s, id, every, fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }

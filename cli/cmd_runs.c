@@ -63,16 +63,7 @@ int cmd_runs(int argc, char **argv) {
     char err[UTIL_ERRLEN];
     store *s = NULL;
     if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("runs", "%s", err);
-    const char *params[2] = {sweep, status};
-    int rc = store_query_params(
-        s,
-        "SELECT id, sweep, label, status, "
-        "CASE WHEN n_layer IS NULL THEN NULL ELSE n_layer || 'x' || d_model END AS shape, "
-        "params_total, params_nonembedding AS params_nonemb, tokens, flops, "
-        "final_val_loss, tokens_done "
-        "FROM runs WHERE (?1 IS NULL OR sweep = ?1) AND (?2 IS NULL OR status = ?2) "
-        "ORDER BY sweep, compute_budget, params_nonembedding, id",
-        params, 2, fmt, stdout, err, sizeof err);
+    int rc = store_print_runs(s, sweep, status, fmt, stdout, err, sizeof err);
     store_close(s);
     return rc ? cli_fail("runs", "%s", err) : EXIT_OK;
 }

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -148,22 +147,14 @@ static void emit(pool *P, sweep_event ev, int run, int code) {
 
 /* FLOPs done so far by a running run: its last logged step's tokens. */
 static void refresh_partial(pool *P, const worker *w, int nw) {
-    sqlite3 *db = store_db(P->db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT max(tokens) FROM steps WHERE run_id = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return;
     for (int i = 0; i < nw; i++) {
         const sweep_item *r = &P->plan->runs[w[i].run];
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            double t = sqlite3_column_double(st, 0);
-            double f = t * r->flops_per_token;
-            P->partial[w[i].run] = f < r->flops ? f : r->flops;
-        }
+        int64_t t;
+        char e[UTIL_ERRLEN];
+        if (store_run_tokens_logged(P->db, r->id, &t, e, sizeof e) || t < 0) continue;
+        double f = (double)t * r->flops_per_token;
+        P->partial[w[i].run] = f < r->flops ? f : r->flops;
     }
-    sqlite3_finalize(st);
 }
 
 static pid_t launch(pool *P, int run, const char *ckpt_dir, char *err, size_t errlen) {
