@@ -9,8 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit codes (jq/git style): usage errors are distinct from runtime failures. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#include "../run/run.h"
+
+/* Exit codes (jq/git style): usage errors are distinct from runtime failures.
+ * The values are run.h's run_exit, the one enum the trainer, the sweep pool
+ * and every command share; these are its short names inside cli/. */
+#define EXIT_OK RUN_EXIT_OK
+#define EXIT_FAIL RUN_EXIT_FAIL
+#define EXIT_USAGE RUN_EXIT_USAGE
 
 /* Every subcommand: `int cmd_NAME(int argc, char **argv)`, argv[0] the
  * command's name. `--help`/`-h` prints its usage to stdout and returns 0. */

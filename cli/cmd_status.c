@@ -38,7 +38,7 @@ static int summarise(store *s, const char *db_path, const char *name, const char
     for (int i = 0; i < STORE_NSTATUS; i++) {
         total += t.runs[i];
         f_all += t.flops[i];
-        if (i == STORE_DONE || i == STORE_DIVERGED) f_done += t.flops[i];
+        if (run_status_finished(i)) f_done += t.flops[i];
     }
     printf("sweep %s (%s): %lld runs: %lld done, %lld running, %lld planned, %lld failed, %lld "
            "diverged\n",
@@ -51,14 +51,15 @@ static int summarise(store *s, const char *db_path, const char *name, const char
            "diverged", "best_loss", "FLOPs");
     for (int k = 0; k < nlab; k++) {
         const store_label_status *l = &lab[k];
-        int64_t runs = 0;
-        for (int i = 0; i < STORE_NSTATUS; i++)
+        int64_t runs = 0, fin = 0;
+        for (int i = 0; i < STORE_NSTATUS; i++) {
             runs += l->runs[i];
+            if (run_status_finished(i)) fin += l->runs[i];
+        }
         char best[32] = "-";
         if (!isnan(l->best_loss)) snprintf(best, sizeof best, "%.4f", l->best_loss);
         printf("  %-16s %5lld %5lld %7lld %6lld %8lld %10s %10.3g\n", l->label, (long long)runs,
-               (long long)(l->runs[STORE_DONE] + l->runs[STORE_DIVERGED]),
-               (long long)l->runs[STORE_RUNNING], (long long)l->runs[STORE_FAILED],
+               (long long)fin, (long long)l->runs[STORE_RUNNING], (long long)l->runs[STORE_FAILED],
                (long long)l->runs[STORE_DIVERGED], best, l->flops);
     }
     free(lab);

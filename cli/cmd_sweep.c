@@ -18,8 +18,6 @@
 #include "../sweep/sweep.h"
 #include "cli.h"
 
-#define EXIT_INTERRUPTED 4
-
 static const char *usage_text =
     "usage: scaling sweep FILE [key=value | section.key=value ...] [options]\n"
     "\n"
@@ -170,7 +168,7 @@ static void warn_stale(const sweep_plan *plan, const char *db) {
         if (found) continue;
         if (stale < 5) snprintf(ids[stale], sizeof ids[stale], "%s", runs[k].id);
         stale++;
-        finished += runs[k].status == STORE_DONE || runs[k].status == STORE_DIVERGED;
+        finished += run_status_finished(runs[k].status);
     }
     free(runs);
     if (!stale) return;
@@ -336,7 +334,7 @@ int cmd_sweep(int argc, char **argv) {
                 "scaling sweep: interrupted after %s: %d of %d runs done; run the same command "
                 "to resume\n",
                 el, last.done, last.total);
-        status = EXIT_INTERRUPTED;
+        status = RUN_EXIT_INTERRUPTED;
     } else if (rc) {
         status = cli_fail("sweep", "%s", err);
     } else {

@@ -24,13 +24,7 @@ const char *sweep_flops_name(sweep_flops f) {
 }
 
 double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
-    if (f == SWEEP_FLOPS_KAPLAN) return model_flops_kaplan(s, 0);
-    if (f == SWEEP_FLOPS_6ND) {
-        model_counts c;
-        model_count_params(s, &c);
-        return 6.0 * (double)c.total;
-    }
-    return model_flops_chinchilla(s);
+    return run_flops_per_token(sweep_flops_name(f), s);
 }
 
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
@@ -161,36 +155,11 @@ static int warn(ctx *c, const char *fmt, ...) {
     return 0;
 }
 
+/* The run's configuration JSON, written by run/ as for every run. */
 static char *run_json(const sweep_plan *p, const sweep_item *r) {
-    const model_train_config *g = &r->cfg;
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "id", r->id);
-    cJSON_AddStringToObject(o, "sweep", p->name);
-    cJSON_AddStringToObject(o, "label", r->label);
-    cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
-    cJSON_AddStringToObject(o, "data", g->data_dir);
-    model_shape_to_json(&g->shape, o);
-    cJSON_AddNumberToObject(o, "params_total", (double)r->counts.total);
-    cJSON_AddNumberToObject(o, "params_embedding", (double)r->counts.embedding);
-    cJSON_AddNumberToObject(o, "params_nonembedding", (double)r->counts.nonembedding);
-    if (isfinite(r->target_params)) {
-        cJSON_AddNumberToObject(o, "target_params", r->target_params);
-        cJSON_AddStringToObject(o, "target_count", r->target_total ? "total" : "nonembedding");
-    }
-    model_optim_to_json(g, o);
-    cJSON_AddNumberToObject(o, "log_every", g->log_every);
-    cJSON_AddNumberToObject(o, "checkpoint_secs", g->checkpoint_secs);
-    cJSON_AddNumberToObject(o, "seed", (double)g->seed);
-    cJSON_AddStringToObject(o, "flops_count", sweep_flops_name(p->flops_count));
-    cJSON_AddNumberToObject(o, "flops_per_token", r->flops_per_token);
-    cJSON_AddNumberToObject(o, "flops", r->flops);
-    if (isfinite(r->compute_budget))
-        cJSON_AddNumberToObject(o, "compute_budget", r->compute_budget);
-    cJSON_AddNumberToObject(o, "epochs", r->epochs);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
+    run_config rc;
+    sweep_run_config(p, r, 0, NULL, &rc);
+    return run_config_json(&rc, &p->data);
 }
 
 #define ORIGIN(c, i, sec) ((i) >= 0 ? (c)->f.e[i].origin : (sec)->origin)
