@@ -33,36 +33,20 @@ static const char *num_d(char *buf, double v) {
     return buf;
 }
 
+/* --every K */
+static int curve_option(void *ctx, int c, const char *val) {
+    if (c != 'e') return 1;
+    return cli_int("curve", "--every", val, 1, 1000000000, (long long *)ctx) ? -1 : 0;
+}
+
 int cmd_curve(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'}, {"every", required_argument, 0, 'e'},
-        {"csv", no_argument, 0, 'c'},      {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
-    const char *db = CLI_DEFAULT_DB;
+    static const struct option opts[] = {CLI_OPT_DB,   {"every", required_argument, 0, 'e'},
+                                         CLI_OPT_CSV,  CLI_OPT_JSON,
+                                         CLI_OPT_HELP, {0, 0, 0, 0}};
     long long every = 1;
-    int fmt = STORE_FMT_TABLE, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'e':
-            if (cli_int("curve", "--every", optarg, 1, 1000000000, &every)) return EXIT_USAGE;
-            break;
-        case 'c':
-            fmt = STORE_FMT_CSV;
-            break;
-        case 'j':
-            fmt = STORE_FMT_JSON;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("curve", "unknown option");
-        }
-    }
+    cli_opts o = {0};
+    int code = cli_getopt("curve", argc, argv, opts, usage_text, &o, curve_option, &every);
+    if (code >= 0) return code;
     if (optind >= argc) return cli_usage("curve", "missing the run id");
     if (optind + 1 < argc) return cli_usage("curve", "unexpected argument '%s'", argv[optind + 1]);
     const char *id = argv[optind];
@@ -71,12 +55,12 @@ int cmd_curve(int argc, char **argv) {
     store_run r;
     store_run_init(&r);
     int rc = EXIT_FAIL;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("curve", "%s", err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("curve", "%s", err);
     if (store_get_run(s, id, &r, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }
-    if (fmt == STORE_FMT_TABLE) {
+    if (o.fmt == STORE_FMT_TABLE) {
         char a[6][32];
         printf("run %s  sweep %s  label %s  status %s\n", r.id, r.sweep[0] ? r.sweep : "-",
                r.label[0] ? r.label : "-", r.status);
@@ -92,12 +76,12 @@ int cmd_curve(int argc, char **argv) {
                    num_d(a[2], r.final_train_loss), num_i(a[3], r.tokens_done));
         printf("\nevals:\n");
     }
-    if (store_print_evals(s, id, fmt, stdout, err, sizeof err)) {
+    if (store_print_evals(s, id, o.fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }
-    if (fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
-    if (store_print_steps(s, id, every, fmt, stdout, err, sizeof err)) {
+    if (o.fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
+    if (store_print_steps(s, id, every, o.fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }

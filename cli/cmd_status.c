@@ -76,30 +76,11 @@ static int summarise(store *s, const char *db_path, const char *name, const char
 }
 
 int cmd_status(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"sweep", required_argument, 0, 's'},
-        {"db", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *db_path = CLI_DEFAULT_DB, *name = NULL;
-    optind = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            name = optarg;
-            break;
-        case 'd':
-            db_path = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("status", "unknown option");
-        }
-    }
+    static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB, CLI_OPT_HELP, {0, 0, 0, 0}};
+    cli_opts o = {0};
+    int code = cli_getopt("status", argc, argv, opts, usage_text, &o, NULL, NULL);
+    if (code >= 0) return code;
+    const char *db_path = o.db, *name = o.sweep;
     if (optind < argc) return cli_usage("status", "unexpected argument '%s'", argv[optind]);
     store *s = NULL;
     char err[UTIL_ERRLEN];
