@@ -17,8 +17,13 @@
  * Units: tokens are counts, flops are FLOPs (tokens × flops_per_token_chinchilla
  * unless said), losses nats/token, bpb bits/byte, times ISO-8601 UTC, elapsed s.
  *
- * Owns the sqlite3 connection. Does not print. Errors: 0 or negative UTIL_E*,
- * message in the caller's buffer; on error nothing was changed.
+ * Owns: the schema, its migrations, the sqlite3 connection, and every SQL
+ * statement of the program: writes, the typed reads other modules call,
+ * read-only queries (`scaling query`), export and merge. No file outside
+ * results/ (tests aside) includes sqlite3.h or holds SQL text.
+ * Does not own: what a run's row holds (run/run.h builds it), analysis,
+ * printing. Errors: 0 or negative UTIL_E*, message in the caller's buffer;
+ * on error nothing was changed.
  */
 #ifndef SCALING_STORE_H
 #define SCALING_STORE_H
@@ -41,7 +46,9 @@ enum { STORE_READONLY = 1, STORE_CREATE = 2 };
  * *out is NULL on failure. store_close accepts NULL. */
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
 void store_close(store *s);
-sqlite3 *store_db(store *s); /* for read queries by analysis/ and plots */
+/* The connection, for analysis/'s reads until they move into results/ (issue
+ * 12); nothing else may use it. */
+sqlite3 *store_db(store *s);
 
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {

@@ -4,15 +4,16 @@
  *
  * Owns: run_config (the model's training configuration plus where the run
  * belongs: sweep, label, and the plan's budget, FLOP count and target size),
- * the run id, the one builder of its `runs` row and config_json (so a sweep
- * that registers a run and `scaling train --db` that starts it write the same
- * row), which status a training outcome gives and what counts as finished,
- * the process exit codes of `scaling` (one enum for the trainer, the sweep
- * pool and every command), and the table of `scaling train`'s flags that both
- * the command's parser and the sweep's worker command line are made from.
- * Does not own: training (model/), the schema and its SQL (results/), plans
- * and the worker pool (sweep/), printing and option parsing of the other
- * commands (cli/).
+ * its id (model_run_id of the configuration unless given), the one builder
+ * of its `runs` row and config_json (so a sweep that registers a run and
+ * `scaling train --db` that starts it write the same row), which status a
+ * training outcome gives and what counts as finished, the process exit codes
+ * of `scaling` (one enum for the trainer, the sweep pool and every command),
+ * and the table of `scaling train`'s flags that both the command's parser
+ * and the sweep's worker command line are made from.
+ * Does not own: training and the configuration hash (model/), the schema
+ * and its SQL (results/), plans and the worker pool (sweep/), printing and
+ * the other commands' options (cli/).
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_RUN_H

@@ -6,10 +6,12 @@
  * Owns: the sweep file format (docs/sweep.md), plan expansion for the modes
  * grid / isoflop / kaplan / lr, shape generation from target parameter counts,
  * token budgets from FLOP budgets, the deterministic run order and sharding,
- * the learning-rate rule fitted from an lr sweep, the worker pool.
+ * the learning-rate rule fitted from an lr sweep, the worker pool (which
+ * registers each run through run.h and starts `scaling train` with
+ * run_worker_argv).
  * Does not own: training (model.h; workers are `scaling train` processes),
- * the database schema (results/store.h), printing (progress goes to a
- * callback; the CLI renders it).
+ * what a run is, its row and its command line (run/run.h), SQL (results/
+ * store.h), printing (progress goes to a callback; the CLI renders it).
  * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
  * buffer; parse errors read "FILE:LINE: key = value: what was expected".
  */

@@ -1,9 +1,10 @@
 /*
  * sweep_run.c — running a plan: register the sweep and its runs in the
- * database, then keep up to `workers` worker processes (`scaling train ...
- * --resume`, one per run, fork + exec) busy, largest FLOPs first; record a
- * crash as failed and go on; on a stop request forward SIGINT (workers
- * checkpoint and exit 4) and wait. Workers run in their own process group
+ * database (rows built by run/run.h), then keep up to `workers` worker
+ * processes (`scaling train ... --resume` from run_worker_argv, one per run,
+ * fork + exec) busy, largest FLOPs first; record a crash as failed and go on;
+ * on a stop request forward SIGINT (workers checkpoint and exit
+ * RUN_EXIT_INTERRUPTED) and wait. Workers run in their own process group
  * (so a terminal's Ctrl-C reaches only us and is forwarded once) and die with
  * us (PR_SET_PDEATHSIG), so a SIGKILLed sweep leaves no orphan writing a
  * checkpoint that the next invocation is resuming.
