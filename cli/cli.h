@@ -79,7 +79,17 @@ enum {
     {"seed", required_argument, 0, CLI_O_SEED}, {"a3-starts", required_argument, 0, CLI_O_A3}
 #define CLI_OPT_HELP {"help", no_argument, 0, 'h'}
 // clang-format on
-// clang-format on
+
+/* The help lines of --db, --out and the fit options, as `plot` and `report`
+ * print them. */
+#define CLI_USAGE_DB_OUT_FIT                                                                       \
+    "  --db FILE          results database (default results.db)\n"                                 \
+    "  --out DIR          output directory (created if missing)\n"                                 \
+    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"              \
+    "  --seed S           bootstrap seed (default 1)\n"                                            \
+    "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"                 \
+    "                     (default: the fit module's, all 4500)\n"                                 \
+    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n"
 
 typedef struct {
     const char *db;    /* --db, default CLI_DEFAULT_DB */

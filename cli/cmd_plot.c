@@ -27,14 +27,7 @@ static const char *usage_text =
     "still drawn. Exit 1 if any figure failed (skips are not failures).\n"
     "\n"
     "  --figure NAME|all  which figure(s)\n"
-    "  --sweep NAME       runs of this sweep (default: all finished runs)\n"
-    "  --db FILE          results database (default results.db)\n"
-    "  --out DIR          output directory (created if missing)\n"
-    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"
-    "  --seed S           bootstrap seed (default 1)\n"
-    "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"
-    "                     (default: the fit module's, all 4500)\n"
-    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+    "  --sweep NAME       runs of this sweep (default: all finished runs)\n" CLI_USAGE_DB_OUT_FIT;
 
 /* --figure NAME */
 static int plot_option(void *ctx, int c, const char *val) {

@@ -19,14 +19,7 @@ static const char *usage_text =
     "A figure that cannot be drawn is listed with the reason; exit 1 only when\n"
     "the page could not be written (or gnuplot is missing).\n"
     "\n"
-    "  --sweep NAME   runs of this sweep (default: all runs)\n"
-    "  --db FILE      results database (default results.db)\n"
-    "  --out DIR      output directory (created if missing)\n"
-    "  --bootstrap N  bootstrap resamples for intervals and bands (default 50)\n"
-    "  --seed S       bootstrap seed (default 1)\n"
-    "  --a3-starts N  approach 3: L-BFGS starts from the best N grid points\n"
-    "                 (default: the fit module's, all 4500)\n"
-    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+    "  --sweep NAME       runs of this sweep (default: all runs)\n" CLI_USAGE_DB_OUT_FIT;
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB,   CLI_OPT_OUT,
