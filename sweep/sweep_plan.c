@@ -513,8 +513,10 @@ static int point_budget(section *x, sweep_item *r) {
 }
 
 /* The point's optimiser, schedule, evaluation and seed. */
-static void point_optim(const section *x, sweep_item *r) {
-    const ctx *c = x->c;
+static int point_optim(section *x, sweep_item *r) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    int rc;
     const sweep_plan *p = c->plan;
     model_train_config *g = &r->cfg;
     int li = ax_idx(x, K_LR);
@@ -544,11 +546,28 @@ static void point_optim(const section *x, sweep_item *r) {
     if (p->mode == SWEEP_KAPLAN && !x->evals_set) g->evals = 30;
     g->evals = (int)ax(x, K_EVALS, g->evals);
     g->eval_windows = (int)ax(x, K_EVAL_WINDOWS, g->eval_windows);
+    int most = model_eval_windows_max(p->data.val_tokens, g->shape.n_ctx);
+    if (most > 0 && g->eval_windows > most) {
+        /* what training would do anyway, here so that the run's id
+         * and stored configuration say what ran; one note per value */
+        char m[1024];
+        snprintf(m, sizeof m,
+                 "%s: eval_windows = %d capped at %d: the validation split of %.300s holds "
+                 "%llu tokens, %d windows of n_ctx + 1 = %d tokens",
+                 ORIGIN(c, ax_idx(x, K_EVAL_WINDOWS), sec), g->eval_windows, most, p->data_dir,
+                 (unsigned long long)p->data.val_tokens, most, g->shape.n_ctx + 1);
+        int seen = 0;
+        for (int w = 0; w < p->nwarnings && !seen; w++)
+            seen = !strncmp(p->warnings[w], m, 511); /* warn keeps 511 */
+        if (!seen && (rc = warn(c, "%s", m))) return rc;
+        g->eval_windows = most;
+    }
     if (p->mode == SWEEP_KAPLAN && !x->patience_set && g->unique_tokens > 0) g->patience = 3;
     g->patience = (int)ax(x, K_PATIENCE, g->patience);
     g->log_every = (int)ax(x, K_LOG_EVERY, g->log_every);
     g->checkpoint_secs = ax(x, K_CHECKPOINT_SECS, g->checkpoint_secs);
     g->seed = (uint64_t)ax(x, K_SEED, (double)g->seed);
+    return 0;
 }
 
 /* The run of model fi at the current point, added to the plan. */
@@ -570,8 +589,8 @@ static int add_point(section *x, int fi) {
     r.compute_budget = NAN;
     r.target_params = NAN;
     r.est_seconds = NAN;
-    if ((rc = point_shape(x, fi, &r)) || (rc = point_budget(x, &r))) return rc;
-    point_optim(x, &r);
+    if ((rc = point_shape(x, fi, &r)) || (rc = point_budget(x, &r)) || (rc = point_optim(x, &r)))
+        return rc;
 
     model_run_id(g, r.id);
     if (r.epochs > 4 && (rc = warn(c,
