@@ -1,10 +1,12 @@
 /*
  * cmd_train.c — `scaling train`: trains one model from command-line options
- * on a prepared data directory. Prints the configuration, one line per
- * logging step and per evaluation, then `final ...`; with --db the same
- * records go to the results database from the same hook (console and
- * database never disagree).
- * Exit codes: 0 done (also early-stopped), 1 failure, 2 usage,
+ * on a prepared data directory. The flags are run/run.h's table (the sweep
+ * writes its workers' command lines from the same table). Prints the
+ * configuration, one line per logging step and per evaluation, then
+ * `final ...`; with --db the same records go to the results database from
+ * the same hook (console and database never disagree), the run's row built
+ * by run/ exactly as a sweep registers it.
+ * Exit codes (run_exit): 0 done (also early-stopped), 1 failure, 2 usage,
  * 3 diverged, 4 interrupted (checkpoint written, rerun with --resume).
  */
 #include <getopt.h>
