@@ -97,6 +97,13 @@ typedef struct {
     uint32_t *perm; /* (nwin) window order of `epoch` */
 } data_sampler;
 
+/* Tokens one epoch trains on: nwin * T = ((usable - 1) / T) * T, the
+ * denominator of every "epochs" figure (plan, row, trainer); 0 when no
+ * window fits. */
+static inline uint64_t data_epoch_tokens(uint64_t usable, int T) {
+    return T > 0 && usable > (uint64_t)T ? (usable - 1) / (uint64_t)T * (uint64_t)T : 0;
+}
+
 /* 0, or UTIL_EINVAL when fewer than 1 window fits (usable < T + 1) or there
  * are 2^32 windows or more, UTIL_ENOMEM. data_sampler_free releases. */
 int data_sampler_init(data_sampler *s, uint64_t usable, int T, uint64_t seed, char *err,

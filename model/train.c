@@ -253,7 +253,7 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     info.steps = steps;
     info.tokens_per_step = tps;
     info.start_step = st.step;
-    double epoch_tokens = (double)smp.nwin * T; /* tokens in one pass over the windows */
+    double epoch_tokens = (double)data_epoch_tokens(U, T); /* = smp.nwin * T */
     info.epochs = (double)(steps * tps) / epoch_tokens;
     snprintf(info.blas_kernel, sizeof info.blas_kernel, "%s", openblas_get_corename());
     info.bytes_per_token = di.bytes_per_token;
