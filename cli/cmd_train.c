@@ -186,6 +186,14 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
     return 0;
 }
 
+/* The checkpoint about to be written is ahead of every buffered step row:
+ * commit them first (model_hooks.on_checkpoint). */
+static int hk_checkpoint(void *vctx, int64_t step, char *err, size_t errlen) {
+    train_ctx *x = vctx;
+    (void)step;
+    return x->db ? store_flush(x->db, err, errlen) : 0;
+}
+
 int cmd_train(int argc, char **argv) {
     model_train_config c;
     model_train_defaults(&c);
@@ -386,6 +394,20 @@ int cmd_train(int argc, char **argv) {
         if (rc) return cli_fail(C, "%s", err);
     }
     if (!run_id) model_run_id(&c, x.run_id);
+    if (x.db) {
+        /* one process per run: a second one would write the same rows */
+        char lock[32];
+        store_lock_holder h;
+        snprintf(lock, sizeof lock, STORE_LOCK_RUN_PREFIX "%s", x.run_id);
+        if (store_lock(x.db, lock, "scaling train", 600, &h, NULL, err, sizeof err)) {
+            fprintf(stderr, "scaling train: %s%s\n", err,
+                    h.pid ? "; run it once, or train a repeat of this configuration under "
+                            "another --seed (the seed is part of the run id)"
+                          : "");
+            store_close(x.db);
+            return EXIT_FAIL;
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -395,7 +417,11 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     c.stop = &g_stop;
 
-    model_hooks hooks = {.ctx = &x, .on_start = hk_start, .on_step = hk_step, .on_eval = hk_eval};
+    model_hooks hooks = {.ctx = &x,
+                         .on_start = hk_start,
+                         .on_step = hk_step,
+                         .on_eval = hk_eval,
+                         .on_checkpoint = hk_checkpoint};
     model_train_result res;
     int rc = model_train(&c, &hooks, &res, err, sizeof err);
     int code = EXIT_OK;

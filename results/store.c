@@ -81,6 +81,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  created TEXT NOT NULL\n"
     ") STRICT;\n"
     "CREATE INDEX fits_sweep ON fits(sweep);\n",
+    /* v1 -> v2: who is using the database right now (lock.c). Local to one
+     * file: merge and export leave it alone. */
+    "CREATE TABLE locks(\n"
+    "  name TEXT PRIMARY KEY NOT NULL,\n"
+    "  host TEXT NOT NULL,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  pid_start INTEGER NOT NULL DEFAULT 0,\n"
+    "  what TEXT NOT NULL DEFAULT '',\n"
+    "  since TEXT NOT NULL,\n"
+    "  heartbeat REAL NOT NULL,\n"
+    "  stale_secs REAL NOT NULL\n"
+    ") STRICT;\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
@@ -331,6 +343,7 @@ void store_close(store *s) {
         char e[UTIL_ERRLEN];
         store_flush(s, e, sizeof e); /* best effort: close has no way to report */
     }
+    if (s->db) store__unlock_all(s);
     sqlite3_finalize(s->ins_step);
     sqlite3_finalize(s->ins_eval);
     if (s->db) sqlite3_close_v2(s->db);
@@ -946,6 +959,7 @@ int store_flush(store *s, char *err, size_t errlen) {
     int rc = store__begin(s, err, errlen);
     if (rc) return rc; /* still locked after a minute: keep the rows for the next try */
     rc = store__write_steps(s, err, errlen);
+    if (!rc) rc = store__lock_beat(s, err, errlen);
     if (!rc) rc = store__commit(s, err, errlen);
     if (rc) {
         store__rollback(s);

@@ -334,6 +334,11 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         goto done;
     }
     if ((rc = store_open(&P.db, o->db_path, STORE_CREATE, err, errlen))) goto done;
+    /* one sweep per database, wherever its checkpoints are: the lock is a
+     * row in the database (released by store_close, stale when we die) */
+    char what[200];
+    snprintf(what, sizeof what, "sweep %.120s", plan->name);
+    if ((rc = store_lock(P.db, STORE_LOCK_SWEEP, what, 120, NULL, NULL, err, errlen))) goto done;
     if ((rc = store_put_sweep(P.db, plan->name, sweep_mode_name(plan->mode), plan->file_text,
                               plan->plan_json, err, errlen)))
         goto done;
@@ -371,11 +376,11 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     P.t0 = util_now();
 
     /* ---- the loop ----------------------------------------------------- */
-    int next = 0, forwarded = 0;
+    int next = 0, forwarded = 0, lost = 0;
     double last_tick = 0, last_poll = 0;
     for (;;) {
-        int stopping = o->stop && *o->stop;
-        if (stopping && forwarded < (int)*o->stop) {
+        int stopping = (o->stop && *o->stop) || lost;
+        if (stopping && o->stop && forwarded < (int)*o->stop) {
             int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
             for (int i = 0; i < nw; i++)
                 kill(w[i].pid, sig);
@@ -433,6 +438,9 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         if (now - last_poll >= 2.0) {
             refresh_partial(&P, w, nw);
             last_poll = now;
+            if (!lost && (lost = store_lock_refresh(P.db, err, errlen)) != 0)
+                for (int i = 0; i < nw; i++) /* taken for dead: stop, all resumable */
+                    kill(w[i].pid, SIGINT);
         }
         if (now - last_tick >= 1.0) {
             emit(&P, SWEEP_EV_TICK, -1, 0);
@@ -440,7 +448,9 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         }
     }
     emit(&P, SWEEP_EV_TICK, -1, 0);
-    if (o->stop && *o->stop)
+    if (lost)
+        rc = lost; /* err says why */
+    else if (o->stop && *o->stop)
         rc = util_err(err, errlen, UTIL_EINTR,
                       "stopped on request: "
                       "every run is resumable");
