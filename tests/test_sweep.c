@@ -847,3 +847,66 @@ Test(sweep, crashes_and_divergence_are_recorded) {
     cr_assert_not_null(strstr(err, "/nonexistent/scaling"), "%s", err);
     sweep_plan_free(&p);
 }
+
+/* ---- hostile values and files (issue 18) ---------------------------------- */
+
+/* Every number a sweep file can give is range-checked, and what the plan
+ * computes from it (tokens from a FLOP budget) is checked before it is
+ * converted: an overflow is an error naming FILE:LINE, never a run of 0 or
+ * negative tokens. */
+Test(sweep, budgets_past_the_token_limit_are_errors) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_file(path, sizeof path, "huge",
+               "mode = isoflop\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[iso]\nd_model = 16\nn_layer = 1\nbudget = 1e24, 1e30\n");
+    sweep_plan p;
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "planned %d runs", p.nruns);
+    snprintf(want, sizeof want, "%s:10: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "budget"), "%s", err);
+    cr_assert_eq(p.nruns, 0);
+    sweep_plan_free(&p);
+    cr_assert_eq(sweep_tokens_for_budget(1e30, 1000, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 0, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 1000, 0), -1);
+    /* a warm-up that does not fit an int is refused where it is written */
+    sweep_file(path, sizeof path, "wu",
+               "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\nwarmup = 1e11\n"
+               "[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    snprintf(want, sizeof want, "%s:7: warmup", path);
+    cr_assert(strstr(err, want) && strstr(err, "out of range"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* What libinih would misread: a section name longer than its buffer (it
+ * reports the error on a later line, or cuts the name), one whose name holds
+ * " ;" (an inline comment to libinih), and a NUL byte (the rest of the line
+ * silently dropped). Each is an error on its own line. */
+Test(sweep, ini_edge_cases_error_on_their_line) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_plan p;
+    const char *cases[][2] = {
+        {"mode = grid\n[g_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
+         "d_model = 16\nn_layer = 1\ntokens = 1000\n",
+         "4"},
+        {"mode = grid\n[g ;x]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", "4"},
+    };
+    for (int k = 0; k < 2; k++) {
+        sweep_file(path, sizeof path, "edge", cases[k][0]);
+        cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "case %d parsed", k);
+        snprintf(want, sizeof want, "%s:%s: ", path, cases[k][1]);
+        cr_assert(strstr(err, want) && strstr(err, "section"), "case %d: %s", k, err);
+        sweep_plan_free(&p);
+    }
+    /* n_ctx = 16<NUL>0: libinih would read 16 and drop the rest */
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[sweep]\ndata = %s\nmode = grid\nn_ctx = 16", datadir);
+    fputc(0, f);
+    fputs("0\nbatch = 2\nhead_size = 8\n[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", f);
+    fclose(f);
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "a NUL byte was read past");
+    snprintf(want, sizeof want, "%s:4: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "NUL"), "%s", err);
+    sweep_plan_free(&p);
+}
