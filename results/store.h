@@ -142,6 +142,11 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
                     char *err, size_t errlen);
 void store_runs_free(store_run *runs, int n);
 
+/* Time limit of each later store_query / store_query_params / store_export
+ * on s, in seconds (0, the default: none). A query past it stops with
+ * UTIL_EDB and a message saying so, whatever rows it had printed. */
+void store_set_query_timeout(store *s, double seconds);
+
 /* store_query with text parameters bound to ?1..?n (a NULL entry binds NULL). */
 int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
                        FILE *fp, char *err, size_t errlen);
