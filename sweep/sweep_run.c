@@ -129,7 +129,18 @@ typedef struct {
     double flops_at_start; /* finished FLOPs when this invocation began */
     double *partial;       /* per run: FLOPs of the run done so far (from its steps) */
     char *finished;        /* per run: 1 when it needs no more work */
+    int db_rc;             /* first failed write of a status (a full disk): the sweep stops */
+    char db_err[UTIL_ERRLEN];
 } pool;
+
+/* Keeps the first failed database write (rc != 0) for sweep_run to return:
+ * the database must never silently disagree with the progress printed. */
+static void note(pool *P, int rc, const char *e) {
+    if (rc && !P->db_rc) {
+        P->db_rc = rc;
+        snprintf(P->db_err, sizeof P->db_err, "%s", e);
+    }
+}
 
 static void emit(pool *P, sweep_event ev, int run, int code) {
     P->pr.ev = ev;
@@ -263,17 +274,17 @@ static void reap(pool *P, const worker *w, int status) {
     else
         ev = SWEEP_EV_FAILED;
     if (ev == SWEEP_EV_DIVERGED && (!have || strcmp(row.status, "diverged")))
-        store_set_status(P->db, r->id, "diverged", e, sizeof e);
-    if (ev == SWEEP_EV_FAILED) store_set_status(P->db, r->id, "failed", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "diverged", e, sizeof e), e);
+    if (ev == SWEEP_EV_FAILED) note(P, store_set_status(P->db, r->id, "failed", e, sizeof e), e);
     if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
-        store_set_status(P->db, r->id, "planned", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "planned", e, sizeof e), e);
     store_run_free_fields(&row);
     /* `scaling train` stores its own configuration JSON; put back the plan's
      * resolved one (a superset: label, targets, budget, FLOP count), leaving
      * the results and the measured epochs alone */
     fill_row(&row, P->plan, r, P->o->threads);
     row.epochs = NAN;
-    store_put_run(P->db, &row, e, sizeof e);
+    note(P, store_put_run(P->db, &row, e, sizeof e), e);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
         P->partial[w->run] = r->flops;
@@ -376,10 +387,15 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     P.t0 = util_now();
 
     /* ---- the loop ----------------------------------------------------- */
-    int next = 0, forwarded = 0, lost = 0;
+    int next = 0, forwarded = 0, lost = 0, halted = 0;
     double last_tick = 0, last_poll = 0;
     for (;;) {
-        int stopping = (o->stop && *o->stop) || lost;
+        int stopping = (o->stop && *o->stop) || lost || P.db_rc;
+        if ((lost || P.db_rc) && !halted) { /* the database failed us: stop, all resumable */
+            for (int i = 0; i < nw; i++)
+                kill(w[i].pid, SIGINT);
+            halted = 1;
+        }
         if (stopping && o->stop && forwarded < (int)*o->stop) {
             int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
             for (int i = 0; i < nw; i++)
@@ -389,7 +405,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         while (!stopping && nw < o->workers && next < queued) {
             int run = order[next++];
             char e[UTIL_ERRLEN];
-            store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e);
+            note(&P, store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e), e);
+            if (P.db_rc) break;
             pid_t pid = launch(&P, run, ckpt_dir, err, errlen);
             if (pid < 0) {
                 rc = (int)pid;
@@ -438,9 +455,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         if (now - last_poll >= 2.0) {
             refresh_partial(&P, w, nw);
             last_poll = now;
-            if (!lost && (lost = store_lock_refresh(P.db, err, errlen)) != 0)
-                for (int i = 0; i < nw; i++) /* taken for dead: stop, all resumable */
-                    kill(w[i].pid, SIGINT);
+            if (!lost) lost = store_lock_refresh(P.db, err, errlen); /* taken for dead? */
         }
         if (now - last_tick >= 1.0) {
             emit(&P, SWEEP_EV_TICK, -1, 0);
@@ -450,6 +465,9 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     emit(&P, SWEEP_EV_TICK, -1, 0);
     if (lost)
         rc = lost; /* err says why */
+    else if (P.db_rc)
+        rc = util_err(err, errlen, P.db_rc, "%s (the sweep stopped; every run is resumable)",
+                      P.db_err);
     else if (o->stop && *o->stop)
         rc = util_err(err, errlen, UTIL_EINTR,
                       "stopped on request: "

@@ -910,3 +910,84 @@ Test(sweep, ini_edge_cases_error_on_their_line) {
     cr_assert(strstr(err, want) && strstr(err, "NUL"), "%s", err);
     sweep_plan_free(&p);
 }
+
+/* A status the sweep cannot write (here a trigger raising SQLite's "database
+ * or disk is full", installed by the stand-in worker once the sweep has
+ * started) stops the sweep with that error: it never goes on printing
+ * progress the database does not hold. */
+Test(sweep, failed_status_writes_stop_the_sweep) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512];
+    sweep_file(path, sizeof path, "full",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8, 16, 24\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/full.db", tmp);
+    snprintf(exe, sizeof exe, "%s/filler.sh", tmp);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "#!/bin/sh\nsqlite3 '%s' \"CREATE TRIGGER IF NOT EXISTS full BEFORE UPDATE ON runs "
+             "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;\"\nexit 1\n",
+             db);
+    write_file(exe, script);
+    chmod(exe, 0755);
+    sweep_run_opts o = {
+        .db_path = db, .exe = exe, .workers = 1, .threads = 1, .shard_i = 1, .shard_n = 1};
+    sweep_progress last;
+    int rc = sweep_run(&p, &o, &last, err, sizeof err);
+    cr_assert_neq(rc, 0, "the failed status write was swallowed");
+    cr_assert(strstr(err, "disk is full"), "%s", err);
+    cr_assert_lt(last.done + last.failed, 3, "went on launching after the failure");
+    sweep_plan_free(&p);
+}
+
+/* One sweep per database, wherever its checkpoints go: the lock is a row of
+ * the database naming host and pid; a holder that died is taken over. */
+Test(sweep, one_sweep_per_database_whatever_the_checkpoint_dir) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512], other[512];
+    sweep_file(path, sizeof path, "lk",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/lk.db", tmp);
+    snprintf(other, sizeof other, "%s/elsewhere", tmp);
+    snprintf(exe, sizeof exe, "%s/ok.sh", tmp);
+    write_file(exe, "#!/bin/sh\nexit 1\n");
+    chmod(exe, 0755);
+    /* another live process (a child that sleeps) holds the database's lock */
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        store *s = NULL;
+        char e[UTIL_ERRLEN];
+        int ok = store_open(&s, db, STORE_CREATE, e, sizeof e) == 0 &&
+                 store_lock(s, STORE_LOCK_SWEEP, "sweep other", 120, NULL, NULL, e, sizeof e) == 0;
+        if (write(pfd[1], ok ? "y" : "n", 1) != 1) _exit(2);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    cr_assert_eq(read(pfd[0], &c, 1), 1);
+    cr_assert_eq(c, 'y');
+    sweep_run_opts o = {.db_path = db,
+                        .ckpt_dir = other,
+                        .exe = exe,
+                        .workers = 1,
+                        .threads = 1,
+                        .shard_i = 1,
+                        .shard_n = 1};
+    sweep_progress last;
+    cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0, "two sweeps on one database");
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)holder);
+    cr_assert(strstr(err, pid) && strstr(err, "sweep other"), "%s", err);
+    /* the holder dies without releasing it (SIGKILL): the lock is stale */
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    close(pfd[0]);
+    close(pfd[1]);
+    sweep_plan_free(&p);
+}
