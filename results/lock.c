@@ -25,9 +25,11 @@
 
 /* Start time of process pid in clock ticks since boot (/proc/PID/stat field
  * 22), 0 when unknown: tells a live holder from a new process that reuses
- * its pid. */
-static int64_t proc_start(int64_t pid) {
+ * its pid. *state gets field 3 ('Z' for a zombie: dead, but not yet reaped,
+ * as under a container's init that reaps nothing), 0 when unknown. */
+static int64_t proc_start(int64_t pid, char *state) {
     char path[64], buf[1024];
+    *state = 0;
     snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
@@ -38,9 +40,9 @@ static int64_t proc_start(int64_t pid) {
     if (!p) return 0;
     long long v = 0;
     /* after ")": state is field 3, starttime field 22 */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+    if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
                       "%*d %lld",
-               &v) != 1)
+               state, &v) != 2)
         return 0;
     return v;
 }
@@ -49,7 +51,9 @@ static int64_t proc_start(int64_t pid) {
 static int local_alive(int64_t pid, int64_t start) {
     if (pid <= 0) return 0;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
-    int64_t now = proc_start(pid);
+    char state;
+    int64_t now = proc_start(pid, &state);
+    if (state == 'Z' || state == 'X') return 0;
     return !(start && now && now != start);
 }
 
@@ -80,7 +84,8 @@ int store_lock(store *s, const char *name, const char *what, double stale_secs,
         return util_err(err, errlen, UTIL_EINVAL, "%s: too many locks held", s->path);
     char host[128];
     util_hostname(host, sizeof host);
-    int64_t pid = (int64_t)getpid(), start = proc_start(pid);
+    char state;
+    int64_t pid = (int64_t)getpid(), start = proc_start(pid, &state);
     int rc = store__begin(s, err, errlen);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
