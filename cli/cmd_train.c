@@ -50,6 +50,7 @@ static const char usage[] =
     "                      at the end and on SIGINT/SIGTERM)\n"
     "  --resume            continue from --checkpoint if it exists\n"
     "  --db FILE           log the run, its steps and evals into this results database\n"
+    "                      (one process per run: a second is refused while it trains)\n"
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
     "  --label L           sweep label (database)\n"
