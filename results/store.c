@@ -355,8 +355,19 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
         /* WAL lets readers and several writers share the file; NORMAL is
          * durable against process death (the OS holds the WAL pages). */
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
+        int jr = SQLITE_ERROR;
+        /* Several processes creating one file race here, and the switch to
+         * WAL does not always wait on the busy handler: retry it. */
+        for (double t0 = util_now();;) {
+            if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+                break;
+            jr = sqlite3_step(st);
+            if ((jr & 0xff) != SQLITE_BUSY || util_now() - t0 > 60.0) break;
+            sqlite3_finalize(st);
+            st = NULL;
+            usleep(1000 + (unsigned)(rand() % 20000));
+        }
+        if (jr == SQLITE_ROW) {
             const char *mode = (const char *)sqlite3_column_text(st, 0);
             if (!mode || strcmp(mode, "wal") != 0) {
                 sqlite3_finalize(st);
