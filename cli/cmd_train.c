@@ -400,7 +400,10 @@ int cmd_train(int argc, char **argv) {
         char lock[32];
         store_lock_holder h;
         snprintf(lock, sizeof lock, STORE_LOCK_RUN_PREFIX "%s", x.run_id);
-        if (store_lock(x.db, lock, "scaling train", 600, &h, NULL, err, sizeof err)) {
+        char what[200];
+        snprintf(what, sizeof what, "%s", "scaling train");
+        if (sweep) snprintf(what, sizeof what, STORE_LOCK_WORKER " (sweep %.120s)", sweep);
+        if (store_lock(x.db, lock, what, 600, &h, NULL, err, sizeof err)) {
             fprintf(stderr, "scaling train: %s%s\n", err,
                     h.pid ? "; run it once, or train a repeat of this configuration under "
                             "another --seed (the seed is part of the run id)"

@@ -225,3 +225,34 @@ void store__unlock_all(store *s) {
         if (store_unlock(s, name, e, sizeof e)) s->nheld--; /* best effort */
     }
 }
+
+int store_lock_drop_workers(store *s, int *n, char *err, size_t errlen) {
+    if (n) *n = 0;
+    if (held_index(s, STORE_LOCK_SWEEP) < 0)
+        return util_err(err, errlen, UTIL_EINVAL, "%s: dropping workers' locks needs the %s lock",
+                        s->path, STORE_LOCK_SWEEP);
+    int rc = store__begin(s, err, errlen);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "DELETE FROM locks WHERE substr(name, 1, length(?1)) = ?1 AND "
+                           "substr(what, 1, length(?2)) = ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store__dberr(s, err, errlen, "dropping workers' locks");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, STORE_LOCK_RUN_PREFIX, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, STORE_LOCK_WORKER, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, "dropping workers' locks");
+        goto done;
+    }
+    if (n) *n = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = store__commit(s, err, errlen);
+done:
+    sqlite3_finalize(st);
+    if (rc) store__rollback(s);
+    return rc;
+}

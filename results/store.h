@@ -209,5 +209,13 @@ int store_lock(store *s, const char *name, const char *what, double stale_secs,
 int store_lock_refresh(store *s, char *err, size_t errlen);
 /* Releases lock `name` if this process holds it (else changes nothing). */
 int store_unlock(store *s, const char *name, char *err, size_t errlen);
+/* What a sweep's worker says it is doing (its run lock's `what` starts so). */
+#define STORE_LOCK_WORKER "sweep worker"
+/* Drops the run locks of sweep workers. Only for the holder of
+ * STORE_LOCK_SWEEP before it launches any: every such lock then belongs to a
+ * worker of an earlier sweep, which died with it (perhaps on another node,
+ * whose heartbeat would otherwise hold the run for minutes). *n (may be
+ * NULL) gets how many. */
+int store_lock_drop_workers(store *s, int *n, char *err, size_t errlen);
 
 #endif

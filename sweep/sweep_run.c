@@ -350,6 +350,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     char what[200];
     snprintf(what, sizeof what, "sweep %.120s", plan->name);
     if ((rc = store_lock(P.db, STORE_LOCK_SWEEP, what, 120, NULL, NULL, err, errlen))) goto done;
+    /* workers of an earlier sweep died with it: their run locks are stale */
+    if ((rc = store_lock_drop_workers(P.db, NULL, err, errlen))) goto done;
     if ((rc = store_put_sweep(P.db, plan->name, sweep_mode_name(plan->mode), plan->file_text,
                               plan->plan_json, err, errlen)))
         goto done;

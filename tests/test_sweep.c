@@ -983,10 +983,29 @@ Test(sweep, one_sweep_per_database_whatever_the_checkpoint_dir) {
     char pid[32];
     snprintf(pid, sizeof pid, "pid %d", (int)holder);
     cr_assert(strstr(err, pid) && strstr(err, "sweep other"), "%s", err);
-    /* the holder dies without releasing it (SIGKILL): the lock is stale */
+    /* the holder dies without releasing it (SIGKILL): the lock is stale. Its
+     * workers died with it, on whatever node: their run locks (fresh
+     * heartbeats from another host) go; a plain trainer's lock stays. */
     kill(holder, SIGKILL);
     waitpid(holder, NULL, 0);
+    sqlite3 *raw = NULL;
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw,
+                              "INSERT INTO locks VALUES ('run:w', 'node9', 1, 0, 'sweep worker "
+                              "(sweep lk)', 'now', 1e12, 600), ('run:t', 'node9', 1, 0, 'scaling "
+                              "train', 'now', 1e12, 600)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
     cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(name) FROM locks", -1, &q, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "run:t");
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
     close(pfd[0]);
     close(pfd[1]);
     sweep_plan_free(&p);
