@@ -24,12 +24,10 @@ static const char *usage_text =
     "         FROM runs WHERE status = 'done' ORDER BY flops\"\n";
 
 int cmd_query(int argc, char **argv) {
-    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
-                                         {"csv", no_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"timeout", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'}, {"csv", no_argument, 0, 'c'},
+        {"json", no_argument, 0, 'j'},     {"timeout", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
     const char *db = CLI_DEFAULT_DB;
     int fmt = STORE_FMT_TABLE, c;
     double timeout = 10; /* seconds: a runaway recursive CTE stops by itself */

@@ -40,8 +40,9 @@ static int64_t proc_start(int64_t pid, char *state) {
     if (!p) return 0;
     long long v = 0;
     /* after ")": state is field 3, starttime field 22 */
-    if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-                      "%*d %lld",
+    if (sscanf(p + 1,
+               " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+               "%*d %lld",
                state, &v) != 2)
         return 0;
     return v;
@@ -157,7 +158,8 @@ int store_lock(store *s, const char *name, const char *what, double stale_secs,
     sqlite3_finalize(st);
     st = NULL;
     rc = store__commit(s, err, errlen);
-    if (!rc && held_index(s, name) < 0) snprintf(s->held[s->nheld++], sizeof s->held[0], "%s", name);
+    if (!rc && held_index(s, name) < 0)
+        snprintf(s->held[s->nheld++], sizeof s->held[0], "%s", name);
 done:
     sqlite3_finalize(st);
     if (rc) store__rollback(s);

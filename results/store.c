@@ -286,8 +286,8 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     /* Reading a file nobody can write (read-only media, a read-only copy):
      * immutable, so no -shm is needed or left behind, unless a -wal holds
      * rows the file lacks. */
-    int immutable = ro && !missing && (access(path, W_OK) != 0 || !dir_writable(path)) &&
-                    !wal_has_rows(path);
+    int immutable =
+        ro && !missing && (access(path, W_OK) != 0 || !dir_writable(path)) && !wal_has_rows(path);
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {

@@ -37,7 +37,7 @@ struct store {
     char known_run[17]; /* last run id checked to exist (saves a lookup per row) */
     char held[4][64];   /* names of the locks this process took through s (lock.c) */
     int nheld;
-    double query_timeout; /* seconds a store_query* may run, 0 = no limit */
+    double query_timeout;  /* seconds a store_query* may run, 0 = no limit */
     double query_deadline; /* util_now() past which the running query stops */
 };
 

@@ -268,8 +268,7 @@ Test(faults, merge_of_a_running_shard_converges) {
 
 /* A FIFO where train.tok should be used to block the open forever. */
 Test(faults, fifo_token_file_is_refused) {
-    cr_assert_eq(sh("cp -r data fifo && rm fifo/train.tok && mkfifo fifo/train.tok"), 0, "%s",
-                 out);
+    cr_assert_eq(sh("cp -r data fifo && rm fifo/train.tok && mkfifo fifo/train.tok"), 0, "%s", out);
     int rc = sh("timeout 60 '%s' train --data fifo --layers 1 --d-model 16 --heads 2 --ctx 32 "
                 "--batch 4 --tokens 1000 --quiet",
                 bin);
