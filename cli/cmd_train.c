@@ -52,6 +52,7 @@ static const char usage[] =
     "                      at the end and on SIGINT/SIGTERM)\n"
     "  --resume            continue from --checkpoint if it exists\n"
     "  --db FILE           log the run, its steps and evals into this results database\n"
+    "                      (one process per run: a second is refused while it trains)\n"
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
     "  --label L           sweep label (database)\n"
@@ -156,6 +157,14 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
     return 0;
 }
 
+/* The checkpoint about to be written is ahead of every buffered step row:
+ * commit them first (model_hooks.on_checkpoint). */
+static int hk_checkpoint(void *vctx, int64_t step, char *err, size_t errlen) {
+    train_ctx *x = vctx;
+    (void)step;
+    return x->db ? store_flush(x->db, err, errlen) : 0;
+}
+
 /* Parses the command line into *rc (and --db, --quiet). Returns -1 when it
  * went well, else the exit code (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, run_config *rc, const char **db_path, int *quiet) {
@@ -248,6 +257,23 @@ int cmd_train(int argc, char **argv) {
             return cli_fail("train", "%s", err);
     }
     run_resolve(&rc, db_path ? &di : NULL);
+    if (x.db) {
+        /* one process per run: a second one would write the same rows */
+        char lock[32];
+        store_lock_holder h;
+        snprintf(lock, sizeof lock, STORE_LOCK_RUN_PREFIX "%s", rc.id);
+        char what[200];
+        snprintf(what, sizeof what, "%s", "scaling train");
+        if (rc.sweep[0]) snprintf(what, sizeof what, STORE_LOCK_WORKER " (sweep %.120s)", rc.sweep);
+        if (store_lock(x.db, lock, what, 600, &h, NULL, err, sizeof err)) {
+            fprintf(stderr, "scaling train: %s%s\n", err,
+                    h.pid ? "; run it once, or train a repeat of this configuration under "
+                            "another --seed (the seed is part of the run id)"
+                          : "");
+            store_close(x.db);
+            return EXIT_FAIL;
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -257,7 +283,11 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     rc.train.stop = &g_stop;
 
-    model_hooks hooks = {.ctx = &x, .on_start = hk_start, .on_step = hk_step, .on_eval = hk_eval};
+    model_hooks hooks = {.ctx = &x,
+                         .on_start = hk_start,
+                         .on_step = hk_step,
+                         .on_eval = hk_eval,
+                         .on_checkpoint = hk_checkpoint};
     model_train_result res;
     memset(&res, 0, sizeof res);
     int trc = model_train(&rc.train, &hooks, &res, err, sizeof err);

@@ -182,6 +182,9 @@ typedef struct {
                     size_t errlen);
     int (*on_step)(void *ctx, const model_step_rec *r, char *err, size_t errlen);
     int (*on_eval)(void *ctx, const model_eval_rec *r, char *err, size_t errlen);
+    /* Called just before a checkpoint at `step` is written: every record
+     * reported so far must be durable when it returns (a resume starts after
+     * the checkpoint and never reports them again). Non-zero: no checkpoint. */
     int (*on_checkpoint)(void *ctx, int64_t step, char *err, size_t errlen);
 } model_hooks;
 

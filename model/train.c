@@ -144,10 +144,13 @@ static int check_config(const model_train_config *c, char *err, size_t errlen) {
 static int save_ckpt(const model_train_config *c, const nn_gpt *g, const nn_ckpt_state *st,
                      const model_hooks *hk, char *err, size_t errlen) {
     if (!c->checkpoint[0]) return 0;
-    int rc = nn_ckpt_save(c->checkpoint, g, st, err, errlen);
-    if (rc) return rc;
-    if (hk && hk->on_checkpoint) return hk->on_checkpoint(hk->ctx, st->step, err, errlen);
-    return 0;
+    /* The hook first: a checkpoint must never be ahead of what the caller
+     * has made durable, or a resume after SIGKILL would skip those records. */
+    if (hk && hk->on_checkpoint) {
+        int rc = hk->on_checkpoint(hk->ctx, st->step, err, errlen);
+        if (rc) return rc;
+    }
+    return nn_ckpt_save(c->checkpoint, g, st, err, errlen);
 }
 
 int model_train(const model_train_config *cin, const model_hooks *hk, model_train_result *res,

@@ -81,7 +81,19 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  created TEXT NOT NULL\n"
     ") STRICT;\n"
     "CREATE INDEX fits_sweep ON fits(sweep);\n",
-    /* v1 -> v2: the final loss on the whole validation split, and its
+    /* v1 -> v2: who is using the database right now (lock.c). Local to one
+     * file: merge and export leave it alone. */
+    "CREATE TABLE locks(\n"
+    "  name TEXT PRIMARY KEY NOT NULL,\n"
+    "  host TEXT NOT NULL,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  pid_start INTEGER NOT NULL DEFAULT 0,\n"
+    "  what TEXT NOT NULL DEFAULT '',\n"
+    "  since TEXT NOT NULL,\n"
+    "  heartbeat REAL NOT NULL,\n"
+    "  stale_secs REAL NOT NULL\n"
+    ") STRICT;\n",
+    /* v2 -> v3: the final loss on the whole validation split, and its
      * per-window losses for paired resampling of the eval set. */
     "ALTER TABLE runs ADD COLUMN final_val_tokens INTEGER;\n"
     "CREATE TABLE final_eval(\n"
@@ -215,6 +227,47 @@ static int check_file(const char *path, int *missing, int *empty, char *err, siz
     return 0;
 }
 
+/* Whether path's directory lets us create files (the -wal and -shm). */
+static int dir_writable(const char *path) {
+    char *d = strdup(path);
+    if (!d) return 0;
+    char *slash = strrchr(d, '/');
+    const char *dir = ".";
+    if (slash) {
+        slash[slash == d] = 0; /* "/x.db" -> "/" */
+        dir = d;
+    }
+    int ok = access(dir, W_OK) == 0;
+    free(d);
+    return ok;
+}
+
+/* Whether path-wal exists with content (committed rows not yet in the file). */
+static int wal_has_rows(const char *path) {
+    char w[4096];
+    struct stat st;
+    snprintf(w, sizeof w, "%s-wal", path);
+    return stat(w, &st) == 0 && st.st_size > 0;
+}
+
+/* "file:<percent-encoded path>?immutable=1": a database nobody can be
+ * writing, read without locks, -wal or -shm (read-only media). */
+static char *immutable_uri(const char *path) {
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32);
+    if (!u) return NULL;
+    char *p = u + sprintf(u, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/-_.~", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?immutable=1");
+    return u;
+}
+
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen) {
     int rc = 0, missing, empty;
     store *s = NULL;
@@ -228,6 +281,21 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     if (empty && ro)
         return util_err(err, errlen, UTIL_EDB,
                         "%s: empty file, not an initialised results database", path);
+    /* Writing needs the file and its directory (for -wal and -shm): say so
+     * before SQLite half-opens it and leaves those files behind. */
+    if (!ro && !missing && access(path, W_OK) != 0)
+        return util_err(err, errlen, UTIL_EDB,
+                        "%s: read-only (%s): this command writes to the results database", path,
+                        strerror(errno));
+    if (!ro && !dir_writable(path))
+        return util_err(err, errlen, UTIL_EDB,
+                        "%s: its directory is read-only: writing needs room for %s-wal and -shm",
+                        path, path);
+    /* Reading a file nobody can write (read-only media, a read-only copy):
+     * immutable, so no -shm is needed or left behind, unless a -wal holds
+     * rows the file lacks. */
+    int immutable =
+        ro && !missing && (access(path, W_OK) != 0 || !dir_writable(path)) && !wal_has_rows(path);
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
@@ -240,7 +308,14 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     s->last_flush = util_now();
     int oflags =
         ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+    char *uri = immutable ? immutable_uri(path) : NULL;
+    if (immutable && !uri) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory opening %s", path);
+        goto fail;
+    }
+    int orc = sqlite3_open_v2(uri ? uri : path, &s->db, oflags | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         rc = util_err(err, errlen, UTIL_EDB, "%s: cannot open: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
@@ -288,8 +363,19 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
         /* WAL lets readers and several writers share the file; NORMAL is
          * durable against process death (the OS holds the WAL pages). */
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
+        int jr = SQLITE_ERROR;
+        /* Several processes creating one file race here, and the switch to
+         * WAL does not always wait on the busy handler: retry it. */
+        for (double t0 = util_now();;) {
+            if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+                break;
+            jr = sqlite3_step(st);
+            if ((jr & 0xff) != SQLITE_BUSY || util_now() - t0 > 60.0) break;
+            sqlite3_finalize(st);
+            st = NULL;
+            usleep(1000 + (unsigned)(rand() % 20000));
+        }
+        if (jr == SQLITE_ROW) {
             const char *mode = (const char *)sqlite3_column_text(st, 0);
             if (!mode || strcmp(mode, "wal") != 0) {
                 sqlite3_finalize(st);
@@ -339,6 +425,7 @@ void store_close(store *s) {
         char e[UTIL_ERRLEN];
         store_flush(s, e, sizeof e); /* best effort: close has no way to report */
     }
+    if (s->db) store__unlock_all(s);
     sqlite3_finalize(s->ins_step);
     sqlite3_finalize(s->ins_eval);
     if (s->db) sqlite3_close_v2(s->db);
@@ -953,6 +1040,7 @@ int store_flush(store *s, char *err, size_t errlen) {
     int rc = store__begin(s, err, errlen);
     if (rc) return rc; /* still locked after a minute: keep the rows for the next try */
     rc = store__write_steps(s, err, errlen);
+    if (!rc) rc = store__lock_beat(s, err, errlen);
     if (!rc) rc = store__commit(s, err, errlen);
     if (rc) {
         store__rollback(s);

@@ -14,6 +14,7 @@
  *   steps(run_id → runs.id, step, tokens, flops, train_loss, lr, grad_norm, elapsed)
  *   evals(run_id → runs.id, step, tokens, flops, val_loss, val_bpb)
  *   fits(id PK, sweep, law, params_json, selection_json, created)
+ *   locks(name PK, host, pid, pid_start, what, since, heartbeat, stale_secs)  (v2)
  * Units: tokens are counts, flops are FLOPs (tokens × flops_per_token_chinchilla
  * unless said), losses nats/token, bpb bits/byte, times ISO-8601 UTC, elapsed s.
  *
@@ -34,7 +35,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -212,6 +213,11 @@ int store_print_evals(store *s, const char *run_id, int fmt, FILE *fp, char *err
 int store_print_steps(store *s, const char *run_id, int64_t every, int fmt, FILE *fp, char *err,
                       size_t errlen);
 
+/* Time limit of each later store_query / store_export on s, in seconds
+ * (0, the default: none). A query past it stops with UTIL_EDB and a message
+ * saying so, whatever rows it had printed. */
+void store_set_query_timeout(store *s, double seconds);
+
 /* Writes table ("runs", "steps", "evals", "sweeps", "fits") as CSV or JSON
  * (STORE_FMT_*) to fp; with sweep non-NULL only that sweep's rows (steps and
  * evals of its runs). CSV: header line, NULL as empty field, REAL with 17
@@ -238,5 +244,45 @@ int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE
  * setting application_id and user_version; refuses v > nsteps. On error
  * nothing changed. store_open uses it with the built-in table of steps. */
 int store_migrate(sqlite3 *db, const char *const *steps, int nsteps, char *err, size_t errlen);
+
+/* ---- Locks: who is using this database now (lock.c) -------------------- */
+
+/* The holder of a lock, as recorded in its row. */
+typedef struct {
+    char host[128];  /* util_hostname of the holder */
+    int64_t pid;     /* its process id; 0 when the lock was free */
+    char what[256];  /* what it said it is doing ("sweep NAME", "scaling train") */
+    char since[32];  /* ISO-8601 UTC time it took the lock */
+    double age_secs; /* seconds since its last heartbeat */
+} store_lock_holder;
+
+/* Lock names: the one sweep a database may have running, and a run being
+ * trained (STORE_LOCK_RUN_PREFIX + run id). */
+#define STORE_LOCK_SWEEP "sweep"
+#define STORE_LOCK_RUN_PREFIX "run:"
+
+/* Takes lock `name` for this process (host, pid) with the description
+ * `what`, or confirms that it already holds it. A lock held by another
+ * process is taken over when stale: its process is gone (same host), or its
+ * heartbeat is older than the holder's stale_secs (another host); *holder
+ * (may be NULL) then describes the stale holder and *took_over is 1.
+ * Returns UTIL_EDB with holder->pid set and a message naming the holder when
+ * a live process holds it; other errors as usual. store_close releases the
+ * locks this process took through s. On failure nothing was changed. */
+int store_lock(store *s, const char *name, const char *what, double stale_secs,
+               store_lock_holder *holder, int *took_over, char *err, size_t errlen);
+/* Renews the heartbeat of every lock this connection holds (each flush of
+ * steps does it too). UTIL_EDB if one was taken over by another process. */
+int store_lock_refresh(store *s, char *err, size_t errlen);
+/* Releases lock `name` if this process holds it (else changes nothing). */
+int store_unlock(store *s, const char *name, char *err, size_t errlen);
+/* What a sweep's worker says it is doing (its run lock's `what` starts so). */
+#define STORE_LOCK_WORKER "sweep worker"
+/* Drops the run locks of sweep workers. Only for the holder of
+ * STORE_LOCK_SWEEP before it launches any: every such lock then belongs to a
+ * worker of an earlier sweep, which died with it (perhaps on another node,
+ * whose heartbeat would otherwise hold the run for minutes). *n (may be
+ * NULL) gets how many. */
+int store_lock_drop_workers(store *s, int *n, char *err, size_t errlen);
 
 #endif

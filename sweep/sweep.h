@@ -93,8 +93,14 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
                            double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
                            size_t errlen);
 
+/* Largest training budget of one run in tokens (`scaling train --tokens`'s
+ * limit) and largest warm-up in steps (an int in model_train_config). */
+#define SWEEP_MAX_TOKENS 4e18
+#define SWEEP_MAX_WARMUP (1 << 30)
+
 /* Token budget (whole optimizer steps of tokens_per_step, at least one step)
- * whose training FLOPs at flops_per_token are nearest to `budget`. */
+ * whose training FLOPs at flops_per_token are nearest to `budget`; -1 when
+ * that is more than SWEEP_MAX_TOKENS or an argument is not positive. */
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step);
 
 /* The deterministic launch order: largest FLOPs first (ties by id), so the

@@ -29,8 +29,12 @@ double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
 
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
     double per_step = flops_per_token * (double)tokens_per_step;
+    if (!(per_step > 0) || !(budget >= 0) || tokens_per_step < 1) return -1;
     double steps = floor(budget / per_step + 0.5);
     if (steps < 1) steps = 1;
+    /* compared in double before any conversion: (int64_t) of a value past
+     * INT64_MAX is undefined, and steps * tokens_per_step could wrap */
+    if (steps * (double)tokens_per_step > SWEEP_MAX_TOKENS) return -1;
     return (int64_t)steps * tokens_per_step;
 }
 
@@ -473,6 +477,13 @@ static int point_budget(section *x, sweep_item *r) {
     if (p->mode == SWEEP_ISOFLOP) {
         r->compute_budget = ax(x, K_BUDGET, 0);
         g->tokens = sweep_tokens_for_budget(r->compute_budget, r->flops_per_token, tps);
+        if (g->tokens < 0)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: budget %.3g FLOPs: [%s] %dx%d would train %.3g tokens, "
+                            "more than the %.0e a run can have",
+                            ORIGIN(c, ax_idx(x, K_BUDGET), sec), r->compute_budget, sec->name,
+                            s->n_layer, s->d_model, r->compute_budget / r->flops_per_token,
+                            SWEEP_MAX_TOKENS);
         double got = (double)g->tokens * r->flops_per_token;
         if (got > 2 * r->compute_budget &&
             (rc = warn(c,
@@ -519,15 +530,26 @@ static int point_optim(section *x, sweep_item *r) {
     const sweep_plan *p = c->plan;
     model_train_config *g = &r->cfg;
     int li = ax_idx(x, K_LR);
-    if (li >= 0 && c->val[li].is_rule)
+    if (li >= 0 && c->val[li].is_rule) {
         g->lr = c->val[li].rule_c * pow((double)r->counts.nonembedding, -c->val[li].rule_p);
-    else
+        const sweep_keydef *lk = sweep_key_find("lr");
+        if (!(g->lr >= lk->lo && g->lr <= lk->hi))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: lr = %s gives %g for [%s] %dx%d (%lld non-embedding "
+                            "parameters), out of range [%g, %g]",
+                            ORIGIN(c, li, sec), c->f.e[li].value, g->lr, sec->name,
+                            g->shape.n_layer, g->shape.d_model, (long long)r->counts.nonembedding,
+                            lk->lo, lk->hi);
+    } else
         g->lr = ax(x, K_LR, g->lr);
     g->min_lr_frac = ax(x, K_MIN_LR_FRAC, g->min_lr_frac);
     int64_t steps = model_train_steps(g); /* tokens are whole steps here */
     g->warmup = (int)ax(x, K_WARMUP, g->warmup);
-    if (ax_idx(x, K_WARMUP_FRAC) >= 0)
-        g->warmup = (int)floor(ax(x, K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+    if (ax_idx(x, K_WARMUP_FRAC) >= 0) {
+        /* in double first: a fraction of 1e15 steps does not fit an int */
+        double w = floor(ax(x, K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+        g->warmup = w > SWEEP_MAX_WARMUP ? SWEEP_MAX_WARMUP : (int)w;
+    }
     /* A floor in steps: a fraction of a short run is a handful of
      * steps, too few for AdamW's second moments before the peak lr
      * (the chinchilla preset's 10- and 18-step warm-ups diverged). */

@@ -83,7 +83,18 @@ typedef struct {
     double flops_at_start; /* finished FLOPs when this invocation began */
     double *partial;       /* per run: FLOPs of the run done so far (from its steps) */
     char *finished;        /* per run: 1 when it needs no more work */
+    int db_rc;             /* first failed write of a status (a full disk): the sweep stops */
+    char db_err[UTIL_ERRLEN];
 } pool;
+
+/* Keeps the first failed database write (rc != 0) for sweep_run to return:
+ * the database must never silently disagree with the progress printed. */
+static void note(pool *P, int rc, const char *e) {
+    if (rc && !P->db_rc) {
+        P->db_rc = rc;
+        snprintf(P->db_err, sizeof P->db_err, "%s", e);
+    }
+}
 
 static void emit(pool *P, sweep_event ev, int run, int code) {
     P->pr.ev = ev;
@@ -169,10 +180,10 @@ static void reap(pool *P, const worker *w, int status) {
     else
         ev = SWEEP_EV_FAILED;
     if (ev == SWEEP_EV_DIVERGED && (!have || strcmp(row.status, "diverged")))
-        store_set_status(P->db, r->id, "diverged", e, sizeof e);
-    if (ev == SWEEP_EV_FAILED) store_set_status(P->db, r->id, "failed", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "diverged", e, sizeof e), e);
+    if (ev == SWEEP_EV_FAILED) note(P, store_set_status(P->db, r->id, "failed", e, sizeof e), e);
     if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
-        store_set_status(P->db, r->id, "planned", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "planned", e, sizeof e), e);
     store_run_free_fields(&row);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
@@ -234,6 +245,13 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         goto done;
     }
     if ((rc = store_open(&P.db, o->db_path, STORE_CREATE, err, errlen))) goto done;
+    /* one sweep per database, wherever its checkpoints are: the lock is a
+     * row in the database (released by store_close, stale when we die) */
+    char what[200];
+    snprintf(what, sizeof what, "sweep %.120s", plan->name);
+    if ((rc = store_lock(P.db, STORE_LOCK_SWEEP, what, 120, NULL, NULL, err, errlen))) goto done;
+    /* workers of an earlier sweep died with it: their run locks are stale */
+    if ((rc = store_lock_drop_workers(P.db, NULL, err, errlen))) goto done;
     if ((rc = store_put_sweep(P.db, plan->name, sweep_mode_name(plan->mode), plan->file_text,
                               plan->plan_json, err, errlen)))
         goto done;
@@ -271,11 +289,16 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     P.t0 = util_now();
 
     /* ---- the loop ----------------------------------------------------- */
-    int next = 0, forwarded = 0;
+    int next = 0, forwarded = 0, lost = 0, halted = 0;
     double last_tick = 0, last_poll = 0;
     for (;;) {
-        int stopping = o->stop && *o->stop;
-        if (stopping && forwarded < (int)*o->stop) {
+        int stopping = (o->stop && *o->stop) || lost || P.db_rc;
+        if ((lost || P.db_rc) && !halted) { /* the database failed us: stop, all resumable */
+            for (int i = 0; i < nw; i++)
+                kill(w[i].pid, SIGINT);
+            halted = 1;
+        }
+        if (stopping && o->stop && forwarded < (int)*o->stop) {
             int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
             for (int i = 0; i < nw; i++)
                 kill(w[i].pid, sig);
@@ -284,7 +307,8 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         while (!stopping && nw < o->workers && next < queued) {
             int run = order[next++];
             char e[UTIL_ERRLEN];
-            store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e);
+            note(&P, store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e), e);
+            if (P.db_rc) break;
             pid_t pid = launch(&P, run, ckpt_dir, err, errlen);
             if (pid < 0) {
                 rc = (int)pid;
@@ -333,6 +357,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         if (now - last_poll >= 2.0) {
             refresh_partial(&P, w, nw);
             last_poll = now;
+            if (!lost) lost = store_lock_refresh(P.db, err, errlen); /* taken for dead? */
         }
         if (now - last_tick >= 1.0) {
             emit(&P, SWEEP_EV_TICK, -1, 0);
@@ -340,7 +365,12 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         }
     }
     emit(&P, SWEEP_EV_TICK, -1, 0);
-    if (o->stop && *o->stop)
+    if (lost)
+        rc = lost; /* err says why */
+    else if (P.db_rc)
+        rc = util_err(err, errlen, P.db_rc, "%s (the sweep stopped; every run is resumable)",
+                      P.db_err);
+    else if (o->stop && *o->stop)
         rc = util_err(err, errlen, UTIL_EINTR,
                       "stopped on request: "
                       "every run is resumable");

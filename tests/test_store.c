@@ -328,16 +328,21 @@ Test(store, migration_mechanism) {
     cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "x", NULL, err, sizeof err), 0, "%s", err);
     store_close(s);
     cr_assert_eq(sqlite3_open(q, &db), SQLITE_OK);
-    const char *future[] = {"SELECT 'v1 is already applied'", "SELECT 'v2 is already applied'",
-                            "ALTER TABLE runs ADD COLUMN note TEXT"};
-    cr_assert_eq(store_migrate(db, future, 3, err, sizeof err), 0, "%s", err);
+    const char *future[STORE_SCHEMA_VERSION + 1];
+    for (int v = 0; v < STORE_SCHEMA_VERSION; v++)
+        future[v] = "SELECT 'already applied'";
+    future[STORE_SCHEMA_VERSION] = "ALTER TABLE runs ADD COLUMN note TEXT";
+    cr_assert_eq(store_migrate(db, future, STORE_SCHEMA_VERSION + 1, err, sizeof err), 0, "%s",
+                 err);
     sqlite3_close(db);
-    cr_assert_eq(raw_int(q, "PRAGMA user_version"), 3);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='note'"), 1);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweeps"), 1);
-    /* ... which this (v2) program now refuses. */
+    /* ... which this program now refuses. */
     cr_assert_lt(store_open(&s, q, STORE_CREATE, err, sizeof err), 0);
-    cr_assert(strstr(err, "schema version 3 is newer"), "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "schema version %d is newer", STORE_SCHEMA_VERSION + 1);
+    cr_assert(strstr(err, want), "%s", err);
     rmtree(d);
     free(p), free(q), free(d);
 }
@@ -1067,12 +1072,13 @@ Test(store_cli, merge_command) {
     cr_assert_eq(raw_int(po, "SELECT count(*) FROM runs"), 3);
     snprintf(args, sizeof args, "merge %s", po);
     cr_assert_eq(run_cli(args, out, sizeof out), 2, "%s", out);
-    /* A shard whose a0 has another configuration: reported on stderr, ours kept. */
+    /* A shard whose a0 has another configuration: reported on stderr, ours
+     * kept, exit 1 (a conflict that remains is a failure to merge it). */
     char *pb = pathin(d, "b.db");
     fill(pb);
     raw_exec(pb, "UPDATE runs SET config_json = '{\"k\": 99}' WHERE id = 'a0'");
     snprintf(args, sizeof args, "merge %s %s", po, pb);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_cli(args, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "conflict: run a0") && strstr(out, "1 conflicts left"), "%s", out);
     cr_assert_eq(raw_int(po, "SELECT config_json = '{\"k\": 0}' FROM runs WHERE id = 'a0'"), 1);
     rmtree(d);

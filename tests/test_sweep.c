@@ -874,3 +874,166 @@ Test(sweep, crashes_and_divergence_are_recorded) {
     cr_assert_not_null(strstr(err, "/nonexistent/scaling"), "%s", err);
     sweep_plan_free(&p);
 }
+
+/* ---- hostile values and files (issue 18) ---------------------------------- */
+
+/* Every number a sweep file can give is range-checked, and what the plan
+ * computes from it (tokens from a FLOP budget) is checked before it is
+ * converted: an overflow is an error naming FILE:LINE, never a run of 0 or
+ * negative tokens. */
+Test(sweep, budgets_past_the_token_limit_are_errors) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_file(path, sizeof path, "huge",
+               "mode = isoflop\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[iso]\nd_model = 16\nn_layer = 1\nbudget = 1e24, 1e30\n");
+    sweep_plan p;
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "planned %d runs", p.nruns);
+    snprintf(want, sizeof want, "%s:10: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "budget"), "%s", err);
+    cr_assert_eq(p.nruns, 0);
+    sweep_plan_free(&p);
+    cr_assert_eq(sweep_tokens_for_budget(1e30, 1000, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 0, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 1000, 0), -1);
+    /* a warm-up that does not fit an int is refused where it is written */
+    sweep_file(path, sizeof path, "wu",
+               "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\nwarmup = 1e11\n"
+               "[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    snprintf(want, sizeof want, "%s:7: warmup", path);
+    cr_assert(strstr(err, want) && strstr(err, "out of range"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* What libinih would misread: a section name longer than its buffer (it
+ * reports the error on a later line, or cuts the name), one whose name holds
+ * " ;" (an inline comment to libinih), and a NUL byte (the rest of the line
+ * silently dropped). Each is an error on its own line. */
+Test(sweep, ini_edge_cases_error_on_their_line) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_plan p;
+    const char *cases[][2] = {
+        {"mode = grid\n[g_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
+         "d_model = 16\nn_layer = 1\ntokens = 1000\n",
+         "4"},
+        {"mode = grid\n[g ;x]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", "4"},
+    };
+    for (int k = 0; k < 2; k++) {
+        sweep_file(path, sizeof path, "edge", cases[k][0]);
+        cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "case %d parsed", k);
+        snprintf(want, sizeof want, "%s:%s: ", path, cases[k][1]);
+        cr_assert(strstr(err, want) && strstr(err, "section"), "case %d: %s", k, err);
+        sweep_plan_free(&p);
+    }
+    /* n_ctx = 16<NUL>0: libinih would read 16 and drop the rest */
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[sweep]\ndata = %s\nmode = grid\nn_ctx = 16", datadir);
+    fputc(0, f);
+    fputs("0\nbatch = 2\nhead_size = 8\n[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", f);
+    fclose(f);
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "a NUL byte was read past");
+    snprintf(want, sizeof want, "%s:4: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "NUL"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* A status the sweep cannot write (here a trigger raising SQLite's "database
+ * or disk is full", installed by the stand-in worker once the sweep has
+ * started) stops the sweep with that error: it never goes on printing
+ * progress the database does not hold. */
+Test(sweep, failed_status_writes_stop_the_sweep) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512];
+    sweep_file(path, sizeof path, "full",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8, 16, 24\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/full.db", tmp);
+    snprintf(exe, sizeof exe, "%s/filler.sh", tmp);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "#!/bin/sh\nsqlite3 '%s' \"CREATE TRIGGER IF NOT EXISTS full BEFORE UPDATE ON runs "
+             "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;\"\nexit 1\n",
+             db);
+    write_file(exe, script);
+    chmod(exe, 0755);
+    sweep_run_opts o = {
+        .db_path = db, .exe = exe, .workers = 1, .threads = 1, .shard_i = 1, .shard_n = 1};
+    sweep_progress last;
+    int rc = sweep_run(&p, &o, &last, err, sizeof err);
+    cr_assert_neq(rc, 0, "the failed status write was swallowed");
+    cr_assert(strstr(err, "disk is full"), "%s", err);
+    cr_assert_lt(last.done + last.failed, 3, "went on launching after the failure");
+    sweep_plan_free(&p);
+}
+
+/* One sweep per database, wherever its checkpoints go: the lock is a row of
+ * the database naming host and pid; a holder that died is taken over. */
+Test(sweep, one_sweep_per_database_whatever_the_checkpoint_dir) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512], other[512];
+    sweep_file(path, sizeof path, "lk",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/lk.db", tmp);
+    snprintf(other, sizeof other, "%s/elsewhere", tmp);
+    snprintf(exe, sizeof exe, "%s/ok.sh", tmp);
+    write_file(exe, "#!/bin/sh\nexit 1\n");
+    chmod(exe, 0755);
+    /* another live process (a child that sleeps) holds the database's lock */
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        store *s = NULL;
+        char e[UTIL_ERRLEN];
+        int ok = store_open(&s, db, STORE_CREATE, e, sizeof e) == 0 &&
+                 store_lock(s, STORE_LOCK_SWEEP, "sweep other", 120, NULL, NULL, e, sizeof e) == 0;
+        if (write(pfd[1], ok ? "y" : "n", 1) != 1) _exit(2);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    cr_assert_eq(read(pfd[0], &c, 1), 1);
+    cr_assert_eq(c, 'y');
+    sweep_run_opts o = {.db_path = db,
+                        .ckpt_dir = other,
+                        .exe = exe,
+                        .workers = 1,
+                        .threads = 1,
+                        .shard_i = 1,
+                        .shard_n = 1};
+    sweep_progress last;
+    cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0, "two sweeps on one database");
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)holder);
+    cr_assert(strstr(err, pid) && strstr(err, "sweep other"), "%s", err);
+    /* the holder dies without releasing it (SIGKILL): the lock is stale. Its
+     * workers died with it, on whatever node: their run locks (fresh
+     * heartbeats from another host) go; a plain trainer's lock stays. */
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    sqlite3 *raw = NULL;
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw,
+                              "INSERT INTO locks VALUES ('run:w', 'node9', 1, 0, 'sweep worker "
+                              "(sweep lk)', 'now', 1e12, 600), ('run:t', 'node9', 1, 0, 'scaling "
+                              "train', 'now', 1e12, 600)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+    cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(name) FROM locks", -1, &q, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "run:t");
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    close(pfd[0]);
+    close(pfd[1]);
+    sweep_plan_free(&p);
+}
