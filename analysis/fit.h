@@ -186,12 +186,24 @@ char *fit_kaplan_json(const fit_kaplan *f);
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
-/* Published values to print beside ours. */
+/* ---- Published reference values (published.c) ------------------------- */
+
+/* A value from a paper, keyed by the quantity of our fits it sits beside
+ * ("approach3.alpha", "kaplan.LN.alpha", ...); a key may have several sources. */
 typedef struct {
     const char *what, *source;
     double value;
 } fit_published;
 extern const fit_published fit_published_values[];
 extern const int fit_published_count;
+
+/* The value of `what` from the first source that starts with `source`
+ * ("Chinchilla 2022"); NaN when there is none. */
+double fit_published_get(const char *what, const char *source);
+
+/* The published compute-optimal model size at C FLOPs: which 0 is Kaplan's
+ * eq. 6.1 (non-embedding N, C in FLOPs), 1..3 Chinchilla's approaches 1-3;
+ * NaN for another which. The frontier figure draws them. */
+double fit_published_nopt(int which, double C);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * fit_json.c — the JSON form of fit results (the `fits` table's params_json
- * and `scaling fit --json`), reading it back for `scaling predict`, and the
- * published values printed beside ours.
+ * and `scaling fit --json`) and reading it back for `scaling predict`. The
+ * published values printed beside ours are in published.c.
  *
  * A fitted value is {"est": x, "lo": y, "hi": z}; non-finite numbers are null.
  */
@@ -12,38 +12,6 @@
 
 #include "fit.h"
 #include "fit_internal.h"
-
-/* ---- Published values -------------------------------------------------------- */
-
-/* Kaplan et al. 2020 (arXiv:2001.08361) sec. 1.2 and eq. 1.1-1.3, 1.7;
- * Hoffmann et al. 2022 (arXiv:2203.15556) Table 2 and sec. 3.3 / eq. 10;
- * Besiroglu et al. 2024 (arXiv:2404.10102) Table 1, their Approach 3 refit. */
-const fit_published fit_published_values[] = {
-    {"kaplan.LN.alpha", "Kaplan 2020", 0.076},
-    {"kaplan.LN.Xc", "Kaplan 2020 (non-embedding params)", 8.8e13},
-    {"kaplan.LD.alpha", "Kaplan 2020", 0.095},
-    {"kaplan.LD.Xc", "Kaplan 2020 (tokens)", 5.4e13},
-    {"kaplan.LC.alpha", "Kaplan 2020 (Cmin)", 0.050},
-    {"kaplan.LC.Xc", "Kaplan 2020 (3.1e8 PF-days, in FLOPs)", 3.1e8 * 8.64e19},
-    {"approach1.a", "Kaplan 2020 (N_opt ~ C^0.73)", 0.73},
-    {"approach1.a", "Chinchilla 2022", 0.50},
-    {"approach1.b", "Chinchilla 2022", 0.50},
-    {"approach2.a", "Chinchilla 2022", 0.49},
-    {"approach2.b", "Chinchilla 2022", 0.51},
-    {"approach3.a", "Chinchilla 2022", 0.46},
-    {"approach3.b", "Chinchilla 2022", 0.54},
-    {"approach3.E", "Chinchilla 2022", 1.69},
-    {"approach3.A", "Chinchilla 2022", 406.4},
-    {"approach3.B", "Chinchilla 2022", 410.7},
-    {"approach3.alpha", "Chinchilla 2022", 0.34},
-    {"approach3.beta", "Chinchilla 2022", 0.28},
-    {"approach3.E", "Besiroglu 2024", 1.82},
-    {"approach3.A", "Besiroglu 2024", 482.01},
-    {"approach3.B", "Besiroglu 2024", 2085.43},
-    {"approach3.alpha", "Besiroglu 2024", 0.3478},
-    {"approach3.beta", "Besiroglu 2024", 0.3658},
-};
-const int fit_published_count = (int)(sizeof fit_published_values / sizeof fit_published_values[0]);
 
 /* ---- Writing ------------------------------------------------------------------- */
 

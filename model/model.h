@@ -1,11 +1,14 @@
 /*
  * model.h — the GPT-style decoder-only Transformer and its training loop.
  *
- * Owns: the shape → parameter layout (one contiguous buffer with named views,
- * the same layout for gradients and AdamW moments), the exact parameter and
- * FLOP counts, forward/backward on the CPU through OpenBLAS, AdamW, the
- * learning-rate schedules, evaluation, checkpoints, the run id, and the
- * throughput benchmark.
+ * Owns, by file: the shape → parameter layout and the exact parameter counts
+ * (shape.c: one contiguous buffer with named views, the same layout for
+ * gradients and AdamW moments); how compute is counted, FLOPs per token under
+ * each convention (flops.c); the GPT network's forward/backward and AdamW on
+ * the CPU through OpenBLAS (gpt.c, layer ops in nn.c); the learning-rate
+ * schedules (schedule.c); the configuration's defaults, run id and JSON
+ * (config.c); the training loop and evaluation (train.c); checkpoints
+ * (checkpoint.c); the throughput benchmark (bench.c).
  * Does not own: printing (the CLI prints what the hooks report), the results
  * database (the CLI forwards the hooks' records to results/store.h), sweeps.
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
@@ -89,7 +92,7 @@ void model_train_defaults(model_train_config *c);
 int64_t model_train_steps(const model_train_config *c);
 
 /* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
- * under c's schedule (see model.c for the formulas). */
+ * under c's schedule (see schedule.c for the formulas). */
 double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
 
 /* Stable run id: 16 hex digits hashing every field that changes what is

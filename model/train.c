@@ -3,7 +3,7 @@
  * files, micro-batched forward/backward, global-norm clipping, AdamW under
  * the schedule, log-spaced validation on fixed held-out windows, divergence
  * and early stopping, clean stops and bit-exact resume from checkpoints.
- * Does not own: the network (model.c, nn.c), printing or the database (the
+ * Does not own: the network (gpt.c, nn.c), printing or the database (the
  * caller's hooks).
  */
 #include <cblas.h>
