@@ -2,9 +2,12 @@
  * fit.h — scaling-law fits: Kaplan's L(N), L(D), L(Cmin), L(N, D) and
  * Chinchilla's Approaches 1, 2 and 3, with bootstrap intervals over runs.
  *
- * Owns: loading (runs, curves) from the results database or a CSV, the fits,
- * their bootstrap, and their JSON form (the `fits` table's params_json).
- * Does not own: drawing (plot.h), printing (the CLI).
+ * Owns: loading (runs, curves) from the results database (through store.h's
+ * typed reads; no SQL here) or a CSV, the fits, their bootstrap, their JSON
+ * form (the `fits` table's params_json), and the published reference values.
+ * Does not own: the database and its SQL (store.h), how compute is counted
+ * (model.h: the fits read the FLOPs per token stored with each run), drawing
+ * (plot.h), printing (the CLI).
  * Errors: 0 or negative UTIL_E*, message in the caller's buffer; degenerate
  * input (too few points, one size only, non-positive loss, NaN) is an error,
  * never a silently wrong fit.

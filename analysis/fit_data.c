@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,102 +77,42 @@ void fit_data_free(fit_data *d) {
 
 /* ---- Loading from the results database ----------------------------------- */
 
-static double col_num(sqlite3_stmt *st, int i) {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
-static int load_curve(sqlite3 *db, fit_run *r, char *err, size_t errlen) {
-    sqlite3_stmt *st = NULL;
-    int rc = 0, cap = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT tokens, val_loss FROM evals WHERE run_id = ?1 "
-                           "AND val_loss IS NOT NULL ORDER BY tokens",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading evals: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        double t = col_num(st, 0), l = col_num(st, 1);
-        if (!(t > 0) || !isfinite(l)) continue; /* the step-0 eval has no compute */
-        if (r->ncurve == cap) {
-            cap = cap ? 2 * cap : 64;
-            double *nt = realloc(r->curve_tokens, cap * sizeof *nt);
-            if (nt) r->curve_tokens = nt;
-            double *nl = realloc(r->curve_loss, cap * sizeof *nl);
-            if (nl) r->curve_loss = nl;
-            if (!nt || !nl) {
-                rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading evals");
-                goto done;
-            }
-        }
-        r->curve_tokens[r->ncurve] = t;
-        r->curve_loss[r->ncurve] = l;
-        r->ncurve++;
-    }
-    if (s != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading evals of %s: %s", r->id,
-                      sqlite3_errmsg(db));
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
-    sqlite3 *db = store_db(s);
-    sqlite3_stmt *st = NULL;
-    int rc = 0, cap = 0;
+    store_fit_run *rows = NULL;
+    int n = 0, rc;
     d->nruns = 0;
     d->runs = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, label, params_total, params_nonembedding, "
-                           "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
-                           "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                           "best_val_loss FROM runs WHERE status = 'done' "
-                           "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
+    if ((rc = store_fit_runs(s, sweep, &rows, &n, err, errlen))) return rc;
+    if (n && !(d->runs = calloc((size_t)n, sizeof *d->runs))) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading runs");
         goto done;
     }
-    if (sweep) sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-    int sr;
-    while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-        if (d->nruns == cap) {
-            cap = cap ? 2 * cap : 64;
-            fit_run *nr = realloc(d->runs, cap * sizeof *nr);
-            if (!nr) {
-                rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading runs");
-                goto done;
-            }
-            d->runs = nr;
-        }
+    for (int i = 0; i < n; i++) {
+        const store_fit_run *x = &rows[i];
         fit_run *r = &d->runs[d->nruns++];
-        memset(r, 0, sizeof *r);
-        const unsigned char *id = sqlite3_column_text(st, 0), *label = sqlite3_column_text(st, 1);
-        snprintf(r->id, sizeof r->id, "%s", id ? (const char *)id : "");
-        snprintf(r->label, sizeof r->label, "%s", label ? (const char *)label : "");
-        r->n_total = col_num(st, 2);
-        r->n_nonemb = col_num(st, 3);
-        r->fpt_kaplan = col_num(st, 4);
-        r->fpt_chinchilla = col_num(st, 5);
-        if (!isfinite(r->fpt_kaplan)) r->fpt_kaplan = 0;
-        if (!isfinite(r->fpt_chinchilla)) r->fpt_chinchilla = 0;
-        double tokens = col_num(st, 6), done_ = col_num(st, 7);
-        r->tokens = done_ > 0 ? done_ : tokens;
-        r->unique_tokens = col_num(st, 8);
-        if (!(r->unique_tokens > 0)) r->unique_tokens = 0;
-        r->budget = col_num(st, 9);
-        if (!(r->budget > 0)) r->budget = NAN;
-        double fin = col_num(st, 10), best = col_num(st, 11);
-        r->loss = isfinite(fin) ? fin : best;
-        if ((rc = load_curve(db, r, err, errlen))) goto done;
+        snprintf(r->id, sizeof r->id, "%s", x->id);
+        snprintf(r->label, sizeof r->label, "%s", x->label);
+        r->n_total = x->params_total;
+        r->n_nonemb = x->params_nonembedding;
+        r->fpt_kaplan = isfinite(x->flops_per_token_kaplan) ? x->flops_per_token_kaplan : 0;
+        r->fpt_chinchilla =
+            isfinite(x->flops_per_token_chinchilla) ? x->flops_per_token_chinchilla : 0;
+        r->tokens = x->tokens_done > 0 ? x->tokens_done : x->tokens;
+        r->unique_tokens = x->unique_tokens > 0 ? x->unique_tokens : 0;
+        r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
+        r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
+        /* the curve, without points of no compute (the step-0 eval) */
+        double *t = NULL, *l = NULL;
+        int m = 0;
+        if ((rc = store_eval_curve(s, r->id, &t, &l, &m, err, errlen))) goto done;
+        r->curve_tokens = t;
+        r->curve_loss = l;
+        for (int k = 0; k < m; k++)
+            if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
-    if (sr != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
 done:
-    sqlite3_finalize(st);
+    free(rows);
     if (rc) fit_data_free(d);
     return rc;
 }

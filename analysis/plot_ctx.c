@@ -5,7 +5,6 @@
  * Does not own: drawing (plot_script.c and the figure files), the fits
  * themselves (fit_*.c).
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +26,6 @@ void plot_opts_defaults(plot_opts *o) {
 
 /* ---- Context and fits ----------------------------------------------------- */
 
-/* 1 if the database knows `sweep` (as a sweep or on a run), 0 if not, <0 error. */
-static int sweep_known(store *s, const char *sweep, char *err, size_t errlen) {
-    sqlite3 *db = store_db(s);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM sweeps WHERE name = ?1 "
-                           "UNION ALL SELECT 1 FROM runs WHERE sweep = ?1 LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return util_err(err, errlen, UTIL_EDB, "plot: looking up sweep: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st), rc = r == SQLITE_ROW ? 1 : 0;
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "plot: looking up sweep: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc;
-}
-
 int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *o, char *err,
                   size_t errlen) {
     int rc;
@@ -64,7 +46,7 @@ int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *
     c->kap_opts.params = FIT_PARAMS_NONEMB;
     c->kap_opts.flops = FIT_FLOPS_KAPLAN;
     if (sweep && *sweep) {
-        rc = sweep_known(s, sweep, err, errlen);
+        rc = store_sweep_known(s, sweep, err, errlen);
         if (rc == 0)
             rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: no sweep named '%s'", store_path(s),
                           sweep);

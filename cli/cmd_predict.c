@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,36 +71,40 @@ static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) 
     cJSON_Delete(sel);
 }
 
-/* The largest compute among the sweep's finished runs, in FLOPs counted as
+/* The largest compute among the sweep's finished runs d, in FLOPs counted as
  * the fit counted them (a fit with Kaplan's counting measures C in Kaplan's
- * FLOPs): tokens x FLOPs per token, or the nominal budget of an IsoFLOP sweep
- * that counted the same way. 0 when there is none. */
-static double largest_compute(sqlite3 *db, const char *sweep, const char *cparams,
+ * FLOPs): each run's tokens x FLOPs per token, or the nominal budget when the
+ * sweep (plan_flops, its plan's "flops") planned its budgets with the fit's
+ * counting (the runs' own FLOPs differ from it by whole-step rounding). 0 when
+ * there is none. */
+static double largest_compute(const fit_data *d, const char *plan_flops, const char *cparams,
                               const char *cflops) {
-    const char *fpt = !strcmp(cflops, "kaplan") ? "flops_per_token_kaplan"
-                      : !strcmp(cflops, "6nd")
-                          ? (!strcmp(cparams, "nonembedding") ? "6.0 * params_nonembedding"
-                                                              : "6.0 * params_total")
-                          : "flops_per_token_chinchilla";
-    /* The nominal budget when the sweep planned its budgets with the fit's
-     * counting (the runs' own FLOPs differ from it by whole-step rounding). */
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT CASE WHEN ?2 <> '6nd' AND MAX(compute_budget) IS NOT NULL AND "
-             "(SELECT json_extract(plan_json, '$.flops') FROM sweeps WHERE name = ?1) = ?2 "
-             "THEN MAX(compute_budget) ELSE MAX(CAST(tokens AS REAL) * %s) END "
-             "FROM runs WHERE sweep = ?1 AND status = 'done'",
-             fpt);
-    sqlite3_stmt *st = NULL;
-    double C = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cflops, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            C = sqlite3_column_double(st, 0);
+    fit_params p = !strcmp(cparams, "nonembedding") ? FIT_PARAMS_NONEMB : FIT_PARAMS_TOTAL;
+    fit_flops f = !strcmp(cflops, "kaplan") ? FIT_FLOPS_KAPLAN
+                  : !strcmp(cflops, "6nd")  ? FIT_FLOPS_6ND
+                                            : FIT_FLOPS_CHINCHILLA;
+    int nominal = strcmp(cflops, "6nd") && plan_flops && !strcmp(plan_flops, cflops);
+    double C = 0, B = 0;
+    for (int i = 0; i < d->nruns; i++) {
+        double c = fit_run_flops(&d->runs[i], p, f);
+        if (c > C) C = c;
+        if (d->runs[i].budget > B) B = d->runs[i].budget;
     }
-    sqlite3_finalize(st);
-    return C;
+    return nominal && B > 0 ? B : C;
+}
+
+/* The "flops" counting the sweep's plan used ("" when unknown) into out. */
+static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *err, size_t errlen) {
+    store_sweep_row *sw = NULL;
+    int ns = 0, rc = store_list_sweeps(s, sweep, &sw, &ns, err, errlen);
+    out[0] = 0;
+    if (rc) return rc;
+    cJSON *plan = ns ? cJSON_Parse(sw[0].plan_json) : NULL;
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(plan, "flops"));
+    snprintf(out, n, "%s", v ? v : "");
+    cJSON_Delete(plan);
+    store_sweep_rows_free(sw, ns);
+    return 0;
 }
 
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
@@ -233,9 +236,11 @@ int cmd_predict(int argc, char **argv) {
     if (sweep && fit_id) return cli_usage("predict", "--sweep and --fit exclude each other");
     if (!sweep && !isfinite(C)) return cli_usage("predict", "--compute C is required");
 
-    char err[UTIL_ERRLEN];
+    char err[UTIL_ERRLEN], pflops[32] = "";
     store *s = NULL;
-    sqlite3_stmt *st = NULL;
+    fit_data d = {0, NULL};
+    store_fit_row *fits = NULL;
+    int nfits = 0;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     int rc = EXIT_OK, found = 0;
     if (json && !arr) return cli_fail("predict", "out of memory");
@@ -243,37 +248,37 @@ int cmd_predict(int argc, char **argv) {
         rc = cli_fail("predict", "%s", err);
         goto done;
     }
-    sqlite3 *sdb = store_db(s);
     /* Without --compute, each fit of the sweep is read at the sweep's
      * largest run, in that fit's own FLOP counting. */
     int largest = sweep && !isfinite(C);
-    if (largest && !(largest_compute(sdb, sweep, "total", "chinchilla") > 0)) {
+    if (largest && (fit_load_store(&d, s, sweep, err, sizeof err) ||
+                    plan_flops(s, sweep, pflops, sizeof pflops, err, sizeof err))) {
+        rc = cli_fail("predict", "%s", err);
+        goto done;
+    }
+    if (largest && !(largest_compute(&d, pflops, "total", "chinchilla") > 0)) {
         rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
         goto done;
     }
-    const char *sql =
-        fit_id  ? "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE id = ?1"
-        : sweep ? "SELECT id, law, sweep, params_json, selection_json FROM fits f WHERE sweep = ?2 "
-                  "AND law IN ('approach1', 'approach2', 'approach3') AND id = "
-                  "(SELECT id FROM fits g WHERE g.sweep = f.sweep AND g.law = f.law "
-                  "ORDER BY created DESC, id DESC LIMIT 1) ORDER BY law"
-                : "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE law = "
-                  "'approach3' "
-                  "ORDER BY created DESC, id DESC LIMIT 1";
-    if (sqlite3_prepare_v2(sdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
-        goto done;
-    }
-    if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
-    if (sweep) sqlite3_bind_text(st, 2, sweep, -1, SQLITE_STATIC);
-    while (rc == EXIT_OK && sqlite3_step(st) == SQLITE_ROW) {
+    /* The fit asked for; else the latest of each approach for the sweep; else
+     * the latest Approach 3 fit. */
+    static const char *const laws[3] = {"approach1", "approach2", "approach3"};
+    for (int k = fit_id ? 0 : sweep ? 0 : 2; rc == EXIT_OK && k < (fit_id ? 1 : 3); k++) {
+        store_fit_rows_free(fits, nfits);
+        fits = NULL;
+        if (fit_id ? store_get_fit(s, fit_id, &fits, &nfits, err, sizeof err)
+                   : store_latest_fit(s, sweep, laws[k], &fits, &nfits, err, sizeof err)) {
+            rc = cli_fail("predict", "%s", err);
+            goto done;
+        }
+        if (!nfits) continue;
+        const store_fit_row *f = &fits[0];
         char cparams[32], cflops[32];
-        fit_counting((const char *)sqlite3_column_text(st, 4), cparams, cflops, sizeof cparams);
-        double Cf = largest ? largest_compute(sdb, sweep, cparams, cflops) : C;
+        fit_counting(f->selection_json, cparams, cflops, sizeof cparams);
+        double Cf = largest ? largest_compute(&d, pflops, cparams, cflops) : C;
         if (!found++) C = Cf; /* the top-level "compute" of --json */
-        rc = predict_one(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                         (const char *)sqlite3_column_text(st, 2),
-                         (const char *)sqlite3_column_text(st, 3), cparams, cflops, Cf, arr);
+        rc = predict_one(f->id, f->law, f->sweep[0] ? f->sweep : NULL, f->params_json, cparams,
+                         cflops, Cf, arr);
     }
     if (rc == EXIT_OK && !found) {
         rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
@@ -301,7 +306,8 @@ int cmd_predict(int argc, char **argv) {
         if (sweep) cJSON_Delete(top);
     }
 done:
-    sqlite3_finalize(st);
+    store_fit_rows_free(fits, nfits);
+    fit_data_free(&d);
     store_close(s);
     cJSON_Delete(arr);
     return rc;
