@@ -18,17 +18,15 @@
 /* ---- Options and counting ------------------------------------------------ */
 
 void fit_opts_defaults(fit_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->params = FIT_PARAMS_TOTAL;
-    o->flops = FIT_FLOPS_CHINCHILLA;
-    o->bootstrap = 200;
-    o->seed = 20240417;
-    o->with_E = 0;
-    o->huber_delta = 1e-3;
-    o->threads = 2;
-    o->a3_starts = 0;
-    o->envelope_points = 200;
-    o->a2_window = 2;
+    /* not named: with_E 0, a3_starts 0 (the full grid) */
+    *o = (fit_opts){.params = FIT_PARAMS_TOTAL,
+                    .flops = MODEL_FLOPS_CHINCHILLA,
+                    .bootstrap = 200,
+                    .seed = 20240417,
+                    .huber_delta = 1e-3,
+                    .threads = 2,
+                    .envelope_points = 200,
+                    .a2_window = 2};
 }
 
 double fit_run_params(const fit_run *r, fit_params p) {
@@ -36,23 +34,32 @@ double fit_run_params(const fit_run *r, fit_params p) {
     return r->n_total;
 }
 
-double fit_run_flops_at(const fit_run *r, fit_params p, fit_flops f, double tokens) {
+double fit_run_flops_at(const fit_run *r, fit_params p, model_flops_count f, double tokens) {
     switch (f) {
-    case FIT_FLOPS_CHINCHILLA:
+    case MODEL_FLOPS_CHINCHILLA:
         if (r->fpt_chinchilla > 0) return r->fpt_chinchilla * tokens;
         break;
-    case FIT_FLOPS_KAPLAN:
+    case MODEL_FLOPS_KAPLAN:
         /* Kaplan's C = 6 N D counts non-embedding parameters */
         if (r->fpt_kaplan > 0) return r->fpt_kaplan * tokens;
         return 6.0 * (r->n_nonemb > 0 ? r->n_nonemb : r->n_total) * tokens;
-    case FIT_FLOPS_6ND:
+    case MODEL_FLOPS_6ND:
         break;
     }
     return 6.0 * fit_run_params(r, p) * tokens;
 }
 
-double fit_run_flops(const fit_run *r, fit_params p, fit_flops f) {
+double fit_run_flops(const fit_run *r, fit_params p, model_flops_count f) {
     return fit_run_flops_at(r, p, f, r->tokens);
+}
+
+void fit_count_frontier(const fit_data *d, fit_params p, model_flops_count f,
+                        model_flops_frontier *out) {
+    out->n = 0;
+    if (f == MODEL_FLOPS_6ND) return;
+    for (int i = 0; i < d->nruns; i++) /* a size beyond MODEL_FRONTIER_MAX is left out */
+        model_frontier_add(out, fit_run_params(&d->runs[i], p),
+                           fit_run_flops_at(&d->runs[i], p, f, 1.0));
 }
 
 double fit_run_best_loss(const fit_run *r) {
@@ -351,7 +358,8 @@ static int cmp_keyed(const void *a, const void *b) {
     return x->key < y->key ? -1 : x->key > y->key ? 1 : x->i - y->i;
 }
 
-int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups) {
+int fit_budget_groups(const fit_data *d, fit_params p, model_flops_count f, int *group,
+                      int *ngroups) {
     int n = d->nruns, ng = 0, have_budget = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(d->runs[i].budget)) have_budget = 1;

@@ -168,7 +168,7 @@ int plot__fig_chinchilla_contours(plot_ctx *c, plot_gp *g, char *msg, size_t msg
         double lc = log10(Clo) + (log10(Chi) - log10(Clo)) * i / 80.0;
         for (int j = 0; j < 81; j++) {
             double ln = log10(Nlo) + (log10(Nhi) - log10(Nlo)) * j / 80.0;
-            double N = pow(10, ln), D = pow(10, lc) / (6 * N);
+            double N = pow(10, ln), D = model_frontier_tokens(&f->count, pow(10, lc), N);
             double L = plot__a3_loss(f, N, D);
             fprintf(g->data, "%.6f %.6f %.9g\n", lc, ln, isfinite(L) ? L : 1e9);
         }
@@ -202,7 +202,7 @@ int plot__fig_chinchilla_contours(plot_ctx *c, plot_gp *g, char *msg, size_t msg
     for (int k = 0; k < nb; k++) {
         for (int j = 0; j < 60; j++) {
             double N = fs.Nlo / 3 * pow(9 * fs.Nhi / fs.Nlo, j / 59.0);
-            double L = plot__a3_loss(f, N, budgets[k] / (6 * N));
+            double L = plot__a3_loss(f, N, model_frontier_tokens(&f->count, budgets[k], N));
             if (plot__pos(L) && L < 2 * fs.Lhi)
                 fprintf(g->data, "%.9g %.9g %.9g\n", N, L, budgets[k]);
         }
@@ -239,7 +239,7 @@ int plot__fig_chinchilla_contours(plot_ctx *c, plot_gp *g, char *msg, size_t msg
     plot__logaxis(g, "y", Nlo, Nhi);
     fprintf(g->body, "set xrange [%.9g:%.9g]\nset yrange [%.9g:%.9g]\n", Clo, Chi, Nlo, Nhi);
     fprintf(g->body, "set xlabel 'compute C (FLOPs)'\nset ylabel 'parameters N'\n"
-                     "set title 'L(N, D) contours, D = C/(6N)'\n");
+                     "set title 'L(N, D) contours, D = C / FLOPs per token(N)'\n");
     fprintf(g->body, "plot $cont using (10**$1):(10**$2):3 with lines lw 1 lc palette notitle, ");
     if (nb)
         fprintf(g->body, "$isolines using 1:2 with lines dt 3 lw 1 lc rgb '#888888' "
@@ -267,7 +267,8 @@ int plot__fig_chinchilla_contours(plot_ctx *c, plot_gp *g, char *msg, size_t msg
                          plot__fv(tbe, sizeof tbe, f->B, "%.4g")));
         fprintf(
             g->body,
-            "plot $slices using 1:2:3 with lines lw 2 lc palette title 'fitted L(N, C/(6N))', "
+            "plot $slices using 1:2:3 with lines lw 2 lc palette title 'fitted L(N, C / FLOPs per "
+            "token(N))', "
             "$runs using 2:3:4 with points pt 7 ps 1 lc palette title 'runs (colour: budget)'\n");
     }
     fprintf(g->body, "unset multiplot\n");

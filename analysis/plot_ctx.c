@@ -44,7 +44,7 @@ int plot_ctx_open(plot_ctx **out, store *s, const char *sweep, const plot_opts *
     if (c->o.a3_starts > 0) c->chin_opts.a3_starts = c->o.a3_starts;
     c->kap_opts = c->chin_opts;
     c->kap_opts.params = FIT_PARAMS_NONEMB;
-    c->kap_opts.flops = FIT_FLOPS_KAPLAN;
+    c->kap_opts.flops = MODEL_FLOPS_KAPLAN;
     if (sweep && *sweep) {
         rc = store_sweep_known(s, sweep, err, errlen);
         if (rc == 0)

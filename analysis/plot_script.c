@@ -315,7 +315,6 @@ int plot__write_frontier(plot_gp *g, const char *name, const fit_frontier *fr,
     int ns = fr ? fr->nsamples : a3->nsamples, band = 0;
     *rows = 0;
     double *vn = malloc((ns ? ns : 1) * sizeof *vn), *vd = malloc((ns ? ns : 1) * sizeof *vd);
-    fit_approach3 *tmp = a3 ? malloc(sizeof *tmp) : NULL;
     fprintf(g->data, "%s << EOD\n", name);
     for (int i = 0; i < 60; i++) {
         double C = lo * pow(hi / lo, i / 59.0), N, D, L, nlo = NAN, nhi = NAN, dlo = NAN, dhi = NAN;
@@ -331,11 +330,8 @@ int plot__write_frontier(plot_gp *g, const char *name, const fit_frontier *fr,
             if (fr) {
                 n_ = fr->samples[s][0] * pow(C, fr->samples[s][1]);
                 d_ = fr->samples[s][2] * pow(C, fr->samples[s][3]);
-            } else if (tmp) {
-                fit_approach3_from_params(tmp, a3->samples[s]);
-                fit_approach3_optimal(tmp, C, &n_, &d_, &L);
-            } else {
-                continue;
+            } else { /* a draw (E, A, B, alpha, beta) with the fit's own count */
+                fit_approach3_optimal_at(a3->samples[s], &a3->count, C, &n_, &d_, &L);
             }
             if (plot__pos(n_) && plot__pos(d_)) vn[k] = n_, vd[k] = d_, k++;
         }
@@ -353,7 +349,6 @@ int plot__write_frontier(plot_gp *g, const char *name, const fit_frontier *fr,
     fprintf(g->data, "EOD\n");
     free(vn);
     free(vd);
-    free(tmp);
     return band;
 }
 

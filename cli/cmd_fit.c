@@ -75,7 +75,6 @@ enum {
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
 
 static const char *params_name[] = {"total", "nonembedding"};
-static const char *flops_name[] = {"chinchilla", "kaplan", "6nd"};
 
 /* ---- Printing --------------------------------------------------------------- */
 
@@ -250,13 +249,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                  optarg);
             break;
         case OPT_FLOPS:
-            if (!strcmp(optarg, "chinchilla"))
-                o->flops = FIT_FLOPS_CHINCHILLA;
-            else if (!strcmp(optarg, "kaplan"))
-                o->flops = FIT_FLOPS_KAPLAN;
-            else if (!strcmp(optarg, "6nd"))
-                o->flops = FIT_FLOPS_6ND;
-            else
+            if (model_flops_parse(optarg, &o->flops))
                 return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'",
                                  optarg);
             break;
@@ -330,7 +323,7 @@ static cJSON *selection(const fit_args *a, int nruns) {
     else
         cJSON_AddNullToObject(sel, "sweep");
     cJSON_AddStringToObject(sel, "params", params_name[o->params]);
-    cJSON_AddStringToObject(sel, "flops", flops_name[o->flops]);
+    cJSON_AddStringToObject(sel, "flops", model_flops_name(o->flops));
     cJSON_AddNumberToObject(sel, "bootstrap", o->bootstrap);
     cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
     cJSON_AddBoolToObject(sel, "with_E", o->with_E);
@@ -369,7 +362,8 @@ static void print_text(const fit_args *a, const fit_results *r, int nruns, const
            a->csv     ? a->csv
            : a->sweep ? a->sweep
                       : db_path,
-           params_name[o->params], flops_name[o->flops], o->bootstrap, (unsigned long long)o->seed);
+           params_name[o->params], model_flops_name(o->flops), o->bootstrap,
+           (unsigned long long)o->seed);
     for (int i = 0; i < 4; i++) {
         if (!(a->todo & bits[i])) continue;
         if (!r->ok[i]) {

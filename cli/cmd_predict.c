@@ -40,7 +40,6 @@ static const char *usage_text =
     "  -h, --help    this help\n";
 
 enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
-enum { Q_N, Q_D, Q_TPP, Q_L, NQ };
 
 static void add_val(cJSON *o, const char *name, double est, double lo, double hi) {
     cJSON *j = cJSON_AddObjectToObject(o, name);
@@ -57,9 +56,6 @@ static void print_val(const char *name, double est, double lo, double hi) {
     printf("\n");
 }
 
-/* Predicts at C from stored fit `id` (law and params JSON as stored): prints
- * one block, or adds one object to `out` when it is not NULL. Returns
- * EXIT_OK or the exit code of a reported failure. */
 /* How N and C were counted for a fit (its selection JSON): "total" or
  * "nonembedding", and "chinchilla", "kaplan" or "6nd"; "" where not recorded. */
 static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) {
@@ -80,9 +76,8 @@ static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) 
 static double largest_compute(const fit_data *d, const char *plan_flops, const char *cparams,
                               const char *cflops) {
     fit_params p = !strcmp(cparams, "nonembedding") ? FIT_PARAMS_NONEMB : FIT_PARAMS_TOTAL;
-    fit_flops f = !strcmp(cflops, "kaplan") ? FIT_FLOPS_KAPLAN
-                  : !strcmp(cflops, "6nd")  ? FIT_FLOPS_6ND
-                                            : FIT_FLOPS_CHINCHILLA;
+    model_flops_count f = MODEL_FLOPS_CHINCHILLA;
+    model_flops_parse(cflops, &f); /* unrecorded: the fits' default */
     int nominal = strcmp(cflops, "6nd") && plan_flops && !strcmp(plan_flops, cflops);
     double C = 0, B = 0;
     for (int i = 0; i < d->nruns; i++) {
@@ -107,62 +102,18 @@ static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *er
     return 0;
 }
 
+/* Predicts at C from stored fit `id` (law and params JSON as stored): prints
+ * one block, or adds one object to `out` when it is not NULL. Returns
+ * EXIT_OK or the exit code of a reported failure. */
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
                        const char *cparams, const char *cflops, double C, cJSON *out) {
     char err[UTIL_ERRLEN];
-    int a3 = law && !strcmp(law, "approach3");
-    if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
-        return cli_fail("predict", "fit %lld is a '%s' fit; predict needs approach1, 2 or 3", id,
-                        law ? law : "?");
-    fit_approach3 *f3 = a3 ? calloc(1, sizeof *f3) : NULL;
-    fit_frontier *ff = a3 ? NULL : calloc(1, sizeof *ff);
-    double *q[NQ] = {NULL};
-    int rc = EXIT_OK;
-    if (!f3 && !ff) {
-        rc = cli_fail("predict", "out of memory");
-        goto done;
-    }
-    if (a3 ? fit_approach3_from_json(f3, pj ? pj : "", err, sizeof err)
-           : fit_frontier_from_json(ff, pj ? pj : "", err, sizeof err)) {
-        rc = cli_fail("predict", "fit %lld: %s", id, err);
-        goto done;
-    }
-
-    /* Point estimates, then the same quantities for every bootstrap draw. */
-    double est[NQ];
-    int ns = a3 ? f3->nsamples : ff->nsamples;
-    for (int k = 0; k < NQ; k++)
-        if (!(q[k] = malloc((ns ? ns : 1) * sizeof *q[k]))) {
-            rc = cli_fail("predict", "out of memory");
-            goto done;
-        }
-    if (a3) {
-        fit_approach3_optimal(f3, C, &est[Q_N], &est[Q_D], &est[Q_L]);
-        for (int i = 0; i < ns; i++) {
-            fit_approach3 t;
-            fit_approach3_from_params(&t, f3->samples[i]); /* E, A, B, alpha, beta */
-            fit_approach3_optimal(&t, C, &q[Q_N][i], &q[Q_D][i], &q[Q_L][i]);
-            q[Q_TPP][i] = q[Q_D][i] / q[Q_N][i];
-        }
-    } else {
-        est[Q_N] = ff->kN.est * pow(C, ff->a.est);
-        est[Q_D] = ff->kD.est * pow(C, ff->b.est);
-        est[Q_L] = NAN;
-        for (int i = 0; i < ns; i++) {
-            const double *p = ff->samples[i]; /* kN, a, kD, b */
-            q[Q_N][i] = p[0] * pow(C, p[1]);
-            q[Q_D][i] = p[2] * pow(C, p[3]);
-            q[Q_TPP][i] = q[Q_D][i] / q[Q_N][i];
-            q[Q_L][i] = NAN;
-        }
-    }
-    est[Q_TPP] = est[Q_D] / est[Q_N];
-    double lo[NQ], hi[NQ];
-    for (int k = 0; k < NQ; k++)
-        fit_percentiles(q[k], ns, &lo[k], &hi[k]);
-    const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
-
-    static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
+    fit_prediction p;
+    if (fit_predict(law, pj, C, &p, err, sizeof err))
+        return cli_fail("predict", "fit %lld: %s", id, err);
+    int a3 = !strcmp(law, "approach3");
+    static const char *names[4] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
+    const fit_val *q[4] = {&p.N, &p.D, &p.tpp, &p.L};
     if (out) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "fit_id", (double)id);
@@ -171,28 +122,23 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cparams) cJSON_AddStringToObject(o, "params", cparams);
         if (*cflops) cJSON_AddStringToObject(o, "flops", cflops);
         cJSON_AddNumberToObject(o, "compute", C);
-        cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
-        add_val(o, "a", a->est, a->lo, a->hi);
-        add_val(o, "b", b->est, b->lo, b->hi);
-        for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) add_val(o, names[k], est[k], lo[k], hi[k]);
+        cJSON_AddNumberToObject(o, "bootstrap_draws", p.nsamples);
+        add_val(o, "a", p.a.est, p.a.lo, p.a.hi);
+        add_val(o, "b", p.b.est, p.b.lo, p.b.hi);
+        for (int k = 0; k < 4; k++)
+            if (k != 3 || a3) add_val(o, names[k], q[k]->est, q[k]->lo, q[k]->hi);
         cJSON_AddItemToArray(out, o);
     } else {
         printf("fit %lld (%s%s%s), compute %.4g FLOPs, %d bootstrap draws", id, law,
-               sweep ? ", sweep " : "", sweep ? sweep : "", C, ns);
+               sweep ? ", sweep " : "", sweep ? sweep : "", C, p.nsamples);
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
-        print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi);
-        print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi);
-        for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k]);
+        print_val("a (N_opt ~ C^a)", p.a.est, p.a.lo, p.a.hi);
+        print_val("b (D_opt ~ C^b)", p.b.est, p.b.lo, p.b.hi);
+        for (int k = 0; k < 4; k++)
+            if (k != 3 || a3) print_val(names[k], q[k]->est, q[k]->lo, q[k]->hi);
     }
-done:
-    for (int k = 0; k < NQ; k++)
-        free(q[k]);
-    free(f3);
-    free(ff);
-    return rc;
+    return EXIT_OK;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -210,9 +156,6 @@ int cmd_predict(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
         case OPT_COMPUTE:
             if (cli_double("predict", "--compute", optarg, 1e-300, 1e300, &C)) return EXIT_USAGE;
             break;
@@ -222,6 +165,9 @@ int cmd_predict(int argc, char **argv) {
         case OPT_SWEEP:
             sweep = optarg;
             break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
         case OPT_DB:
             db = optarg;
             break;

@@ -1,8 +1,12 @@
 /*
- * flops.c — training FLOPs per token under each counting convention (Kaplan,
- * Chinchilla, 6N) and the MFU count: the one place compute is counted.
- * Does not own: parameter counts (shape.c).
+ * flops.c — how compute is counted: training FLOPs per token under each
+ * counting convention (Kaplan, Chinchilla, 6N) and the MFU count, and the
+ * conversion of a budget C into (N, D) along a family of shapes.
+ * Does not own: parameter counts (shape.c), which N is optimal (the fits).
  */
+#include <math.h>
+#include <string.h>
+
 #include "nn.h"
 
 /* ======================================================================== */
@@ -60,4 +64,72 @@ double model_flops_mfu(const model_shape *s) {
     model_count_params(s, &c);
     return 6.0 * ((double)c.nonembedding + (double)s->d_model * s->n_vocab) +
            12.0 * s->n_layer * (double)s->n_ctx * s->d_model;
+}
+
+/* ======================================================================== */
+/* Counting conventions                                                     */
+/* ======================================================================== */
+
+const char *model_flops_name(model_flops_count f) {
+    static const char *const n[MODEL_FLOPS_NCOUNTS] = {"chinchilla", "kaplan", "6nd"};
+    return (unsigned)f < MODEL_FLOPS_NCOUNTS ? n[f] : "?";
+}
+
+int model_flops_parse(const char *name, model_flops_count *out) {
+    for (int f = 0; f < MODEL_FLOPS_NCOUNTS; f++)
+        if (name && !strcmp(name, model_flops_name((model_flops_count)f))) {
+            *out = (model_flops_count)f;
+            return 0;
+        }
+    return UTIL_EINVAL;
+}
+
+double model_flops_per_token(const model_shape *s, model_flops_count f) {
+    if (f == MODEL_FLOPS_KAPLAN) return model_flops_kaplan(s, 0);
+    if (f == MODEL_FLOPS_6ND) {
+        model_counts c;
+        model_count_params(s, &c);
+        return 6.0 * (double)c.total;
+    }
+    return model_flops_chinchilla(s);
+}
+
+/* ======================================================================== */
+/* A budget along a family of shapes                                        */
+/* ======================================================================== */
+
+int model_frontier_add(model_flops_frontier *f, double N, double fpt) {
+    if (!(N > 0 && isfinite(N) && fpt > 0 && isfinite(fpt))) return UTIL_EINVAL;
+    int i = 0;
+    while (i < f->n && f->N[i] < N)
+        i++;
+    if (i < f->n && f->N[i] == N) return 0;
+    if (f->n >= MODEL_FRONTIER_MAX) return UTIL_EINVAL;
+    memmove(f->N + i + 1, f->N + i, (size_t)(f->n - i) * sizeof *f->N);
+    memmove(f->fpt + i + 1, f->fpt + i, (size_t)(f->n - i) * sizeof *f->fpt);
+    f->N[i] = N;
+    f->fpt[i] = fpt;
+    f->n++;
+    return 0;
+}
+
+/* The count of the nearest sizes: a measured size gives its own count
+ * exactly; between two, ln fpt is linear in ln N (a power law through both);
+ * beyond the ends fpt / N stays at the end's (extra terms such as attention
+ * and embeddings neither vanish nor grow faster than N there). */
+double model_frontier_fpt(const model_flops_frontier *f, double N) {
+    if (f->n == 0) return 6.0 * N;
+    if (N <= f->N[0]) return N == f->N[0] ? f->fpt[0] : f->fpt[0] / f->N[0] * N;
+    int k = f->n - 1;
+    if (N >= f->N[k]) return N == f->N[k] ? f->fpt[k] : f->fpt[k] / f->N[k] * N;
+    int i = 1;
+    while (f->N[i] < N)
+        i++;
+    if (f->N[i] == N) return f->fpt[i];
+    double t = log(N / f->N[i - 1]) / log(f->N[i] / f->N[i - 1]);
+    return exp(log(f->fpt[i - 1]) + t * log(f->fpt[i] / f->fpt[i - 1]));
+}
+
+double model_frontier_tokens(const model_flops_frontier *f, double C, double N) {
+    return C / model_frontier_fpt(f, N);
 }

@@ -192,8 +192,8 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     model_train_info info;
     memset(&info, 0, sizeof info);
     model_count_params(&c->shape, &info.counts);
-    info.flops_kaplan = model_flops_kaplan(&c->shape, 0);
-    info.flops_chinchilla = model_flops_chinchilla(&c->shape);
+    info.flops_kaplan = model_flops_per_token(&c->shape, MODEL_FLOPS_KAPLAN);
+    info.flops_chinchilla = model_flops_per_token(&c->shape, MODEL_FLOPS_CHINCHILLA);
     info.steps = steps;
     info.tokens_per_step = tps;
     info.start_step = st.step;
