@@ -19,25 +19,16 @@
 
 void plot_html_escape(FILE *fp, const char *s) {
     for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '&':
-            fputs("&amp;", fp);
-            break;
-        case '<':
-            fputs("&lt;", fp);
-            break;
-        case '>':
-            fputs("&gt;", fp);
-            break;
-        case '"':
-            fputs("&quot;", fp);
-            break;
-        case '\'':
-            fputs("&#39;", fp);
-            break;
-        default:
+        const char *e = *p == '&'    ? "&amp;"
+                        : *p == '<'  ? "&lt;"
+                        : *p == '>'  ? "&gt;"
+                        : *p == '"'  ? "&quot;"
+                        : *p == '\'' ? "&#39;"
+                                     : NULL;
+        if (e)
+            fputs(e, fp);
+        else
             fputc(*p, fp);
-        }
     }
 }
 
@@ -62,6 +53,23 @@ static const char *CSS =
 
 /* ---- Sections ---------------------------------------------------------------- */
 
+/* The end of a table row: three text cells, then two cells whose long text
+ * (a sweep file, JSON) is folded under a summary; the caller opened <tr>. */
+static void row_end(FILE *fp, const char *const text[3], const char *const summary[2],
+                    const char *const folded[2]) {
+    for (int k = 0; k < 3; k++) {
+        fprintf(fp, "<td>");
+        H(text[k]);
+        fprintf(fp, "</td>");
+    }
+    for (int k = 0; k < 2; k++) {
+        fprintf(fp, "<td><details><summary>%s</summary><pre>", summary[k]);
+        H(folded[k]);
+        fprintf(fp, "</pre></details></td>");
+    }
+    fprintf(fp, "</tr>\n");
+}
+
 static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     store_sweep_row *sw = NULL;
     int rc = 0, n = 0;
@@ -72,17 +80,10 @@ static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         if (!i)
             fprintf(fp, "<table><tr><th>sweep</th><th>mode</th><th>created</th>"
                         "<th>sweep file</th><th>plan</th></tr>\n");
-        fprintf(fp, "<tr><td>");
-        H(sw[i].name);
-        fprintf(fp, "</td><td>");
-        H(sw[i].mode);
-        fprintf(fp, "</td><td>");
-        H(sw[i].created);
-        fprintf(fp, "</td><td><details><summary>file</summary><pre>");
-        H(sw[i].file_text);
-        fprintf(fp, "</pre></details></td><td><details><summary>plan</summary><pre>");
-        H(sw[i].plan_json);
-        fprintf(fp, "</pre></details></td></tr>\n");
+        fprintf(fp, "<tr>");
+        row_end(fp, (const char *[3]){sw[i].name, sw[i].mode, sw[i].created},
+                (const char *[2]){"file", "plan"},
+                (const char *[2]){sw[i].file_text, sw[i].plan_json});
     }
     if (n)
         fprintf(fp, "</table>\n");
@@ -246,17 +247,10 @@ static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) 
             fprintf(fp, "<h3>Fits stored in the database</h3>\n<table><tr><th>id</th>"
                         "<th>sweep</th><th>law</th><th>created</th><th>parameters</th>"
                         "<th>selection</th></tr>\n");
-        fprintf(fp, "<tr><td class=\"n\">%lld</td><td>", (long long)f[i].id);
-        H(f[i].sweep);
-        fprintf(fp, "</td><td>");
-        H(f[i].law);
-        fprintf(fp, "</td><td>");
-        H(f[i].created);
-        fprintf(fp, "</td><td><details><summary>params_json</summary><pre>");
-        H(f[i].params_json);
-        fprintf(fp, "</pre></details></td><td><details><summary>selection</summary><pre>");
-        H(f[i].selection_json);
-        fprintf(fp, "</pre></details></td></tr>\n");
+        fprintf(fp, "<tr><td class=\"n\">%lld</td>", (long long)f[i].id);
+        row_end(fp, (const char *[3]){f[i].sweep, f[i].law, f[i].created},
+                (const char *[2]){"params_json", "selection"},
+                (const char *[2]){f[i].params_json, f[i].selection_json});
     }
     if (n) fprintf(fp, "</table>\n");
     store_fit_rows_free(f, n);

@@ -10,32 +10,26 @@
 #include "nn.h"
 
 void model_train_defaults(model_train_config *c) {
-    memset(c, 0, sizeof *c);
-    c->shape = (model_shape){
-        .n_layer = 2, .d_model = 64, .n_head = 2, .d_ff = 256, .n_ctx = 256, .n_vocab = 0};
-    c->batch = 16;
-    c->micro_batch = 0;
-    c->tokens = 1000000;
-    c->unique_tokens = 0;
-    c->lr = 1e-3;
-    c->min_lr_frac = 0.1;
-    c->warmup = 100;
-    c->schedule = SCHED_COSINE;
-    c->cycle_tokens = 0;
-    c->weight_decay = 0.1;
-    c->beta1 = 0.9;
-    c->beta2 = 0.95;
-    c->eps = 1e-8;
-    c->grad_clip = 1.0;
-    c->evals = 10;
-    c->eval_windows = 64;
-    c->patience = 0;
-    c->log_every = 10;
-    c->seed = 1;
-    c->threads = 0;
-    c->checkpoint_secs = 300;
-    c->resume = 0;
-    c->stop = NULL;
+    /* every field not named is 0: micro_batch (= batch), unique_tokens (all),
+     * cycle_tokens, patience (off), threads (1), resume, stop */
+    *c = (model_train_config){
+        .shape = {.n_layer = 2, .d_model = 64, .n_head = 2, .d_ff = 256, .n_ctx = 256},
+        .batch = 16,
+        .tokens = 1000000,
+        .lr = 1e-3,
+        .min_lr_frac = 0.1,
+        .warmup = 100,
+        .schedule = SCHED_COSINE,
+        .weight_decay = 0.1,
+        .beta1 = 0.9,
+        .beta2 = 0.95,
+        .eps = 1e-8,
+        .grad_clip = 1.0,
+        .evals = 10,
+        .eval_windows = 64,
+        .log_every = 10,
+        .seed = 1,
+        .checkpoint_secs = 300};
 }
 
 void model_run_id(const model_train_config *c, char out[17]) {
@@ -62,30 +56,39 @@ void model_run_id(const model_train_config *c, char out[17]) {
 /* ==== Configuration as JSON ================================================ */
 
 void model_shape_to_json(const model_shape *s, struct cJSON *o) {
-    cJSON_AddNumberToObject(o, "n_layer", s->n_layer);
-    cJSON_AddNumberToObject(o, "d_model", s->d_model);
-    cJSON_AddNumberToObject(o, "n_head", s->n_head);
-    cJSON_AddNumberToObject(o, "d_ff", s->d_ff);
-    cJSON_AddNumberToObject(o, "n_ctx", s->n_ctx);
-    cJSON_AddNumberToObject(o, "n_vocab", s->n_vocab);
+    static const char *const names[6] = {"n_layer", "d_model", "n_head",
+                                         "d_ff",    "n_ctx",   "n_vocab"};
+    const int v[6] = {s->n_layer, s->d_model, s->n_head, s->d_ff, s->n_ctx, s->n_vocab};
+    for (int i = 0; i < 6; i++)
+        cJSON_AddNumberToObject(o, names[i], v[i]);
 }
 
 void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
-    cJSON_AddNumberToObject(o, "tokens", (double)c->tokens);
-    cJSON_AddNumberToObject(o, "unique_tokens", (double)c->unique_tokens);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "micro_batch", c->micro_batch);
-    cJSON_AddNumberToObject(o, "lr", c->lr);
-    cJSON_AddNumberToObject(o, "min_lr_frac", c->min_lr_frac);
-    cJSON_AddNumberToObject(o, "warmup", c->warmup);
-    cJSON_AddStringToObject(o, "schedule", model_sched_name(c->schedule));
-    cJSON_AddNumberToObject(o, "cycle_tokens", (double)c->cycle_tokens);
-    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(o, "beta1", c->beta1);
-    cJSON_AddNumberToObject(o, "beta2", c->beta2);
-    cJSON_AddNumberToObject(o, "eps", c->eps);
-    cJSON_AddNumberToObject(o, "grad_clip", c->grad_clip);
-    cJSON_AddNumberToObject(o, "evals", c->evals);
-    cJSON_AddNumberToObject(o, "eval_windows", c->eval_windows);
-    cJSON_AddNumberToObject(o, "patience", c->patience);
+    /* in this order; "schedule" is the one string */
+    static const char *const names[] = {
+        "tokens", "unique_tokens", "batch",        "micro_batch",  "lr",      "min_lr_frac",
+        "warmup", "schedule",      "cycle_tokens", "weight_decay", "beta1",   "beta2",
+        "eps",    "grad_clip",     "evals",        "eval_windows", "patience"};
+    const double v[] = {(double)c->tokens,
+                        (double)c->unique_tokens,
+                        c->batch,
+                        c->micro_batch,
+                        c->lr,
+                        c->min_lr_frac,
+                        c->warmup,
+                        0,
+                        (double)c->cycle_tokens,
+                        c->weight_decay,
+                        c->beta1,
+                        c->beta2,
+                        c->eps,
+                        c->grad_clip,
+                        c->evals,
+                        c->eval_windows,
+                        c->patience};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!strcmp(names[i], "schedule"))
+            cJSON_AddStringToObject(o, names[i], model_sched_name(c->schedule));
+        else
+            cJSON_AddNumberToObject(o, names[i], v[i]);
 }

@@ -173,6 +173,42 @@ void nn_gpt_init(nn_gpt *g, uint64_t seed) {
     memset(g->v_mem, 0, g->nparams * sizeof(float));
 }
 
+/* Layer l's activations: views into acts_mem, strided by the allocated B so
+ * that a smaller micro batch uses the front of each. */
+typedef struct {
+    const float *res;         /* (B, T, C) the layer's input residual */
+    float *ln1, *ln1m, *ln1r; /* (B, T, C), (B, T), (B, T) */
+    float *qkv, *atty;        /* (B, T, 3C), (B, T, C) */
+    float *att;               /* (B, NH, T, T) */
+    float *res2, *ln2;        /* (B, T, C) */
+    float *ln2m, *ln2r;       /* (B, T) */
+    float *fch, *fchg;        /* (B, T, F) */
+    float *res3;              /* (B, T, C) the layer's output residual */
+} layer_acts;
+
+static layer_acts acts_of(const nn_gpt *g, int l) {
+    const model_shape *s = &g->s;
+    size_t C = (size_t)s->d_model, F = (size_t)s->d_ff, T = (size_t)s->n_ctx;
+    size_t NH = (size_t)s->n_head, sBT = (size_t)g->B * T, L = (size_t)l;
+    layer_acts a = {
+        .res = l == 0 ? g->encoded : g->res3 + (L - 1) * sBT * C,
+        .ln1 = g->ln1 + L * sBT * C,
+        .ln1m = g->ln1_mean + L * sBT,
+        .ln1r = g->ln1_rstd + L * sBT,
+        .qkv = g->qkv + L * sBT * 3 * C,
+        .atty = g->atty + L * sBT * C,
+        .att = g->att + L * (size_t)g->B * NH * T * T,
+        .res2 = g->res2 + L * sBT * C,
+        .ln2 = g->ln2 + L * sBT * C,
+        .ln2m = g->ln2_mean + L * sBT,
+        .ln2r = g->ln2_rstd + L * sBT,
+        .fch = g->fch + L * sBT * F,
+        .fchg = g->fch_gelu + L * sBT * F,
+        .res3 = g->res3 + L * sBT * C,
+    };
+    return a;
+}
+
 double nn_gpt_forward(nn_gpt *g, int B) {
     const model_shape *s = &g->s;
     int L = s->n_layer, C = s->d_model, F = s->d_ff, T = s->n_ctx, V = s->n_vocab, NH = s->n_head;
@@ -183,28 +219,22 @@ double nn_gpt_forward(nn_gpt *g, int B) {
     g->cur_B = B;
     nn_encoder_forward(g->encoded, g->inputs, w->wte, w->wpe, B, T, C, p);
     for (int l = 0; l < L; l++) {
-        const float *res = l == 0 ? g->encoded : g->res3 + (size_t)(l - 1) * sBT * C;
-        float *ln1 = g->ln1 + l * sBT * C, *ln1m = g->ln1_mean + l * sBT,
-              *ln1r = g->ln1_rstd + l * sBT;
-        float *qkv = g->qkv + l * sBT * 3 * C, *atty = g->atty + l * sBT * C;
-        float *att = g->att + l * (size_t)g->B * NH * T * T;
-        float *res2 = g->res2 + l * sBT * C, *ln2 = g->ln2 + l * sBT * C;
-        float *ln2m = g->ln2_mean + l * sBT, *ln2r = g->ln2_rstd + l * sBT;
-        float *fch = g->fch + l * sBT * F, *fchg = g->fch_gelu + l * sBT * F;
-        float *res3 = g->res3 + l * sBT * C;
-        nn_layernorm_forward(ln1, ln1m, ln1r, res, w->ln1w + l * C, w->ln1b + l * C, N, C, p);
-        nn_matmul_forward(qkv, ln1, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, N, C,
+        layer_acts a = acts_of(g, l);
+        nn_layernorm_forward(a.ln1, a.ln1m, a.ln1r, a.res, w->ln1w + l * C, w->ln1b + l * C, N, C,
+                             p);
+        nn_matmul_forward(a.qkv, a.ln1, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, N, C,
                           3 * C, p);
-        nn_attention_forward(atty, att, qkv, B, T, C, NH, g->scratch, p);
-        nn_matmul_forward(g->tmp, atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, N, C,
+        nn_attention_forward(a.atty, a.att, a.qkv, B, T, C, NH, g->scratch, p);
+        nn_matmul_forward(g->tmp, a.atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, N,
+                          C, C, p);
+        nn_residual_forward(a.res2, a.res, g->tmp, BT * C, p);
+        nn_layernorm_forward(a.ln2, a.ln2m, a.ln2r, a.res2, w->ln2w + l * C, w->ln2b + l * C, N, C,
+                             p);
+        nn_matmul_forward(a.fch, a.ln2, w->fcw + (size_t)l * F * C, w->fcb + l * F, N, C, F, p);
+        nn_gelu_forward(a.fchg, a.fch, BT * F, p);
+        nn_matmul_forward(g->tmp, a.fchg, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, N, F,
                           C, p);
-        nn_residual_forward(res2, res, g->tmp, BT * C, p);
-        nn_layernorm_forward(ln2, ln2m, ln2r, res2, w->ln2w + l * C, w->ln2b + l * C, N, C, p);
-        nn_matmul_forward(fch, ln2, w->fcw + (size_t)l * F * C, w->fcb + l * F, N, C, F, p);
-        nn_gelu_forward(fchg, fch, BT * F, p);
-        nn_matmul_forward(g->tmp, fchg, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, N, F, C,
-                          p);
-        nn_residual_forward(res3, res2, g->tmp, BT * C, p);
+        nn_residual_forward(a.res3, a.res2, g->tmp, BT * C, p);
     }
     const float *resL = g->res3 + (size_t)(L - 1) * sBT * C;
     nn_layernorm_forward(g->lnf, g->lnf_mean, g->lnf_rstd, resL, w->lnfw, w->lnfb, N, C, p);
@@ -232,30 +262,23 @@ void nn_gpt_backward(nn_gpt *g, float scale) {
     nn_layernorm_backward(g->dres, d->lnfw, d->lnfb, g->dln, resL, w->lnfw, g->lnf_mean,
                           g->lnf_rstd, N, C, p);
     for (int l = L - 1; l >= 0; l--) {
-        const float *res = l == 0 ? g->encoded : g->res3 + (size_t)(l - 1) * sBT * C;
-        float *ln1 = g->ln1 + l * sBT * C, *ln1m = g->ln1_mean + l * sBT,
-              *ln1r = g->ln1_rstd + l * sBT;
-        float *qkv = g->qkv + l * sBT * 3 * C, *atty = g->atty + l * sBT * C;
-        float *att = g->att + l * (size_t)g->B * NH * T * T;
-        float *res2 = g->res2 + l * sBT * C, *ln2 = g->ln2 + l * sBT * C;
-        float *ln2m = g->ln2_mean + l * sBT, *ln2r = g->ln2_rstd + l * sBT;
-        float *fch = g->fch + l * sBT * F, *fchg = g->fch_gelu + l * sBT * F;
-        /* res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
+        layer_acts a = acts_of(g, l);
+        /* a.res3 = a.res2 + fcproj(gelu(fc(a.ln2(a.res2)))) */
         nn_matmul_backward(g->dfch_gelu, d->fcprojw + (size_t)l * C * F, d->fcprojb + l * C,
-                           g->dres, fchg, w->fcprojw + (size_t)l * C * F, N, F, C, p);
-        nn_gelu_backward(g->dfch, fch, g->dfch_gelu, (size_t)N * F, p);
-        nn_matmul_backward(g->dln, d->fcw + (size_t)l * F * C, d->fcb + l * F, g->dfch, ln2,
+                           g->dres, a.fchg, w->fcprojw + (size_t)l * C * F, N, F, C, p);
+        nn_gelu_backward(g->dfch, a.fch, g->dfch_gelu, (size_t)N * F, p);
+        nn_matmul_backward(g->dln, d->fcw + (size_t)l * F * C, d->fcb + l * F, g->dfch, a.ln2,
                            w->fcw + (size_t)l * F * C, N, C, F, p);
-        nn_layernorm_backward(g->dres, d->ln2w + l * C, d->ln2b + l * C, g->dln, res2,
-                              w->ln2w + l * C, ln2m, ln2r, N, C, p);
-        /* res2 = res + attproj(attention(qkv(ln1(res)))) */
+        nn_layernorm_backward(g->dres, d->ln2w + l * C, d->ln2b + l * C, g->dln, a.res2,
+                              w->ln2w + l * C, a.ln2m, a.ln2r, N, C, p);
+        /* a.res2 = a.res + attproj(attention(a.qkv(a.ln1(a.res)))) */
         nn_matmul_backward(g->datty, d->attprojw + (size_t)l * C * C, d->attprojb + l * C, g->dres,
-                           atty, w->attprojw + (size_t)l * C * C, N, C, C, p);
-        nn_attention_backward(g->dqkv, g->datty, qkv, att, B, T, C, NH, g->scratch, p);
+                           a.atty, w->attprojw + (size_t)l * C * C, N, C, C, p);
+        nn_attention_backward(g->dqkv, g->datty, a.qkv, a.att, B, T, C, NH, g->scratch, p);
         nn_matmul_backward(g->dln, d->qkvw + (size_t)l * 3 * C * C, d->qkvb + l * 3 * C, g->dqkv,
-                           ln1, w->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C, p);
-        nn_layernorm_backward(g->dres, d->ln1w + l * C, d->ln1b + l * C, g->dln, res,
-                              w->ln1w + l * C, ln1m, ln1r, N, C, p);
+                           a.ln1, w->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C, p);
+        nn_layernorm_backward(g->dres, d->ln1w + l * C, d->ln1b + l * C, g->dln, a.res,
+                              w->ln1w + l * C, a.ln1m, a.ln1r, N, C, p);
     }
     nn_encoder_backward(d->wte, d->wpe, g->dres, g->inputs, B, T, C, p);
 }
