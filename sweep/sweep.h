@@ -8,6 +8,7 @@
  * token budgets from FLOP budgets, the deterministic run order and sharding,
  * the learning-rate rule fitted from an lr sweep, the worker pool.
  * Does not own: training (model.h; workers are `scaling train` processes),
+ * how FLOPs are counted (model_flops_per_token, model.h),
  * the database schema (results/store.h), printing (progress goes to a
  * callback; the CLI renders it).
  * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
