@@ -5,6 +5,7 @@
  * prints them; the conversion test of test_fit.c checks them.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ enum { Q_N, Q_D, Q_TPP, Q_L, NQ };
 
 int fit_predict(const char *law, const char *params_json, double C, fit_prediction *out, char *err,
                 size_t errlen) {
+    memset(out, 0, sizeof *out);
     int a3 = law && !strcmp(law, "approach3");
     if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
         return util_err(err, errlen, UTIL_EINVAL, "a '%s' fit; predict needs approach1, 2 or 3",
@@ -66,6 +68,21 @@ int fit_predict(const char *law, const char *params_json, double C, fit_predicti
     out->a = a3 ? f3->a : ff->a;
     out->b = a3 ? f3->b : ff->b;
     out->nsamples = ns;
+    /* A fit whose parameters sat at a bound or were not identified predicts
+     * what its optimiser happened to reach: say which. */
+    const fit_val *fv[7] = {&out->a, &out->b};
+    static const char *const nm3[7] = {"E", "A", "B", "alpha", "beta", "a", "b"};
+    static const char *const nm2[2] = {"a", "b"};
+    if (a3) {
+        const fit_val *w[7] = {&f3->E, &f3->A, &f3->B, &f3->alpha, &f3->beta, &f3->a, &f3->b};
+        memcpy(fv, w, sizeof w);
+    }
+    size_t len = 0;
+    out->caution[0] = 0;
+    for (int k = 0; k < (a3 ? 7 : 2) && len < sizeof out->caution; k++)
+        if (fv[k]->flags)
+            len += (size_t)snprintf(out->caution + len, sizeof out->caution - len, "%s%s",
+                                    len ? ", " : "", (a3 ? nm3 : nm2)[k]);
 done:
     for (int k = 0; k < NQ; k++)
         free(q[k]);

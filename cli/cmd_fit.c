@@ -22,7 +22,8 @@ static const char *usage_text =
     "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
     "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
     "                   [--bootstrap K] [--seed S] [--with-E] [--a2-window K] [--starts K]\n"
-    "                   [--threads T] [--db FILE] [--json] [--no-store]\n"
+    "                   [--threads T] [--duplicates collapse|keep] [--db FILE] [--json]\n"
+    "                   [--no-store]\n"
     "\n"
     "Fits scaling laws to finished runs and prints each value with its bootstrap\n"
     "percentile interval (2.5%, 97.5%) beside the published values.\n"
@@ -35,7 +36,10 @@ static const char *usage_text =
     "options:\n"
     "  --sweep NAME      runs of this sweep (default: every finished run)\n"
     "  --csv FILE        a CSV instead, header naming params, tokens or flops, loss\n"
-    "                    (optional budget column; tokens = flops / (6 params))\n"
+    "                    (optional budget column; tokens = flops / (6 params); names,\n"
+    "                    aliases and units: docs/fit.md)\n"
+    "  --duplicates P    CSV rows repeating an earlier row exactly: collapse (default:\n"
+    "                    one run counted once) or keep; either way they are named\n"
     "  --approach WHICH  1, 2, 3, kaplan or all (default all; with all, an approach\n"
     "                    the data cannot support is reported and skipped)\n"
     "  --params P        count total parameters (default, as Chinchilla) or\n"
@@ -69,7 +73,8 @@ enum {
     OPT_THREADS,
     OPT_DB,
     OPT_JSON,
-    OPT_NOSTORE
+    OPT_NOSTORE,
+    OPT_DUPS
 };
 
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
@@ -92,6 +97,12 @@ static void print_val(const char *law, const char *name, fit_val v) {
         printf("  [%11.5g, %11.5g]", v.lo, v.hi);
     else
         printf("  %26s", "");
+    /* never a bare number where the data did not determine it */
+    if (v.flags & (FIT_AT_LOWER | FIT_AT_UPPER))
+        printf("  (at its %s bound %g)", v.flags & FIT_AT_LOWER ? "lower" : "upper", v.bound);
+    else if (v.flags & FIT_DRAWS_AT_BOUND)
+        printf("  (draws reach the bound %g)", v.bound);
+    if (v.flags & FIT_UNIDENTIFIED) printf("  (not identified)");
     printf("   ");
     print_published(key);
     printf("\n");
@@ -99,9 +110,9 @@ static void print_val(const char *law, const char *name, fit_val v) {
 
 static void print_frontier(int which, const fit_frontier *f, int nruns) {
     const char *law = which == 1 ? "approach1" : "approach2";
-    printf("Chinchilla approach %d (%s), %d runs, %d %s\n", which,
-           which == 1 ? "envelope of the learning curves" : "IsoFLOP parabolas", nruns,
-           f->npoints_used, which == 1 ? "envelope points" : "budgets");
+    printf("Chinchilla approach %d (%s), %d of %d runs, %d %s\n", which,
+           which == 1 ? "envelope of the learning curves" : "IsoFLOP parabolas", f->nruns_used,
+           nruns, f->npoints_used, which == 1 ? "envelope points" : "budgets");
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_val(law, "a", f->a);
     print_val(law, "b", f->b);
@@ -163,8 +174,16 @@ typedef struct {
     const char *sweep, *csv, *db; /* db NULL: the default, and a CSV is not stored */
     int todo, all;                /* DO_* bits; all: --approach all (a failed law is skipped) */
     int json, nostore;
+    int collapse; /* --duplicates collapse (1) or keep (0) */
     fit_opts o;
 } fit_args;
+
+/* A CSV as read: its rows and the duplicates found in it. */
+typedef struct {
+    fit_csv_info info;
+    char dupmsg[400];
+    int ndup;
+} csv_read;
 
 /* The fits of one invocation, slot i = laws[i]. */
 static const char *laws[4] = {"kaplan", "approach1", "approach2", "approach3"};
@@ -194,11 +213,13 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
+                                         {"duplicates", required_argument, 0, OPT_DUPS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     a->todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3;
     a->all = 1;
+    a->collapse = 1;
     fit_opts_defaults(&a->o);
     fit_opts *o = &a->o;
     long long v;
@@ -223,6 +244,12 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             break;
         case OPT_NOSTORE:
             a->nostore = 1;
+            break;
+        case OPT_DUPS:
+            if (strcmp(optarg, "collapse") && strcmp(optarg, "keep"))
+                return cli_usage("fit", "--duplicates: expected collapse or keep, got '%s'",
+                                 optarg);
+            a->collapse = !strcmp(optarg, "collapse");
             break;
         case OPT_WITHE:
             o->with_E = 1;
@@ -287,10 +314,28 @@ static int parse_args(int argc, char **argv, fit_args *a) {
     return -1;
 }
 
+/* Reads a->csv into d and cr, warning on stderr about repeated rows. */
+static int read_csv(const fit_args *a, fit_data *d, csv_read *cr) {
+    char err[UTIL_ERRLEN];
+    memset(cr, 0, sizeof *cr);
+    if (fit_read_csv(d, &cr->info, a->csv, err, sizeof err)) return cli_fail("fit", "%s", err);
+    cr->ndup = fit_duplicates(d, a->collapse, cr->dupmsg, sizeof cr->dupmsg);
+    if (cr->ndup)
+        fprintf(stderr,
+                "scaling fit: warning: %s: %d row%s repeat%s an earlier row exactly (%s): "
+                "%s\n",
+                a->csv, cr->ndup, cr->ndup > 1 ? "s" : "", cr->ndup > 1 ? "" : "s", cr->dupmsg,
+                a->collapse ? "collapsed, each run counted once (--duplicates keep keeps them)"
+                            : "kept, as --duplicates keep asks (they narrow the intervals)");
+    return EXIT_OK;
+}
+
 /* Runs every law asked for into r. A law that fails is an error (exit code
- * returned) unless --approach all, where it is kept in r->errs and skipped. */
+ * returned) unless --approach all, where it is kept in r->errs and skipped;
+ * nothing fitted at all is one refusal line with every approach's reason. */
 static int run_fits(const fit_args *a, const fit_data *d, fit_results *r) {
     char err[UTIL_ERRLEN];
+    const char *csv = a->csv;
     for (int i = 0; i < 4; i++) {
         if (!(a->todo & bits[i])) continue;
         int frc = i == 0   ? fit_kaplan_laws(d, &a->o, r->fk, err, sizeof err)
@@ -298,7 +343,8 @@ static int run_fits(const fit_args *a, const fit_data *d, fit_results *r) {
                   : i == 2 ? fit_approach2(d, &a->o, r->f2, err, sizeof err)
                            : fit_approach3_fit(d, &a->o, r->f3, err, sizeof err);
         if (frc) {
-            if (!a->all) return cli_fail("fit", "%s", err);
+            if (!a->all)
+                return csv ? cli_fail("fit", "%s: %s", csv, err) : cli_fail("fit", "%s", err);
             r->errs[i] = strdup(err);
             continue;
         }
@@ -309,11 +355,21 @@ static int run_fits(const fit_args *a, const fit_data *d, fit_results *r) {
         if (!r->js[i]) return cli_fail("fit", "out of memory");
         r->ok[i] = 1;
     }
+    if (!r->ok[0] && !r->ok[1] && !r->ok[2] && !r->ok[3]) {
+        char why[2048] = "";
+        size_t len = 0;
+        for (int i = 0; i < 4 && len < sizeof why; i++)
+            if (r->errs[i])
+                len += (size_t)snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "",
+                                        r->errs[i]);
+        return cli_fail("fit", "%s%sno law could be fitted: %s", csv ? csv : "", csv ? ": " : "",
+                        why);
+    }
     return EXIT_OK;
 }
 
 /* The selection (fits.selection_json): what was fitted and how it was counted. */
-static cJSON *selection(const fit_args *a, int nruns) {
+static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
     const fit_opts *o = &a->o;
     cJSON *sel = cJSON_CreateObject();
     if (a->csv)
@@ -330,6 +386,14 @@ static cJSON *selection(const fit_args *a, int nruns) {
     cJSON_AddNumberToObject(sel, "starts", o->a3_starts);
     cJSON_AddNumberToObject(sel, "a2_window", o->a2_window);
     cJSON_AddNumberToObject(sel, "runs", nruns);
+    if (a->csv) {
+        cJSON_AddNumberToObject(sel, "rows", cr->info.nrows);
+        cJSON_AddNumberToObject(sel, "rows_set_aside", cr->info.nset_aside);
+        cJSON_AddNumberToObject(sel, "duplicate_rows", cr->ndup);
+        cJSON_AddStringToObject(sel, "duplicates", a->collapse ? "collapse" : "keep");
+        cJSON_AddBoolToObject(sel, "loss_bits", cr->info.loss_bits);
+        cJSON_AddStringToObject(sel, "note", cr->info.note);
+    }
     return sel;
 }
 
@@ -355,15 +419,20 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
 }
 
 /* The tables: a header line, then each law beside the published values. */
-static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path) {
+static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path,
+                       const csv_read *cr) {
     const fit_opts *o = &a->o;
-    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n\n",
-           nruns,
+    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n", nruns,
            a->csv     ? a->csv
            : a->sweep ? a->sweep
                       : db_path,
            params_name[o->params], model_flops_name(o->flops), o->bootstrap,
            (unsigned long long)o->seed);
+    if (a->csv && (cr->info.nrows != nruns || cr->ndup))
+        printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", cr->info.nrows,
+               cr->ndup, a->collapse ? "collapsed" : "kept", cr->info.nset_aside);
+    if (cr->info.note[0]) printf("  note: %s\n", cr->info.note);
+    printf("\n");
     for (int i = 0; i < 4; i++) {
         if (!(a->todo & bits[i])) continue;
         if (!r->ok[i]) {
@@ -374,6 +443,9 @@ static void print_text(const fit_args *a, const fit_results *r, int nruns, const
         if (i == 1) print_frontier(1, r->f1, nruns);
         if (i == 2) print_frontier(2, r->f2, nruns);
         if (i == 3) print_a3(r->f3);
+        if (cr->info.loss_bits && (i == 0 || i == 3))
+            printf("  note: losses in bits per token; the published values are in nats per "
+                   "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
         if (r->ids[i]) printf("  stored as fit %lld\n", (long long)r->ids[i]);
         printf("\n");
     }
@@ -387,6 +459,8 @@ int cmd_fit(int argc, char **argv) {
     char err[UTIL_ERRLEN];
     store *s = NULL;
     fit_data d = {0, NULL};
+    csv_read cr;
+    memset(&cr, 0, sizeof cr);
     int store_it = !a.nostore && (!a.csv || a.db);
     const char *db_path = a.db ? a.db : CLI_DEFAULT_DB;
     fit_results r = {.fk = calloc(1, sizeof *r.fk),
@@ -399,15 +473,12 @@ int cmd_fit(int argc, char **argv) {
         rc = cli_fail("fit", "out of memory");
         goto done;
     }
-    if (store_it || !a.csv) {
-        int flags = store_it ? (a.csv ? STORE_CREATE : 0) : STORE_READONLY;
-        if (store_open(&s, db_path, flags, err, sizeof err)) {
-            rc = cli_fail("fit", "%s", err);
-            goto done;
-        }
-    }
-    if (a.csv ? fit_load_csv(&d, a.csv, err, sizeof err)
-              : fit_load_store(&d, s, a.sweep, err, sizeof err)) {
+    /* A CSV is read, and fitted, before its database is opened: a refused
+     * file or design leaves no database behind. */
+    if (a.csv) {
+        if ((rc = read_csv(&a, &d, &cr))) goto done;
+    } else if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err) ||
+               fit_load_store(&d, s, a.sweep, err, sizeof err)) {
         rc = cli_fail("fit", "%s", err);
         goto done;
     }
@@ -417,8 +488,13 @@ int cmd_fit(int argc, char **argv) {
         goto done;
     }
     if ((rc = run_fits(&a, &d, &r))) goto done;
-    sel = selection(&a, d.nruns);
+    sel = selection(&a, d.nruns, &cr);
     sel_json = cJSON_PrintUnformatted(sel);
+    /* a CSV's database is opened (created) only when there is a fit to store */
+    if (store_it && !s && store_open(&s, db_path, STORE_CREATE, err, sizeof err)) {
+        rc = cli_fail("fit", "%s", err);
+        goto done;
+    }
     for (int i = 0; store_it && i < 4; i++)
         if (r.ok[i] && store_add_fit(s, a.csv ? NULL : a.sweep, laws[i], r.js[i], sel_json,
                                      &r.ids[i], err, sizeof err)) {
@@ -429,10 +505,8 @@ int cmd_fit(int argc, char **argv) {
         print_json(&a, &r, sel);
         sel = NULL;
     } else {
-        print_text(&a, &r, d.nruns, db_path);
+        print_text(&a, &r, d.nruns, db_path, &cr);
     }
-    if (!r.ok[0] && !r.ok[1] && !r.ok[2] && !r.ok[3])
-        rc = cli_fail("fit", "no law could be fitted");
 done:
     cJSON_Delete(sel);
     free(sel_json);

@@ -123,6 +123,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cflops) cJSON_AddStringToObject(o, "flops", cflops);
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", p.nsamples);
+        if (*p.caution) cJSON_AddStringToObject(o, "caution", p.caution);
         add_val(o, "a", p.a.est, p.a.lo, p.a.hi);
         add_val(o, "b", p.b.est, p.b.lo, p.b.hi);
         for (int k = 0; k < 4; k++)
@@ -137,6 +138,10 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         print_val("b (D_opt ~ C^b)", p.b.est, p.b.lo, p.b.hi);
         for (int k = 0; k < 4; k++)
             if (k != 3 || a3) print_val(names[k], q[k]->est, q[k]->lo, q[k]->hi);
+        if (*p.caution)
+            printf("  caution: %s at a bound or not identified in this fit (scaling fit prints "
+                   "which); read these predictions as the optimiser's, not the data's\n",
+                   p.caution);
     }
     return EXIT_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * schedule.c — the learning-rate schedules (warm-up, cosine, constant,
- * fixed-cosine) and the step count of a budget.
+ * fixed-cosine), the step count of a budget and the cap on validation windows.
  * Does not own: the training loop that applies them (train.c).
  */
 #include <math.h>
@@ -51,6 +51,12 @@ double model_lr_at(const model_train_config *c, int64_t step, int64_t steps) {
     if (p > 1.0) p = 1.0;
     if (p < 0.0) p = 0.0;
     return lo + (lr - lo) * 0.5 * (1.0 + cos(M_PI * p));
+}
+
+int model_eval_windows_max(uint64_t val_tokens, int n_ctx) {
+    if (n_ctx < 1 || val_tokens < (uint64_t)n_ctx + 1) return 0;
+    uint64_t m = (val_tokens - 1) / (uint64_t)n_ctx;
+    return m > INT32_MAX ? INT32_MAX : (int)m;
 }
 
 int64_t model_train_steps(const model_train_config *c) {
