@@ -74,7 +74,7 @@ static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     store_sweep_row *sw = NULL;
     int rc = 0, n = 0;
     fprintf(fp, "<h2 id=\"plan\">Plan and status</h2>\n");
-    if ((rc = store_list_sweeps(c->s, c->sweep[0] ? c->sweep : NULL, &sw, &n, err, errlen)))
+    if ((rc = store_read_sweeps(c->s, c->sweep[0] ? c->sweep : NULL, &sw, &n, err, errlen)))
         goto done;
     for (int i = 0; i < n; i++) {
         if (!i)

@@ -91,7 +91,7 @@ static double largest_compute(const fit_data *d, const char *plan_flops, const c
 /* The "flops" counting the sweep's plan used ("" when unknown) into out. */
 static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *err, size_t errlen) {
     store_sweep_row *sw = NULL;
-    int ns = 0, rc = store_list_sweeps(s, sweep, &sw, &ns, err, errlen);
+    int ns = 0, rc = store_read_sweeps(s, sweep, &sw, &ns, err, errlen);
     out[0] = 0;
     if (rc) return rc;
     cJSON *plan = ns ? cJSON_Parse(sw[0].plan_json) : NULL;

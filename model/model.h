@@ -6,11 +6,13 @@
  * gradients and AdamW moments); how compute is counted, FLOPs per token under
  * each convention (flops.c); the GPT network's forward/backward and AdamW on
  * the CPU through OpenBLAS (gpt.c, layer ops in nn.c); the learning-rate
- * schedules (schedule.c); the configuration's defaults, run id and JSON
- * (config.c); the training loop and evaluation (train.c); checkpoints
- * (checkpoint.c); the throughput benchmark (bench.c).
+ * schedules (schedule.c); the configuration's defaults, its hash
+ * (model_run_id: a run's id, which checkpoints carry) and JSON (config.c);
+ * the training loop and evaluation (train.c); checkpoints (checkpoint.c);
+ * the throughput benchmark (bench.c).
  * Does not own: printing (the CLI prints what the hooks report), the results
- * database (the CLI forwards the hooks' records to results/store.h), sweeps.
+ * database and a run's row there (run/run.h; the CLI forwards the hooks'
+ * records), sweeps, which model size is compute-optimal (analysis/fit.h).
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_MODEL_H

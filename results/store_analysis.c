@@ -159,7 +159,7 @@ int store_sweep_known(store *s, const char *sweep, char *err, size_t errlen) {
     return rc;
 }
 
-int store_list_sweeps(store *s, const char *sweep, store_sweep_row **out, int *n, char *err,
+int store_read_sweeps(store *s, const char *sweep, store_sweep_row **out, int *n, char *err,
                       size_t errlen) {
     sqlite3_stmt *st = NULL;
     store_sweep_row *rows = NULL;

@@ -571,7 +571,7 @@ Test(store, analysis_reads) {
     cr_assert_eq(store_sweep_known(s, "sw", err, sizeof err), 1);
     cr_assert_eq(store_sweep_known(s, "nope", err, sizeof err), 0);
     store_sweep_row *sw = NULL;
-    cr_assert_eq(store_list_sweeps(s, NULL, &sw, &n, err, sizeof err), 0);
+    cr_assert_eq(store_read_sweeps(s, NULL, &sw, &n, err, sizeof err), 0);
     cr_assert(n == 1 && !strcmp(sw[0].name, "sw") && !strcmp(sw[0].mode, "isoflop"));
     store_sweep_rows_free(sw, n);
     store_close(s);
