@@ -550,6 +550,63 @@ static void fill(const char *p) {
     store_close(s);
 }
 
+/* The typed reads behind fit/, predict and the report return what was written. */
+Test(store, analysis_reads) {
+    char *dir = tmpdir(), *p = pathin(dir, "a.db"), err[UTIL_ERRLEN];
+    fill(p);
+    store *s = open_or_die(p, STORE_READONLY);
+    store_fit_run *runs = NULL;
+    int n = 0;
+    cr_assert_eq(store_fit_runs(s, "sw", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(runs[1].id, "a1");
+    cr_assert_eq(runs[1].params_total, 101000);
+    cr_assert_eq(runs[1].flops_per_token_chinchilla, 6.5 * 101000);
+    cr_assert_eq(runs[1].compute_budget, 1e12);
+    cr_assert_eq(runs[1].final_val_loss, 4.25);
+    free(runs);
+    cr_assert_eq(store_fit_runs(s, NULL, &runs, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 3);
+    free(runs);
+    double *t = NULL, *l = NULL;
+    cr_assert_eq(store_eval_curve(s, "b0", &t, &l, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && t[0] == 300 && l[0] == 5.25);
+    free(t);
+    free(l);
+    cr_assert_eq(store_sweep_known(s, "sw", err, sizeof err), 1);
+    cr_assert_eq(store_sweep_known(s, "nope", err, sizeof err), 0);
+    store_sweep_row *sw = NULL;
+    cr_assert_eq(store_read_sweeps(s, NULL, &sw, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(sw[0].name, "sw") && !strcmp(sw[0].mode, "isoflop"));
+    store_sweep_rows_free(sw, n);
+    store_close(s);
+    s = open_or_die(p, 0);
+    int64_t id[3];
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":1}", "{}", &id[0], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":2}", "{}", &id[1], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, NULL, "approach1", "{\"v\":3}", "{}", &id[2], err, sizeof err),
+                 0);
+    store_fit_row *f = NULL;
+    cr_assert_eq(store_list_fits(s, "sw", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 2);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach3", &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && f[0].id == id[1] && !strcmp(f[0].params_json, "{\"v\":2}"));
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach1", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 0);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_get_fit(s, id[2], &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(f[0].law, "approach1") && !strcmp(f[0].sweep, ""));
+    store_fit_rows_free(f, n);
+    store_close(s);
+    rmtree(dir);
+    free(p);
+    free(dir);
+}
+
 static char *query_to_string(store *s, const char *sql, int fmt, int *rc, char *err) {
     char *buf = NULL;
     size_t n = 0;
