@@ -49,9 +49,6 @@ enum { STORE_READONLY = 1, STORE_CREATE = 2 };
  * *out is NULL on failure. store_close accepts NULL. */
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
 void store_close(store *s);
-/* The connection, for analysis/'s reads until they move into results/ (issue
- * 12); nothing else may use it. */
-sqlite3 *store_db(store *s);
 
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {

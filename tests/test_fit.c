@@ -18,6 +18,7 @@
 #include "../analysis/fit.h"
 #include "../analysis/fit_internal.h"
 #include "../results/store.h"
+#include "../results/store_priv.h" /* store__db: schema checks */
 #include "testlib.h"
 
 /* ---- Synthetic data -------------------------------------------------------- */
@@ -939,7 +940,7 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
     }
     cr_assert_eq(store_open(&s, db, STORE_READONLY, err, sizeof err), 0, "%s", err);
     sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s),
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s),
                                     "SELECT count(DISTINCT law), min(sweep), "
                                     "min(selection_json LIKE '%\"seed\":20240417%') FROM fits",
                                     -1, &st, NULL),

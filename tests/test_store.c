@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../results/store.h"
+#include "../results/store_priv.h" /* store__db: schema checks */
 #include "testlib.h"
 
 /* ======================================================================== */
@@ -167,7 +168,7 @@ static int count_lines(const char *s) {
 Test(store, schema_created_strict_wal_versioned) {
     char *d = tmpdir(), *p = pathin(d, "r.db");
     store *s = open_or_die(p, STORE_CREATE);
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = store__db(s);
     cr_assert_not_null(db);
     store_close(s);
     cr_assert_eq(raw_int(p, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -194,26 +195,26 @@ Test(store, schema_created_strict_wal_versioned) {
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
     /* CHECK on status and foreign keys hold on a raw insert through our connection. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     /* STRICT: text in an INTEGER column is refused. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     store_close(s);
