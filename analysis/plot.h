@@ -6,7 +6,8 @@
  * through a pipe with the data inline as datablocks, writing DIR/NAME.png and
  * DIR/NAME.svg atomically (gnuplot writes DIR/.NAME.png.tmp.PID, renamed only
  * after gnuplot exits 0 with no error on stderr), and DIR/index.html.
- * Does not own: the fits themselves (fit.h), the database (store.h), printing
+ * Does not own: the fits themselves (fit.h), the database and its SQL (store.h:
+ * typed reads), printing
  * (the CLI prints the per-figure status this module returns).
  * Errors: 0 or negative UTIL_E*, message in the caller's buffer. A figure that
  * lacks the runs it needs is not an error: it returns PLOT_SKIPPED and says

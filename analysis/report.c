@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,25 +19,16 @@
 
 void plot_html_escape(FILE *fp, const char *s) {
     for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '&':
-            fputs("&amp;", fp);
-            break;
-        case '<':
-            fputs("&lt;", fp);
-            break;
-        case '>':
-            fputs("&gt;", fp);
-            break;
-        case '"':
-            fputs("&quot;", fp);
-            break;
-        case '\'':
-            fputs("&#39;", fp);
-            break;
-        default:
+        const char *e = *p == '&'    ? "&amp;"
+                        : *p == '<'  ? "&lt;"
+                        : *p == '>'  ? "&gt;"
+                        : *p == '"'  ? "&quot;"
+                        : *p == '\'' ? "&#39;"
+                                     : NULL;
+        if (e)
+            fputs(e, fp);
+        else
             fputc(*p, fp);
-        }
     }
 }
 
@@ -63,39 +53,37 @@ static const char *CSS =
 
 /* ---- Sections ---------------------------------------------------------------- */
 
+/* The end of a table row: three text cells, then two cells whose long text
+ * (a sweep file, JSON) is folded under a summary; the caller opened <tr>. */
+static void row_end(FILE *fp, const char *const text[3], const char *const summary[2],
+                    const char *const folded[2]) {
+    for (int k = 0; k < 3; k++) {
+        fprintf(fp, "<td>");
+        H(text[k]);
+        fprintf(fp, "</td>");
+    }
+    for (int k = 0; k < 2; k++) {
+        fprintf(fp, "<td><details><summary>%s</summary><pre>", summary[k]);
+        H(folded[k]);
+        fprintf(fp, "</pre></details></td>");
+    }
+    fprintf(fp, "</tr>\n");
+}
+
 static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
-    sqlite3 *db = store_db(c->s);
-    sqlite3_stmt *st = NULL;
+    store_sweep_row *sw = NULL;
     int rc = 0, n = 0;
     fprintf(fp, "<h2 id=\"plan\">Plan and status</h2>\n");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, mode, created, plan_json, file_text FROM sweeps "
-                           "WHERE ?1 IS NULL OR name = ?1 ORDER BY created, name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
+    if ((rc = store_read_sweeps(c->s, c->sweep[0] ? c->sweep : NULL, &sw, &n, err, errlen)))
         goto done;
-    }
-    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!n++)
+    for (int i = 0; i < n; i++) {
+        if (!i)
             fprintf(fp, "<table><tr><th>sweep</th><th>mode</th><th>created</th>"
                         "<th>sweep file</th><th>plan</th></tr>\n");
-        fprintf(fp, "<tr><td>");
-        H((const char *)sqlite3_column_text(st, 0));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 1));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 2));
-        fprintf(fp, "</td><td><details><summary>file</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 4));
-        fprintf(fp, "</pre></details></td><td><details><summary>plan</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 3));
-        fprintf(fp, "</pre></details></td></tr>\n");
-    }
-    if (r != SQLITE_DONE) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
-        goto done;
+        fprintf(fp, "<tr>");
+        row_end(fp, (const char *[3]){sw[i].name, sw[i].mode, sw[i].created},
+                (const char *[2]){"file", "plan"},
+                (const char *[2]){sw[i].file_text, sw[i].plan_json});
     }
     if (n)
         fprintf(fp, "</table>\n");
@@ -119,7 +107,7 @@ static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
             "fitted.</p>\n",
             c->d.nruns, c->d.nruns == 1 ? "its" : "their");
 done:
-    sqlite3_finalize(st);
+    store_sweep_rows_free(sw, n);
     return rc;
 }
 
@@ -251,41 +239,22 @@ static void section_fits(FILE *fp, plot_ctx *c) {
 
 /* Fits stored by `scaling fit` in the fits table. */
 static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
-    sqlite3 *db = store_db(c->s);
-    sqlite3_stmt *st = NULL;
-    int rc = 0, n = 0, r;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, sweep, law, created, params_json, selection_json FROM fits "
-                           "WHERE ?1 IS NULL OR sweep = ?1 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!n++)
+    store_fit_row *f = NULL;
+    int n = 0, rc = store_list_fits(c->s, c->sweep[0] ? c->sweep : NULL, &f, &n, err, errlen);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        if (!i)
             fprintf(fp, "<h3>Fits stored in the database</h3>\n<table><tr><th>id</th>"
                         "<th>sweep</th><th>law</th><th>created</th><th>parameters</th>"
                         "<th>selection</th></tr>\n");
-        fprintf(fp, "<tr><td class=\"n\">%lld</td><td>", (long long)sqlite3_column_int64(st, 0));
-        H((const char *)sqlite3_column_text(st, 1));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 2));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 3));
-        fprintf(fp, "</td><td><details><summary>params_json</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 4));
-        fprintf(fp, "</pre></details></td><td><details><summary>selection</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 5));
-        fprintf(fp, "</pre></details></td></tr>\n");
+        fprintf(fp, "<tr><td class=\"n\">%lld</td>", (long long)f[i].id);
+        row_end(fp, (const char *[3]){f[i].sweep, f[i].law, f[i].created},
+                (const char *[2]){"params_json", "selection"},
+                (const char *[2]){f[i].params_json, f[i].selection_json});
     }
-    if (r != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
-    else if (n)
-        fprintf(fp, "</table>\n");
-done:
-    sqlite3_finalize(st);
-    return rc;
+    if (n) fprintf(fp, "</table>\n");
+    store_fit_rows_free(f, n);
+    return 0;
 }
 
 static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {

@@ -116,7 +116,7 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
            "counted by %s\n",
            plan->name, sweep_mode_name(plan->mode), n, n < plan->nruns ? " in this shard" : "",
            plan->data_dir, (unsigned long long)plan->data.train_tokens, plan->data.vocab,
-           sweep_flops_name(plan->flops_count));
+           model_flops_name(plan->flops_count));
     printf("%-16s %-12s %-14s %10s %10s %10s %11s %10s %7s %9s\n", "id", "label", "shape",
            "N_nonemb", "N_total", "target", "tokens", "FLOPs", "epochs", "est");
     double flops = 0, secs = 0;

@@ -1,15 +1,18 @@
 /*
  * model.h — the GPT-style decoder-only Transformer and its training loop.
  *
- * Owns: the shape → parameter layout (one contiguous buffer with named views,
- * the same layout for gradients and AdamW moments), the exact parameter and
- * FLOP counts, forward/backward on the CPU through OpenBLAS, AdamW, the
- * learning-rate schedules, evaluation, checkpoints, the configuration hash
- * (model_run_id: a run's id, which checkpoints carry), and the throughput
- * benchmark.
+ * Owns, by file: the shape → parameter layout and the exact parameter counts
+ * (shape.c: one contiguous buffer with named views, the same layout for
+ * gradients and AdamW moments); how compute is counted, FLOPs per token under
+ * each convention (flops.c); the GPT network's forward/backward and AdamW on
+ * the CPU through OpenBLAS (gpt.c, layer ops in nn.c); the learning-rate
+ * schedules (schedule.c); the configuration's defaults, its hash
+ * (model_run_id: a run's id, which checkpoints carry) and JSON (config.c);
+ * the training loop and evaluation (train.c); checkpoints (checkpoint.c);
+ * the throughput benchmark (bench.c).
  * Does not own: printing (the CLI prints what the hooks report), the results
  * database and a run's row there (run/run.h; the CLI forwards the hooks'
- * records), sweeps.
+ * records), sweeps, which model size is compute-optimal (analysis/fit.h).
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_MODEL_H
@@ -42,7 +45,27 @@ typedef struct {
 int model_shape_check(const model_shape *s, char *err, size_t errlen);
 void model_count_params(const model_shape *s, model_counts *out);
 
-/* Training FLOPs per token (forward + backward).
+/* ---- Counting compute (flops.c) ------------------------------------------ */
+
+/* A counting convention for training compute C. The sweep planner, the
+ * trainer, the runs table and the fits all name conventions with this enum;
+ * runs.flops_per_token_* hold the counts it gives, so that nothing downstream
+ * (SQL included) recomputes FLOPs. */
+typedef enum {
+    MODEL_FLOPS_CHINCHILLA = 0, /* Hoffmann et al. 2022, Appendix F (model_flops_chinchilla) */
+    MODEL_FLOPS_KAPLAN = 1,     /* Kaplan et al. 2020, without de-embedding (model_flops_kaplan) */
+    MODEL_FLOPS_6ND = 2,        /* 6 N: 6 x params_total per token */
+} model_flops_count;
+#define MODEL_FLOPS_NCOUNTS 3
+const char *model_flops_name(model_flops_count f);               /* "chinchilla", "kaplan", "6nd" */
+int model_flops_parse(const char *name, model_flops_count *out); /* 0 or UTIL_EINVAL */
+
+/* Training FLOPs per token (forward + backward) of shape s under convention f:
+ * the one function every consumer of a convention calls (planner, trainer,
+ * runs table). */
+double model_flops_per_token(const model_shape *s, model_flops_count f);
+
+/* The conventions' formulas, and the MFU count (not a convention of C):
  * Kaplan et al. 2020 §2.1: 3 × (2N + 2 n_layer n_ctx d_model) [+ 3 × 2 d_model n_vocab
  * when de-embedding is counted, with_deembed != 0].
  * Hoffmann et al. 2022 Appendix F: 3 × forward, forward counted op by op.
@@ -51,6 +74,29 @@ void model_count_params(const model_shape *s, model_counts *out);
 double model_flops_kaplan(const model_shape *s, int with_deembed);
 double model_flops_chinchilla(const model_shape *s);
 double model_flops_mfu(const model_shape *s);
+
+/* A convention along a family of shapes, as a budget needs it: FLOPs per
+ * token at each model size N (parameters, counted as the caller counts them),
+ * N ascending. Between sizes ln(FLOPs per token) is interpolated linearly in
+ * ln N; outside them FLOPs per token / N is held at its value at the nearest
+ * size; with no sizes (n = 0) the count is 6 N. */
+#define MODEL_FRONTIER_MAX 256
+typedef struct {
+    int n;
+    double N[MODEL_FRONTIER_MAX];   /* parameters, ascending, distinct */
+    double fpt[MODEL_FRONTIER_MAX]; /* training FLOPs per token at N[i] */
+} model_flops_frontier;
+
+/* Adds the size (N, FLOPs per token fpt), kept in order; a size already
+ * present keeps its first count. UTIL_EINVAL (nothing added) when N or fpt
+ * is not finite and positive, or the frontier is full. */
+int model_frontier_add(model_flops_frontier *f, double N, double fpt);
+/* FLOPs per token at size N along f (see above). */
+double model_frontier_fpt(const model_flops_frontier *f, double N);
+/* A budget C split along f at size N: the tokens D = C / FLOPs per token(N)
+ * that spend C. The one conversion of C into (N, D) that the planner's
+ * counterpart in the fits (Approaches 1-3, predict, the figures) all use. */
+double model_frontier_tokens(const model_flops_frontier *f, double C, double N);
 
 /* ---- Training configuration -------------------------------------------- */
 
@@ -97,7 +143,7 @@ int64_t model_train_steps(const model_train_config *c);
 int model_eval_windows_max(uint64_t val_tokens, int n_ctx);
 
 /* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
- * under c's schedule (see model.c for the formulas). */
+ * under c's schedule (see schedule.c for the formulas). */
 double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
 
 /* Stable run id: 16 hex digits hashing every field that changes what is

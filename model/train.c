@@ -4,7 +4,7 @@
  * the schedule, log-spaced validation on fixed held-out windows and a final
  * validation on the whole split, divergence
  * and early stopping, clean stops and bit-exact resume from checkpoints.
- * Does not own: the network (model.c, nn.c), printing or the database (the
+ * Does not own: the network (gpt.c, nn.c), printing or the database (the
  * caller's hooks).
  */
 #include <cblas.h>
@@ -251,8 +251,8 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     model_train_info info;
     memset(&info, 0, sizeof info);
     model_count_params(&c->shape, &info.counts);
-    info.flops_kaplan = model_flops_kaplan(&c->shape, 0);
-    info.flops_chinchilla = model_flops_chinchilla(&c->shape);
+    info.flops_kaplan = model_flops_per_token(&c->shape, MODEL_FLOPS_KAPLAN);
+    info.flops_chinchilla = model_flops_per_token(&c->shape, MODEL_FLOPS_CHINCHILLA);
     info.steps = steps;
     info.tokens_per_step = tps;
     info.start_step = st.step;

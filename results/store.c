@@ -407,7 +407,7 @@ fail:
     return rc;
 }
 
-sqlite3 *store_db(store *s) {
+sqlite3 *store__db(store *s) {
     return s ? s->db : NULL;
 }
 const char *store_path(store *s) {

@@ -1,6 +1,8 @@
 /*
  * store.h — the SQLite results database: schema, migrations, writes from
- * training and sweeps, reads for the CLI and the analysis, export and merge.
+ * training and sweeps, reads for the CLI and the analysis (typed reads for
+ * fit/, the figures, the report, `fit` and `predict` in store_analysis.c),
+ * export and merge. The only module that holds SQL.
  *
  * Schema (version 1, PRAGMA user_version; STRICT tables, foreign keys on, WAL):
  *   sweeps(name PK, mode, file_text, plan_json, created)
@@ -47,9 +49,6 @@ enum { STORE_READONLY = 1, STORE_CREATE = 2 };
  * *out is NULL on failure. store_close accepts NULL. */
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
 void store_close(store *s);
-/* The connection, for analysis/'s reads until they move into results/ (issue
- * 12); nothing else may use it. */
-sqlite3 *store_db(store *s);
 
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {
@@ -172,9 +171,8 @@ typedef struct {
 int store_list_sweeps(store *s, const char *name, store_sweep_name **out, int *n, char *err,
                       size_t errlen);
 
-/* A sweep's runs and planned FLOPs (runs.flops, else tokens x
- * flops_per_token_chinchilla) in each status, in total and per label
- * (ordered by label). *labels is a malloc'd array of *nlabels; caller frees. */
+/* A sweep's runs and planned FLOPs (runs.flops; 0 where a row has none) in each status, in total
+ * and per label (ordered by label). *labels is a malloc'd array of *nlabels; caller frees. */
 typedef struct {
     int64_t runs[STORE_NSTATUS];
     double flops[STORE_NSTATUS];
@@ -238,6 +236,59 @@ typedef struct {
 } store_merge_stats;
 int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE *report, char *err,
                    size_t errlen);
+
+/* ---- Reads for the analysis, `fit` and `predict` (store_analysis.c) ---- */
+
+/* A finished run as the fits load it; NaN where the column is NULL. */
+typedef struct {
+    char id[17];
+    char label[128];
+    double params_total, params_nonembedding;                  /* parameters */
+    double flops_per_token_kaplan, flops_per_token_chinchilla; /* training FLOPs per token */
+    double tokens, tokens_done;           /* planned budget; trained (tokens) */
+    double unique_tokens;                 /* unique training tokens, 0 or NaN: unlimited */
+    double compute_budget;                /* IsoFLOP budget that generated it (FLOPs) */
+    double final_val_loss, best_val_loss; /* nats/token */
+} store_fit_run;
+
+/* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.
+ * *out is a malloc'd array of *n (NULL when 0), freed with free(). */
+int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
+                   size_t errlen);
+
+/* The validation curve of run_id, ordered by tokens (evals whose val_loss is
+ * NULL left out): *tokens and *val_loss are malloc'd arrays of *n (NULL when
+ * 0; NaN for a NULL tokens), freed with free(). */
+int store_eval_curve(store *s, const char *run_id, double **tokens, double **val_loss, int *n,
+                     char *err, size_t errlen);
+
+/* 1 if the database knows `sweep` (as a sweep or on a run), 0 if not, < 0 error. */
+int store_sweep_known(store *s, const char *sweep, char *err, size_t errlen);
+
+/* A row of `sweeps`; every string malloc'd ("" for NULL). */
+typedef struct {
+    char *name, *mode, *created, *plan_json, *file_text;
+} store_sweep_row;
+/* The sweep named `sweep` (NULL: every sweep), ordered by creation and name;
+ * *out malloc'd, freed with store_sweep_rows_free (accepts NULL). */
+int store_read_sweeps(store *s, const char *sweep, store_sweep_row **out, int *n, char *err,
+                      size_t errlen);
+void store_sweep_rows_free(store_sweep_row *rows, int n);
+
+/* A row of `fits`; every string malloc'd ("" for NULL, e.g. a CSV fit's sweep). */
+typedef struct {
+    int64_t id;
+    char *sweep, *law, *created, *params_json, *selection_json;
+} store_fit_row;
+/* The fits of `sweep` (NULL: all) by id; the fit with `id` (0 or 1 row); the
+ * most recently made fit of `law` for `sweep` (NULL: any sweep; 0 or 1 row).
+ * *out malloc'd, freed with store_fit_rows_free (accepts NULL). */
+int store_list_fits(store *s, const char *sweep, store_fit_row **out, int *n, char *err,
+                    size_t errlen);
+int store_get_fit(store *s, int64_t id, store_fit_row **out, int *n, char *err, size_t errlen);
+int store_latest_fit(store *s, const char *sweep, const char *law, store_fit_row **out, int *n,
+                     char *err, size_t errlen);
+void store_fit_rows_free(store_fit_row *rows, int n);
 
 /* The migration mechanism (exposed for tests): brings db from its
  * user_version v to nsteps by running steps[v..nsteps-1] in one transaction,

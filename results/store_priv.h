@@ -50,6 +50,9 @@ void store__unlock_all(store *s);
 /* BEGIN IMMEDIATE, retried on SQLITE_BUSY/LOCKED for up to a minute on top of
  * the busy timeout; COMMIT likewise. store__rollback never fails loudly. */
 int store__begin(store *s, char *err, size_t errlen);
+/* The raw connection: results/ and the tests' schema checks only; every
+ * other module goes through the typed functions of store.h. */
+sqlite3 *store__db(store *s);
 int store__commit(store *s, char *err, size_t errlen);
 void store__rollback(store *s);
 

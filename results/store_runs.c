@@ -11,8 +11,9 @@
 
 #include "store_priv.h"
 
-/* FLOPs of a run as planned: runs.flops, else tokens x chinchilla FLOPs/token. */
-#define RUN_FLOPS "coalesce(flops, tokens * flops_per_token_chinchilla, 0)"
+/* FLOPs of a run as planned: runs.flops, which every row is written with
+ * (run_row); SQL never recounts FLOPs (model_flops_per_token does). */
+#define RUN_FLOPS "coalesce(flops, 0)"
 
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col) {
     const char *v = (const char *)sqlite3_column_text(st, col);

@@ -24,17 +24,6 @@ void run_config_defaults(run_config *rc) {
     rc->target_params = NAN;
 }
 
-double run_flops_per_token(const char *count, const model_shape *s) {
-    if (!count || !strcmp(count, "chinchilla")) return model_flops_chinchilla(s);
-    if (!strcmp(count, "kaplan")) return model_flops_kaplan(s, 0);
-    if (!strcmp(count, "6nd")) {
-        model_counts c;
-        model_count_params(s, &c);
-        return 6.0 * (double)c.total;
-    }
-    return NAN;
-}
-
 void run_resolve(run_config *rc, const data_info *data) {
     if (rc->train.shape.n_vocab == 0 && data) rc->train.shape.n_vocab = data->vocab;
     if (!rc->id[0]) model_run_id(&rc->train, rc->id);
@@ -61,7 +50,8 @@ char *run_config_json(const run_config *rc, const data_info *data) {
     const model_train_config *g = &rc->train;
     model_counts counts;
     model_count_params(&g->shape, &counts);
-    double fpt = run_flops_per_token(rc->flops_count, &g->shape);
+    model_flops_count f;
+    double fpt = model_flops_parse(rc->flops_count, &f) ? NAN : model_flops_per_token(&g->shape, f);
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "id", rc->id);
@@ -112,8 +102,8 @@ int run_row(const run_config *rc, const data_info *data, store_run *row, char *e
     row->params_total = counts.total;
     row->params_embedding = counts.embedding;
     row->params_nonembedding = counts.nonembedding;
-    row->flops_per_token_kaplan = model_flops_kaplan(s, 0);
-    row->flops_per_token_chinchilla = model_flops_chinchilla(s);
+    row->flops_per_token_kaplan = model_flops_per_token(s, MODEL_FLOPS_KAPLAN);
+    row->flops_per_token_chinchilla = model_flops_per_token(s, MODEL_FLOPS_CHINCHILLA);
     row->tokens = g->tokens;
     row->unique_tokens = g->unique_tokens;
     row->batch = g->batch;

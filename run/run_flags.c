@@ -128,8 +128,6 @@ static const flag_def defs[RUN_NFLAGS] = {
     [RUN_F_QUIET] = {K_PROC, 0, 0, 0, 0, W_ALWAYS},
 };
 
-static const char *const flops_counts[] = {"chinchilla", "kaplan", "6nd"};
-
 /* ======================================================================== */
 /* Parsing                                                                  */
 /* ======================================================================== */
@@ -187,11 +185,10 @@ int run_flag_set(run_config *rc, run_flag_id f, const char *val, char *err, size
                             val ? val : "");
         return 0;
     case K_FLOPS:
-        for (size_t i = 0; val && i < sizeof flops_counts / sizeof *flops_counts; i++)
-            if (!strcmp(val, flops_counts[i])) {
-                snprintf((char *)p, d->size, "%s", val);
-                return 0;
-            }
+        if (!model_flops_parse(val, &(model_flops_count){0})) {
+            snprintf((char *)p, d->size, "%s", val);
+            return 0;
+        }
         return util_err(err, errlen, UTIL_EINVAL,
                         "--%s: expected chinchilla, kaplan or 6nd, got '%s'", name, val ? val : "");
     case K_TCOUNT:

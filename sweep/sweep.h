@@ -10,8 +10,9 @@
  * registers each run through run.h and starts `scaling train` with
  * run_worker_argv).
  * Does not own: training (model.h; workers are `scaling train` processes),
- * what a run is, its row and its command line (run/run.h), SQL (results/
- * store.h), printing (progress goes to a callback; the CLI renders it).
+ * what a run is, its row and its command line (run/run.h), how FLOPs are
+ * counted (model_flops_per_token, model.h), SQL (results/store.h), printing
+ * (progress goes to a callback; the CLI renders it).
  * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
  * buffer; parse errors read "FILE:LINE: key = value: what was expected".
  */
@@ -29,15 +30,6 @@
 
 typedef enum { SWEEP_GRID = 0, SWEEP_ISOFLOP = 1, SWEEP_KAPLAN = 2, SWEEP_LR = 3 } sweep_mode;
 const char *sweep_mode_name(sweep_mode m); /* "grid", "isoflop", "kaplan", "lr" */
-
-/* Which FLOP count budgets and totals use (per training token). */
-typedef enum {
-    SWEEP_FLOPS_CHINCHILLA = 0, /* model_flops_chinchilla */
-    SWEEP_FLOPS_KAPLAN = 1,     /* model_flops_kaplan(shape, 0) */
-    SWEEP_FLOPS_6ND = 2,        /* 6 * params_total */
-} sweep_flops;
-const char *sweep_flops_name(sweep_flops f);
-double sweep_flops_per_token(sweep_flops f, const model_shape *s);
 
 #define SWEEP_MAX_RUNS 100000
 
@@ -64,7 +56,7 @@ typedef struct {
     char name[128];  /* [sweep] name (default: the file's base name) */
     char path[1024]; /* the sweep file */
     sweep_mode mode;
-    sweep_flops flops_count;
+    model_flops_count flops_count; /* the FLOP count budgets and totals use (model.h) */
     char data_dir[1024];
     data_info data;  /* of data_dir (vocab, train tokens, bytes/token) */
     char *file_text; /* the file as read, with the overrides appended as comments */

@@ -18,15 +18,6 @@ const char *sweep_mode_name(sweep_mode m) {
     return (unsigned)m < 4 ? n[m] : "?";
 }
 
-const char *sweep_flops_name(sweep_flops f) {
-    static const char *n[] = {"chinchilla", "kaplan", "6nd"};
-    return (unsigned)f < 3 ? n[f] : "?";
-}
-
-double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
-    return run_flops_per_token(sweep_flops_name(f), s);
-}
-
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
     double per_step = flops_per_token * (double)tokens_per_step;
     if (!(per_step > 0) || !(budget >= 0) || tokens_per_step < 1) return -1;
@@ -473,7 +464,7 @@ static int point_budget(section *x, sweep_item *r) {
                         ORIGIN(c, at, sec), g->micro_batch, g->batch);
     }
     int64_t tps = (int64_t)g->batch * s->n_ctx;
-    r->flops_per_token = sweep_flops_per_token(p->flops_count, s);
+    r->flops_per_token = model_flops_per_token(s, p->flops_count);
     if (p->mode == SWEEP_ISOFLOP) {
         r->compute_budget = ax(x, K_BUDGET, 0);
         g->tokens = sweep_tokens_for_budget(r->compute_budget, r->flops_per_token, tps);
@@ -516,7 +507,7 @@ static int point_budget(section *x, sweep_item *r) {
             ORIGIN(c, at, sec), s->n_ctx, p->data_dir, (unsigned long long)p->data.train_tokens);
     }
     r->flops = (double)g->tokens * r->flops_per_token;
-    r->flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
+    r->flops_chinchilla = (double)g->tokens * model_flops_per_token(s, MODEL_FLOPS_CHINCHILLA);
     double avail = g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
     r->epochs = (double)g->tokens / (double)data_epoch_tokens((uint64_t)avail, s->n_ctx);
     return 0;
@@ -663,7 +654,7 @@ static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, 
     if (!o) return UTIL_ENOMEM;
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
-    cJSON_AddStringToObject(o, "flops", sweep_flops_name(p->flops_count));
+    cJSON_AddStringToObject(o, "flops", model_flops_name(p->flops_count));
     cJSON_AddStringToObject(o, "data", p->data_dir);
     cJSON_AddStringToObject(o, "file", p->path);
     ovs = cJSON_AddArrayToObject(o, "overrides");
@@ -768,18 +759,12 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         goto fail;
     }
     plan->mode = (sweep_mode)m;
-    plan->flops_count = SWEEP_FLOPS_CHINCHILLA;
-    if (i_fl >= 0) {
-        int f;
-        for (f = 0; f < 3; f++)
-            if (!strcmp(c.val[i_fl].s, sweep_flops_name((sweep_flops)f))) break;
-        if (f == 3) {
-            rc = util_err(err, errlen, UTIL_EINVAL,
-                          "%s: flops = %s: expected chinchilla, kaplan or 6nd", c.f.e[i_fl].origin,
-                          c.val[i_fl].s);
-            goto fail;
-        }
-        plan->flops_count = (sweep_flops)f;
+    plan->flops_count = MODEL_FLOPS_CHINCHILLA;
+    if (i_fl >= 0 && model_flops_parse(c.val[i_fl].s, &plan->flops_count)) {
+        rc =
+            util_err(err, errlen, UTIL_EINVAL, "%s: flops = %s: expected chinchilla, kaplan or 6nd",
+                     c.f.e[i_fl].origin, c.val[i_fl].s);
+        goto fail;
     }
     if (i_data < 0) {
         rc = util_err(err, errlen, UTIL_EINVAL,

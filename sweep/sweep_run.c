@@ -47,7 +47,7 @@ void sweep_run_config(const sweep_plan *plan, const sweep_item *r, int threads,
     snprintf(rc->sweep, sizeof rc->sweep, "%s", plan->name);
     snprintf(rc->label, sizeof rc->label, "%s", r->label);
     snprintf(rc->mode, sizeof rc->mode, "%s", sweep_mode_name(plan->mode));
-    snprintf(rc->flops_count, sizeof rc->flops_count, "%s", sweep_flops_name(plan->flops_count));
+    snprintf(rc->flops_count, sizeof rc->flops_count, "%s", model_flops_name(plan->flops_count));
     rc->compute_budget = r->compute_budget;
     rc->target_params = r->target_params;
     rc->target_total = r->target_total;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../results/store.h"
+#include "../results/store_priv.h" /* store__db: schema checks */
 #include "testlib.h"
 
 /* ======================================================================== */
@@ -167,7 +168,7 @@ static int count_lines(const char *s) {
 Test(store, schema_created_strict_wal_versioned) {
     char *d = tmpdir(), *p = pathin(d, "r.db");
     store *s = open_or_die(p, STORE_CREATE);
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = store__db(s);
     cr_assert_not_null(db);
     store_close(s);
     cr_assert_eq(raw_int(p, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -194,26 +195,26 @@ Test(store, schema_created_strict_wal_versioned) {
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
     /* CHECK on status and foreign keys hold on a raw insert through our connection. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     /* STRICT: text in an INTEGER column is refused. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     store_close(s);
@@ -548,6 +549,63 @@ static void fill(const char *p) {
         store_run_free_fields(&r);
     }
     store_close(s);
+}
+
+/* The typed reads behind fit/, predict and the report return what was written. */
+Test(store, analysis_reads) {
+    char *dir = tmpdir(), *p = pathin(dir, "a.db"), err[UTIL_ERRLEN];
+    fill(p);
+    store *s = open_or_die(p, STORE_READONLY);
+    store_fit_run *runs = NULL;
+    int n = 0;
+    cr_assert_eq(store_fit_runs(s, "sw", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(runs[1].id, "a1");
+    cr_assert_eq(runs[1].params_total, 101000);
+    cr_assert_eq(runs[1].flops_per_token_chinchilla, 6.5 * 101000);
+    cr_assert_eq(runs[1].compute_budget, 1e12);
+    cr_assert_eq(runs[1].final_val_loss, 4.25);
+    free(runs);
+    cr_assert_eq(store_fit_runs(s, NULL, &runs, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 3);
+    free(runs);
+    double *t = NULL, *l = NULL;
+    cr_assert_eq(store_eval_curve(s, "b0", &t, &l, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && t[0] == 300 && l[0] == 5.25);
+    free(t);
+    free(l);
+    cr_assert_eq(store_sweep_known(s, "sw", err, sizeof err), 1);
+    cr_assert_eq(store_sweep_known(s, "nope", err, sizeof err), 0);
+    store_sweep_row *sw = NULL;
+    cr_assert_eq(store_read_sweeps(s, NULL, &sw, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(sw[0].name, "sw") && !strcmp(sw[0].mode, "isoflop"));
+    store_sweep_rows_free(sw, n);
+    store_close(s);
+    s = open_or_die(p, 0);
+    int64_t id[3];
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":1}", "{}", &id[0], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":2}", "{}", &id[1], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, NULL, "approach1", "{\"v\":3}", "{}", &id[2], err, sizeof err),
+                 0);
+    store_fit_row *f = NULL;
+    cr_assert_eq(store_list_fits(s, "sw", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 2);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach3", &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && f[0].id == id[1] && !strcmp(f[0].params_json, "{\"v\":2}"));
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach1", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 0);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_get_fit(s, id[2], &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(f[0].law, "approach1") && !strcmp(f[0].sweep, ""));
+    store_fit_rows_free(f, n);
+    store_close(s);
+    rmtree(dir);
+    free(p);
+    free(dir);
 }
 
 static char *query_to_string(store *s, const char *sql, int fmt, int *rc, char *err) {

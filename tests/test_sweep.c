@@ -154,7 +154,7 @@ Test(sweep, isoflop_budgets_derive_tokens) {
     sweep_plan p;
     cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
     cr_assert_eq(p.nruns, 9);
-    cr_assert_eq(p.flops_count, SWEEP_FLOPS_6ND);
+    cr_assert_eq(p.flops_count, MODEL_FLOPS_6ND);
     int per_budget[3] = {0};
     for (int i = 0; i < p.nruns; i++) {
         const sweep_item *r = &p.runs[i];
