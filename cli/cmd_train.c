@@ -41,7 +41,9 @@ static const char usage[] =
     "  --grad-clip X       global-norm clip (default 1; 0 off)\n"
     "  --unique-tokens U   train on the first U training tokens only (repeated)\n"
     "  --evals K           log-spaced validations (plus the end; default 10)\n"
-    "  --eval-windows W    held-out windows per validation (default 64)\n"
+    "  --eval-windows W    held-out windows per intermediate validation (default 64)\n"
+    "  --final-eval-tokens N  score the end of the run on at most N validation tokens\n"
+    "                      (default 0: the whole validation split)\n"
     "  --patience P        stop after P validations without improvement (0 off)\n"
     "  --log-every N       steps between step lines (default 10)\n"
     "  --seed S            initialisation and data-order seed (default 1)\n"
@@ -144,9 +146,13 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
         int rc = store_add_eval(x->db, x->rc->id, r->step, r->tokens, r->flops, r->val_loss,
                                 r->val_bpb, err, errlen);
         if (rc) return rc;
+        if (r->window_loss && (rc = store_put_final_eval(x->db, x->rc->id, x->rc->train.shape.n_ctx,
+                                                         r->window_loss, r->nwindows, err, errlen)))
+            return rc;
     }
-    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f\n", (long long)r->step,
-           (long long)r->tokens, r->flops, r->val_loss, r->val_bpb);
+    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f val_tokens %lld\n",
+           (long long)r->step, (long long)r->tokens, r->flops, r->val_loss, r->val_bpb,
+           (long long)r->val_tokens);
     fflush(stdout);
     return 0;
 }
@@ -221,9 +227,10 @@ static void print_end(const model_train_result *res) {
                res->best_val_loss);
     else
         printf("status: done in %.1f s\n", res->elapsed);
-    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f tokens=%lld flops=%.6e\n",
-           res->final_train_loss, res->final_val_loss, res->final_val_bpb, (long long)res->tokens,
-           res->flops);
+    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f val_tokens=%lld tokens=%lld "
+           "flops=%.6e\n",
+           res->final_train_loss, res->final_val_loss, res->final_val_bpb,
+           (long long)res->final_val_tokens, (long long)res->tokens, res->flops);
 }
 
 int cmd_train(int argc, char **argv) {

@@ -39,14 +39,14 @@ void model_run_id(const model_train_config *c, char out[17]) {
     const model_shape *s = &c->shape;
     int dff = s->d_ff > 0 ? s->d_ff : 4 * s->d_model;
     int n = snprintf(buf, sizeof buf,
-                     "v1|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
+                     "v2|L%d|D%d|H%d|F%d|T%d|data=%s|B%d|tok%lld|u%lld|lr%.17g|min%.17g|w%d|"
                      "s%d|cyc%lld|wd%.17g|b1%.17g|b2%.17g|eps%.17g|clip%.17g|ev%d|evw%d|pat%d|"
-                     "seed%llu",
+                     "seed%llu|fe%lld",
                      s->n_layer, s->d_model, s->n_head, dff, s->n_ctx, c->data_dir, c->batch,
                      (long long)c->tokens, (long long)c->unique_tokens, c->lr, c->min_lr_frac,
                      c->warmup, (int)c->schedule, (long long)c->cycle_tokens, c->weight_decay,
                      c->beta1, c->beta2, c->eps, c->grad_clip, c->evals, c->eval_windows,
-                     c->patience, (unsigned long long)c->seed);
+                     c->patience, (unsigned long long)c->seed, (long long)c->final_eval_tokens);
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
     uint64_t h = util_fnv64(UTIL_FNV_INIT, buf, (size_t)n);
@@ -65,10 +65,24 @@ void model_shape_to_json(const model_shape *s, struct cJSON *o) {
 
 void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
     /* in this order; "schedule" is the one string */
-    static const char *const names[] = {
-        "tokens", "unique_tokens", "batch",        "micro_batch",  "lr",      "min_lr_frac",
-        "warmup", "schedule",      "cycle_tokens", "weight_decay", "beta1",   "beta2",
-        "eps",    "grad_clip",     "evals",        "eval_windows", "patience"};
+    static const char *const names[] = {"tokens",
+                                        "unique_tokens",
+                                        "batch",
+                                        "micro_batch",
+                                        "lr",
+                                        "min_lr_frac",
+                                        "warmup",
+                                        "schedule",
+                                        "cycle_tokens",
+                                        "weight_decay",
+                                        "beta1",
+                                        "beta2",
+                                        "eps",
+                                        "grad_clip",
+                                        "evals",
+                                        "eval_windows",
+                                        "final_eval_tokens",
+                                        "patience"};
     const double v[] = {(double)c->tokens,
                         (double)c->unique_tokens,
                         c->batch,
@@ -85,6 +99,7 @@ void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
                         c->grad_clip,
                         c->evals,
                         c->eval_windows,
+                        (double)c->final_eval_tokens,
                         c->patience};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (!strcmp(names[i], "schedule"))

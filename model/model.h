@@ -120,7 +120,8 @@ typedef struct {
     double beta1, beta2, eps; /* 0.9, 0.95, 1e-8 */
     double grad_clip;         /* global-norm clip (1.0; 0 disables) */
     int evals;                /* log-spaced validation points (plus the end) */
-    int eval_windows;         /* held-out windows per validation */
+    int eval_windows;         /* held-out windows per intermediate validation */
+    int64_t final_eval_tokens; /* final validation: 0 = the whole split, else at most this many */
     int patience;             /* early stop after this many evals without improvement (0: off) */
     int log_every;            /* steps between step records */
     uint64_t seed;
@@ -147,7 +148,10 @@ double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
 
 /* Stable run id: 16 hex digits hashing every field that changes what is
  * computed (shape, data checksum-independent path, budget, optimiser, schedule,
- * seed); threads, checkpoint path and logging cadence are left out. */
+ * seed, final eval size); threads, checkpoint path and logging cadence are
+ * left out. Version 2 ("v2|" in the hashed text): windows drawn without
+ * replacement and the final loss on the whole validation split; a v1 id
+ * (windows with replacement, 64 final windows) is never reused for v2 work. */
 void model_run_id(const model_train_config *c, char out[17]);
 
 /* The configuration as JSON fields (runs.config_json), added to the cJSON
@@ -190,6 +194,11 @@ typedef struct {
     double flops;
     double val_loss; /* nats/token */
     double val_bpb;  /* bits/byte = val_loss / ln 2 / bytes_per_token */
+    int64_t val_tokens; /* validation tokens behind val_loss (targets scored) */
+    /* The final evaluation only (else NULL, 0): the mean loss of each of its
+     * windows, window w covering val.tok tokens [w n_ctx, (w + 1) n_ctx]. */
+    const float *window_loss;
+    int64_t nwindows;
 } model_eval_rec;
 
 typedef enum {
@@ -204,8 +213,9 @@ typedef struct {
     int64_t steps, tokens;
     double flops;
     double final_train_loss, final_val_loss, final_val_bpb;
+    int64_t final_val_tokens; /* validation tokens behind final_val_loss (0 if none) */
     double best_val_loss;
-    double epochs;
+    double epochs; /* training tokens / tokens in the training windows: exact passes */
     double elapsed;
 } model_train_result;
 

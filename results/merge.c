@@ -138,6 +138,14 @@ static int copy_curves(store *s, const char *id, int replace, store_merge_stats 
                        ? "INSERT OR REPLACE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1"
                        : "INSERT OR IGNORE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1",
                    id, &ms->evals_added, err, errlen);
+    int64_t windows = 0; /* the per-window losses travel with the run's evals */
+    if (!rc)
+        rc = exec1(s,
+                   replace ? "INSERT OR REPLACE INTO main.final_eval SELECT * FROM src.final_eval "
+                             "WHERE run_id=?1"
+                           : "INSERT OR IGNORE INTO main.final_eval SELECT * FROM src.final_eval "
+                             "WHERE run_id=?1",
+                   id, &windows, err, errlen);
     return rc;
 }
 

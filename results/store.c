@@ -93,6 +93,15 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  heartbeat REAL NOT NULL,\n"
     "  stale_secs REAL NOT NULL\n"
     ") STRICT;\n",
+    /* v2 -> v3: the final loss on the whole validation split, and its
+     * per-window losses for paired resampling of the eval set. */
+    "ALTER TABLE runs ADD COLUMN final_val_tokens INTEGER;\n"
+    "CREATE TABLE final_eval(\n"
+    "  run_id  TEXT PRIMARY KEY NOT NULL REFERENCES runs(id),\n"
+    "  n_ctx   INTEGER NOT NULL,\n"
+    "  windows INTEGER NOT NULL,\n"
+    "  losses  BLOB NOT NULL\n"
+    ") STRICT;\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
@@ -608,6 +617,7 @@ static const struct {
     F(final_val_loss, K_DBL, U_KEEP),
     F(final_val_bpb, K_DBL, U_KEEP),
     F(best_val_loss, K_DBL, U_KEEP),
+    F(final_val_tokens, K_I64, U_KEEP),
     F(tokens_done, K_I64, U_KEEP),
     F(started, K_TEXT, U_FIRST),
     F(ended, K_TEXT, U_KEEP),
@@ -929,7 +939,8 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen) {
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE runs SET status=?2, final_train_loss=?3, final_val_loss=?4, "
                            "final_val_bpb=?5, best_val_loss=?6, tokens_done=?7, "
-                           "epochs=coalesce(?8, epochs), ended=?9 WHERE id=?1",
+                           "epochs=coalesce(?8, epochs), ended=?9, "
+                           "final_val_tokens=coalesce(?10, final_val_tokens) WHERE id=?1",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = store__dberr(s, err, errlen, "finishing a run");
         goto done;
@@ -946,6 +957,10 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen) {
         sqlite3_bind_null(st, 7);
     bind_real(st, 8, r->epochs);
     sqlite3_bind_text(st, 9, r->ended[0] ? r->ended : now, -1, SQLITE_TRANSIENT);
+    if (r->final_val_tokens >= 0)
+        sqlite3_bind_int64(st, 10, r->final_val_tokens);
+    else
+        sqlite3_bind_null(st, 10);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = store__dberr(s, err, errlen, "finishing a run");
         goto done;
@@ -1181,5 +1196,97 @@ dberr:
 done:
     sqlite3_finalize(st);
     if (rc) store__rollback(s);
+    return rc;
+}
+
+/* ======================================================================== */
+/* The final evaluation's per-window losses                                 */
+/* ======================================================================== */
+
+int store_put_final_eval(store *s, const char *run_id, int n_ctx, const float *loss, int64_t n,
+                         char *err, size_t errlen) {
+    if (n < 1 || (uint64_t)n > (uint64_t)INT32_MAX / sizeof(float))
+        return util_err(err, errlen, UTIL_EINVAL, "run %s: %lld final eval windows: expected 1..%d",
+                        run_id, (long long)n, (int)(INT32_MAX / sizeof(float)));
+    int rc = need_run(s, run_id, err, errlen);
+    if (rc) return rc;
+    /* little-endian float32 whatever the host, so the blob is portable */
+    unsigned char *blob = malloc((size_t)n * 4);
+    if (!blob) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &loss[i], 4);
+        for (int b = 0; b < 4; b++)
+            blob[i * 4 + b] = (unsigned char)(u >> (8 * b));
+    }
+    sqlite3_stmt *st = NULL;
+    rc = store__begin(s, err, errlen);
+    if (rc) goto out;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO final_eval(run_id, n_ctx, windows, losses) "
+                           "VALUES(?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store__dberr(s, err, errlen, "storing the final eval");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, n_ctx);
+    sqlite3_bind_int64(st, 3, n);
+    sqlite3_bind_blob(st, 4, blob, (int)(n * 4), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, "storing the final eval");
+        goto done;
+    }
+    rc = store__commit(s, err, errlen);
+done:
+    sqlite3_finalize(st);
+    if (rc) store__rollback(s);
+out:
+    free(blob);
+    return rc;
+}
+
+int store_get_final_eval(store *s, const char *run_id, int *n_ctx, float **loss, int64_t *n,
+                         char *err, size_t errlen) {
+    *loss = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT n_ctx, windows, losses FROM final_eval WHERE run_id=?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store__dberr(s, err, errlen, "reading the final eval");
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        rc = r == SQLITE_DONE ? util_err(err, errlen, UTIL_ENOTFOUND,
+                                         "%s: run %s has no stored final eval", s->path, run_id)
+                              : store__dberr(s, err, errlen, "reading the final eval");
+        goto done;
+    }
+    int64_t w = sqlite3_column_int64(st, 1);
+    const unsigned char *b = sqlite3_column_blob(st, 2);
+    int bytes = sqlite3_column_bytes(st, 2);
+    if (w < 1 || bytes != w * 4 || !b) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: run %s: final eval of %lld windows holds %d bytes", s->path, run_id,
+                      (long long)w, bytes);
+        goto done;
+    }
+    float *v = malloc((size_t)w * sizeof *v);
+    if (!v) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < w; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; k++)
+            u |= (uint32_t)b[i * 4 + k] << (8 * k);
+        memcpy(&v[i], &u, 4);
+    }
+    *n_ctx = sqlite3_column_int(st, 0);
+    *loss = v;
+    *n = w;
+done:
+    sqlite3_finalize(st);
     return rc;
 }

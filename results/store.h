@@ -37,7 +37,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -73,6 +73,7 @@ typedef struct {
     double flops;          /* total training FLOPs of the budget */
     double epochs;
     double final_train_loss, final_val_loss, final_val_bpb, best_val_loss;
+    int64_t final_val_tokens; /* validation tokens behind final_val_loss, -1 unknown */
     int64_t tokens_done;
     char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
     char *config_json; /* owned by whoever filled it; store_run_free_fields */
@@ -102,6 +103,17 @@ int store_add_step(store *s, const char *run_id, int64_t step, int64_t tokens, d
 int store_add_eval(store *s, const char *run_id, int64_t step, int64_t tokens, double flops,
                    double val_loss, double val_bpb, char *err, size_t errlen);
 int store_flush(store *s, char *err, size_t errlen);
+
+/* The final evaluation's per-window losses (table final_eval): loss[w] is the
+ * mean loss in nats/token of validation window w, which covers val.tok tokens
+ * [w n_ctx, (w + 1) n_ctx] (inputs and shifted targets), so runs with the same
+ * data and n_ctx are evaluated on the same windows and can be resampled
+ * paired. Stored as n little-endian float32; replaces an earlier copy. */
+int store_put_final_eval(store *s, const char *run_id, int n_ctx, const float *loss, int64_t n,
+                         char *err, size_t errlen);
+/* Reads them back: *loss malloc'd (free it), *n windows; UTIL_ENOTFOUND if none. */
+int store_get_final_eval(store *s, const char *run_id, int *n_ctx, float **loss, int64_t *n,
+                         char *err, size_t errlen);
 
 /* Stores a fit; *id gets its rowid. An identical row (same sweep, law and
  * JSON) is not stored twice: *id is then the existing row's. */

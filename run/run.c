@@ -38,7 +38,8 @@ static double planned_epochs(const run_config *rc, const data_info *data) {
     double avail = (double)data->train_tokens;
     if (rc->train.unique_tokens > 0 && (uint64_t)rc->train.unique_tokens < data->train_tokens)
         avail = (double)rc->train.unique_tokens;
-    return (double)trained_tokens(rc) / avail;
+    return (double)trained_tokens(rc) /
+           (double)data_epoch_tokens((uint64_t)avail, rc->train.shape.n_ctx);
 }
 
 /* ======================================================================== */
@@ -157,6 +158,7 @@ int run_record_end(store *db, const char *id, int rc, const model_train_result *
         r.final_val_loss = res->final_val_loss;
         r.final_val_bpb = res->final_val_bpb;
         r.best_val_loss = res->best_val_loss;
+        r.final_val_tokens = res->final_val_tokens;
         r.tokens_done = res->tokens;
         r.epochs = res->epochs;
     }

@@ -126,6 +126,7 @@ typedef enum {
     RUN_F_CLIP,
     RUN_F_EVALS,
     RUN_F_EVALW,
+    RUN_F_FINALEVAL,
     RUN_F_PATIENCE,
     RUN_F_LOGEVERY,
     RUN_F_SEED,

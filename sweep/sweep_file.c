@@ -56,6 +56,7 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"grad_clip", K_GRAD_CLIP, T_DBL, 0, 0, 1e9, NULL},
     {"evals", K_EVALS, T_INT, 0, 0, 100000, NULL},
     {"eval_windows", K_EVAL_WINDOWS, T_INT, 0, 1, 1 << 24, NULL},
+    {"final_eval_tokens", K_FINAL_EVAL_TOKENS, T_DBL, 0, 0, 1e18, NULL},
     {"patience", K_PATIENCE, T_INT, 0, 0, 100000, NULL},
     {"log_every", K_LOG_EVERY, T_INT, 0, 1, 1 << 30, NULL},
     {"checkpoint_secs", K_CHECKPOINT_SECS, T_DBL, 0, 0, 1e9, NULL},

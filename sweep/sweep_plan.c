@@ -192,13 +192,12 @@ static int add_run(ctx *c, sweep_item *r) {
 
 /* Keys whose lists multiply (besides the model family). */
 static const sweep_key axis_keys[] = {
-    K_N_CTX,         K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,
-    K_FF_MULT,       K_ASPECT,       K_TOKENS,          K_BUDGET,
-    K_UNIQUE_TOKENS, K_BATCH,        K_MICRO_BATCH,     K_LR,
-    K_MIN_LR_FRAC,   K_WARMUP,       K_WARMUP_FRAC,     K_WARMUP_MIN,
-    K_CYCLE_TOKENS,  K_WEIGHT_DECAY, K_BETA1,           K_BETA2,
-    K_EPS,           K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,
-    K_PATIENCE,      K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
+    K_N_CTX,       K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,          K_FF_MULT,
+    K_ASPECT,      K_TOKENS,       K_BUDGET,          K_UNIQUE_TOKENS, K_BATCH,
+    K_MICRO_BATCH, K_LR,           K_MIN_LR_FRAC,     K_WARMUP,        K_WARMUP_FRAC,
+    K_WARMUP_MIN,  K_CYCLE_TOKENS, K_WEIGHT_DECAY,    K_BETA1,         K_BETA2,
+    K_EPS,         K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,  K_FINAL_EVAL_TOKENS,
+    K_PATIENCE,    K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
@@ -510,7 +509,7 @@ static int point_budget(section *x, sweep_item *r) {
     r->flops = (double)g->tokens * r->flops_per_token;
     r->flops_chinchilla = (double)g->tokens * model_flops_per_token(s, MODEL_FLOPS_CHINCHILLA);
     double avail = g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
-    r->epochs = (double)g->tokens / avail;
+    r->epochs = (double)g->tokens / (double)data_epoch_tokens((uint64_t)avail, s->n_ctx);
     return 0;
 }
 
@@ -559,6 +558,7 @@ static int point_optim(section *x, sweep_item *r) {
     if (p->mode == SWEEP_KAPLAN && !x->evals_set) g->evals = 30;
     g->evals = (int)ax(x, K_EVALS, g->evals);
     g->eval_windows = (int)ax(x, K_EVAL_WINDOWS, g->eval_windows);
+    g->final_eval_tokens = (int64_t)ax(x, K_FINAL_EVAL_TOKENS, (double)g->final_eval_tokens);
     int most = model_eval_windows_max(p->data.val_tokens, g->shape.n_ctx);
     if (most > 0 && g->eval_windows > most) {
         /* what training would do anyway, here so that the run's id

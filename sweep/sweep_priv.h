@@ -45,6 +45,7 @@ typedef enum {
     K_GRAD_CLIP, /* optimiser */
     K_EVALS,
     K_EVAL_WINDOWS,
+    K_FINAL_EVAL_TOKENS,
     K_PATIENCE,
     K_LOG_EVERY,
     K_CHECKPOINT_SECS,

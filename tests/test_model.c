@@ -446,7 +446,8 @@ Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data
     cr_assert_eq(res.final_val_loss, a.vloss[a.nevals - 1]);
     data_info di;
     cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
-    cr_assert_float_eq(res.epochs, 30.0 * 64 / (double)di.train_tokens, 1e-12);
+    /* epochs are exact passes over the (train_tokens - 1) / T whole windows */
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / (double)((di.train_tokens - 1) / 16 * 16), 1e-12);
     /* same config, same thread count: same bits */
     cr_assert_eq(run(&c, &d, &res, err), 0, "%s", err);
     cr_assert(memcmp(a.loss, d.loss, sizeof(double) * 30) == 0);
@@ -550,7 +551,7 @@ Test(model, unique_token_limit_counts_epochs, .init = make_data, .fini = rm_data
     model_train_result res;
     static rec a;
     cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
-    cr_assert_float_eq(res.epochs, 30.0 * 64 / 200.0, 1e-12);
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / 192.0, 1e-12); /* 12 windows of 16 */
 }
 
 /* ---- the CLI ---------------------------------------------------------------- */
@@ -624,6 +625,87 @@ Test(model, cli_bench_usage) {
     cr_assert_eq(sh(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s bench --bogus 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);
+}
+
+/* ---- the final evaluation and the window order ----------------------------- */
+
+typedef struct {
+    float w[4096];
+    int64_t n, val_tokens;
+} final_rec;
+
+static int on_final_eval(void *ctx, const model_eval_rec *r, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    final_rec *F = ctx;
+    if (r->window_loss) {
+        cr_assert_leq(r->nwindows, 4096);
+        memcpy(F->w, r->window_loss, (size_t)r->nwindows * sizeof(float));
+        F->n = r->nwindows;
+        F->val_tokens = r->val_tokens;
+    }
+    return 0;
+}
+
+/* With defaults the final loss covers the whole validation split, and equals
+ * an independent evaluation of the run's final checkpoint: one window at a
+ * time (B = 1), over every whole window of val.tok, summed in double. */
+Test(model, final_loss_is_the_whole_split_and_matches_its_checkpoint, .init = make_data,
+     .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/final.ckpt", g_dir);
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static final_rec F;
+    model_hooks h = {.ctx = &F, .on_eval = on_final_eval};
+    cr_assert_eq(model_train(&c, &h, &res, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_DONE);
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/prep/val.tok", g_dir);
+    data_tokfile va;
+    cr_assert_eq(data_tokfile_open(&va, path, err, sizeof err), 0, "%s", err);
+    int T = c.shape.n_ctx;
+    int64_t nwin = (int64_t)((va.ntokens - 1) / (uint64_t)T);
+    cr_assert_gt(nwin, c.eval_windows, "the split must be larger than the cheap evals");
+    cr_assert_eq(res.final_val_tokens, nwin * T);
+    cr_assert_eq(F.val_tokens, nwin * T);
+    cr_assert_eq(F.n, nwin);
+    cr_assert_lt((int64_t)va.ntokens - res.final_val_tokens, T + 1); /* < T tokens unscored */
+
+    data_info di;
+    cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
+    model_shape s = c.shape;
+    s.n_vocab = di.vocab;
+    nn_gpt *g = NULL;
+    cr_assert_eq(nn_gpt_create(&g, &s, 1, 1, err, sizeof err), 0, "%s", err);
+    nn_ckpt_state st;
+    cr_assert_eq(nn_ckpt_load(c.checkpoint, g, &st, err, sizeof err), 0, "%s", err);
+    double sum = 0, wsum = 0;
+    for (int64_t w = 0; w < nwin; w++) {
+        for (int t = 0; t < T; t++) {
+            g->inputs[t] = (int)data_tokfile_get(&va, (uint64_t)w * T + t);
+            g->targets[t] = (int)data_tokfile_get(&va, (uint64_t)w * T + t + 1);
+        }
+        double l = nn_gpt_forward(g, 1);
+        sum += l * T;
+        cr_assert_float_eq(F.w[w], l, 1e-5 * (1 + l), "window %lld: %g vs %g", (long long)w, F.w[w],
+                           l);
+        wsum += F.w[w];
+    }
+    double ref = sum / ((double)nwin * T);
+    cr_assert_float_eq(res.final_val_loss, ref, 1e-6 * ref, "%.9g vs %.9g", res.final_val_loss,
+                       ref);
+    cr_assert_float_eq(wsum / nwin, res.final_val_loss, 1e-6 * ref);
+    nn_gpt_free(g);
+    data_tokfile_close(&va);
+
+    /* a cap keeps whole windows: 40 tokens at T = 16 is 2 windows */
+    c.final_eval_tokens = 40;
+    c.checkpoint[0] = 0;
+    cr_assert_eq(model_train(&c, &h, &res, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(res.final_val_tokens, 32);
+    cr_assert_eq(F.n, 2);
 }
 
 /* More validation windows than the split holds are capped at

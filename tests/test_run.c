@@ -218,8 +218,9 @@ Test(run, status_and_exit_codes_of_an_outcome) {
 static const char *const per_process_columns[] = {"started", "ended", "host", "git_rev",
                                                   "blas_kernel"};
 /* Columns only the end of training writes (compared when `results`). */
-static const char *const result_columns[] = {"status",        "final_train_loss", "final_val_loss",
-                                             "final_val_bpb", "best_val_loss",    "tokens_done"};
+static const char *const result_columns[] = {
+    "status",        "final_train_loss", "final_val_loss",  "final_val_bpb",
+    "best_val_loss", "tokens_done",      "final_val_tokens"};
 
 static int in(const char *name, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)

@@ -191,7 +191,7 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 40);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 41);
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
@@ -1141,4 +1141,41 @@ Test(store_cli, merge_command) {
     cr_assert_eq(raw_int(po, "SELECT config_json = '{\"k\": 0}' FROM runs WHERE id = 'a0'"), 1);
     rmtree(d);
     free(pa), free(pb), free(po), free(d);
+}
+
+/* The final eval's per-window losses round-trip bit for bit, replace an
+ * earlier copy, belong to a known run, and final_val_tokens lands with the
+ * result. */
+Test(store, final_eval_windows_roundtrip) {
+    char *d = tmpdir(), *p = pathin(d, "f.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(p, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r;
+    make_run(&r, "fe1", "sw", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    float w[5] = {2.5f, 1.25f, -0.0f, 3.0e-7f, 7.75f};
+    cr_assert_eq(store_put_final_eval(s, "nosuch", 64, w, 5, err, sizeof err), UTIL_ENOTFOUND);
+    cr_assert_eq(store_put_final_eval(s, "fe1", 64, w, 3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_final_eval(s, "fe1", 64, w, 5, err, sizeof err), 0, "%s", err);
+    float *got = NULL;
+    int64_t n = 0;
+    int ctx = 0;
+    cr_assert_eq(store_get_final_eval(s, "fe1", &ctx, &got, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 5);
+    cr_assert_eq(ctx, 64);
+    cr_assert(memcmp(got, w, sizeof w) == 0);
+    free(got);
+    r.final_val_loss = 2.5;
+    r.final_val_tokens = 320;
+    snprintf(r.status, sizeof r.status, "done");
+    cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_run g;
+    cr_assert_eq(store_get_run(s, "fe1", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(g.final_val_tokens, 320);
+    store_run_free_fields(&g);
+    store_close(s);
+    cr_assert_eq(raw_int(p, "SELECT windows FROM final_eval WHERE run_id='fe1'"), 5);
+    rmtree(d);
+    free(p), free(d);
 }
