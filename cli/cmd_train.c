@@ -35,8 +35,14 @@ static const char usage[] =
     "  --lr X              peak learning rate (default 1e-3)\n"
     "  --min-lr-frac F     cosine floor as a fraction of the peak (default 0.1)\n"
     "  --warmup N          linear warm-up steps (default 100, at most a tenth of the run)\n"
-    "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine\n"
+    "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine | wsd\n"
     "  --cycle-tokens N    fixed-cosine horizon in tokens, independent of --tokens\n"
+    "  --cooldown F        wsd: the last fraction F of the steps decays (default 0.2)\n"
+    "  --cooldown-shape S  wsd: 1-sqrt (default) | linear\n"
+    "  --fork RUN --at N   branch: start from run RUN's checkpoint at N tokens and go on\n"
+    "                      under this run's own schedule (docs/model.md, Branching)\n"
+    "  --fork-checkpoint P that checkpoint (default: RUN.ckpt.atN beside --checkpoint)\n"
+    "  --keep-at N[,N...]  trunk: keep a checkpoint CHECKPOINT.atN at each of these tokens\n"
     "  --weight-decay X    AdamW decay on matrices (default 0.1)\n"
     "  --grad-clip X       global-norm clip (default 1; 0 off)\n"
     "  --unique-tokens U   train on the first U training tokens only (repeated)\n"
@@ -116,6 +122,13 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
            (long long)c->cycle_tokens, c->weight_decay, c->grad_clip, c->batch,
            c->micro_batch ? c->micro_batch : c->batch, (unsigned long long)c->seed, c->threads,
            info->blas_kernel, info->tokenizer);
+    if (c->schedule == SCHED_WSD)
+        printf("wsd: cooldown=%g shape=%s decay_start_step=%lld\n", c->cooldown,
+               model_cooldown_name(c->cooldown_shape),
+               (long long)model_wsd_decay_start(c, info->steps));
+    if (c->fork_parent[0])
+        printf("fork: parent=%s at_tokens=%lld checkpoint=%s\n", c->fork_parent,
+               (long long)c->fork_tokens, c->fork_checkpoint);
     fflush(stdout);
     if (!x->db) return 0;
     store_run r;
@@ -140,6 +153,8 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
     snprintf(r.schedule, sizeof r.schedule, "%s", model_sched_name(c->schedule));
     r.warmup = c->warmup;
     r.cycle_tokens = c->cycle_tokens;
+    snprintf(r.parent_run, sizeof r.parent_run, "%s", c->fork_parent);
+    if (c->fork_parent[0]) r.fork_tokens = c->fork_tokens;
     r.seed = c->seed;
     r.threads = c->threads;
     r.flops = (double)(info->steps * info->tokens_per_step) * info->flops_chinchilla;
@@ -224,7 +239,13 @@ int cmd_train(int argc, char **argv) {
         O_CLIP,
         O_EVALW,
         O_LOGEVERY,
-        O_CKPTSECS
+        O_CKPTSECS,
+        O_COOLDOWN,
+        O_COOLSHAPE,
+        O_FORK,
+        O_AT,
+        O_FORKCKPT,
+        O_KEEPAT
     };
     static const struct option opts[] = {{"data", required_argument, 0, O_DATA},
                                          {"layers", required_argument, 0, O_LAYERS},
@@ -257,6 +278,12 @@ int cmd_train(int argc, char **argv) {
                                          {"eval-windows", required_argument, 0, O_EVALW},
                                          {"log-every", required_argument, 0, O_LOGEVERY},
                                          {"checkpoint-secs", required_argument, 0, O_CKPTSECS},
+                                         {"cooldown", required_argument, 0, O_COOLDOWN},
+                                         {"cooldown-shape", required_argument, 0, O_COOLSHAPE},
+                                         {"fork", required_argument, 0, O_FORK},
+                                         {"at", required_argument, 0, O_AT},
+                                         {"fork-checkpoint", required_argument, 0, O_FORKCKPT},
+                                         {"keep-at", required_argument, 0, O_KEEPAT},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *C = "train";
@@ -321,8 +348,50 @@ int cmd_train(int argc, char **argv) {
         case O_SCHED:
             if (model_sched_parse(optarg, &c.schedule))
                 return cli_usage(
-                    C, "--schedule: expected cosine, constant or fixed-cosine, got '%s'", optarg);
+                    C, "--schedule: expected cosine, constant, fixed-cosine or wsd, got '%s'",
+                    optarg);
             break;
+        case O_COOLDOWN:
+            if (cli_double(C, "--cooldown", optarg, 1e-9, 1, &d)) return EXIT_USAGE;
+            c.cooldown = d;
+            break;
+        case O_COOLSHAPE:
+            if (model_cooldown_parse(optarg, &c.cooldown_shape))
+                return cli_usage(C, "--cooldown-shape: expected 1-sqrt or linear, got '%s'",
+                                 optarg);
+            break;
+        case O_FORK:
+            if (strlen(optarg) == 0 || strlen(optarg) > 16)
+                return cli_usage(C, "--fork: expected a run id of 1..16 characters, got '%s'",
+                                 optarg);
+            snprintf(c.fork_parent, sizeof c.fork_parent, "%s", optarg);
+            break;
+        case O_AT:
+            if (cli_int(C, "--at", optarg, 1, (long long)4e18, &v)) return EXIT_USAGE;
+            c.fork_tokens = v;
+            break;
+        case O_FORKCKPT:
+            if (strlen(optarg) >= sizeof c.fork_checkpoint)
+                return cli_usage(C, "--fork-checkpoint: path too long");
+            snprintf(c.fork_checkpoint, sizeof c.fork_checkpoint, "%s", optarg);
+            break;
+        case O_KEEPAT: {
+            char *dup = strdup(optarg), *save = NULL;
+            if (!dup) return cli_fail(C, "out of memory");
+            for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (c.nkeep >= MODEL_MAX_KEEP) {
+                    free(dup);
+                    return cli_usage(C, "--keep-at: at most %d token counts", MODEL_MAX_KEEP);
+                }
+                if (cli_int(C, "--keep-at", t, 1, (long long)4e18, &v)) {
+                    free(dup);
+                    return EXIT_USAGE;
+                }
+                c.keep_tokens[c.nkeep++] = v;
+            }
+            free(dup);
+            break;
+        }
         case O_CKPT:
             if (strlen(optarg) >= sizeof c.checkpoint)
                 return cli_usage(C, "--checkpoint: path too long");
@@ -367,6 +436,18 @@ int cmd_train(int argc, char **argv) {
     if (c.micro_batch && c.batch % c.micro_batch)
         return cli_usage(C, "--micro-batch %d does not divide --batch %d", c.micro_batch, c.batch);
     if (c.resume && !c.checkpoint[0]) return cli_usage(C, "--resume needs --checkpoint PATH");
+    if (!c.fork_parent[0] != !c.fork_tokens)
+        return cli_usage(C, "--fork RUN and --at N go together");
+    if (c.nkeep && !c.checkpoint[0]) return cli_usage(C, "--keep-at needs --checkpoint PATH");
+    if (c.fork_parent[0] && !c.fork_checkpoint[0]) {
+        /* the sweep's layout: every run's checkpoint is DIR/ID.ckpt */
+        const char *slash = strrchr(c.checkpoint, '/');
+        int dirlen = slash ? (int)(slash - c.checkpoint) : 1;
+        const char *dir = slash ? c.checkpoint : ".";
+        char parent[1100];
+        snprintf(parent, sizeof parent, "%.*s/%s.ckpt", dirlen, dir, c.fork_parent);
+        model_fork_path(parent, c.fork_tokens, c.fork_checkpoint, sizeof c.fork_checkpoint);
+    }
     if (run_id && (strlen(run_id) == 0 || strlen(run_id) > 16))
         return cli_usage(C, "--run-id: expected 1..16 characters, got '%s'", run_id);
 

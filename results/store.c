@@ -81,6 +81,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  created TEXT NOT NULL\n"
     ") STRICT;\n"
     "CREATE INDEX fits_sweep ON fits(sweep);\n",
+    /* v1 -> v2: branches (a run started from another run's checkpoint) */
+    "ALTER TABLE runs ADD COLUMN parent_run TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN fork_tokens INTEGER;\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
@@ -529,6 +532,8 @@ static const struct {
     F(git_rev, K_TEXT, U_CONF),
     F(blas_kernel, K_TEXT, U_CONF),
     F(config_json, K_JSON, U_CONF),
+    F(parent_run, K_TEXT, U_CONF),
+    F(fork_tokens, K_I64, U_CONF),
 };
 #undef F
 #define NCOLS (int)(sizeof cols / sizeof cols[0])

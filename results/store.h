@@ -29,7 +29,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -60,6 +60,8 @@ typedef struct {
     char schedule[16];
     int warmup;
     int64_t cycle_tokens;
+    char parent_run[17]; /* a branch: the run it forked from ("" for none) */
+    int64_t fork_tokens; /* a branch: the parent's tokens at the fork (-1 for none) */
     uint64_t seed;
     int threads;
     double compute_budget; /* the IsoFLOP budget that generated it, NaN if none */
