@@ -60,7 +60,7 @@ void sweep_argv_free(char **argv) {
 char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const sweep_run_opts *o,
                          const char *ckpt_dir) {
     const model_train_config *g = &r->cfg;
-    char **a = calloc(96, sizeof *a);
+    char **a = calloc(96 + 2 * MODEL_MAX_KEEP, sizeof *a);
     int n = 0, bad = 0;
     if (!a) return NULL;
 #define A(...) bad |= addf(a, &n, __VA_ARGS__)
@@ -82,6 +82,15 @@ char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const swee
     A("--schedule"), A("%s", model_sched_name(g->schedule));
     if (g->schedule == SCHED_FIXED_COSINE)
         A("--cycle-tokens"), A("%lld", (long long)g->cycle_tokens);
+    if (g->schedule == SCHED_WSD)
+        A("--cooldown"), A("%.17g", g->cooldown), A("--cooldown-shape"),
+            A("%s", model_cooldown_name(g->cooldown_shape));
+    /* WSD families: the branch reads CKPT_DIR/PARENT.ckpt.atN, which the
+     * trunk writes (--keep-at) */
+    if (g->fork_parent[0])
+        A("--fork"), A("%s", g->fork_parent), A("--at"), A("%lld", (long long)g->fork_tokens);
+    for (int k = 0; k < g->nkeep; k++)
+        A("--keep-at"), A("%lld", (long long)g->keep_tokens[k]);
     A("--weight-decay"), A("%.17g", g->weight_decay);
     /* `scaling train` has no options for the AdamW betas and eps: a plan
      * that changes them cannot run through it (sweep_parse refuses it) */
@@ -129,7 +138,61 @@ typedef struct {
     double flops_at_start; /* finished FLOPs when this invocation began */
     double *partial;       /* per run: FLOPs of the run done so far (from its steps) */
     char *finished;        /* per run: 1 when it needs no more work */
+    char *ended;           /* per run: its worker ended unfinished (failed or stopped) */
+    char ckpt_dir[1024];
 } pool;
+
+/* ======================================================================
+ * WSD families: when a branch may start, and the fork checkpoints
+ * ====================================================================== */
+
+static void fork_file(const pool *P, const sweep_item *b, char *out, size_t n) {
+    char parent[1100];
+    snprintf(parent, sizeof parent, "%s/%s.ckpt", P->ckpt_dir, b->cfg.fork_parent);
+    model_fork_path(parent, b->cfg.fork_tokens, out, n);
+}
+
+/* 1: run r can start now; 0: it waits for its trunk; -1: its trunk ended
+ * without reaching the fork and never will this time. */
+static int ready(const pool *P, int r) {
+    const sweep_item *b = &P->plan->runs[r];
+    if (b->parent < 0) return 1;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.ckpt", P->ckpt_dir, b->id);
+    if (access(path, F_OK) == 0) return 1; /* resumes from its own checkpoint */
+    fork_file(P, b, path, sizeof path);
+    if (access(path, F_OK) == 0) return 1;
+    return P->finished[b->parent] || P->ended[b->parent] ? -1 : 0;
+}
+
+static int has_status(pool *P, int r, const char *status) {
+    store_run row;
+    char e[UTIL_ERRLEN];
+    store_run_init(&row);
+    int yes = store_get_run(P->db, P->plan->runs[r].id, &row, e, sizeof e) == 0 &&
+              !strcmp(row.status, status);
+    store_run_free_fields(&row);
+    return yes;
+}
+
+/* Deletes the fork checkpoints whose branches are all finished: the trunk
+ * keeps checkpoints where branches need them and nothing else piles up. */
+static void drop_forks(const pool *P) {
+    const sweep_plan *pl = P->plan;
+    for (int i = 0; i < pl->nruns; i++) {
+        const sweep_item *b = &pl->runs[i];
+        if (b->parent < 0 || !P->finished[i]) continue;
+        int all = 1;
+        for (int j = 0; j < pl->nruns && all; j++) {
+            const sweep_item *o = &pl->runs[j];
+            if (o->parent == b->parent && o->cfg.fork_tokens == b->cfg.fork_tokens)
+                all = P->finished[j];
+        }
+        char path[1200];
+        fork_file(P, b, path, sizeof path);
+        if (all) unlink(path); /* ENOENT when already gone: nothing to do */
+    }
+}
 
 static void emit(pool *P, sweep_event ev, int run, int code) {
     P->pr.ev = ev;
@@ -159,8 +222,8 @@ static void refresh_partial(pool *P, const worker *w, int nw) {
         sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
             double t = sqlite3_column_double(st, 0);
-            double f = t * r->flops_per_token;
-            P->partial[w[i].run] = f < r->flops ? f : r->flops;
+            double f = (t - (r->parent >= 0 ? (double)r->cfg.fork_tokens : 0)) * r->flops_per_token;
+            P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
         }
     }
     sqlite3_finalize(st);
@@ -276,14 +339,17 @@ static void reap(pool *P, const worker *w, int status) {
     store_put_run(P->db, &row, e, sizeof e);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
-        P->partial[w->run] = r->flops;
+        P->partial[w->run] = r->flops_trained;
         P->finished[w->run] = 1;
         P->pr.done++;
         if (ev == SWEEP_EV_DIVERGED) P->pr.diverged++;
+        drop_forks(P);
     } else if (ev == SWEEP_EV_FAILED) {
         P->partial[w->run] = 0;
+        P->ended[w->run] = 1;
         P->pr.failed++;
     } else {
+        P->ended[w->run] = 1;
         P->pr.left++; /* resumable: it will continue next time */
     }
     emit(P, ev, w->run, code);
@@ -308,6 +374,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         snprintf(ckpt_dir, sizeof ckpt_dir, "%s", o->ckpt_dir);
     else
         snprintf(ckpt_dir, sizeof ckpt_dir, "%s.runs", o->db_path);
+    snprintf(P.ckpt_dir, sizeof P.ckpt_dir, "%s", ckpt_dir);
     if ((rc = util_mkdirs(ckpt_dir, err, errlen))) return rc;
     if (access(o->exe, X_OK))
         return util_err(err, errlen, UTIL_EINVAL, "%s: not an executable", o->exe);
@@ -328,8 +395,9 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     order = malloc((plan->nruns ? plan->nruns : 1) * sizeof *order);
     P.partial = calloc(plan->nruns ? plan->nruns : 1, sizeof *P.partial);
     P.finished = calloc(plan->nruns ? plan->nruns : 1, 1);
+    P.ended = calloc(plan->nruns ? plan->nruns : 1, 1);
     w = calloc(o->workers, sizeof *w);
-    if (!order || !P.partial || !P.finished || !w) {
+    if (!order || !P.partial || !P.finished || !P.ended || !w) {
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto done;
     }
@@ -354,14 +422,14 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         if (!have) snprintf(row.status, sizeof row.status, "planned");
         rc = store_put_run(P.db, &row, err, errlen);
         if (rc) goto done;
-        P.pr.flops_total += r->flops;
+        P.pr.flops_total += r->flops_trained;
         P.pr.total++;
         if (fin) {
             P.finished[order[k]] = 1;
-            P.partial[order[k]] = r->flops;
+            P.partial[order[k]] = r->flops_trained;
             P.pr.done++;
             P.pr.diverged += div;
-            P.flops_at_start += r->flops;
+            P.flops_at_start += r->flops_trained;
             emit(&P, SWEEP_EV_SKIP, order[k], 0);
         } else {
             order[queued++] = order[k];
@@ -369,6 +437,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     }
     P.pr.left = queued;
     P.t0 = util_now();
+    drop_forks(&P); /* of branches finished before an interruption */
 
     /* ---- the loop ----------------------------------------------------- */
     int next = 0, forwarded = 0;
@@ -382,7 +451,40 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
             forwarded = (int)*o->stop;
         }
         while (!stopping && nw < o->workers && next < queued) {
-            int run = order[next++];
+            /* the first run in order that can start; a branch whose trunk
+             * ended short of the fork fails (diverged with it if it diverged) */
+            int at = -1;
+            for (int k = next; k < queued && at < 0; k++) {
+                int rd = ready(&P, order[k]);
+                if (rd > 0) at = k;
+                if (rd < 0) {
+                    int b = order[k], par = plan->runs[b].parent;
+                    int div = P.finished[par] && has_status(&P, par, "diverged");
+                    char e[UTIL_ERRLEN];
+                    store_set_status(P.db, plan->runs[b].id, div ? "diverged" : "failed", e,
+                                     sizeof e);
+                    memmove(order + k, order + k + 1, (size_t)(queued - k - 1) * sizeof *order);
+                    queued--, k--;
+                    P.pr.left--;
+                    if (div) {
+                        P.finished[b] = 1, P.pr.done++, P.pr.diverged++;
+                        emit(&P, SWEEP_EV_DIVERGED, b, 0);
+                    } else {
+                        P.ended[b] = 1, P.pr.failed++;
+                        emit(&P, SWEEP_EV_FAILED, b, 0);
+                    }
+                }
+            }
+            if (at < 0 && nw == 0 && next < queued) { /* cannot happen: trunks go first */
+                rc = util_err(err, errlen, UTIL_EINVAL,
+                              "sweep %s: %d branches wait for trunks that are not running",
+                              plan->name, queued - next);
+                goto done;
+            }
+            if (at < 0) break; /* branches wait for their trunks' fork checkpoints */
+            int run = order[at];
+            memmove(order + next + 1, order + next, (size_t)(at - next) * sizeof *order);
+            order[next++] = run;
             char e[UTIL_ERRLEN];
             store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e);
             pid_t pid = launch(&P, run, ckpt_dir, err, errlen);
@@ -451,6 +553,7 @@ done:
     free(order);
     free(P.partial);
     free(P.finished);
+    free(P.ended);
     free(w);
     return rc;
 }
