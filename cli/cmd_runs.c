@@ -13,7 +13,8 @@ static const char *usage_text =
     "\n"
     "Lists runs: id, sweep, label, status, shape (layers x d_model), parameters\n"
     "(total and non-embedding), token budget, training FLOPs, final validation\n"
-    "loss (nats/token) and tokens done, ordered by sweep, budget and size.\n"
+    "loss (nats/token), tokens done and, for a branch, the run it forked from and\n"
+    "the parent's tokens at the fork; ordered by sweep, budget and size.\n"
     "\n"
     "  --sweep NAME   only runs of this sweep\n"
     "  --status S     only runs in status S (planned running done failed diverged)\n"
@@ -69,7 +70,7 @@ int cmd_runs(int argc, char **argv) {
         "SELECT id, sweep, label, status, "
         "CASE WHEN n_layer IS NULL THEN NULL ELSE n_layer || 'x' || d_model END AS shape, "
         "params_total, params_nonembedding AS params_nonemb, tokens, flops, "
-        "final_val_loss, tokens_done "
+        "final_val_loss, tokens_done, parent_run AS parent, fork_tokens AS fork_at "
         "FROM runs WHERE (?1 IS NULL OR sweep = ?1) AND (?2 IS NULL OR status = ?2) "
         "ORDER BY sweep, compute_budget, params_nonembedding, id",
         params, 2, fmt, stdout, err, sizeof err);

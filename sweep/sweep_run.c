@@ -296,6 +296,8 @@ static void fill_row(store_run *row, const sweep_plan *plan, const sweep_item *r
     snprintf(row->schedule, sizeof row->schedule, "%s", model_sched_name(r->cfg.schedule));
     row->warmup = r->cfg.warmup;
     row->cycle_tokens = r->cfg.cycle_tokens;
+    snprintf(row->parent_run, sizeof row->parent_run, "%s", r->cfg.fork_parent);
+    if (r->cfg.fork_parent[0]) row->fork_tokens = r->cfg.fork_tokens;
     row->seed = r->cfg.seed;
     row->threads = threads;
     row->compute_budget = r->compute_budget;
