@@ -32,6 +32,7 @@ typedef struct {
     double loss;                       /* final (or best) validation loss, nats/token */
     int ncurve;                        /* eval points: curve_tokens[i], curve_loss[i] */
     double *curve_tokens, *curve_loss;
+    char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
 } fit_run;
 
 typedef struct {
@@ -42,7 +43,11 @@ typedef struct {
 typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
 typedef enum { FIT_FLOPS_CHINCHILLA = 0, FIT_FLOPS_KAPLAN = 1, FIT_FLOPS_6ND = 2 } fit_flops;
 
-/* Loads the finished runs of `sweep` (NULL: all) with their eval curves. */
+/* Loads the finished runs of `sweep` (NULL: all) with their eval curves.
+ * A WSD family (a trunk and the branches forked from it) gets one curve, on
+ * the trunk: the family's cooldown ends (annealed losses at each budget);
+ * the trunk's constant-lr evals and the branches' own curves are dropped
+ * (docs/fit.md, "WSD families"). */
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
 /* Loads a CSV with header naming params, tokens or flops, and loss (other
  * columns ignored; tokens = flops / (6 params) when only flops is given). */

@@ -120,6 +120,49 @@ done:
     return rc;
 }
 
+/* A WSD family's curve for the envelopes (Approach 1, Kaplan's L(Cmin)): its
+ * members' final losses at their own tokens, on the trunk. Before its
+ * cooldown a trunk trains at constant lr: those losses were reached, but a run
+ * annealed at that compute reaches less (Hägele et al. 2024, Fig. 2-3), so an
+ * envelope through them would sit too high; a branch's own evals are its
+ * cooldown only. The cooldown ends are each an annealed run. */
+static int family_curves(fit_data *d, char *err, size_t errlen) {
+    for (int t = 0; t < d->nruns; t++) {
+        fit_run *T = &d->runs[t];
+        int nb = 0;
+        for (int i = 0; i < d->nruns; i++)
+            nb += !strcmp(d->runs[i].parent, T->id) && isfinite(d->runs[i].loss);
+        if (!nb || !isfinite(T->loss)) continue;
+        double *ct = malloc((size_t)(nb + 1) * sizeof *ct);
+        double *cl = malloc((size_t)(nb + 1) * sizeof *cl);
+        if (!ct || !cl) {
+            free(ct);
+            free(cl);
+            return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+        }
+        int n = 0;
+        for (int i = 0; i < d->nruns; i++) {
+            fit_run *r = &d->runs[i];
+            if (i != t && (strcmp(r->parent, T->id) || !isfinite(r->loss))) continue;
+            int k = n++; /* insertion by tokens */
+            while (k > 0 && ct[k - 1] > r->tokens) {
+                ct[k] = ct[k - 1], cl[k] = cl[k - 1];
+                k--;
+            }
+            ct[k] = r->tokens, cl[k] = r->loss;
+            if (i != t) {
+                free(r->curve_tokens), free(r->curve_loss);
+                r->curve_tokens = r->curve_loss = NULL;
+                r->ncurve = 0;
+            }
+        }
+        free(T->curve_tokens), free(T->curve_loss);
+        T->curve_tokens = ct, T->curve_loss = cl;
+        T->ncurve = n;
+    }
+    return 0;
+}
+
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
     sqlite3 *db = store_db(s);
     sqlite3_stmt *st = NULL;
@@ -130,7 +173,7 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
                            "SELECT id, label, params_total, params_nonembedding, "
                            "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
                            "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                           "best_val_loss FROM runs WHERE status = 'done' "
+                           "best_val_loss, parent_run FROM runs WHERE status = 'done' "
                            "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
@@ -167,9 +210,12 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         if (!(r->budget > 0)) r->budget = NAN;
         double fin = col_num(st, 10), best = col_num(st, 11);
         r->loss = isfinite(fin) ? fin : best;
+        const unsigned char *par = sqlite3_column_text(st, 12);
+        snprintf(r->parent, sizeof r->parent, "%s", par ? (const char *)par : "");
         if ((rc = load_curve(db, r, err, errlen))) goto done;
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
+    if (sr == SQLITE_DONE) rc = family_curves(d, err, errlen);
     if (sr != SQLITE_DONE)
         rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
 done:
