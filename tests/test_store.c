@@ -190,7 +190,7 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 40);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 42);
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
@@ -322,22 +322,22 @@ Test(store, migration_mechanism) {
     cr_assert(strstr(err, "newer"), "%s", err);
     sqlite3_close(db);
 
-    /* Our real v1 database upgraded in place to a simulated v2 keeps its rows. */
+    /* Our real database upgraded in place to a simulated next version keeps its rows. */
     char *q = pathin(d, "v1.db");
     store *s = open_or_die(q, STORE_CREATE);
     cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "x", NULL, err, sizeof err), 0, "%s", err);
     store_close(s);
     cr_assert_eq(sqlite3_open(q, &db), SQLITE_OK);
-    const char *future[] = {"SELECT 'v1 is already applied'",
+    const char *future[] = {"SELECT 'v1 is already applied'", "SELECT 'v2 is already applied'",
                             "ALTER TABLE runs ADD COLUMN note TEXT"};
-    cr_assert_eq(store_migrate(db, future, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_migrate(db, future, 3, err, sizeof err), 0, "%s", err);
     sqlite3_close(db);
-    cr_assert_eq(raw_int(q, "PRAGMA user_version"), 2);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), 3);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='note'"), 1);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweeps"), 1);
-    /* ... which this (v1) program now refuses. */
+    /* ... which this (v2) program now refuses. */
     cr_assert_lt(store_open(&s, q, STORE_CREATE, err, sizeof err), 0);
-    cr_assert(strstr(err, "schema version 2 is newer"), "%s", err);
+    cr_assert(strstr(err, "schema version 3 is newer"), "%s", err);
     rmtree(d);
     free(p), free(q), free(d);
 }
@@ -1077,4 +1077,47 @@ Test(store_cli, merge_command) {
     cr_assert_eq(raw_int(po, "SELECT config_json = '{\"k\": 0}' FROM runs WHERE id = 'a0'"), 1);
     rmtree(d);
     free(pa), free(pb), free(po), free(d);
+}
+
+/* A branch's parent and fork point round-trip; a v1 file gains the columns
+ * (NULL for its runs) when opened for writing. */
+Test(store, branch_columns_and_their_migration) {
+    char *d = tmpdir(), *p = pathin(d, "b.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(p, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r, g;
+    make_run(&r, "trunk", "sw", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    make_run(&r, "branch", "sw", 1);
+    snprintf(r.parent_run, sizeof r.parent_run, "trunk");
+    r.fork_tokens = 4096;
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_get_run(s, "branch", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "trunk");
+    cr_assert_eq(g.fork_tokens, 4096);
+    store_run_free_fields(&g);
+    cr_assert_eq(store_get_run(s, "trunk", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "");
+    cr_assert_eq(g.fork_tokens, -1);
+    store_run_free_fields(&g);
+    store_close(s);
+
+    /* a v1 file (its runs table without the columns) is upgraded in place */
+    char *q = pathin(d, "old.db");
+    s = open_or_die(q, STORE_CREATE);
+    make_run(&r, "old", NULL, 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_close(s);
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN fork_tokens");
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN parent_run");
+    raw_exec(q, "PRAGMA user_version=1");
+    s = open_or_die(q, STORE_CREATE);
+    store_close(s);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM runs WHERE id='old' AND parent_run IS NULL AND "
+                            "fork_tokens IS NULL"),
+                 1);
+    rmtree(d);
+    free(p), free(q), free(d);
 }
