@@ -729,6 +729,63 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
     cr_assert_eq(sh(cmd), 3); /* diverged */
 }
 
+/* scaling train --fork: the branch of a trunk run through the CLI records its
+ * family in the database and ends where the same run trained alone ends;
+ * misuse is a usage error naming the option. */
+Test(model, cli_train_fork, .init = make_data, .fini = rm_data) {
+    char cmd[4096], base[1024];
+    snprintf(base, sizeof base,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--warmup 2 --evals 2 --threads 1 --schedule wsd --db %s/f.db --quiet",
+             SCALING_BIN, g_dir, g_dir);
+    /* trunk: 30 steps; branch: 10 steps, cooldown from step 8 = 512 tokens */
+    snprintf(cmd, sizeof cmd, "%s --tokens 1920 --checkpoint %s/T.ckpt --keep-at 512 > %s/t.txt",
+             base, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    char path[512], *text = NULL, e[UTIL_ERRLEN], tid[17] = "";
+    size_t n;
+    snprintf(path, sizeof path, "%s/t.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    const char *idp = strstr(text, "run: id=");
+    cr_assert(idp, "%s", text);
+    snprintf(tid, sizeof tid, "%.16s", idp + 8);
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "%s --tokens 640 --fork %s --at 512 --fork-checkpoint %s/T.ckpt.at512 --run-id br "
+             "> %s/b.txt 2>&1",
+             base, tid, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --run-id alone > %s/a.txt 2>&1", base, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    store *db;
+    snprintf(path, sizeof path, "%s/f.db", g_dir);
+    cr_assert_eq(store_open(&db, path, STORE_READONLY, e, sizeof e), 0, "%s", e);
+    store_run br, al;
+    cr_assert_eq(store_get_run(db, "br", &br, e, sizeof e), 0, "%s", e);
+    cr_assert_eq(store_get_run(db, "alone", &al, e, sizeof e), 0, "%s", e);
+    cr_assert_str_eq(br.parent_run, tid);
+    cr_assert_eq(br.fork_tokens, 512);
+    cr_assert_str_eq(al.parent_run, "");
+    cr_assert_str_eq(br.schedule, "wsd");
+    cr_assert(memcmp(&br.final_val_loss, &al.final_val_loss, sizeof(double)) == 0,
+              "branch %.17g, alone %.17g", br.final_val_loss, al.final_val_loss);
+    cr_assert(strstr(br.config_json, "\"fork_parent\""), "%s", br.config_json);
+    store_run_free_fields(&br);
+    store_run_free_fields(&al);
+    store_close(db);
+    /* usage errors */
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --fork %s > %s/u.txt 2>&1", base, tid, g_dir);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(path, sizeof path, "%s/u.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    cr_assert(strstr(text, "--fork RUN and --at N go together"), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --cooldown-shape cosine 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --keep-at 64 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2); /* --keep-at needs --checkpoint */
+}
+
 Test(model, cli_bench_usage) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s bench --help >/dev/null", SCALING_BIN);
