@@ -226,7 +226,7 @@ done:
 
 /* ---- Loading a CSV ----------------------------------------------------- */
 
-enum { COL_PARAMS, COL_TOKENS, COL_FLOPS, COL_LOSS, COL_BUDGET, NCOLS };
+enum { COL_PARAMS, COL_TOKENS, COL_FLOPS, COL_LOSS, COL_BUDGET, COL_UNIQUE, NCOLS };
 
 /* Column names accepted (case-insensitive); the first of each is the contract's. */
 static const char *const col_names[NCOLS][6] = {
@@ -235,6 +235,7 @@ static const char *const col_names[NCOLS][6] = {
     {"flops", "c", "training flop", "training flops", "compute", NULL},
     {"loss", "val_loss", "final_val_loss", NULL},
     {"budget", "compute_budget", NULL},
+    {"unique_tokens", "unique tokens", NULL}, /* as runs.unique_tokens: 0 or empty, unlimited */
 };
 
 /* Splits line (modified in place) at commas into at most max fields,
@@ -300,7 +301,7 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
             v[c] = NAN;
             if (col[c] < 0) continue;
             if (col[c] >= nf || !*f[col[c]]) {
-                if (c == COL_BUDGET) continue;
+                if (c == COL_BUDGET || c == COL_UNIQUE) continue;
                 rc = util_err(err, errlen, UTIL_EINVAL, "%s:%d: column '%s' is empty", path, lineno,
                               col_names[c][0]);
                 goto done;
@@ -308,10 +309,12 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
             char *end;
             errno = 0;
             v[c] = strtod(f[col[c]], &end);
-            if (*end || errno || !isfinite(v[c]) || (c != COL_BUDGET && v[c] <= 0)) {
+            if (*end || errno || !isfinite(v[c]) || (c == COL_UNIQUE && v[c] < 0) ||
+                (c != COL_BUDGET && c != COL_UNIQUE && v[c] <= 0)) {
                 rc = util_err(err, errlen, UTIL_EINVAL,
-                              "%s:%d: column '%s': expected a finite positive number, got '%s'",
-                              path, lineno, col_names[c][0], f[col[c]]);
+                              "%s:%d: column '%s': expected a finite %s number, got '%s'", path,
+                              lineno, col_names[c][0],
+                              c == COL_UNIQUE ? "non-negative" : "positive", f[col[c]]);
                 goto done;
             }
         }
@@ -337,6 +340,7 @@ int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen) {
             r->fpt_chinchilla = 6.0 * r->n_total;
         }
         r->budget = v[COL_BUDGET] > 0 ? v[COL_BUDGET] : NAN;
+        r->unique_tokens = v[COL_UNIQUE] > 0 ? v[COL_UNIQUE] : 0;
         r->loss = v[COL_LOSS];
     }
     if (d->nruns == 0) rc = util_err(err, errlen, UTIL_EINVAL, "%s: no data rows", path);

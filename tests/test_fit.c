@@ -604,6 +604,46 @@ Test(fit, csv_loader_contract_and_errors) {
     cr_expect_neq(fit_load_csv(&d, p, err, sizeof err), 0);
 }
 
+/* A CSV's unique_tokens column means what the database's does: those runs
+ * repeat their data, and Kaplan's L(D) is fitted from them. */
+Test(fit, csv_unique_tokens_feeds_kaplan_LD) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    snprintf(p, sizeof p, "%s/ld.csv", dir);
+    FILE *fp = fopen(p, "w");
+    cr_assert(fp != NULL);
+    fprintf(fp, "params,tokens,loss,unique_tokens\n");
+    for (int k = 0; k < 10; k++) { /* unlimited data: an empty cell, or 0 */
+        double N = 1e6 * pow(10, k / 3.0);
+        fprintf(fp, "%.17g,1e10,%.17g,%s\n", N, pow(8.8e13 / N, 0.076), k % 2 ? "0" : "");
+    }
+    for (int k = 0; k < 10; k++) {
+        double D = 1e7 * pow(10, k / 3.0);
+        fprintf(fp, "1e9,1e11,%.17g,%.17g\n", pow(5.4e13 / D, 0.095), D);
+    }
+    fclose(fp);
+    fit_data d;
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 20);
+    cr_expect_eq(d.runs[0].unique_tokens, 0);
+    cr_expect_eq(d.runs[1].unique_tokens, 0);
+    NEAR(d.runs[10].unique_tokens, 1e7, 0);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_kaplan *f = calloc(1, sizeof *f);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_assert(f->have_LD, "L(D) not fitted: %s", f->warning);
+    cr_expect_eq(f->LD.npoints, 10);
+    NEAR(f->LD.alpha.est, 0.095, 1e-6);
+    cr_expect_eq(f->LN.npoints, 10); /* L(N) keeps to the runs on unlimited data */
+    NEAR(f->LN.alpha.est, 0.076, 1e-6);
+    free(f);
+    fit_data_free(&d);
+    write_file(p, "params,tokens,loss,unique_tokens\n1e8,1e10,3,-5\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 'unique_tokens'") && strstr(err, "non-negative"), "%s", err);
+}
+
 Test(fit, budget_groups_cluster_csv_flops) {
     fit_data d = {6, calloc(6, sizeof(fit_run))};
     double C[6] = {9.9e18, 1.02e19, 9.3e18, 3e19, 3.1e19, 1e21};
