@@ -575,6 +575,33 @@ Test(model, wsd_branch_equals_the_run_trained_alone, .init = make_data, .fini = 
     /* the trunk's cooldown differs from the branch's: a later step differs */
     cr_assert(memcmp(&rt.loss[19], &ra.loss[19], sizeof(double)) != 0);
 
+    /* a branch interrupted after its own checkpoint resumes from it, not
+     * from the fork, and still ends where the run trained alone ends */
+    {
+        static rec rr;
+        volatile sig_atomic_t stop = 0;
+        model_train_config r = b;
+        snprintf(r.checkpoint, sizeof r.checkpoint, "%s/branch.ckpt", g_dir);
+        r.checkpoint_secs = 0;
+        r.resume = 1;
+        r.stop = &stop;
+        rr.stop = &stop;
+        rr.stop_after = 18;
+        cr_assert_eq(run(&r, &rr, &res, err), UTIL_EINTR, "%s", err);
+        cr_assert_eq(access(r.checkpoint, F_OK), 0);
+        stop = 0;
+        rr.stop_after = 0;
+        char aside[800];
+        snprintf(aside, sizeof aside, "%s.aside", fork);
+        cr_assert_eq(rename(fork, aside), 0); /* the fork checkpoint is not read again */
+        cr_assert_eq(run(&r, &rr, &res, err), 0, "%s", err);
+        cr_assert_eq(rename(aside, fork), 0);
+        cr_assert_eq(rr.nsteps, 4);
+        cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+                  "resumed branch %.17g, alone %.17g", res.final_val_loss,
+                  alone_res.final_val_loss);
+    }
+
     /* a wrong parent or fork point is refused, naming the checkpoint */
     b.fork_tokens = 15 * 64;
     cr_assert_eq(run(&b, &rb, &res, err), UTIL_EINVAL);
