@@ -175,6 +175,26 @@ static int has_status(pool *P, int r, const char *status) {
     return yes;
 }
 
+/* Says in branch b's log why it did not start: its trunk ended without the
+ * checkpoint it forks from. */
+static void orphan_note(const pool *P, int b, int diverged) {
+    const sweep_item *r = &P->plan->runs[b];
+    char logpath[1200], fork[1200];
+    snprintf(logpath, sizeof logpath, "%s/%s.log", P->ckpt_dir, r->id);
+    fork_file(P, r, fork, sizeof fork);
+    FILE *f = fopen(logpath, "a");
+    if (!f) return;
+    fprintf(f,
+            "sweep: not started: trunk %s ended (%s) without %s, the checkpoint this branch "
+            "forks from at %lld tokens; %s\n",
+            r->cfg.fork_parent, diverged ? "diverged" : "failed, stopped or done", fork,
+            (long long)r->cfg.fork_tokens,
+            diverged ? "the branch would have diverged with it"
+                     : "run the sweep again: an unfinished trunk resumes and writes it (a "
+                       "finished one must be retrained)");
+    fclose(f);
+}
+
 /* Deletes the fork checkpoints whose branches are all finished: the trunk
  * keeps checkpoints where branches need them and nothing else piles up. */
 static void drop_forks(const pool *P) {
@@ -465,6 +485,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
                     char e[UTIL_ERRLEN];
                     store_set_status(P.db, plan->runs[b].id, div ? "diverged" : "failed", e,
                                      sizeof e);
+                    orphan_note(&P, b, div);
                     memmove(order + k, order + k + 1, (size_t)(queued - k - 1) * sizeof *order);
                     queued--, k--;
                     P.pr.left--;

@@ -1058,6 +1058,21 @@ Test(sweep, wsd_trunk_sigkilled_while_branches_wait_resumes_to_identical_results
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "sweep status %d", st);
     cr_assert_lt(count_status(dbB, "done"), 3);
     cr_assert_geq(count_status(dbB, "failed"), 2); /* the trunk and a waiting branch */
+    {
+        /* the waiting branch's log says why it did not start */
+        int waiting = -1;
+        for (int i = 0; i < 3; i++)
+            if (p.runs[i].parent >= 0 &&
+                p.runs[i].cfg.fork_tokens == T->cfg.keep_tokens[T->cfg.nkeep - 1])
+                waiting = i;
+        cr_assert_geq(waiting, 0);
+        char logp[1200], *text = NULL, e2[UTIL_ERRLEN];
+        size_t n;
+        snprintf(logp, sizeof logp, "%s.runs/%s.log", dbB, p.runs[waiting].id);
+        cr_assert_eq(util_read_file(logp, &text, &n, e2, sizeof e2), 0, "%s", e2);
+        cr_assert(strstr(text, "not started: trunk"), "%s", text);
+        free(text);
+    }
 
     rc = run_sweep(path, dbB, out, sizeof out);
     cr_assert_eq(rc, 0, "resumed sweep exited %d:\n%s", rc, out);
