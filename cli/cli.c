@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "../results/store.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -69,4 +71,62 @@ const char *cli_self_exe(void) {
             buf[n] = 0;
     }
     return buf;
+}
+
+/* A shared option c with value val: 0 taken, -1 bad value, 1 not shared. */
+static int shared_option(const char *cmd, int c, const char *val, cli_opts *o) {
+    long long v;
+    switch (c) {
+    case CLI_O_DB:
+        o->db = val;
+        return 0;
+    case CLI_O_SWEEP:
+        o->sweep = val;
+        return 0;
+    case CLI_O_OUT:
+        o->out = val;
+        return 0;
+    case CLI_O_CSV:
+        o->fmt = STORE_FMT_CSV;
+        return 0;
+    case CLI_O_JSON:
+        o->fmt = STORE_FMT_JSON;
+        return 0;
+    case CLI_O_BOOTSTRAP:
+        if (!o->bootstrap) return 1;
+        if (cli_int(cmd, "--bootstrap", val, 0, 100000, &v)) return -1;
+        *o->bootstrap = (int)v;
+        return 0;
+    case CLI_O_SEED:
+        if (!o->seed) return 1;
+        if (cli_int(cmd, "--seed", val, 0, 9007199254740992LL, &v)) return -1;
+        *o->seed = (uint64_t)v;
+        return 0;
+    case CLI_O_A3:
+        if (!o->a3_starts) return 1;
+        if (cli_int(cmd, "--a3-starts", val, 0, 100000, &v)) return -1;
+        *o->a3_starts = (int)v;
+        return 0;
+    }
+    return 1;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts, const char *usage,
+               cli_opts *o, cli_own_fn own, void *ctx) {
+    o->db = CLI_DEFAULT_DB;
+    o->sweep = o->out = NULL;
+    o->fmt = STORE_FMT_TABLE;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        }
+        int r = shared_option(cmd, c, optarg, o);
+        if (r == 1 && own) r = own(ctx, c, optarg);
+        if (r == -1) return EXIT_USAGE;
+        if (r == 1) return cli_usage(cmd, "unknown option");
+    }
+    return -1;
 }

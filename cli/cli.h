@@ -1,16 +1,26 @@
 /*
  * cli.h — what the subcommands share: the command table's signature, exit
- * codes, and option-value parsing that names the option and the bad value.
- * Only the CLI prints and chooses exit codes; library modules return errors.
+ * codes (run.h's run_exit), the options several commands take (--db,
+ * --sweep, --out, --csv/--json, the fit options) parsed in one place, and
+ * option-value parsing that names the option and the bad value.
+ * Owns: printing and the exit status. Does not own: library logic (every
+ * command calls its module), `scaling train`'s flags (run/run.h's table).
  */
 #ifndef SCALING_CLI_H
 #define SCALING_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit codes (jq/git style): usage errors are distinct from runtime failures. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#include "../run/run.h"
+
+/* Exit codes (jq/git style): usage errors are distinct from runtime failures.
+ * The values are run.h's run_exit, the one enum the trainer, the sweep pool
+ * and every command share; these are its short names inside cli/. */
+#define EXIT_OK RUN_EXIT_OK
+#define EXIT_FAIL RUN_EXIT_FAIL
+#define EXIT_USAGE RUN_EXIT_USAGE
 
 /* Every subcommand: `int cmd_NAME(int argc, char **argv)`, argv[0] the
  * command's name. `--help`/`-h` prints its usage to stdout and returns 0. */
@@ -43,12 +53,66 @@ int cli_int(const char *cmd, const char *opt, const char *val, long long lo, lon
 int cli_double(const char *cmd, const char *opt, const char *val, double lo, double hi,
                double *out);
 
-/* The options `plot` and `report` share, getopt codes 'b' --bootstrap, 'S'
- * --seed, 'a' --a3-starts (the plot_opts fields of the same names): returns
- * 1 when c is one of them and its value is good, -1 on a bad value (message
- * printed; callers return EXIT_USAGE), 0 when c is not one of them. */
-int cli_plot_option(const char *cmd, int c, const char *val, int *bootstrap, uint64_t *seed,
-                    int *a3_starts);
+/* ---- Options several commands share ------------------------------------
+ * --db FILE, --sweep NAME, --out PATH, --csv, --json, and the fit options of
+ * `plot` and `report` (--bootstrap N, --seed S, --a3-starts N), parsed in
+ * one place. A command lists the ones it takes in its option table with
+ * these getopt codes and its own options with other codes. */
+enum {
+    CLI_O_DB = 'd',
+    CLI_O_SWEEP = 's',
+    CLI_O_OUT = 'o',
+    CLI_O_CSV = 'c',
+    CLI_O_JSON = 'j',
+    CLI_O_BOOTSTRAP = 'b',
+    CLI_O_SEED = 'S',
+    CLI_O_A3 = 'a',
+};
+/* one option-table entry per macro, as written */
+// clang-format off
+#define CLI_OPT_DB {"db", required_argument, 0, CLI_O_DB}
+#define CLI_OPT_SWEEP {"sweep", required_argument, 0, CLI_O_SWEEP}
+#define CLI_OPT_OUT {"out", required_argument, 0, CLI_O_OUT}
+#define CLI_OPT_CSV {"csv", no_argument, 0, CLI_O_CSV}
+#define CLI_OPT_JSON {"json", no_argument, 0, CLI_O_JSON}
+#define CLI_OPT_FIT {"bootstrap", required_argument, 0, CLI_O_BOOTSTRAP}, \
+    {"seed", required_argument, 0, CLI_O_SEED}, {"a3-starts", required_argument, 0, CLI_O_A3}
+#define CLI_OPT_HELP {"help", no_argument, 0, 'h'}
+// clang-format on
+
+/* The help lines of --db, --out and the fit options, as `plot` and `report`
+ * print them. */
+#define CLI_USAGE_DB_OUT_FIT                                                                       \
+    "  --db FILE          results database (default results.db)\n"                                 \
+    "  --out DIR          output directory (created if missing)\n"                                 \
+    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"              \
+    "  --seed S           bootstrap seed (default 1)\n"                                            \
+    "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"                 \
+    "                     (default: the fit module's, all 4500)\n"                                 \
+    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n"
+
+typedef struct {
+    const char *db;    /* --db, default CLI_DEFAULT_DB */
+    const char *sweep; /* --sweep, NULL when not given */
+    const char *out;   /* --out, NULL when not given */
+    int fmt;           /* STORE_FMT_TABLE, or _CSV / _JSON from --csv / --json */
+    int *bootstrap;    /* where --bootstrap, --seed, --a3-starts go (plot_opts fields) */
+    uint64_t *seed;
+    int *a3_starts;
+} cli_opts;
+
+/* A command's own options: returns 0 when it took getopt code c (value
+ * val), -1 when the value is bad (message printed), 1 when c is not one of
+ * its options. */
+typedef int (*cli_own_fn)(void *ctx, int c, const char *val);
+
+/* Runs getopt_long over argv with the table opts: --help prints usage to
+ * stdout, shared options fill *o (its defaults set first, pointers kept),
+ * the others go to own (may be NULL). Returns -1 when the options were good
+ * (optind at the first positional argument), else the exit code for the
+ * command to return: EXIT_OK after --help, EXIT_USAGE after a message. */
+int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts, const char *usage,
+               cli_opts *o, cli_own_fn own, void *ctx);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

@@ -53,50 +53,34 @@ static int print_family(store *s, const store_run *r, char *err, size_t errlen) 
     return 0;
 }
 
+/* --every K */
+static int curve_option(void *ctx, int c, const char *val) {
+    if (c != 'e') return 1;
+    return cli_int("curve", "--every", val, 1, 1000000000, (long long *)ctx) ? -1 : 0;
+}
+
 int cmd_curve(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'}, {"every", required_argument, 0, 'e'},
-        {"csv", no_argument, 0, 'c'},      {"json", no_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0}};
-    const char *db = CLI_DEFAULT_DB;
+    static const struct option opts[] = {CLI_OPT_DB,   {"every", required_argument, 0, 'e'},
+                                         CLI_OPT_CSV,  CLI_OPT_JSON,
+                                         CLI_OPT_HELP, {0, 0, 0, 0}};
     long long every = 1;
-    int fmt = STORE_FMT_TABLE, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'e':
-            if (cli_int("curve", "--every", optarg, 1, 1000000000, &every)) return EXIT_USAGE;
-            break;
-        case 'c':
-            fmt = STORE_FMT_CSV;
-            break;
-        case 'j':
-            fmt = STORE_FMT_JSON;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("curve", "unknown option");
-        }
-    }
+    cli_opts o = {0};
+    int code = cli_getopt("curve", argc, argv, opts, usage_text, &o, curve_option, &every);
+    if (code >= 0) return code;
     if (optind >= argc) return cli_usage("curve", "missing the run id");
     if (optind + 1 < argc) return cli_usage("curve", "unexpected argument '%s'", argv[optind + 1]);
     const char *id = argv[optind];
-    char err[UTIL_ERRLEN], every_s[32];
+    char err[UTIL_ERRLEN];
     store *s = NULL;
     store_run r;
     store_run_init(&r);
     int rc = EXIT_FAIL;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("curve", "%s", err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("curve", "%s", err);
     if (store_get_run(s, id, &r, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }
-    if (fmt == STORE_FMT_TABLE) {
+    if (o.fmt == STORE_FMT_TABLE) {
         char a[6][32];
         printf("run %s  sweep %s  label %s  status %s\n", r.id, r.sweep[0] ? r.sweep : "-",
                r.label[0] ? r.label : "-", r.status);
@@ -116,22 +100,12 @@ int cmd_curve(int argc, char **argv) {
         }
         printf("\nevals:\n");
     }
-    const char *p1[1] = {id};
-    if (store_query_params(s,
-                           "SELECT step, tokens, flops, val_loss, val_bpb FROM evals "
-                           "WHERE run_id = ?1 ORDER BY tokens",
-                           p1, 1, fmt, stdout, err, sizeof err)) {
+    if (store_print_evals(s, id, o.fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }
-    if (fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
-    snprintf(every_s, sizeof every_s, "%lld", every);
-    const char *p2[2] = {id, every_s};
-    if (store_query_params(s,
-                           "SELECT step, tokens, flops, train_loss, lr, grad_norm, elapsed "
-                           "FROM steps WHERE run_id = ?1 AND (step % CAST(?2 AS INTEGER) = 0 OR "
-                           "step = (SELECT max(step) FROM steps WHERE run_id = ?1)) ORDER BY step",
-                           p2, 2, fmt, stdout, err, sizeof err)) {
+    if (o.fmt == STORE_FMT_TABLE) printf("\nsteps:\n");
+    if (store_print_steps(s, id, every, o.fmt, stdout, err, sizeof err)) {
         cli_fail("curve", "%s", err);
         goto done;
     }

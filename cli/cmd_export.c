@@ -23,46 +23,41 @@ static const char *usage_text =
     "  --db FILE      results database (default results.db)\n"
     "  --out FILE     write to FILE (replaced only when complete) instead of stdout\n";
 
+typedef struct {
+    int fmt;           /* STORE_FMT_CSV or _JSON */
+    const char *table; /* runs steps evals sweeps fits */
+} export_args;
+
+/* --format F, --table T */
+static int export_option(void *ctx, int c, const char *val) {
+    export_args *a = ctx;
+    if (c == 't') {
+        a->table = val;
+        return 0;
+    }
+    if (c != 'f') return 1;
+    if (!strcmp(val, "csv"))
+        a->fmt = STORE_FMT_CSV;
+    else if (!strcmp(val, "json"))
+        a->fmt = STORE_FMT_JSON;
+    else
+        return cli_usage("export", "--format: expected csv or json, got '%s'", val), -1;
+    return 0;
+}
+
 int cmd_export(int argc, char **argv) {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                          {"table", required_argument, 0, 't'},
-                                         {"sweep", required_argument, 0, 's'},
-                                         {"db", required_argument, 0, 'd'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_OPT_SWEEP,
+                                         CLI_OPT_DB,
+                                         CLI_OPT_OUT,
+                                         CLI_OPT_HELP,
                                          {0, 0, 0, 0}};
-    const char *db = CLI_DEFAULT_DB, *table = "runs", *sweep = NULL, *out = NULL;
-    int fmt = STORE_FMT_CSV, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            if (!strcmp(optarg, "csv"))
-                fmt = STORE_FMT_CSV;
-            else if (!strcmp(optarg, "json"))
-                fmt = STORE_FMT_JSON;
-            else
-                return cli_usage("export", "--format: expected csv or json, got '%s'", optarg);
-            break;
-        case 't':
-            table = optarg;
-            break;
-        case 's':
-            sweep = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("export", "unknown option");
-        }
-    }
+    export_args a = {STORE_FMT_CSV, "runs"};
+    cli_opts o = {0};
+    int code = cli_getopt("export", argc, argv, opts, usage_text, &o, export_option, &a);
+    if (code >= 0) return code;
+    const char *table = a.table, *out = o.out;
     if (optind < argc) return cli_usage("export", "unexpected argument '%s'", argv[optind]);
     static const char *const tables[] = {"runs", "steps", "evals", "sweeps", "fits"};
     int known = 0;
@@ -75,12 +70,12 @@ int cmd_export(int argc, char **argv) {
     store *s = NULL;
     util_afile *af = NULL;
     int rc = EXIT_FAIL;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("export", "%s", err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("export", "%s", err);
     if (out && util_afile_open(&af, out, err, sizeof err)) {
         cli_fail("export", "%s", err);
         goto done;
     }
-    if (store_export(s, table, sweep, fmt, af ? util_afile_fp(af) : stdout, err, sizeof err)) {
+    if (store_export(s, table, o.sweep, a.fmt, af ? util_afile_fp(af) : stdout, err, sizeof err)) {
         cli_fail("export", "%s", err);
         goto done;
     }

@@ -27,78 +27,30 @@ static const char *usage_text =
     "still drawn. Exit 1 if any figure failed (skips are not failures).\n"
     "\n"
     "  --figure NAME|all  which figure(s)\n"
-    "  --sweep NAME       runs of this sweep (default: all finished runs)\n"
-    "  --db FILE          results database (default results.db)\n"
-    "  --out DIR          output directory (created if missing)\n"
-    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"
-    "  --seed S           bootstrap seed (default 1)\n"
-    "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"
-    "                     (default: the fit module's, all 4500)\n"
-    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+    "  --sweep NAME       runs of this sweep (default: all finished runs)\n" CLI_USAGE_DB_OUT_FIT;
 
-int cli_plot_option(const char *cmd, int c, const char *val, int *bootstrap, uint64_t *seed,
-                    int *a3_starts) {
-    long long v;
-    switch (c) {
-    case 'b':
-        if (cli_int(cmd, "--bootstrap", val, 0, 100000, &v)) return -1;
-        *bootstrap = (int)v;
-        return 1;
-    case 'S':
-        if (cli_int(cmd, "--seed", val, 0, 9007199254740992LL, &v)) return -1;
-        *seed = (uint64_t)v;
-        return 1;
-    case 'a':
-        if (cli_int(cmd, "--a3-starts", val, 0, 100000, &v)) return -1;
-        *a3_starts = (int)v;
-        return 1;
-    }
+/* --figure NAME */
+static int plot_option(void *ctx, int c, const char *val) {
+    if (c != 'f') return 1;
+    *(const char **)ctx = val;
     return 0;
 }
 
 int cmd_plot(int argc, char **argv) {
     static const struct option opts[] = {{"figure", required_argument, 0, 'f'},
-                                         {"sweep", required_argument, 0, 's'},
-                                         {"db", required_argument, 0, 'd'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"bootstrap", required_argument, 0, 'b'},
-                                         {"seed", required_argument, 0, 'S'},
-                                         {"a3-starts", required_argument, 0, 'a'},
-                                         {"help", no_argument, 0, 'h'},
+                                         CLI_OPT_SWEEP,
+                                         CLI_OPT_DB,
+                                         CLI_OPT_OUT,
+                                         CLI_OPT_FIT,
+                                         CLI_OPT_HELP,
                                          {0, 0, 0, 0}};
-    const char *figure = NULL, *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
+    const char *figure = NULL;
     plot_opts po;
     plot_opts_defaults(&po);
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            figure = optarg;
-            break;
-        case 's':
-            sweep = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            switch (cli_plot_option("plot", c, optarg, &po.bootstrap, &po.seed, &po.a3_starts)) {
-            case 1:
-                break;
-            case -1:
-                return EXIT_USAGE;
-            default:
-                return cli_usage("plot", "unknown option");
-            }
-        }
-    }
+    cli_opts o = {.bootstrap = &po.bootstrap, .seed = &po.seed, .a3_starts = &po.a3_starts};
+    int code = cli_getopt("plot", argc, argv, opts, usage_text, &o, plot_option, &figure);
+    if (code >= 0) return code;
+    const char *out = o.out;
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);
     if (!figure) return cli_usage("plot", "--figure is required (a figure name or 'all')");
     if (!out) return cli_usage("plot", "--out DIR is required");
@@ -117,8 +69,8 @@ int cmd_plot(int argc, char **argv) {
     store *s = NULL;
     plot_ctx *ctx = NULL;
     int failed = 0;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("plot", "%s", err);
-    if (plot_ctx_open(&ctx, s, sweep, &po, err, sizeof err)) {
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("plot", "%s", err);
+    if (plot_ctx_open(&ctx, s, o.sweep, &po, err, sizeof err)) {
         store_close(s);
         return cli_fail("plot", "%s", err);
     }

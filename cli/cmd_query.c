@@ -23,32 +23,11 @@ static const char *usage_text =
     "         FROM runs WHERE status = 'done' ORDER BY flops\"\n";
 
 int cmd_query(int argc, char **argv) {
-    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
-                                         {"csv", no_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *db = CLI_DEFAULT_DB;
-    int fmt = STORE_FMT_TABLE, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'c':
-            fmt = STORE_FMT_CSV;
-            break;
-        case 'j':
-            fmt = STORE_FMT_JSON;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("query", "unknown option");
-        }
-    }
+    static const struct option opts[] = {
+        CLI_OPT_DB, CLI_OPT_CSV, CLI_OPT_JSON, CLI_OPT_HELP, {0, 0, 0, 0}};
+    cli_opts o = {0};
+    int code = cli_getopt("query", argc, argv, opts, usage_text, &o, NULL, NULL);
+    if (code >= 0) return code;
     if (optind >= argc) return cli_usage("query", "missing the SQL statement");
     if (optind + 1 < argc)
         return cli_usage("query", "unexpected argument '%s' (quote the SQL as one argument)",
@@ -57,8 +36,8 @@ int cmd_query(int argc, char **argv) {
         return cli_usage("query", "the SQL statement is empty");
     char err[UTIL_ERRLEN];
     store *s = NULL;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("query", "%s", err);
-    int rc = store_query(s, argv[optind], fmt, stdout, err, sizeof err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("query", "%s", err);
+    int rc = store_query(s, argv[optind], o.fmt, stdout, err, sizeof err);
     store_close(s);
     return rc ? cli_fail("query", "%s", err) : EXIT_OK;
 }

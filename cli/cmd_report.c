@@ -19,51 +19,17 @@ static const char *usage_text =
     "A figure that cannot be drawn is listed with the reason; exit 1 only when\n"
     "the page could not be written (or gnuplot is missing).\n"
     "\n"
-    "  --sweep NAME   runs of this sweep (default: all runs)\n"
-    "  --db FILE      results database (default results.db)\n"
-    "  --out DIR      output directory (created if missing)\n"
-    "  --bootstrap N  bootstrap resamples for intervals and bands (default 50)\n"
-    "  --seed S       bootstrap seed (default 1)\n"
-    "  --a3-starts N  approach 3: L-BFGS starts from the best N grid points\n"
-    "                 (default: the fit module's, all 4500)\n"
-    "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n";
+    "  --sweep NAME       runs of this sweep (default: all runs)\n" CLI_USAGE_DB_OUT_FIT;
 
 int cmd_report(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"sweep", required_argument, 0, 's'}, {"db", required_argument, 0, 'd'},
-        {"out", required_argument, 0, 'o'},   {"bootstrap", required_argument, 0, 'b'},
-        {"seed", required_argument, 0, 'S'},  {"a3-starts", required_argument, 0, 'a'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
-    const char *sweep = NULL, *db = CLI_DEFAULT_DB, *out = NULL;
+    static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB,   CLI_OPT_OUT,
+                                         CLI_OPT_FIT,   CLI_OPT_HELP, {0, 0, 0, 0}};
     plot_opts po;
     plot_opts_defaults(&po);
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            sweep = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            switch (cli_plot_option("report", c, optarg, &po.bootstrap, &po.seed, &po.a3_starts)) {
-            case 1:
-                break;
-            case -1:
-                return EXIT_USAGE;
-            default:
-                return cli_usage("report", "unknown option");
-            }
-        }
-    }
+    cli_opts o = {.bootstrap = &po.bootstrap, .seed = &po.seed, .a3_starts = &po.a3_starts};
+    int code = cli_getopt("report", argc, argv, opts, usage_text, &o, NULL, NULL);
+    if (code >= 0) return code;
+    const char *out = o.out;
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
     if (!out) return cli_usage("report", "--out DIR is required");
 
@@ -71,8 +37,8 @@ int cmd_report(int argc, char **argv) {
     store *s = NULL;
     plot_result res[16];
     if (plot_figure_count > 16) return cli_fail("report", "internal: too many figures");
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("report", "%s", err);
-    int rc = plot_report(s, sweep, out, &po, res, err, sizeof err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("report", "%s", err);
+    int rc = plot_report(s, o.sweep, out, &po, res, err, sizeof err);
     store_close(s);
     if (rc) return cli_fail("report", "%s", err);
     for (int i = 0; i < plot_figure_count; i++) {

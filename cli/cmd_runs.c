@@ -21,41 +21,22 @@ static const char *usage_text =
     "  --db FILE      results database (default results.db)\n"
     "  --csv, --json  machine-readable output instead of a table\n";
 
+/* --status S */
+static int runs_option(void *ctx, int c, const char *val) {
+    if (c != 't') return 1;
+    *(const char **)ctx = val;
+    return 0;
+}
+
 int cmd_runs(int argc, char **argv) {
-    static const struct option opts[] = {{"sweep", required_argument, 0, 's'},
-                                         {"status", required_argument, 0, 't'},
-                                         {"db", required_argument, 0, 'd'},
-                                         {"csv", no_argument, 0, 'c'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
+    static const struct option opts[] = {CLI_OPT_SWEEP, {"status", required_argument, 0, 't'},
+                                         CLI_OPT_DB,    CLI_OPT_CSV,
+                                         CLI_OPT_JSON,  CLI_OPT_HELP,
                                          {0, 0, 0, 0}};
-    const char *sweep = NULL, *status = NULL, *db = CLI_DEFAULT_DB;
-    int fmt = STORE_FMT_TABLE, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            sweep = optarg;
-            break;
-        case 't':
-            status = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'c':
-            fmt = STORE_FMT_CSV;
-            break;
-        case 'j':
-            fmt = STORE_FMT_JSON;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("runs", "unknown option");
-        }
-    }
+    const char *status = NULL;
+    cli_opts o = {0};
+    int code = cli_getopt("runs", argc, argv, opts, usage_text, &o, runs_option, &status);
+    if (code >= 0) return code;
     if (optind < argc) return cli_usage("runs", "unexpected argument '%s'", argv[optind]);
     if (status && store_status_index(status) < 0)
         return cli_usage("runs",
@@ -63,17 +44,8 @@ int cmd_runs(int argc, char **argv) {
                          status);
     char err[UTIL_ERRLEN];
     store *s = NULL;
-    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail("runs", "%s", err);
-    const char *params[2] = {sweep, status};
-    int rc = store_query_params(
-        s,
-        "SELECT id, sweep, label, status, "
-        "CASE WHEN n_layer IS NULL THEN NULL ELSE n_layer || 'x' || d_model END AS shape, "
-        "params_total, params_nonembedding AS params_nonemb, tokens, flops, "
-        "final_val_loss, tokens_done, parent_run AS parent, fork_tokens AS fork_at "
-        "FROM runs WHERE (?1 IS NULL OR sweep = ?1) AND (?2 IS NULL OR status = ?2) "
-        "ORDER BY sweep, compute_budget, params_nonembedding, id",
-        params, 2, fmt, stdout, err, sizeof err);
+    if (store_open(&s, o.db, STORE_READONLY, err, sizeof err)) return cli_fail("runs", "%s", err);
+    int rc = store_print_runs(s, o.sweep, status, o.fmt, stdout, err, sizeof err);
     store_close(s);
     return rc ? cli_fail("runs", "%s", err) : EXIT_OK;
 }

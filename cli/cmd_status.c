@@ -7,7 +7,7 @@
  */
 #include <getopt.h>
 #include <math.h>
-#include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../results/store.h"
@@ -26,57 +26,46 @@ static const char *usage_text =
     "  --db FILE      results database (default results.db)\n"
     "  -h, --help     this help\n";
 
-/* FLOPs of a run as planned: runs.flops, else tokens x chinchilla FLOPs/token. */
-#define RUN_FLOPS "coalesce(flops, tokens * flops_per_token_chinchilla, 0)"
-
-static int summarise(sqlite3 *db, const char *db_path, const char *name, const char *mode) {
-    sqlite3_stmt *st = NULL;
-    int total = 0, n[5] = {0};
-    static const char *st_names[5] = {"done", "running", "planned", "failed", "diverged"};
+static int summarise(store *s, const char *db_path, const char *name, const char *mode) {
+    store_status_totals t;
+    store_label_status *lab = NULL;
+    int nlab = 0;
+    char err[UTIL_ERRLEN];
+    if (store_sweep_status(s, name, &t, &lab, &nlab, err, sizeof err))
+        return cli_fail("status", "%s", err);
+    int64_t total = 0;
     double f_all = 0, f_done = 0;
-    const char *sql = "SELECT status, count(*), sum(" RUN_FLOPS ") FROM runs WHERE sweep = ?1 "
-                      "GROUP BY status";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto dberr;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
-        int c = sqlite3_column_int(st, 1);
-        double f = sqlite3_column_double(st, 2);
-        total += c;
-        f_all += f;
-        for (int i = 0; i < 5; i++)
-            if (s && !strcmp(s, st_names[i])) n[i] += c;
-        if (s && (!strcmp(s, "done") || !strcmp(s, "diverged"))) f_done += f;
+    for (int i = 0; i < STORE_NSTATUS; i++) {
+        total += t.runs[i];
+        f_all += t.flops[i];
+        if (run_status_finished(i)) f_done += t.flops[i];
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    printf("sweep %s (%s): %d runs: %d done, %d running, %d planned, %d failed, %d diverged\n",
-           name, mode, total, n[0], n[1], n[2], n[3], n[4]);
+    printf("sweep %s (%s): %lld runs: %lld done, %lld running, %lld planned, %lld failed, %lld "
+           "diverged\n",
+           name, mode, (long long)total, (long long)t.runs[STORE_DONE],
+           (long long)t.runs[STORE_RUNNING], (long long)t.runs[STORE_PLANNED],
+           (long long)t.runs[STORE_FAILED], (long long)t.runs[STORE_DIVERGED]);
     printf("  FLOPs finished %.4g of %.4g (%.1f%%)\n", f_done, f_all,
            f_all > 0 ? 100 * f_done / f_all : 0.0);
-
-    sql = "SELECT label, count(*), sum(status IN ('done','diverged')), sum(status = 'running'), "
-          "sum(status = 'failed'), sum(status = 'diverged'), min(CASE WHEN status = 'done' THEN "
-          "final_val_loss END), sum(" RUN_FLOPS ") FROM runs WHERE sweep = ?1 GROUP BY label "
-          "ORDER BY label";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto dberr;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     printf("  %-16s %5s %5s %7s %6s %8s %10s %10s\n", "label", "runs", "done", "running", "failed",
            "diverged", "best_loss", "FLOPs");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *l = (const char *)sqlite3_column_text(st, 0);
+    for (int k = 0; k < nlab; k++) {
+        const store_label_status *l = &lab[k];
+        int64_t runs = 0, fin = 0;
+        for (int i = 0; i < STORE_NSTATUS; i++) {
+            runs += l->runs[i];
+            if (run_status_finished(i)) fin += l->runs[i];
+        }
         char best[32] = "-";
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            snprintf(best, sizeof best, "%.4f", sqlite3_column_double(st, 6));
-        printf("  %-16s %5d %5d %7d %6d %8d %10s %10.3g\n", l ? l : "", sqlite3_column_int(st, 1),
-               sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
-               sqlite3_column_int(st, 5), best, sqlite3_column_double(st, 7));
+        if (!isnan(l->best_loss)) snprintf(best, sizeof best, "%.4f", l->best_loss);
+        printf("  %-16s %5lld %5lld %7lld %6lld %8lld %10s %10.3g\n", l->label, (long long)runs,
+               (long long)fin, (long long)l->runs[STORE_RUNNING], (long long)l->runs[STORE_FAILED],
+               (long long)l->runs[STORE_DIVERGED], best, l->flops);
     }
-    sqlite3_finalize(st);
+    free(lab);
     if (!strcmp(mode, "lr")) {
         double c, p;
         int ns;
-        char err[UTIL_ERRLEN];
         if (sweep_lr_rule(db_path, name, &c, &p, &ns, err, sizeof err) == 0)
             printf("  lr rule from %d sizes: lr = %.4g * N^-%.4f (use lr = rule(%s))\n", ns, c, p,
                    name);
@@ -84,61 +73,28 @@ static int summarise(sqlite3 *db, const char *db_path, const char *name, const c
             printf("  lr rule: %s\n", err);
     }
     return 0;
-dberr:
-    sqlite3_finalize(st);
-    return cli_fail("status", "%s: %s", db_path, sqlite3_errmsg(db));
 }
 
 int cmd_status(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"sweep", required_argument, 0, 's'},
-        {"db", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *db_path = CLI_DEFAULT_DB, *name = NULL;
-    optind = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            name = optarg;
-            break;
-        case 'd':
-            db_path = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage("status", "unknown option");
-        }
-    }
+    static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB, CLI_OPT_HELP, {0, 0, 0, 0}};
+    cli_opts o = {0};
+    int code = cli_getopt("status", argc, argv, opts, usage_text, &o, NULL, NULL);
+    if (code >= 0) return code;
+    const char *db_path = o.db, *name = o.sweep;
     if (optind < argc) return cli_usage("status", "unexpected argument '%s'", argv[optind]);
     store *s = NULL;
     char err[UTIL_ERRLEN];
     if (store_open(&s, db_path, STORE_READONLY, err, sizeof err))
         return cli_fail("status", "%s", err);
-    sqlite3 *db = store_db(s);
-    sqlite3_stmt *st = NULL;
-    int rc = EXIT_OK, found = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, mode FROM sweeps WHERE ?1 IS NULL OR name = ?1 ORDER BY "
-                           "created, name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = cli_fail("status", "%s: %s", db_path, sqlite3_errmsg(db));
+    store_sweep_name *sw = NULL;
+    int nsw = 0, rc = EXIT_OK, found = 0;
+    if (store_list_sweeps(s, name, &sw, &nsw, err, sizeof err)) {
+        rc = cli_fail("status", "%s", err);
         goto out;
     }
-    if (name)
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 1);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char nm[256], mode[32];
-        snprintf(nm, sizeof nm, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 1));
+    for (int k = 0; k < nsw; k++) {
         if (found++) printf("\n");
-        if ((rc = summarise(db, db_path, nm, mode))) break;
+        if ((rc = summarise(s, db_path, sw[k].name, sw[k].mode))) break;
     }
     if (!found && rc == EXIT_OK) {
         if (name)
@@ -147,7 +103,7 @@ int cmd_status(int argc, char **argv) {
             printf("%s: no sweeps\n", db_path);
     }
 out:
-    sqlite3_finalize(st);
+    free(sw);
     store_close(s);
     return rc;
 }

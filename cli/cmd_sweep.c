@@ -14,13 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "../results/store.h"
 #include "../sweep/sweep.h"
 #include "cli.h"
-
-#define EXIT_INTERRUPTED 4
 
 static const char *usage_text =
     "usage: scaling sweep FILE [key=value | section.key=value ...] [options]\n"
@@ -168,27 +164,22 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
 static void warn_stale(const sweep_plan *plan, const char *db) {
     if (access(db, F_OK)) return;
     store *s = NULL;
-    sqlite3_stmt *st = NULL;
+    store_run_brief *runs = NULL;
     char err[UTIL_ERRLEN], ids[5][40];
+    int nruns = 0, stale = 0, finished = 0;
     if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return;
-    int stale = 0, finished = 0;
-    if (sqlite3_prepare_v2(store_db(s), "SELECT id, status FROM runs WHERE sweep = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, plan->name, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *id = (const char *)sqlite3_column_text(st, 0);
-            const char *status = (const char *)sqlite3_column_text(st, 1);
-            int found = 0;
-            for (int i = 0; i < plan->nruns && !found && id; i++)
-                found = !strcmp(plan->runs[i].id, id);
-            if (found || !id) continue;
-            if (stale < 5) snprintf(ids[stale], sizeof ids[stale], "%s", id);
-            stale++;
-            finished += status && (!strcmp(status, "done") || !strcmp(status, "diverged"));
-        }
-    }
-    sqlite3_finalize(st);
+    if (store_sweep_runs(s, plan->name, &runs, &nruns, err, sizeof err)) nruns = 0;
     store_close(s);
+    for (int k = 0; k < nruns; k++) {
+        int found = 0;
+        for (int i = 0; i < plan->nruns && !found; i++)
+            found = !strcmp(plan->runs[i].id, runs[k].id);
+        if (found) continue;
+        if (stale < 5) snprintf(ids[stale], sizeof ids[stale], "%s", runs[k].id);
+        stale++;
+        finished += run_status_finished(runs[k].status);
+    }
+    free(runs);
     if (!stale) return;
     fprintf(stderr,
             "warning: %s holds %d run%s of sweep %s (%d finished) that this plan does not "
@@ -352,7 +343,7 @@ int cmd_sweep(int argc, char **argv) {
                 "scaling sweep: interrupted after %s: %d of %d runs done; run the same command "
                 "to resume\n",
                 el, last.done, last.total);
-        status = EXIT_INTERRUPTED;
+        status = RUN_EXIT_INTERRUPTED;
     } else if (rc) {
         status = cli_fail("sweep", "%s", err);
     } else {

@@ -1,13 +1,14 @@
 /*
  * cmd_train.c — `scaling train`: trains one model from command-line options
- * on a prepared data directory. Prints the configuration, one line per
- * logging step and per evaluation, then `final ...`; with --db the same
- * records go to the results database from the same hook (console and
- * database never disagree).
- * Exit codes: 0 done (also early-stopped), 1 failure, 2 usage,
+ * on a prepared data directory. The flags are run/run.h's table (the sweep
+ * writes its workers' command lines from the same table). Prints the
+ * configuration, one line per logging step and per evaluation, then
+ * `final ...`; with --db the same records go to the results database from
+ * the same hook (console and database never disagree), the run's row built
+ * by run/ exactly as a sweep registers it.
+ * Exit codes (run_exit): 0 done (also early-stopped), 1 failure, 2 usage,
  * 3 diverged, 4 interrupted (checkpoint written, rerun with --resume).
  */
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -17,9 +18,8 @@
 
 #include "../model/model.h"
 #include "../results/store.h"
+#include "../run/run.h"
 #include "cli.h"
-
-enum { EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 4 };
 
 static const char usage[] =
     "usage: scaling train --data DIR --layers L --d-model D --heads H [--d-ff F] --ctx T\n"
@@ -59,6 +59,9 @@ static const char usage[] =
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
     "  --label L           sweep label (database)\n"
+    "  --mode M, --flops-count chinchilla|kaplan|6nd, --compute-budget C,\n"
+    "  --target-params N, --target-count total|nonembedding\n"
+    "                      what the sweep planned (database; a sweep's workers get them)\n"
     "  --quiet             print only the configuration, evals and the final line\n"
     "\n"
     "Exit status: 0 done or early-stopped, 1 failure, 2 usage, 3 diverged,\n"
@@ -72,30 +75,16 @@ static void on_signal(int sig) {
 
 typedef struct {
     store *db;
-    char run_id[17];
-    const char *sweep, *label;
+    const run_config *rc; /* resolved: id, n_vocab */
+    const data_info *data;
     int quiet;
     model_train_info info;
-    const model_train_config *cfg;
 } train_ctx;
 
 static void fmt_secs(double s, char *buf, size_t n) {
     if (!isfinite(s) || s < 0) s = 0;
     long t = (long)(s + 0.5);
     snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-}
-
-static char *config_json(const model_train_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    model_shape_to_json(&c->shape, o);
-    cJSON_AddStringToObject(o, "data_dir", c->data_dir);
-    model_optim_to_json(c, o);
-    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-    cJSON_AddNumberToObject(o, "threads", c->threads);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
 }
 
 static int hk_start(void *vctx, const model_train_config *c, const model_train_info *info,
@@ -112,7 +101,7 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
            model_flops_mfu(s));
     printf("run: id=%s steps=%lld tokens_per_step=%lld tokens=%lld flops=%.6e epochs=%.4g "
            "start_step=%lld\n",
-           x->run_id, (long long)info->steps, (long long)info->tokens_per_step,
+           x->rc->id, (long long)info->steps, (long long)info->tokens_per_step,
            (long long)(info->steps * info->tokens_per_step),
            (double)(info->steps * info->tokens_per_step) * info->flops_chinchilla, info->epochs,
            (long long)info->start_step);
@@ -137,49 +126,16 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
                 info->eval_windows, s->n_ctx + 1);
     fflush(stdout);
     if (!x->db) return 0;
-    store_run r;
-    store_run_init(&r);
-    snprintf(r.id, sizeof r.id, "%s", x->run_id);
-    snprintf(r.sweep, sizeof r.sweep, "%s", x->sweep ? x->sweep : "");
-    snprintf(r.label, sizeof r.label, "%s", x->label ? x->label : "");
-    snprintf(r.status, sizeof r.status, "running");
-    snprintf(r.data_dir, sizeof r.data_dir, "%s", c->data_dir);
-    snprintf(r.tokenizer, sizeof r.tokenizer, "%s", info->tokenizer);
-    r.n_vocab = s->n_vocab, r.n_layer = s->n_layer, r.d_model = s->d_model;
-    r.n_head = s->n_head, r.d_ff = s->d_ff, r.n_ctx = s->n_ctx;
-    r.params_total = info->counts.total;
-    r.params_embedding = info->counts.embedding;
-    r.params_nonembedding = info->counts.nonembedding;
-    r.flops_per_token_kaplan = info->flops_kaplan;
-    r.flops_per_token_chinchilla = info->flops_chinchilla;
-    r.tokens = c->tokens;
-    r.unique_tokens = c->unique_tokens;
-    r.batch = c->batch;
-    r.lr = c->lr;
-    snprintf(r.schedule, sizeof r.schedule, "%s", model_sched_name(c->schedule));
-    r.warmup = c->warmup;
-    r.cycle_tokens = c->cycle_tokens;
-    snprintf(r.parent_run, sizeof r.parent_run, "%s", c->fork_parent);
-    if (c->fork_parent[0]) r.fork_tokens = c->fork_tokens;
-    r.seed = c->seed;
-    r.threads = c->threads;
-    r.flops = (double)(info->steps * info->tokens_per_step) * info->flops_chinchilla;
-    r.epochs = info->epochs;
-    util_utc_iso(r.started, sizeof r.started);
-    util_hostname(r.host, sizeof r.host);
-    snprintf(r.git_rev, sizeof r.git_rev, "%s", util_git_rev());
-    snprintf(r.blas_kernel, sizeof r.blas_kernel, "%s", info->blas_kernel);
-    r.config_json = config_json(c);
-    int rc = store_put_run(x->db, &r, err, errlen);
-    if (!rc) rc = store_set_status(x->db, r.id, "running", err, errlen);
-    store_run_free_fields(&r);
-    return rc;
+    /* the row holds the configuration as it runs (eval_windows capped) */
+    run_config rc = *x->rc;
+    rc.train = *c;
+    return run_register_start(x->db, &rc, x->data, info->blas_kernel, err, errlen);
 }
 
 static int hk_step(void *vctx, const model_step_rec *r, char *err, size_t errlen) {
     train_ctx *x = vctx;
     if (x->db) {
-        int rc = store_add_step(x->db, x->run_id, r->step, r->tokens, r->flops, r->train_loss,
+        int rc = store_add_step(x->db, x->rc->id, r->step, r->tokens, r->flops, r->train_loss,
                                 r->lr, r->grad_norm, r->elapsed, err, errlen);
         if (rc) return rc;
     }
@@ -197,7 +153,7 @@ static int hk_step(void *vctx, const model_step_rec *r, char *err, size_t errlen
 static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen) {
     train_ctx *x = vctx;
     if (x->db) {
-        int rc = store_add_eval(x->db, x->run_id, r->step, r->tokens, r->flops, r->val_loss,
+        int rc = store_add_eval(x->db, x->rc->id, r->step, r->tokens, r->flops, r->val_loss,
                                 r->val_bpb, err, errlen);
         if (rc) return rc;
     }
@@ -207,272 +163,109 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
-    model_train_config c;
-    model_train_defaults(&c);
-    c.threads = 1;
-    const char *db_path = NULL, *run_id = NULL, *sweep = NULL, *label = NULL;
-    int quiet = 0, have_data = 0, have_l = 0, have_d = 0, have_h = 0, have_t = 0, have_b = 0,
-        have_n = 0, have_ff = 0, have_warmup = 0;
-    enum {
-        O_DATA = 256,
-        O_LAYERS,
-        O_DMODEL,
-        O_HEADS,
-        O_DFF,
-        O_CTX,
-        O_BATCH,
-        O_TOKENS,
-        O_LR,
-        O_WARMUP,
-        O_SCHED,
-        O_CYCLE,
-        O_UNIQUE,
-        O_EVALS,
-        O_PATIENCE,
-        O_MICRO,
-        O_SEED,
-        O_THREADS,
-        O_CKPT,
-        O_RESUME,
-        O_DB,
-        O_RUNID,
-        O_SWEEP,
-        O_LABEL,
-        O_QUIET,
-        O_MINLR,
-        O_WD,
-        O_CLIP,
-        O_EVALW,
-        O_LOGEVERY,
-        O_CKPTSECS,
-        O_COOLDOWN,
-        O_COOLSHAPE,
-        O_FORK,
-        O_AT,
-        O_FORKCKPT,
-        O_KEEPAT
-    };
-    static const struct option opts[] = {{"data", required_argument, 0, O_DATA},
-                                         {"layers", required_argument, 0, O_LAYERS},
-                                         {"d-model", required_argument, 0, O_DMODEL},
-                                         {"heads", required_argument, 0, O_HEADS},
-                                         {"d-ff", required_argument, 0, O_DFF},
-                                         {"ctx", required_argument, 0, O_CTX},
-                                         {"batch", required_argument, 0, O_BATCH},
-                                         {"tokens", required_argument, 0, O_TOKENS},
-                                         {"lr", required_argument, 0, O_LR},
-                                         {"warmup", required_argument, 0, O_WARMUP},
-                                         {"schedule", required_argument, 0, O_SCHED},
-                                         {"cycle-tokens", required_argument, 0, O_CYCLE},
-                                         {"unique-tokens", required_argument, 0, O_UNIQUE},
-                                         {"evals", required_argument, 0, O_EVALS},
-                                         {"patience", required_argument, 0, O_PATIENCE},
-                                         {"micro-batch", required_argument, 0, O_MICRO},
-                                         {"seed", required_argument, 0, O_SEED},
-                                         {"threads", required_argument, 0, O_THREADS},
-                                         {"checkpoint", required_argument, 0, O_CKPT},
-                                         {"resume", no_argument, 0, O_RESUME},
-                                         {"db", required_argument, 0, O_DB},
-                                         {"run-id", required_argument, 0, O_RUNID},
-                                         {"sweep", required_argument, 0, O_SWEEP},
-                                         {"label", required_argument, 0, O_LABEL},
-                                         {"quiet", no_argument, 0, O_QUIET},
-                                         {"min-lr-frac", required_argument, 0, O_MINLR},
-                                         {"weight-decay", required_argument, 0, O_WD},
-                                         {"grad-clip", required_argument, 0, O_CLIP},
-                                         {"eval-windows", required_argument, 0, O_EVALW},
-                                         {"log-every", required_argument, 0, O_LOGEVERY},
-                                         {"checkpoint-secs", required_argument, 0, O_CKPTSECS},
-                                         {"cooldown", required_argument, 0, O_COOLDOWN},
-                                         {"cooldown-shape", required_argument, 0, O_COOLSHAPE},
-                                         {"fork", required_argument, 0, O_FORK},
-                                         {"at", required_argument, 0, O_AT},
-                                         {"fork-checkpoint", required_argument, 0, O_FORKCKPT},
-                                         {"keep-at", required_argument, 0, O_KEEPAT},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+/* Parses the command line into *rc (and --db, --quiet). Returns -1 when it
+ * went well, else the exit code (help printed, or a usage error). */
+static int parse_args(int argc, char **argv, run_config *rc, const char **db_path, int *quiet) {
     const char *C = "train";
-    long long v;
-    double d;
+    struct option opts[RUN_NFLAGS + 2];
+    for (int f = 0; f < RUN_NFLAGS; f++)
+        opts[f] = (struct option){
+            run_flags[f].name,
+            run_flags[f].flags & RUN_FLAG_VALUE ? required_argument : no_argument, 0, 256 + f};
+    opts[RUN_NFLAGS] = (struct option){"help", no_argument, 0, 'h'};
+    opts[RUN_NFLAGS + 1] = (struct option){0, 0, 0, 0};
+    int seen[RUN_NFLAGS] = {0}, ch;
+    char err[UTIL_ERRLEN];
     optind = 0;
-    int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'h':
+        if (ch == 'h') {
             fputs(usage, stdout);
             return EXIT_OK;
-        case O_DATA:
-            if (strlen(optarg) >= sizeof c.data_dir) return cli_usage(C, "--data: path too long");
-            snprintf(c.data_dir, sizeof c.data_dir, "%s", optarg);
-            have_data = 1;
-            break;
-#define INTOPT(code, name, lo, hi, dst, flag)                                                      \
-    case code:                                                                                     \
-        if (cli_int(C, name, optarg, lo, hi, &v)) return EXIT_USAGE;                               \
-        dst = v;                                                                                   \
-        flag;                                                                                      \
-        break;
-            INTOPT(O_LAYERS, "--layers", 1, 1024, c.shape.n_layer, have_l = 1)
-            INTOPT(O_DMODEL, "--d-model", 1, 65536, c.shape.d_model, have_d = 1)
-            INTOPT(O_HEADS, "--heads", 1, 65536, c.shape.n_head, have_h = 1)
-            INTOPT(O_DFF, "--d-ff", 1, 1 << 20, c.shape.d_ff, have_ff = 1)
-            INTOPT(O_CTX, "--ctx", 1, 65536, c.shape.n_ctx, have_t = 1)
-            INTOPT(O_BATCH, "--batch", 1, 1 << 20, c.batch, have_b = 1)
-            INTOPT(O_TOKENS, "--tokens", 1, (long long)4e18, c.tokens, have_n = 1)
-            INTOPT(O_WARMUP, "--warmup", 0, 1 << 30, c.warmup, have_warmup = 1)
-            INTOPT(O_CYCLE, "--cycle-tokens", 1, (long long)4e18, c.cycle_tokens, (void)0)
-            INTOPT(O_UNIQUE, "--unique-tokens", 1, (long long)4e18, c.unique_tokens, (void)0)
-            INTOPT(O_EVALS, "--evals", 1, 10000, c.evals, (void)0)
-            INTOPT(O_PATIENCE, "--patience", 0, 10000, c.patience, (void)0)
-            INTOPT(O_MICRO, "--micro-batch", 1, 1 << 20, c.micro_batch, (void)0)
-            INTOPT(O_SEED, "--seed", 0, (long long)4e18, c.seed, (void)0)
-            INTOPT(O_THREADS, "--threads", 1, 256, c.threads, (void)0)
-            INTOPT(O_EVALW, "--eval-windows", 1, 1 << 20, c.eval_windows, (void)0)
-            INTOPT(O_LOGEVERY, "--log-every", 1, 1 << 30, c.log_every, (void)0)
-#undef INTOPT
-        case O_LR:
-            if (cli_double(C, "--lr", optarg, 1e-12, 1e6, &d)) return EXIT_USAGE;
-            c.lr = d;
-            break;
-        case O_MINLR:
-            if (cli_double(C, "--min-lr-frac", optarg, 0, 1, &d)) return EXIT_USAGE;
-            c.min_lr_frac = d;
-            break;
-        case O_WD:
-            if (cli_double(C, "--weight-decay", optarg, 0, 10, &d)) return EXIT_USAGE;
-            c.weight_decay = d;
-            break;
-        case O_CLIP:
-            if (cli_double(C, "--grad-clip", optarg, 0, 1e9, &d)) return EXIT_USAGE;
-            c.grad_clip = d;
-            break;
-        case O_CKPTSECS:
-            if (cli_double(C, "--checkpoint-secs", optarg, 0, 1e9, &d)) return EXIT_USAGE;
-            c.checkpoint_secs = d;
-            break;
-        case O_SCHED:
-            if (model_sched_parse(optarg, &c.schedule))
-                return cli_usage(
-                    C, "--schedule: expected cosine, constant, fixed-cosine or wsd, got '%s'",
-                    optarg);
-            break;
-        case O_COOLDOWN:
-            if (cli_double(C, "--cooldown", optarg, 1e-9, 1, &d)) return EXIT_USAGE;
-            c.cooldown = d;
-            break;
-        case O_COOLSHAPE:
-            if (model_cooldown_parse(optarg, &c.cooldown_shape))
-                return cli_usage(C, "--cooldown-shape: expected 1-sqrt or linear, got '%s'",
-                                 optarg);
-            break;
-        case O_FORK:
-            if (strlen(optarg) == 0 || strlen(optarg) > 16)
-                return cli_usage(C, "--fork: expected a run id of 1..16 characters, got '%s'",
-                                 optarg);
-            snprintf(c.fork_parent, sizeof c.fork_parent, "%s", optarg);
-            break;
-        case O_AT:
-            if (cli_int(C, "--at", optarg, 1, (long long)4e18, &v)) return EXIT_USAGE;
-            c.fork_tokens = v;
-            break;
-        case O_FORKCKPT:
-            if (strlen(optarg) >= sizeof c.fork_checkpoint)
-                return cli_usage(C, "--fork-checkpoint: path too long");
-            snprintf(c.fork_checkpoint, sizeof c.fork_checkpoint, "%s", optarg);
-            break;
-        case O_KEEPAT: {
-            char *dup = strdup(optarg), *save = NULL;
-            if (!dup) return cli_fail(C, "out of memory");
-            for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (c.nkeep >= MODEL_MAX_KEEP) {
-                    free(dup);
-                    return cli_usage(C, "--keep-at: at most %d token counts", MODEL_MAX_KEEP);
-                }
-                if (cli_int(C, "--keep-at", t, 1, (long long)4e18, &v)) {
-                    free(dup);
-                    return EXIT_USAGE;
-                }
-                c.keep_tokens[c.nkeep++] = v;
-            }
-            free(dup);
-            break;
         }
-        case O_CKPT:
-            if (strlen(optarg) >= sizeof c.checkpoint)
-                return cli_usage(C, "--checkpoint: path too long");
-            snprintf(c.checkpoint, sizeof c.checkpoint, "%s", optarg);
-            break;
-        case O_RESUME:
-            c.resume = 1;
-            break;
-        case O_DB:
-            db_path = optarg;
-            break;
-        case O_RUNID:
-            run_id = optarg;
-            break;
-        case O_SWEEP:
-            sweep = optarg;
-            break;
-        case O_LABEL:
-            label = optarg;
-            break;
-        case O_QUIET:
-            quiet = 1;
-            break;
-        default:
-            return cli_usage(C, "unknown option");
-        }
+        if (ch < 256 || ch >= 256 + RUN_NFLAGS) return cli_usage(C, "unknown option");
+        run_flag_id f = (run_flag_id)(ch - 256);
+        seen[f] = 1;
+        if (f == RUN_F_DB)
+            *db_path = optarg;
+        else if (f == RUN_F_QUIET)
+            *quiet = 1;
+        else if (run_flag_set(rc, f, optarg, err, sizeof err))
+            return cli_usage(C, "%s", err);
     }
+    model_train_config *c = &rc->train;
     if (optind < argc) return cli_usage(C, "unexpected argument '%s'", argv[optind]);
-    if (!have_data) return cli_usage(C, "--data DIR is required");
-    if (!have_l || !have_d || !have_h || !have_t || !have_b || !have_n)
+    if (!seen[RUN_F_DATA]) return cli_usage(C, "--data DIR is required");
+    if (!seen[RUN_F_LAYERS] || !seen[RUN_F_DMODEL] || !seen[RUN_F_HEADS] || !seen[RUN_F_CTX] ||
+        !seen[RUN_F_BATCH] || !seen[RUN_F_TOKENS])
         return cli_usage(C,
                          "--layers, --d-model, --heads, --ctx, --batch and --tokens are required");
-    if (!have_ff) c.shape.d_ff = 4 * c.shape.d_model;
-    if (!have_warmup) {
+    if (!seen[RUN_F_DFF]) c->shape.d_ff = 4 * c->shape.d_model;
+    if (!seen[RUN_F_WARMUP]) {
         /* 100 steps, but never more than a tenth of a short run: a warm-up
          * that eats the run leaves no room for the cosine to anneal. */
-        int64_t steps = model_train_steps(&c);
-        if (c.warmup > steps / 10) c.warmup = (int)(steps / 10);
+        int64_t steps = model_train_steps(c);
+        if (c->warmup > steps / 10) c->warmup = (int)(steps / 10);
     }
-    if (c.schedule == SCHED_FIXED_COSINE && c.cycle_tokens <= 0)
+    if (c->schedule == SCHED_FIXED_COSINE && c->cycle_tokens <= 0)
         return cli_usage(C, "--schedule fixed-cosine needs --cycle-tokens N");
-    if (c.micro_batch && c.batch % c.micro_batch)
-        return cli_usage(C, "--micro-batch %d does not divide --batch %d", c.micro_batch, c.batch);
-    if (c.resume && !c.checkpoint[0]) return cli_usage(C, "--resume needs --checkpoint PATH");
-    if (!c.fork_parent[0] != !c.fork_tokens)
+    if (c->micro_batch && c->batch % c->micro_batch)
+        return cli_usage(C, "--micro-batch %d does not divide --batch %d", c->micro_batch,
+                         c->batch);
+    if (c->resume && !c->checkpoint[0]) return cli_usage(C, "--resume needs --checkpoint PATH");
+    if (!c->fork_parent[0] != !c->fork_tokens)
         return cli_usage(C, "--fork RUN and --at N go together");
-    if (c.nkeep && !c.checkpoint[0]) return cli_usage(C, "--keep-at needs --checkpoint PATH");
-    if (c.fork_parent[0] && !c.fork_checkpoint[0]) {
+    if (c->nkeep && !c->checkpoint[0]) return cli_usage(C, "--keep-at needs --checkpoint PATH");
+    if (c->fork_parent[0] && !c->fork_checkpoint[0]) {
         /* the sweep's layout: every run's checkpoint is DIR/ID.ckpt */
-        const char *slash = strrchr(c.checkpoint, '/');
-        int dirlen = slash ? (int)(slash - c.checkpoint) : 1;
-        const char *dir = slash ? c.checkpoint : ".";
+        const char *slash = strrchr(c->checkpoint, '/');
+        int dirlen = slash ? (int)(slash - c->checkpoint) : 1;
+        const char *dir = slash ? c->checkpoint : ".";
         char parent[1100];
-        snprintf(parent, sizeof parent, "%.*s/%s.ckpt", dirlen, dir, c.fork_parent);
-        model_fork_path(parent, c.fork_tokens, c.fork_checkpoint, sizeof c.fork_checkpoint);
+        snprintf(parent, sizeof parent, "%.*s/%s.ckpt", dirlen, dir, c->fork_parent);
+        model_fork_path(parent, c->fork_tokens, c->fork_checkpoint, sizeof c->fork_checkpoint);
     }
-    if (run_id && (strlen(run_id) == 0 || strlen(run_id) > 16))
-        return cli_usage(C, "--run-id: expected 1..16 characters, got '%s'", run_id);
+    return -1;
+}
+
+/* The closing lines: how the run ended and its final numbers. */
+static void print_end(const model_train_result *res) {
+    if (res->status == MODEL_DIVERGED)
+        printf("status: diverged at step %lld (train loss %g)\n", (long long)res->steps,
+               res->final_train_loss);
+    else if (res->status == MODEL_EARLY_STOPPED)
+        printf("status: early-stopped at step %lld (best val_loss %.6f)\n", (long long)res->steps,
+               res->best_val_loss);
+    else
+        printf("status: done in %.1f s\n", res->elapsed);
+    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f tokens=%lld flops=%.6e\n",
+           res->final_train_loss, res->final_val_loss, res->final_val_bpb, (long long)res->tokens,
+           res->flops);
+}
+
+int cmd_train(int argc, char **argv) {
+    run_config rc;
+    run_config_defaults(&rc);
+    const char *db_path = NULL;
+    int quiet = 0;
+    int code = parse_args(argc, argv, &rc, &db_path, &quiet);
+    if (code >= 0) return code;
 
     char err[UTIL_ERRLEN];
+    data_info di;
+    memset(&di, 0, sizeof di);
     train_ctx x;
     memset(&x, 0, sizeof x);
     x.quiet = quiet;
-    x.sweep = sweep;
-    x.label = label;
-    x.cfg = &c;
-    /* the run id hashes the configuration with the vocabulary filled in */
-    if (run_id) {
-        snprintf(x.run_id, sizeof x.run_id, "%s", run_id);
-    }
+    x.rc = &rc;
+    x.data = &di;
     if (db_path) {
-        int rc = store_open(&x.db, db_path, STORE_CREATE, err, sizeof err);
-        if (rc) return cli_fail(C, "%s", err);
+        /* the row needs the data's tokenizer and size before training starts */
+        if (data_info_read(rc.train.data_dir, &di, 0, err, sizeof err))
+            return cli_fail("train", "%s", err);
+        if (store_open(&x.db, db_path, STORE_CREATE, err, sizeof err))
+            return cli_fail("train", "%s", err);
     }
-    if (!run_id) model_run_id(&c, x.run_id);
+    run_resolve(&rc, db_path ? &di : NULL);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -480,35 +273,17 @@ int cmd_train(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    c.stop = &g_stop;
+    rc.train.stop = &g_stop;
 
     model_hooks hooks = {.ctx = &x, .on_start = hk_start, .on_step = hk_step, .on_eval = hk_eval};
     model_train_result res;
-    int rc = model_train(&c, &hooks, &res, err, sizeof err);
-    int code = EXIT_OK;
-    if (rc == UTIL_EINTR) {
-        fprintf(stderr, "scaling train: %s\n", err);
-        code = EXIT_INTERRUPTED;
-    } else if (rc) {
-        fprintf(stderr, "scaling train: %s\n", err);
-        code = EXIT_FAIL;
-    }
-    if (x.db && code != EXIT_INTERRUPTED && x.info.steps > 0) {
-        store_run r;
-        store_run_init(&r);
-        snprintf(r.id, sizeof r.id, "%s", x.run_id);
-        const char *st = rc ? "failed" : res.status == MODEL_DIVERGED ? "diverged" : "done";
-        snprintf(r.status, sizeof r.status, "%s", st);
-        if (!rc) {
-            r.final_train_loss = res.final_train_loss;
-            r.final_val_loss = res.final_val_loss;
-            r.final_val_bpb = res.final_val_bpb;
-            r.best_val_loss = res.best_val_loss;
-            r.tokens_done = res.tokens;
-            r.epochs = res.epochs;
-        }
+    memset(&res, 0, sizeof res);
+    int trc = model_train(&rc.train, &hooks, &res, err, sizeof err);
+    code = run_exit_of(trc, res.status);
+    if (trc) fprintf(stderr, "scaling train: %s\n", err);
+    if (x.db && code != RUN_EXIT_INTERRUPTED && x.info.steps > 0) {
         char err2[UTIL_ERRLEN];
-        if (store_finish_run(x.db, &r, err2, sizeof err2)) {
+        if (run_record_end(x.db, rc.id, trc, &res, err2, sizeof err2)) {
             fprintf(stderr, "scaling train: %s\n", err2);
             if (code == EXIT_OK) code = EXIT_FAIL;
         }
@@ -521,19 +296,7 @@ int cmd_train(int argc, char **argv) {
         }
         store_close(x.db);
     }
-    if (rc) return code;
-    if (res.status == MODEL_DIVERGED) {
-        printf("status: diverged at step %lld (train loss %g)\n", (long long)res.steps,
-               res.final_train_loss);
-        code = EXIT_DIVERGED;
-    } else if (res.status == MODEL_EARLY_STOPPED) {
-        printf("status: early-stopped at step %lld (best val_loss %.6f)\n", (long long)res.steps,
-               res.best_val_loss);
-    } else {
-        printf("status: done in %.1f s\n", res.elapsed);
-    }
-    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f tokens=%lld flops=%.6e\n",
-           res.final_train_loss, res.final_val_loss, res.final_val_bpb, (long long)res.tokens,
-           res.flops);
+    if (trc) return code;
+    print_end(&res);
     return code;
 }

@@ -14,7 +14,7 @@
  * contributes the 500 Brown files ca01..cr09, untagged. Line endings become
  * LF unless verbatim. Each split is its documents concatenated in input
  * order, each ending with a newline and followed by one blank line.
- * Does not own: the tokenizers (data_tok.c), the Brown untagger (data_brown.c).
+ * Does not own: the tokenizers (tokenizer.c), the Brown untagger (brown.c).
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -750,20 +750,25 @@ static cJSON *split_json(const split_text *s, const char *file) {
     return o;
 }
 
-int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, const char *out_dir,
-                 const data_prepare_opts *o, char *info, size_t infolen, char *err, size_t errlen) {
-    corpus c = {0};
-    split_text tr = {0}, va = {0};
-    data_tok *tok = NULL;
-    size_t skipped = 0, nwin = 0;
-    char *tmp = NULL, *path = NULL, *json = NULL, *parent = NULL, *outbuf = NULL;
-    char sources[512] = "";
-    int rc = 0, made_tmp = 0, exists = 0;
-    double t0 = util_now(), t_bpe = 0;
-    if (info && infolen) info[0] = 0;
-    if (!brown_dir) brown_dir = "corpus/brown/package";
+/* One preparation as it goes: its inputs and options, the documents read,
+ * the two splits, the tokenizer and what the summary reports. */
+typedef struct {
+    const char *const *inputs;
+    int ninputs;
+    const char *brown_dir;
+    const data_prepare_opts *o;
+    char sources[512]; /* the inputs joined by commas, for messages */
+    corpus c;
+    split_text tr, va;
+    data_tok *tok;
+    size_t skipped; /* directory entries skipped (not readable regular files) */
+    size_t nwin;    /* validation windows of a split by position */
+    double t0;      /* util_now() at the start */
+    double t_bpe;   /* seconds spent training BPE */
+} prep;
 
-    /* ---- options and output location, checked before any work ---- */
+/* The options, checked before any work. */
+static int check_prepare_opts(int ninputs, const data_prepare_opts *o, char *err, size_t errlen) {
     if (ninputs < 1) return util_err(err, errlen, UTIL_EINVAL, "no input given");
     if (o->tokenizer == DATA_TOK_BPE && (o->vocab < 257 || o->vocab > 65536))
         return util_err(err, errlen, UTIL_EINVAL, "BPE vocab %d out of range: expected 257..65536",
@@ -778,49 +783,53 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     if (o->min_ctx < 1)
         return util_err(err, errlen, UTIL_EINVAL, "context %d out of range: expected >= 1",
                         o->min_ctx);
-    /* "data/brown/" names the same directory as "data/brown"; the temporary
-     * must be its sibling, not its child. */
-    if (!(outbuf = strdup(out_dir))) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-    for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--)
-        outbuf[l - 1] = 0;
-    out_dir = outbuf;
-    if (!*out_dir || !strcmp(out_dir, "/") || !strcmp(out_dir, ".") || !strcmp(out_dir, "..")) {
-        rc = util_err(err, errlen, UTIL_EINVAL, "'%s': not usable as an output directory", out_dir);
-        goto done;
-    }
-    rc = check_out_dir(out_dir, &exists, err, errlen);
-    if (rc) goto done;
+    return 0;
+}
+
+/* The output location, checked: out_dir usable (*exists when it is a
+ * prepared directory to replace), its parent made, and an empty temporary
+ * sibling *tmp (malloc'd) created to write into. */
+static int make_tmp_dir(const char *out_dir, int *exists, char **tmp, char *err, size_t errlen) {
+    int rc = 0;
+    char *parent = NULL;
+    *tmp = NULL;
+    if (!*out_dir || !strcmp(out_dir, "/") || !strcmp(out_dir, ".") || !strcmp(out_dir, ".."))
+        return util_err(err, errlen, UTIL_EINVAL, "'%s': not usable as an output directory",
+                        out_dir);
+    if ((rc = check_out_dir(out_dir, exists, err, errlen))) return rc;
     parent = strdup(out_dir);
-    if (!parent) {
-        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-        goto done;
-    }
+    if (!parent) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
         *slash = 0;
         rc = util_mkdirs(parent, err, errlen);
-        if (rc) goto done;
     }
-    if (asprintf(&tmp, "%s.tmp.%ld", out_dir, (long)getpid()) < 0) {
-        tmp = NULL;
-        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-        goto done;
+    free(parent);
+    if (rc) return rc;
+    if (asprintf(tmp, "%s.tmp.%ld", out_dir, (long)getpid()) < 0) {
+        *tmp = NULL;
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
     }
-    rm_flat_dir(tmp); /* a leftover of a crashed run with the same pid */
-    if (mkdir(tmp, 0777) != 0) {
+    rm_flat_dir(*tmp); /* a leftover of a crashed run with the same pid */
+    if (mkdir(*tmp, 0777) != 0) {
         rc = util_err(err, errlen, UTIL_EIO, "%s: cannot create output directory: %s", out_dir,
                       strerror(errno));
-        goto done;
+        free(*tmp);
+        *tmp = NULL;
     }
-    made_tmp = 1;
+    return rc;
+}
 
-    /* ---- read the documents ---- */
-    for (int i = 0; i < ninputs && !rc; i++) {
-        const char *in = inputs[i];
-        size_t used = strlen(sources);
-        snprintf(sources + used, sizeof sources - used, "%s%s", used ? "," : "", in);
+/* Reads every input into P->c: `brown`, a directory, or a text file. */
+static int read_inputs(prep *P, char *err, size_t errlen) {
+    const data_prepare_opts *o = P->o;
+    int rc = 0;
+    for (int i = 0; i < P->ninputs && !rc; i++) {
+        const char *in = P->inputs[i];
+        size_t used = strlen(P->sources);
+        snprintf(P->sources + used, sizeof P->sources - used, "%s%s", used ? "," : "", in);
         if (!strcmp(in, "brown")) {
-            rc = add_brown(&c, brown_dir, o->verbatim, err, errlen);
+            rc = add_brown(&P->c, P->brown_dir, o->verbatim, err, errlen);
             continue;
         }
         struct stat st;
@@ -828,78 +837,95 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
             rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: %s", in, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             dir_id top = {st.st_dev, st.st_ino, NULL};
-            rc = add_dir(&c, in, &top, 0, o, &skipped, err, errlen);
+            rc = add_dir(&P->c, in, &top, 0, o, &P->skipped, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
-            rc = add_file_blocks(&c, in, o->verbatim, err, errlen);
+            rc = add_file_blocks(&P->c, in, o->verbatim, err, errlen);
         } else {
             rc = util_err(err, errlen, UTIL_EINVAL, "%s: not a file or directory", in);
         }
     }
-    if (rc) goto done;
-    if (c.n == 0) {
-        rc = util_err(err, errlen, UTIL_EINVAL, "%s: empty corpus (no text)", sources);
-        goto done;
-    }
-    if (c.ndocs < 2 && o->split == DATA_SPLIT_DOCUMENT) {
-        rc = util_err(err, errlen, UTIL_EINVAL,
-                      "%s: only one document; a validation split by document needs at least 2 "
-                      "(separate documents by blank lines, give a directory of files, or split "
-                      "by position: --split position)",
-                      sources);
-        goto done;
-    }
+    if (rc) return rc;
+    if (P->c.n == 0)
+        return util_err(err, errlen, UTIL_EINVAL, "%s: empty corpus (no text)", P->sources);
+    if (P->c.ndocs < 2 && o->split == DATA_SPLIT_DOCUMENT)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: only one document; a validation split by document needs at least 2 "
+                        "(separate documents by blank lines, give a directory of files, or split "
+                        "by position: --split position)",
+                        P->sources);
+    return 0;
+}
 
-    /* ---- split: whole documents by a seeded shuffle, or the stream's end ---- */
+/* The split (whole documents by a seeded shuffle, or the stream's end),
+ * with a warning when it is far from the requested fraction. */
+static int split_corpus(prep *P, char *err, size_t errlen) {
+    const data_prepare_opts *o = P->o;
+    int rc;
     if (o->split == DATA_SPLIT_POSITION)
-        rc = split_by_position(&c, o, &tr, &va, &tok, &t_bpe, &nwin, sources, err, errlen);
+        rc = split_by_position(&P->c, o, &P->tr, &P->va, &P->tok, &P->t_bpe, &P->nwin, P->sources,
+                               err, errlen);
     else
-        rc = split_by_document(&c, o, &tr, &va, err, errlen);
-    if (rc) goto done;
+        rc = split_by_document(&P->c, o, &P->tr, &P->va, err, errlen);
+    if (rc) return rc;
     /* A few documents cannot hold out 5%: one of three is a third of the text. */
-    double got = (double)va.n / (double)(tr.n + va.n);
+    double got = (double)P->va.n / (double)(P->tr.n + P->va.n);
     if (got > 2 * o->val_fraction || got < o->val_fraction / 2) {
         if (o->split == DATA_SPLIT_POSITION)
             warnf(o,
                   "%s: the validation split is %.1f%% of the text, far from the requested "
                   "--val-fraction %g: it holds at least one whole window of --ctx + 1 = %d tokens",
-                  sources, 100 * got, o->val_fraction, o->min_ctx + 1);
+                  P->sources, 100 * got, o->val_fraction, o->min_ctx + 1);
         else
             warnf(o,
                   "%s: the validation split is %.1f%% of the text (%zu of %zu documents), far "
                   "from the requested --val-fraction %g: a split by document holds out whole "
                   "documents; --split position holds out the end of the token stream instead",
-                  sources, 100 * got, va.ndocs, c.ndocs, o->val_fraction);
+                  P->sources, 100 * got, P->va.ndocs, P->c.ndocs, o->val_fraction);
     }
+    return 0;
+}
 
-    /* ---- tokenizer, trained on the training split only ---- */
-    if (tok) {
-        /* the position split has trained and encoded already */
+/* The tokenizer, trained on the training split only, and both splits
+ * encoded; each must hold more than one context. */
+static int tokenize_splits(prep *P, char *err, size_t errlen) {
+    const data_prepare_opts *o = P->o;
+    split_text *tr = &P->tr, *va = &P->va;
+    int rc;
+    if (P->tok) {
+        rc = 0; /* the position split has trained and encoded already */
     } else if (o->tokenizer == DATA_TOK_BPE) {
         double tb = util_now();
-        rc = data_tok_train_bpe(&tok, tr.buf, tr.n, tr.ends, tr.ndocs, o->vocab, err, errlen);
-        t_bpe = util_now() - tb;
+        rc =
+            data_tok_train_bpe(&P->tok, tr->buf, tr->n, tr->ends, tr->ndocs, o->vocab, err, errlen);
+        P->t_bpe = util_now() - tb;
     } else {
-        rc = data_tok_byte(&tok, err, errlen);
+        rc = data_tok_byte(&P->tok, err, errlen);
     }
-    if (!rc && !tr.tok) rc = data_tok_encode(tok, tr.buf, tr.n, &tr.tok, &tr.ntok, err, errlen);
-    if (!rc && !va.tok) rc = data_tok_encode(tok, va.buf, va.n, &va.tok, &va.ntok, err, errlen);
-    if (rc) goto done;
-    if (tr.ntok <= (size_t)o->min_ctx || va.ntok <= (size_t)o->min_ctx) {
-        rc = util_err(err, errlen, UTIL_EINVAL,
-                      "%s: corpus too small: the %s split has %zu tokens, not more than one "
-                      "training context of %d tokens (--ctx)",
-                      sources, tr.ntok <= (size_t)o->min_ctx ? "training" : "validation",
-                      tr.ntok <= (size_t)o->min_ctx ? tr.ntok : va.ntok, o->min_ctx);
-        goto done;
-    }
+    if (!rc && !tr->tok)
+        rc = data_tok_encode(P->tok, tr->buf, tr->n, &tr->tok, &tr->ntok, err, errlen);
+    if (!rc && !va->tok)
+        rc = data_tok_encode(P->tok, va->buf, va->n, &va->tok, &va->ntok, err, errlen);
+    if (rc) return rc;
+    if (tr->ntok <= (size_t)o->min_ctx || va->ntok <= (size_t)o->min_ctx)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: corpus too small: the %s split has %zu tokens, not more than one "
+                        "training context of %d tokens (--ctx)",
+                        P->sources, tr->ntok <= (size_t)o->min_ctx ? "training" : "validation",
+                        tr->ntok <= (size_t)o->min_ctx ? tr->ntok : va->ntok, o->min_ctx);
+    return 0;
+}
 
-    /* ---- write everything into the temporary directory ---- */
-    uint32_t vocab = (uint32_t)data_tok_vocab(tok);
-    const char *names[2] = {"train.tok", "val.tok"};
-    split_text *sp[2] = {&tr, &va};
+static const char *const split_files[2] = {"train.tok", "val.tok"};
+
+/* The token files (with their checksums) and the BPE merges, into tmp. */
+static int write_token_files(prep *P, const char *tmp, char *err, size_t errlen) {
+    uint32_t vocab = (uint32_t)data_tok_vocab(P->tok);
+    split_text *sp[2] = {&P->tr, &P->va};
+    char *path = NULL;
+    int rc = 0;
     for (int k = 0; k < 2 && !rc; k++) {
         free(path);
-        if (asprintf(&path, "%s/%s", tmp, names[k]) < 0) {
+        if (asprintf(&path, "%s/%s", tmp, split_files[k]) < 0) {
             path = NULL;
             rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
             break;
@@ -907,17 +933,23 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
         rc = data_tokfile_write(path, sp[k]->tok, sp[k]->ntok, vocab, err, errlen);
         if (!rc) rc = file_fnv(path, &sp[k]->fnv, err, errlen);
     }
-    if (rc) goto done;
-    if (o->tokenizer == DATA_TOK_BPE) {
+    if (!rc && P->o->tokenizer == DATA_TOK_BPE) {
         free(path);
         if (asprintf(&path, "%s/tokenizer.bpe", tmp) < 0) {
             path = NULL;
             rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-            goto done;
+        } else {
+            rc = data_tok_save(P->tok, path, err, errlen);
         }
-        rc = data_tok_save(tok, path, err, errlen);
-        if (rc) goto done;
     }
+    free(path);
+    return rc;
+}
+
+/* meta.json's text (malloc'd; NULL when out of memory). */
+static char *meta_json(const prep *P) {
+    const data_prepare_opts *o = P->o;
+    uint32_t vocab = (uint32_t)data_tok_vocab(P->tok);
     char created[32];
     util_utc_iso(created, sizeof created);
     cJSON *m = cJSON_CreateObject();
@@ -926,13 +958,13 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     cJSON_AddStringToObject(m, "created", created);
     cJSON_AddStringToObject(m, "program", util_version());
     cJSON_AddStringToObject(m, "git", util_git_rev());
-    cJSON_AddStringToObject(m, "source", sources);
+    cJSON_AddStringToObject(m, "source", P->sources);
     cJSON *srcs = cJSON_AddArrayToObject(m, "sources");
-    for (int i = 0; i < ninputs; i++)
-        cJSON_AddItemToArray(srcs, cJSON_CreateString(inputs[i]));
-    for (int i = 0; i < ninputs; i++)
-        if (!strcmp(inputs[i], "brown")) {
-            cJSON_AddStringToObject(m, "brown_dir", brown_dir);
+    for (int i = 0; i < P->ninputs; i++)
+        cJSON_AddItemToArray(srcs, cJSON_CreateString(P->inputs[i]));
+    for (int i = 0; i < P->ninputs; i++)
+        if (!strcmp(P->inputs[i], "brown")) {
+            cJSON_AddStringToObject(m, "brown_dir", P->brown_dir);
             break;
         }
     cJSON *tj = cJSON_AddObjectToObject(m, "tokenizer");
@@ -941,101 +973,130 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     if (o->tokenizer == DATA_TOK_BPE) {
         cJSON_AddNumberToObject(tj, "requested_vocab", o->vocab);
         cJSON_AddStringToObject(tj, "file", "tokenizer.bpe");
-        cJSON_AddNumberToObject(tj, "train_seconds", t_bpe);
+        cJSON_AddNumberToObject(tj, "train_seconds", P->t_bpe);
     }
     cJSON_AddNumberToObject(m, "val_fraction", o->val_fraction);
     cJSON_AddNumberToObject(m, "seed", (double)o->seed);
     cJSON_AddNumberToObject(m, "min_ctx", o->min_ctx);
-    cJSON_AddNumberToObject(m, "docs", (double)c.ndocs);
+    cJSON_AddNumberToObject(m, "docs", (double)P->c.ndocs);
     cJSON_AddStringToObject(m, "split", o->split == DATA_SPLIT_POSITION ? "position" : "document");
     if (o->split == DATA_SPLIT_POSITION) {
-        cJSON_AddNumberToObject(m, "val_windows", (double)nwin);
+        cJSON_AddNumberToObject(m, "val_windows", (double)P->nwin);
         cJSON_AddNumberToObject(m, "window_tokens", o->min_ctx + 1);
     }
     cJSON_AddStringToObject(m, "line_endings", o->verbatim ? "verbatim" : "lf");
-    cJSON_AddNumberToObject(m, "skipped", (double)skipped);
-    cJSON_AddNumberToObject(m, "bytes_per_token", (double)va.n / (double)va.ntok);
+    cJSON_AddNumberToObject(m, "skipped", (double)P->skipped);
+    cJSON_AddNumberToObject(m, "bytes_per_token", (double)P->va.n / (double)P->va.ntok);
     cJSON *sj = cJSON_AddObjectToObject(m, "splits");
-    cJSON_AddItemToObject(sj, "train", split_json(&tr, names[0]));
-    cJSON_AddItemToObject(sj, "val", split_json(&va, names[1]));
-    json = cJSON_Print(m);
+    cJSON_AddItemToObject(sj, "train", split_json(&P->tr, split_files[0]));
+    cJSON_AddItemToObject(sj, "val", split_json(&P->va, split_files[1]));
+    char *json = cJSON_Print(m);
     cJSON_Delete(m);
-    free(path);
+    return json;
+}
+
+/* Puts tmp in place of out_dir: swapped with an existing directory (or
+ * renamed around it), else renamed. *made_tmp is cleared once tmp is gone. */
+static int put_in_place(const char *tmp, const char *out_dir, int exists, int *made_tmp, char *err,
+                        size_t errlen) {
+    if (!exists) {
+        if (rename(tmp, out_dir) != 0)
+            return util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
+                            strerror(errno));
+        *made_tmp = 0;
+        return 0;
+    }
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
+        rm_flat_dir(tmp); /* now the old contents */
+        *made_tmp = 0;
+        return 0;
+    }
+    char *old;
+    if (asprintf(&old, "%s.old.%ld", out_dir, (long)getpid()) < 0)
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    int rc = 0;
+    if (rename(out_dir, old) != 0) {
+        rc = util_err(err, errlen, UTIL_EIO, "%s: cannot replace: %s", out_dir, strerror(errno));
+    } else if (rename(tmp, out_dir) != 0) {
+        rc = util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
+                      strerror(errno));
+        rename(old, out_dir);
+    } else {
+        rm_flat_dir(old);
+        *made_tmp = 0;
+    }
+    free(old);
+    return rc;
+}
+
+/* The one-line summary of a finished preparation. */
+static void prepare_summary(const prep *P, const char *out_dir, char *info, size_t infolen) {
+    const data_prepare_opts *o = P->o;
+    const split_text *tr = &P->tr, *va = &P->va;
+    uint32_t vocab = (uint32_t)data_tok_vocab(P->tok);
+    int fewer = o->tokenizer == DATA_TOK_BPE && (int)vocab < o->vocab;
+    int k = snprintf(info, infolen,
+                     "%s: %zu documents (%zu train, %zu val); tokenizer %s, vocab %u%s; train "
+                     "%zu bytes -> %zu tokens, val %zu bytes -> %zu tokens, %.4f bytes/token "
+                     "(val); %.2f s",
+                     out_dir, P->c.ndocs, tr->ndocs, va->ndocs,
+                     o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte", vocab,
+                     fewer ? " (fewer than asked: the text ran out of pairs)" : "", tr->n, tr->ntok,
+                     va->n, va->ntok, (double)va->n / (double)va->ntok, util_now() - P->t0);
+    if (o->tokenizer == DATA_TOK_BPE && k > 0 && (size_t)k < infolen)
+        k += snprintf(info + k, infolen - (size_t)k, " (BPE training %.2f s)", P->t_bpe);
+    if (o->split == DATA_SPLIT_POSITION && k > 0 && (size_t)k < infolen)
+        k += snprintf(info + k, infolen - (size_t)k,
+                      "; split by position: val is the last %zu windows of %d tokens", P->nwin,
+                      o->min_ctx + 1);
+    if (P->skipped && k > 0 && (size_t)k < infolen)
+        snprintf(info + k, infolen - (size_t)k, "; %zu entr%s skipped (not readable regular files)",
+                 P->skipped, P->skipped == 1 ? "y" : "ies");
+}
+
+int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, const char *out_dir,
+                 const data_prepare_opts *o, char *info, size_t infolen, char *err, size_t errlen) {
+    prep P;
+    memset(&P, 0, sizeof P);
+    P.inputs = inputs;
+    P.ninputs = ninputs;
+    P.brown_dir = brown_dir ? brown_dir : "corpus/brown/package";
+    P.o = o;
+    P.t0 = util_now();
+    char *tmp = NULL, *path = NULL, *json = NULL, *outbuf = NULL;
+    int rc = 0, made_tmp = 0, exists = 0;
+    if (info && infolen) info[0] = 0;
+    if ((rc = check_prepare_opts(ninputs, o, err, errlen))) return rc;
+    /* "data/brown/" names the same directory as "data/brown"; the temporary
+     * must be its sibling, not its child. */
+    if (!(outbuf = strdup(out_dir))) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    for (size_t l = strlen(outbuf); l > 1 && outbuf[l - 1] == '/'; l--)
+        outbuf[l - 1] = 0;
+    out_dir = outbuf;
+    if ((rc = make_tmp_dir(out_dir, &exists, &tmp, err, errlen))) goto done;
+    made_tmp = 1;
+
+    if ((rc = read_inputs(&P, err, errlen)) || (rc = split_corpus(&P, err, errlen)) ||
+        (rc = tokenize_splits(&P, err, errlen)) || (rc = write_token_files(&P, tmp, err, errlen)))
+        goto done;
+    json = meta_json(&P);
     if (!json || asprintf(&path, "%s/meta.json", tmp) < 0) {
         path = NULL;
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto done;
     }
-    rc = util_write_atomic(path, json, strlen(json), err, errlen);
-    if (rc) goto done;
-
-    /* ---- put it in place: swap with an existing directory, or rename ---- */
-    if (exists) {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
-            rm_flat_dir(tmp); /* now the old contents */
-            made_tmp = 0;
-        } else {
-            char *old;
-            if (asprintf(&old, "%s.old.%ld", out_dir, (long)getpid()) < 0) {
-                rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-                goto done;
-            }
-            if (rename(out_dir, old) != 0) {
-                rc = util_err(err, errlen, UTIL_EIO, "%s: cannot replace: %s", out_dir,
-                              strerror(errno));
-                free(old);
-                goto done;
-            }
-            if (rename(tmp, out_dir) != 0) {
-                rc = util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
-                              strerror(errno));
-                rename(old, out_dir);
-                free(old);
-                goto done;
-            }
-            rm_flat_dir(old);
-            free(old);
-            made_tmp = 0;
-        }
-    } else {
-        if (rename(tmp, out_dir) != 0) {
-            rc = util_err(err, errlen, UTIL_EIO, "%s: cannot rename into place: %s", out_dir,
-                          strerror(errno));
-            goto done;
-        }
-        made_tmp = 0;
-    }
-    if (info && infolen) {
-        int fewer = o->tokenizer == DATA_TOK_BPE && (int)vocab < o->vocab;
-        int k = snprintf(info, infolen,
-                         "%s: %zu documents (%zu train, %zu val); tokenizer %s, vocab %u%s; train "
-                         "%zu bytes -> %zu tokens, val %zu bytes -> %zu tokens, %.4f bytes/token "
-                         "(val); %.2f s",
-                         out_dir, c.ndocs, tr.ndocs, va.ndocs,
-                         o->tokenizer == DATA_TOK_BPE ? "bpe" : "byte", vocab,
-                         fewer ? " (fewer than asked: the text ran out of pairs)" : "", tr.n,
-                         tr.ntok, va.n, va.ntok, (double)va.n / (double)va.ntok, util_now() - t0);
-        if (o->tokenizer == DATA_TOK_BPE && k > 0 && (size_t)k < infolen)
-            k += snprintf(info + k, infolen - (size_t)k, " (BPE training %.2f s)", t_bpe);
-        if (o->split == DATA_SPLIT_POSITION && k > 0 && (size_t)k < infolen)
-            k += snprintf(info + k, infolen - (size_t)k,
-                          "; split by position: val is the last %zu windows of %d tokens", nwin,
-                          o->min_ctx + 1);
-        if (skipped && k > 0 && (size_t)k < infolen)
-            snprintf(info + k, infolen - (size_t)k,
-                     "; %zu entr%s skipped (not readable regular files)", skipped,
-                     skipped == 1 ? "y" : "ies");
-    }
+    if ((rc = util_write_atomic(path, json, strlen(json), err, errlen))) goto done;
+    if ((rc = put_in_place(tmp, out_dir, exists, &made_tmp, err, errlen))) goto done;
+    if (info && infolen) prepare_summary(&P, out_dir, info, infolen);
 done:
     if (made_tmp) rm_flat_dir(tmp);
-    data_tok_free(tok);
-    split_free(&tr);
-    split_free(&va);
-    corpus_free(&c);
+    data_tok_free(P.tok);
+    split_free(&P.tr);
+    split_free(&P.va);
+    corpus_free(&P.c);
     free(tmp);
     free(path);
     free(json);
-    free(parent);
     free(outbuf);
     return rc;
 }

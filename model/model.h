@@ -4,10 +4,12 @@
  * Owns: the shape → parameter layout (one contiguous buffer with named views,
  * the same layout for gradients and AdamW moments), the exact parameter and
  * FLOP counts, forward/backward on the CPU through OpenBLAS, AdamW, the
- * learning-rate schedules, evaluation, checkpoints, the run id, and the
- * throughput benchmark.
+ * learning-rate schedules, evaluation, checkpoints, the configuration hash
+ * (model_run_id: a run's id, which checkpoints carry), and the throughput
+ * benchmark.
  * Does not own: printing (the CLI prints what the hooks report), the results
- * database (the CLI forwards the hooks' records to results/store.h), sweeps.
+ * database and a run's row there (run/run.h; the CLI forwards the hooks'
+ * records), sweeps.
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_MODEL_H

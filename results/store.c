@@ -100,10 +100,12 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
     return rc;
 }
 
-static int begin_db(sqlite3 *db) {
+/* Runs sql (BEGIN IMMEDIATE or COMMIT), retried on SQLITE_BUSY/LOCKED for
+ * up to a minute. */
+static int exec_retry(sqlite3 *db, const char *sql) {
     double t0 = util_now();
     for (;;) {
-        int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         int prim = rc & 0xff;
         if (rc == SQLITE_OK || (prim != SQLITE_BUSY && prim != SQLITE_LOCKED)) return rc;
         if (util_now() - t0 > 60.0) return rc;
@@ -111,15 +113,12 @@ static int begin_db(sqlite3 *db) {
     }
 }
 
+static int begin_db(sqlite3 *db) {
+    return exec_retry(db, "BEGIN IMMEDIATE");
+}
+
 static int commit_db(sqlite3 *db) {
-    double t0 = util_now();
-    for (;;) {
-        int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        int prim = rc & 0xff;
-        if (rc == SQLITE_OK || (prim != SQLITE_BUSY && prim != SQLITE_LOCKED)) return rc;
-        if (util_now() - t0 > 60.0) return rc;
-        usleep(1000 + (unsigned)(rand() % 20000));
-    }
+    return exec_retry(db, "COMMIT");
 }
 
 int store_migrate(sqlite3 *db, const char *const *steps, int nsteps, char *err, size_t errlen) {
@@ -571,16 +570,9 @@ static void bind_col(sqlite3_stmt *st, int i, const store_run *r) {
     case K_TEXT:
         bind_text_or_null(st, i + 1, (const char *)p);
         break;
-    case K_INT: {
-        int v = *(const int *)p;
-        if (v == -1)
-            sqlite3_bind_null(st, i + 1);
-        else
-            sqlite3_bind_int64(st, i + 1, v);
-        break;
-    }
+    case K_INT:
     case K_I64: {
-        int64_t v = *(const int64_t *)p;
+        int64_t v = cols[i].kind == K_INT ? *(const int *)p : *(const int64_t *)p;
         if (v == -1)
             sqlite3_bind_null(st, i + 1);
         else

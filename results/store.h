@@ -17,8 +17,13 @@
  * Units: tokens are counts, flops are FLOPs (tokens × flops_per_token_chinchilla
  * unless said), losses nats/token, bpb bits/byte, times ISO-8601 UTC, elapsed s.
  *
- * Owns the sqlite3 connection. Does not print. Errors: 0 or negative UTIL_E*,
- * message in the caller's buffer; on error nothing was changed.
+ * Owns: the schema, its migrations, the sqlite3 connection, and every SQL
+ * statement of the program: writes, the typed reads other modules call,
+ * read-only queries (`scaling query`), export and merge. No file outside
+ * results/ (tests aside) includes sqlite3.h or holds SQL text.
+ * Does not own: what a run's row holds (run/run.h builds it), analysis,
+ * printing. Errors: 0 or negative UTIL_E*, message in the caller's buffer;
+ * on error nothing was changed.
  */
 #ifndef SCALING_STORE_H
 #define SCALING_STORE_H
@@ -41,7 +46,9 @@ enum { STORE_READONLY = 1, STORE_CREATE = 2 };
  * *out is NULL on failure. store_close accepts NULL. */
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
 void store_close(store *s);
-sqlite3 *store_db(store *s); /* for read queries by analysis/ and plots */
+/* The connection, for analysis/'s reads until they move into results/ (issue
+ * 12); nothing else may use it. */
+sqlite3 *store_db(store *s);
 
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {
@@ -143,9 +150,57 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
                     char *err, size_t errlen);
 void store_runs_free(store_run *runs, int n);
 
-/* store_query with text parameters bound to ?1..?n (a NULL entry binds NULL). */
-int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
-                       FILE *fp, char *err, size_t errlen);
+/* ---- Reads for the CLI and the sweep pool (store_runs.c) ---------------- */
+
+/* Sweeps named `name` (NULL: every sweep), oldest first. *out is a malloc'd
+ * array of *n (NULL when 0); the caller frees it. */
+typedef struct {
+    char name[128]; /* sweeps.name */
+    char mode[16];  /* sweeps.mode */
+} store_sweep_name;
+int store_list_sweeps(store *s, const char *name, store_sweep_name **out, int *n, char *err,
+                      size_t errlen);
+
+/* A sweep's runs and planned FLOPs (runs.flops, else tokens x
+ * flops_per_token_chinchilla) in each status, in total and per label
+ * (ordered by label). *labels is a malloc'd array of *nlabels; caller frees. */
+typedef struct {
+    int64_t runs[STORE_NSTATUS];
+    double flops[STORE_NSTATUS];
+} store_status_totals;
+typedef struct {
+    char label[128];             /* "" for none */
+    int64_t runs[STORE_NSTATUS]; /* runs of the label in each status */
+    double best_loss;            /* lowest final_val_loss of a done run, NaN if none */
+    double flops;                /* planned FLOPs of all its runs */
+} store_label_status;
+int store_sweep_status(store *s, const char *sweep, store_status_totals *totals,
+                       store_label_status **labels, int *nlabels, char *err, size_t errlen);
+
+/* Every run of `sweep` in the order they were registered: id, status and
+ * what the learning-rate rule reads. *out is a malloc'd array of *n (NULL
+ * when 0); the caller frees it. */
+typedef struct {
+    char id[17];
+    int status;                 /* STORE_PLANNED ... STORE_DIVERGED */
+    double params_nonembedding; /* NaN when unknown */
+    double lr, final_val_loss;  /* NaN when unknown */
+} store_run_brief;
+int store_sweep_runs(store *s, const char *sweep, store_run_brief **out, int *n, char *err,
+                     size_t errlen);
+
+/* Tokens of run_id's last logged step into *tokens, -1 when none is logged. */
+int store_run_tokens_logged(store *s, const char *run_id, int64_t *tokens, char *err,
+                            size_t errlen);
+
+/* Listings printed to fp in fmt (STORE_FMT_*): runs filtered by sweep and
+ * status (NULL = any; ordered by sweep, budget, size, id); one run's evals by
+ * tokens; its steps, every `every`-th and the last. */
+int store_print_runs(store *s, const char *sweep, const char *status, int fmt, FILE *fp, char *err,
+                     size_t errlen);
+int store_print_evals(store *s, const char *run_id, int fmt, FILE *fp, char *err, size_t errlen);
+int store_print_steps(store *s, const char *run_id, int64_t every, int fmt, FILE *fp, char *err,
+                      size_t errlen);
 
 /* Writes table ("runs", "steps", "evals", "sweeps", "fits") as CSV or JSON
  * (STORE_FMT_*) to fp; with sweep non-NULL only that sweep's rows (steps and

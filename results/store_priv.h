@@ -50,6 +50,11 @@ int store__write_steps(store *s, char *err, size_t errlen);
  * Does not finalize st. */
 int store__emit(sqlite3_stmt *st, int fmt, FILE *fp, char *err, size_t errlen);
 
+/* store_query with text parameters bound to ?1..?n (a NULL entry binds
+ * NULL): the read-only path of results/'s own listings. */
+int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
+                       FILE *fp, char *err, size_t errlen);
+
 /* Error text for a failed sqlite call: "<what>: <sqlite message>". */
 int store__dberr(store *s, char *err, size_t errlen, const char *what);
 

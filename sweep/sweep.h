@@ -6,10 +6,12 @@
  * Owns: the sweep file format (docs/sweep.md), plan expansion for the modes
  * grid / isoflop / kaplan / lr, shape generation from target parameter counts,
  * token budgets from FLOP budgets, the deterministic run order and sharding,
- * the learning-rate rule fitted from an lr sweep, the worker pool.
+ * the learning-rate rule fitted from an lr sweep, the worker pool (which
+ * registers each run through run.h and starts `scaling train` with
+ * run_worker_argv).
  * Does not own: training (model.h; workers are `scaling train` processes),
- * the database schema (results/store.h), printing (progress goes to a
- * callback; the CLI renders it).
+ * what a run is, its row and its command line (run/run.h), SQL (results/
+ * store.h), printing (progress goes to a callback; the CLI renders it).
  * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
  * buffer; parse errors read "FILE:LINE: key = value: what was expected".
  */
@@ -22,6 +24,7 @@
 
 #include "../data/data.h"
 #include "../model/model.h"
+#include "../run/run.h"
 #include "../util/util.h"
 
 typedef enum { SWEEP_GRID = 0, SWEEP_ISOFLOP = 1, SWEEP_KAPLAN = 2, SWEEP_LR = 3 } sweep_mode;
@@ -159,6 +162,14 @@ typedef struct {
  * checkpoint directory is unusable. *last (may be NULL) gets the final counts. */
 int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *last, char *err,
               size_t errlen);
+
+/* The run_config of plan run r as the pool starts it: its configuration and
+ * the plan's bookkeeping (sweep, label, mode, FLOP count, budget, target),
+ * `threads` threads, and with ckpt_dir non-NULL the checkpoint
+ * ckpt_dir/ID.ckpt and resume. The pool registers its row with run_register
+ * and the worker, given run_worker_argv of it, writes the same row. */
+void sweep_run_config(const sweep_plan *plan, const sweep_item *r, int threads,
+                      const char *ckpt_dir, run_config *rc);
 
 /* The argv of the worker for run r (NULL-terminated, malloc'd strings and
  * array; sweep_argv_free). Exposed for tests and `--dry-run -v`. */

@@ -24,13 +24,7 @@ const char *sweep_flops_name(sweep_flops f) {
 }
 
 double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
-    if (f == SWEEP_FLOPS_KAPLAN) return model_flops_kaplan(s, 0);
-    if (f == SWEEP_FLOPS_6ND) {
-        model_counts c;
-        model_count_params(s, &c);
-        return 6.0 * (double)c.total;
-    }
-    return model_flops_chinchilla(s);
+    return run_flops_per_token(sweep_flops_name(f), s);
 }
 
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
@@ -161,39 +155,11 @@ static int warn(ctx *c, const char *fmt, ...) {
     return 0;
 }
 
+/* The run's configuration JSON, written by run/ as for every run. */
 static char *run_json(const sweep_plan *p, const sweep_item *r) {
-    const model_train_config *g = &r->cfg;
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "id", r->id);
-    cJSON_AddStringToObject(o, "sweep", p->name);
-    cJSON_AddStringToObject(o, "label", r->label);
-    cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
-    cJSON_AddStringToObject(o, "data", g->data_dir);
-    model_shape_to_json(&g->shape, o);
-    cJSON_AddNumberToObject(o, "params_total", (double)r->counts.total);
-    cJSON_AddNumberToObject(o, "params_embedding", (double)r->counts.embedding);
-    cJSON_AddNumberToObject(o, "params_nonembedding", (double)r->counts.nonembedding);
-    if (isfinite(r->target_params)) {
-        cJSON_AddNumberToObject(o, "target_params", r->target_params);
-        cJSON_AddStringToObject(o, "target_count", r->target_total ? "total" : "nonembedding");
-    }
-    model_optim_to_json(g, o);
-    cJSON_AddNumberToObject(o, "log_every", g->log_every);
-    cJSON_AddNumberToObject(o, "checkpoint_secs", g->checkpoint_secs);
-    cJSON_AddNumberToObject(o, "seed", (double)g->seed);
-    cJSON_AddStringToObject(o, "flops_count", sweep_flops_name(p->flops_count));
-    cJSON_AddNumberToObject(o, "flops_per_token", r->flops_per_token);
-    cJSON_AddNumberToObject(o, "flops", r->flops);
-    if (g->fork_parent[0]) /* a WSD branch trains from its fork on */
-        cJSON_AddNumberToObject(o, "flops_trained",
-                                (double)(g->tokens - g->fork_tokens) * r->flops_per_token);
-    if (isfinite(r->compute_budget))
-        cJSON_AddNumberToObject(o, "compute_budget", r->compute_budget);
-    cJSON_AddNumberToObject(o, "epochs", r->epochs);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
+    run_config rc;
+    sweep_run_config(p, r, 0, NULL, &rc);
+    return run_config_json(&rc, &p->data);
 }
 
 char *sweep_item_json(const sweep_plan *p, const sweep_item *r) {
@@ -245,18 +211,44 @@ static const sweep_key axis_keys[] = {
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
-static int expand_section(ctx *c, const secref *sec) {
-    sweep_plan *p = c->plan;
+/* What a section's expansion works from: the section, its model family, its
+ * section-wide rules, and the axes of the product with the current point. */
+typedef enum { F_NONE, F_SHAPES, F_PARAMS, F_GRID } family;
+typedef struct {
+    ctx *c;
+    const secref *sec;
+    family fam;
+    int i_sh, i_pa, i_dm, i_nl, i_nh, i_hs; /* entries naming the models and heads, -1 */
+    int nfam;                               /* models in the family */
+    int fam_idx;                            /* the entry naming them (for messages) */
+    int count_total;                        /* params counts total parameters */
+    model_sched sched;
+    int evals_set, patience_set;
+    int idx[NAXIS], len[NAXIS], pos[NAXIS]; /* per axis: entry (-1), list length, position */
+    int ax_pos[K_COUNT];                    /* axis of each key, -1 when not one */
+} section;
+
+/* The value of key k at the current point of the product, dflt if unset. */
+static double ax(const section *x, sweep_key k, double dflt) {
+    int a = x->ax_pos[k];
+    return getv(x->c, x->idx[a], x->pos[a], dflt);
+}
+static int ax_idx(const section *x, sweep_key k) {
+    return x->idx[x->ax_pos[k]];
+}
+
+/* The model family (shapes, params, or d_model x n_layer) and the head rule. */
+static int section_family(section *x) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
     const char *S = sec->name;
-    int rc = 0;
     char *err = c->err;
     size_t errlen = c->errlen;
-
-    /* ---- the model family: shapes, params, or d_model x n_layer -------- */
     int own_sh = 0, own_pa = 0, own_dm = 0, own_nl = 0;
-    int i_sh = lookup(c, S, K_SHAPES, &own_sh), i_pa = lookup(c, S, K_PARAMS, &own_pa);
-    int i_dm = lookup(c, S, K_D_MODEL, &own_dm), i_nl = lookup(c, S, K_N_LAYER, &own_nl);
-    enum { F_NONE, F_SHAPES, F_PARAMS, F_GRID } fam = F_NONE;
+    x->i_sh = lookup(c, S, K_SHAPES, &own_sh), x->i_pa = lookup(c, S, K_PARAMS, &own_pa);
+    x->i_dm = lookup(c, S, K_D_MODEL, &own_dm), x->i_nl = lookup(c, S, K_N_LAYER, &own_nl);
+    int i_sh = x->i_sh, i_pa = x->i_pa, i_dm = x->i_dm, i_nl = x->i_nl;
+    family fam = F_NONE;
     for (int lvl = 1; lvl >= 0 && fam == F_NONE; lvl--) {
         int sh = i_sh >= 0 && own_sh == lvl, pa = i_pa >= 0 && own_pa == lvl;
         int dl = (i_dm >= 0 && own_dm == lvl) || (i_nl >= 0 && own_nl == lvl);
@@ -276,29 +268,40 @@ static int expand_section(ctx *c, const secref *sec) {
     if (fam == F_GRID && (i_dm < 0 || i_nl < 0))
         return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] sets %s but not %s", sec->origin, S,
                         i_dm < 0 ? "n_layer" : "d_model", i_dm < 0 ? "d_model" : "n_layer");
-    int nfam = fam == F_SHAPES   ? c->val[i_sh].n / 2
-               : fam == F_PARAMS ? c->val[i_pa].n
-                                 : c->val[i_dm].n * c->val[i_nl].n;
-    int fam_idx = fam == F_SHAPES ? i_sh : fam == F_PARAMS ? i_pa : i_dm;
+    x->fam = fam;
+    x->nfam = fam == F_SHAPES   ? c->val[i_sh].n / 2
+              : fam == F_PARAMS ? c->val[i_pa].n
+                                : c->val[i_dm].n * c->val[i_nl].n;
+    x->fam_idx = fam == F_SHAPES ? i_sh : fam == F_PARAMS ? i_pa : i_dm;
 
-    /* ---- head rule ---------------------------------------------------- */
     int own_nh = 0, own_hs = 0;
-    int i_nh = lookup(c, S, K_N_HEAD, &own_nh), i_hs = lookup(c, S, K_HEAD_SIZE, &own_hs);
-    if (i_nh >= 0 && i_hs >= 0) {
+    x->i_nh = lookup(c, S, K_N_HEAD, &own_nh), x->i_hs = lookup(c, S, K_HEAD_SIZE, &own_hs);
+    if (x->i_nh >= 0 && x->i_hs >= 0) {
         if (own_nh == own_hs)
             return util_err(err, errlen, UTIL_EINVAL,
-                            "%s: n_head: set n_head or head_size, not both", c->f.e[i_nh].origin);
+                            "%s: n_head: set n_head or head_size, not both",
+                            c->f.e[x->i_nh].origin);
         if (own_nh)
-            i_hs = -1;
+            x->i_hs = -1;
         else
-            i_nh = -1;
+            x->i_nh = -1;
     }
-    if (fam == F_PARAMS && i_nh >= 0)
+    if (fam == F_PARAMS && x->i_nh >= 0)
         return util_err(err, errlen, UTIL_EINVAL,
                         "%s: n_head: with params the head count follows d_model: set head_size",
-                        c->f.e[i_nh].origin);
+                        c->f.e[x->i_nh].origin);
+    return 0;
+}
 
-    /* ---- mode rules for budgets --------------------------------------- */
+/* What the mode asks of a section: budgets or tokens, and the lr list. */
+static int section_mode_rules(section *x) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    const char *S = sec->name;
+    sweep_plan *p = c->plan;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+    int rc;
     int i_tok = lookup(c, S, K_TOKENS, NULL), i_bud = lookup(c, S, K_BUDGET, NULL);
     if (p->mode == SWEEP_ISOFLOP) {
         if (i_tok >= 0)
@@ -328,276 +331,325 @@ static int expand_section(ctx *c, const secref *sec) {
     if (p->mode == SWEEP_LR && (i_lr < 0 || c->val[i_lr].n < 2)) {
         if ((rc = warn(c, "%s: [%s] is an lr sweep with a single lr", sec->origin, S))) return rc;
     }
+    return 0;
+}
 
-    /* ---- the product -------------------------------------------------- */
-    int idx[NAXIS], len[NAXIS], pos[NAXIS];
-    double total = nfam;
+/* The axes of the product and the section-wide settings: the parameter
+ * count of params, the schedule, the betas and eps the trainer fixes. */
+static int section_axes(section *x) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    const char *S = sec->name;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+    double total = x->nfam;
     for (int a = 0; a < NAXIS; a++) {
-        idx[a] = lookup(c, S, axis_keys[a], NULL);
-        len[a] = idx[a] >= 0 && c->val[idx[a]].v ? c->val[idx[a]].n : 1;
-        if (idx[a] >= 0 && c->val[idx[a]].is_rule) len[a] = 1;
-        pos[a] = 0;
-        total *= len[a];
+        x->idx[a] = lookup(c, S, axis_keys[a], NULL);
+        x->len[a] = x->idx[a] >= 0 && c->val[x->idx[a]].v ? c->val[x->idx[a]].n : 1;
+        if (x->idx[a] >= 0 && c->val[x->idx[a]].is_rule) x->len[a] = 1;
+        x->pos[a] = 0;
+        total *= x->len[a];
     }
+    for (int k = 0; k < K_COUNT; k++)
+        x->ax_pos[k] = -1;
+    for (int a = 0; a < NAXIS; a++)
+        x->ax_pos[axis_keys[a]] = a;
     if (total > SWEEP_MAX_RUNS)
         return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] expands to %.0f runs (at most %d)",
                         sec->origin, S, total, SWEEP_MAX_RUNS);
     int i_pc = lookup(c, S, K_PARAMS_COUNT, NULL), i_sched = lookup(c, S, K_SCHEDULE, NULL);
-    int count_total = 0;
+    x->count_total = 0;
     if (i_pc >= 0) {
         const char *v = c->val[i_pc].s;
         if (!strcmp(v, "total"))
-            count_total = 1;
+            x->count_total = 1;
         else if (strcmp(v, "nonembedding") && strcmp(v, "non-embedding"))
             return util_err(err, errlen, UTIL_EINVAL,
                             "%s: params_count = %s: expected total or nonembedding",
                             c->f.e[i_pc].origin, v);
     }
-    model_sched sched = SCHED_COSINE;
+    x->sched = SCHED_COSINE;
     if (i_sched >= 0) {
         char nm[32];
         snprintf(nm, sizeof nm, "%s", c->val[i_sched].s);
         for (char *q = nm; *q; q++)
             if (*q == '_') *q = '-'; /* fixed_cosine and fixed-cosine both read */
-        if (model_sched_parse(nm, &sched))
+        if (model_sched_parse(nm, &x->sched))
             return util_err(err, errlen, UTIL_EINVAL,
                             "%s: schedule = %s: expected cosine, constant, fixed-cosine or wsd",
                             c->f.e[i_sched].origin, c->val[i_sched].s);
     }
     /* the workers are `scaling train`, which keeps AdamW's betas and eps at
      * their defaults */
-    {
-        static const sweep_key fixed[] = {K_BETA1, K_BETA2, K_EPS};
-        for (int q = 0; q < 3; q++) {
-            int at = lookup(c, S, fixed[q], NULL);
-            if (at >= 0) {
-                model_train_config d;
-                model_train_defaults(&d);
-                double dv = fixed[q] == K_BETA1 ? d.beta1 : fixed[q] == K_BETA2 ? d.beta2 : d.eps;
-                for (int v = 0; v < c->val[at].n; v++)
-                    if (c->val[at].v[v] != dv)
-                        return util_err(err, errlen, UTIL_EINVAL,
-                                        "%s: %s = %s: the trainer fixes it at %g",
-                                        c->f.e[at].origin, c->f.e[at].key, c->f.e[at].value, dv);
-            }
+    static const sweep_key fixed[] = {K_BETA1, K_BETA2, K_EPS};
+    for (int q = 0; q < 3; q++) {
+        int at = lookup(c, S, fixed[q], NULL);
+        if (at >= 0) {
+            model_train_config d;
+            model_train_defaults(&d);
+            double dv = fixed[q] == K_BETA1 ? d.beta1 : fixed[q] == K_BETA2 ? d.beta2 : d.eps;
+            for (int v = 0; v < c->val[at].n; v++)
+                if (c->val[at].v[v] != dv)
+                    return util_err(err, errlen, UTIL_EINVAL,
+                                    "%s: %s = %s: the trainer fixes it at %g", c->f.e[at].origin,
+                                    c->f.e[at].key, c->f.e[at].value, dv);
         }
     }
-    int evals_set = lookup(c, S, K_EVALS, NULL) >= 0;
-    int patience_set = lookup(c, S, K_PATIENCE, NULL) >= 0;
+    x->evals_set = lookup(c, S, K_EVALS, NULL) >= 0;
+    x->patience_set = lookup(c, S, K_PATIENCE, NULL) >= 0;
+    return 0;
+}
 
-#define AX(key, dflt) getv(c, idx[ax_of(key)], pos[ax_of(key)], (dflt))
-    int ax_pos[K_COUNT];
-    for (int k = 0; k < K_COUNT; k++)
-        ax_pos[k] = -1;
-    for (int a = 0; a < NAXIS; a++)
-        ax_pos[axis_keys[a]] = a;
-#define ax_of(key) ax_pos[key]
+/* Model fi of the family at the current point: its shape and counts. */
+static int point_shape(const section *x, int fi, sweep_item *r) {
+    const ctx *c = x->c;
+    const sweep_plan *p = c->plan;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+    model_shape *s = &r->cfg.shape;
+    s->n_vocab = p->data.vocab;
+    s->n_ctx = (int)ax(x, K_N_CTX, s->n_ctx > 0 ? s->n_ctx : 128);
+    int hs = (int)ax(x, K_HEAD_SIZE, 64);
+    double ff_mult = ax(x, K_FF_MULT, 4.0);
+    const char *shape_origin = c->f.e[x->fam_idx].origin;
+    if (x->fam == F_PARAMS) {
+        r->target_params = c->val[x->i_pa].v[fi];
+        r->target_total = x->count_total;
+        char why[UTIL_ERRLEN];
+        if (sweep_shape_for_params(r->target_params, x->count_total, ax(x, K_ASPECT, 32.0), hs,
+                                   ff_mult, s->n_ctx, s->n_vocab, s, why, sizeof why))
+            return util_err(err, errlen, UTIL_EINVAL, "%s: params: %s", shape_origin, why);
+    } else {
+        if (x->fam == F_SHAPES) {
+            s->n_layer = (int)c->val[x->i_sh].v[2 * fi];
+            s->d_model = (int)c->val[x->i_sh].v[2 * fi + 1];
+        } else {
+            int nn = c->val[x->i_nl].n;
+            s->d_model = (int)c->val[x->i_dm].v[fi / nn];
+            s->n_layer = (int)c->val[x->i_nl].v[fi % nn];
+        }
+        if (x->i_nh >= 0) {
+            s->n_head = (int)ax(x, K_N_HEAD, 1);
+            if (s->d_model % s->n_head)
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: impossible shape: d_model %d is not divisible by "
+                                "n_head %d",
+                                shape_origin, s->d_model, s->n_head);
+        } else {
+            if (s->d_model % hs)
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "%s: impossible shape: d_model %d is not a multiple of "
+                                "head_size %d%s",
+                                shape_origin, s->d_model, hs,
+                                x->i_hs < 0 ? " (the default; set head_size or n_head)" : "");
+            s->n_head = s->d_model / hs;
+        }
+        s->d_ff = (int)floor(ff_mult * s->d_model + 0.5);
+    }
+    if (ax_idx(x, K_D_FF) >= 0) s->d_ff = (int)ax(x, K_D_FF, s->d_ff);
+    char why[UTIL_ERRLEN];
+    if (model_shape_check(s, why, sizeof why))
+        return util_err(err, errlen, UTIL_EINVAL, "%s: impossible shape %dx%d: %s", shape_origin,
+                        s->n_layer, s->d_model, why);
+    model_count_params(s, &r->counts);
+    return 0;
+}
 
-    for (int fi = 0; fi < nfam; fi++) {
+/* The point's batch and token budget (from its FLOP budget in isoflop
+ * mode), the data it may use, its FLOPs and epochs. */
+static int point_budget(section *x, sweep_item *r) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    const sweep_plan *p = c->plan;
+    char *err = c->err;
+    size_t errlen = c->errlen;
+    model_train_config *g = &r->cfg;
+    const model_shape *s = &g->shape;
+    int rc;
+    g->batch = (int)ax(x, K_BATCH, g->batch);
+    g->micro_batch = (int)ax(x, K_MICRO_BATCH, g->micro_batch);
+    if (g->micro_batch > 0 && g->batch % g->micro_batch) {
+        int at = ax_idx(x, K_MICRO_BATCH);
+        return util_err(err, errlen, UTIL_EINVAL, "%s: micro_batch %d does not divide batch %d",
+                        ORIGIN(c, at, sec), g->micro_batch, g->batch);
+    }
+    int64_t tps = (int64_t)g->batch * s->n_ctx;
+    r->flops_per_token = sweep_flops_per_token(p->flops_count, s);
+    if (p->mode == SWEEP_ISOFLOP) {
+        r->compute_budget = ax(x, K_BUDGET, 0);
+        g->tokens = sweep_tokens_for_budget(r->compute_budget, r->flops_per_token, tps);
+        double got = (double)g->tokens * r->flops_per_token;
+        if (got > 2 * r->compute_budget &&
+            (rc = warn(c,
+                       "%s: [%s] %dx%d: budget %.3g FLOPs is below one step (%.3g "
+                       "FLOPs); it trains one step",
+                       sec->origin, sec->name, s->n_layer, s->d_model, r->compute_budget, got)))
+            return rc;
+    } else {
+        double t = ax(x, K_TOKENS, 0);
+        g->tokens = (int64_t)ceil(t / (double)tps) * tps;
+    }
+    g->unique_tokens = (int64_t)ax(x, K_UNIQUE_TOKENS, 0);
+    if ((uint64_t)g->unique_tokens > p->data.train_tokens) {
+        int at = ax_idx(x, K_UNIQUE_TOKENS);
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: unique_tokens = %lld: the training split of %s has only "
+                        "%llu tokens",
+                        ORIGIN(c, at, sec), (long long)g->unique_tokens, p->data_dir,
+                        (unsigned long long)p->data.train_tokens);
+    }
+    if (g->unique_tokens > 0 && g->unique_tokens <= s->n_ctx) {
+        int at = ax_idx(x, K_UNIQUE_TOKENS);
+        return util_err(err, errlen, UTIL_EINVAL, "%s: unique_tokens = %lld: must exceed n_ctx %d",
+                        ORIGIN(c, at, sec), (long long)g->unique_tokens, s->n_ctx);
+    }
+    if (p->data.train_tokens <= (uint64_t)s->n_ctx + 1) {
+        int at = ax_idx(x, K_N_CTX);
+        return util_err(
+            err, errlen, UTIL_EINVAL, "%s: n_ctx %d: the training split of %s has only %llu tokens",
+            ORIGIN(c, at, sec), s->n_ctx, p->data_dir, (unsigned long long)p->data.train_tokens);
+    }
+    r->flops = (double)g->tokens * r->flops_per_token;
+    r->flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
+    double avail = g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
+    r->epochs = (double)g->tokens / avail;
+    return 0;
+}
+
+/* The point's optimiser, schedule, evaluation and seed. */
+static int point_optim(section *x, sweep_item *r) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    int rc;
+    const sweep_plan *p = c->plan;
+    model_train_config *g = &r->cfg;
+    int li = ax_idx(x, K_LR);
+    if (li >= 0 && c->val[li].is_rule)
+        g->lr = c->val[li].rule_c * pow((double)r->counts.nonembedding, -c->val[li].rule_p);
+    else
+        g->lr = ax(x, K_LR, g->lr);
+    g->min_lr_frac = ax(x, K_MIN_LR_FRAC, g->min_lr_frac);
+    int64_t steps = model_train_steps(g); /* tokens are whole steps here */
+    g->warmup = (int)ax(x, K_WARMUP, g->warmup);
+    if (ax_idx(x, K_WARMUP_FRAC) >= 0)
+        g->warmup = (int)floor(ax(x, K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+    /* A floor in steps: a fraction of a short run is a handful of
+     * steps, too few for AdamW's second moments before the peak lr
+     * (the chinchilla preset's 10- and 18-step warm-ups diverged). */
+    double wmin = ax(x, K_WARMUP_MIN, 0);
+    if (g->warmup < wmin) g->warmup = (int)wmin;
+    if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
+    g->schedule = x->sched;
+    if (x->sched == SCHED_WSD) {
+        int i_cd = lookup(c, x->sec->name, K_COOLDOWN, NULL);
+        int i_cs = lookup(c, x->sec->name, K_COOLDOWN_SHAPE, NULL);
+        if (i_cd >= 0 && c->val[i_cd].n != 1)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown = %s: expected one fraction (a family shares its trunk)",
+                            c->f.e[i_cd].origin, c->f.e[i_cd].value);
+        g->cooldown = getv(c, i_cd, 0, g->cooldown);
+        if (i_cs >= 0 && model_cooldown_parse(c->val[i_cs].s, &g->cooldown_shape))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown_shape = %s: expected 1-sqrt or linear",
+                            c->f.e[i_cs].origin, c->val[i_cs].s);
+    }
+    g->cycle_tokens = (int64_t)ax(x, K_CYCLE_TOKENS, (double)g->cycle_tokens);
+    if (x->sched == SCHED_FIXED_COSINE && g->cycle_tokens <= 0) g->cycle_tokens = g->tokens;
+    g->weight_decay = ax(x, K_WEIGHT_DECAY, g->weight_decay);
+    g->beta1 = ax(x, K_BETA1, g->beta1);
+    g->beta2 = ax(x, K_BETA2, g->beta2);
+    g->eps = ax(x, K_EPS, g->eps);
+    g->grad_clip = ax(x, K_GRAD_CLIP, g->grad_clip);
+    if (p->mode == SWEEP_KAPLAN && !x->evals_set) g->evals = 30;
+    g->evals = (int)ax(x, K_EVALS, g->evals);
+    g->eval_windows = (int)ax(x, K_EVAL_WINDOWS, g->eval_windows);
+    int most = model_eval_windows_max(p->data.val_tokens, g->shape.n_ctx);
+    if (most > 0 && g->eval_windows > most) {
+        /* what training would do anyway, here so that the run's id
+         * and stored configuration say what ran; one note per value */
+        char m[1024];
+        snprintf(m, sizeof m,
+                 "%s: eval_windows = %d capped at %d: the validation split of %.300s holds "
+                 "%llu tokens, %d windows of n_ctx + 1 = %d tokens",
+                 ORIGIN(c, ax_idx(x, K_EVAL_WINDOWS), sec), g->eval_windows, most, p->data_dir,
+                 (unsigned long long)p->data.val_tokens, most, g->shape.n_ctx + 1);
+        int seen = 0;
+        for (int w = 0; w < p->nwarnings && !seen; w++)
+            seen = !strncmp(p->warnings[w], m, 511); /* warn keeps 511 */
+        if (!seen && (rc = warn(c, "%s", m))) return rc;
+        g->eval_windows = most;
+    }
+    if (p->mode == SWEEP_KAPLAN && !x->patience_set && g->unique_tokens > 0) g->patience = 3;
+    g->patience = (int)ax(x, K_PATIENCE, g->patience);
+    g->log_every = (int)ax(x, K_LOG_EVERY, g->log_every);
+    g->checkpoint_secs = ax(x, K_CHECKPOINT_SECS, g->checkpoint_secs);
+    g->seed = (uint64_t)ax(x, K_SEED, (double)g->seed);
+    return 0;
+}
+
+/* The run of model fi at the current point, added to the plan. */
+static int add_point(section *x, int fi) {
+    ctx *c = x->c;
+    const secref *sec = x->sec;
+    sweep_plan *p = c->plan;
+    int rc;
+    sweep_item r;
+    memset(&r, 0, sizeof r);
+    model_train_config *g = &r.cfg;
+    model_train_defaults(g);
+    g->stop = NULL;
+    g->threads = 0;
+    g->checkpoint[0] = 0;
+    snprintf(g->data_dir, sizeof g->data_dir, "%s", p->data_dir);
+    snprintf(r.label, sizeof r.label, "%s", sec->name);
+    r.line = sec->line;
+    r.compute_budget = NAN;
+    r.target_params = NAN;
+    r.est_seconds = NAN;
+    if ((rc = point_shape(x, fi, &r)) || (rc = point_budget(x, &r)) || (rc = point_optim(x, &r)))
+        return rc;
+
+    model_run_id(g, r.id);
+    if (r.epochs > 4 && (rc = warn(c,
+                                   "%s: [%s] run %s (%dx%d, %lld tokens) repeats its %s %.1f "
+                                   "times (more than 4 epochs)",
+                                   sec->origin, sec->name, r.id, g->shape.n_layer, g->shape.d_model,
+                                   (long long)g->tokens,
+                                   g->unique_tokens ? "unique_tokens" : "training data", r.epochs)))
+        return rc;
+    r.config_json = run_json(p, &r);
+    if (!r.config_json) return util_err(c->err, c->errlen, UTIL_ENOMEM, "out of memory");
+    int before = p->nruns;
+    if ((rc = add_run(c, &r))) {
+        free(r.config_json);
+        return rc;
+    }
+    if (p->nruns == before) free(r.config_json);
+    return 0;
+}
+
+/* Every run of one section: its model family times the product of its
+ * (and [sweep]'s) value lists. */
+static int expand_section(ctx *c, const secref *sec) {
+    section x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
+    x.sec = sec;
+    int rc;
+    if ((rc = section_family(&x)) || (rc = section_mode_rules(&x)) || (rc = section_axes(&x)))
+        return rc;
+    for (int fi = 0; fi < x.nfam; fi++) {
         for (int a = 0; a < NAXIS; a++)
-            pos[a] = 0;
+            x.pos[a] = 0;
         for (;;) {
-            sweep_item r;
-            memset(&r, 0, sizeof r);
-            model_train_config *g = &r.cfg;
-            model_train_defaults(g);
-            g->stop = NULL;
-            g->threads = 0;
-            g->checkpoint[0] = 0;
-            snprintf(g->data_dir, sizeof g->data_dir, "%s", p->data_dir);
-            snprintf(r.label, sizeof r.label, "%s", S);
-            r.line = sec->line;
-            r.compute_budget = NAN;
-            r.target_params = NAN;
-            r.est_seconds = NAN;
-            model_shape *s = &g->shape;
-            s->n_vocab = p->data.vocab;
-            s->n_ctx = (int)AX(K_N_CTX, s->n_ctx > 0 ? s->n_ctx : 128);
-            int hs = (int)AX(K_HEAD_SIZE, 64);
-            double ff_mult = AX(K_FF_MULT, 4.0);
-            const char *shape_origin = c->f.e[fam_idx].origin;
-            if (fam == F_PARAMS) {
-                r.target_params = c->val[i_pa].v[fi];
-                r.target_total = count_total;
-                char why[UTIL_ERRLEN];
-                if (sweep_shape_for_params(r.target_params, count_total, AX(K_ASPECT, 32.0), hs,
-                                           ff_mult, s->n_ctx, s->n_vocab, s, why, sizeof why))
-                    return util_err(err, errlen, UTIL_EINVAL, "%s: params: %s", shape_origin, why);
-            } else {
-                if (fam == F_SHAPES) {
-                    s->n_layer = (int)c->val[i_sh].v[2 * fi];
-                    s->d_model = (int)c->val[i_sh].v[2 * fi + 1];
-                } else {
-                    int nn = c->val[i_nl].n;
-                    s->d_model = (int)c->val[i_dm].v[fi / nn];
-                    s->n_layer = (int)c->val[i_nl].v[fi % nn];
-                }
-                if (i_nh >= 0) {
-                    s->n_head = (int)AX(K_N_HEAD, 1);
-                    if (s->d_model % s->n_head)
-                        return util_err(err, errlen, UTIL_EINVAL,
-                                        "%s: impossible shape: d_model %d is not divisible by "
-                                        "n_head %d",
-                                        shape_origin, s->d_model, s->n_head);
-                } else {
-                    if (s->d_model % hs)
-                        return util_err(err, errlen, UTIL_EINVAL,
-                                        "%s: impossible shape: d_model %d is not a multiple of "
-                                        "head_size %d%s",
-                                        shape_origin, s->d_model, hs,
-                                        i_hs < 0 ? " (the default; set head_size or n_head)" : "");
-                    s->n_head = s->d_model / hs;
-                }
-                s->d_ff = (int)floor(ff_mult * s->d_model + 0.5);
-            }
-            if (idx[ax_of(K_D_FF)] >= 0) s->d_ff = (int)AX(K_D_FF, s->d_ff);
-            char why[UTIL_ERRLEN];
-            if (model_shape_check(s, why, sizeof why))
-                return util_err(err, errlen, UTIL_EINVAL, "%s: impossible shape %dx%d: %s",
-                                shape_origin, s->n_layer, s->d_model, why);
-            model_count_params(s, &r.counts);
-
-            g->batch = (int)AX(K_BATCH, g->batch);
-            g->micro_batch = (int)AX(K_MICRO_BATCH, g->micro_batch);
-            if (g->micro_batch > 0 && g->batch % g->micro_batch) {
-                int at = idx[ax_of(K_MICRO_BATCH)];
-                return util_err(err, errlen, UTIL_EINVAL,
-                                "%s: micro_batch %d does not divide batch %d", ORIGIN(c, at, sec),
-                                g->micro_batch, g->batch);
-            }
-            int64_t tps = (int64_t)g->batch * s->n_ctx;
-            r.flops_per_token = sweep_flops_per_token(p->flops_count, s);
-            if (p->mode == SWEEP_ISOFLOP) {
-                r.compute_budget = AX(K_BUDGET, 0);
-                g->tokens = sweep_tokens_for_budget(r.compute_budget, r.flops_per_token, tps);
-                double got = (double)g->tokens * r.flops_per_token;
-                if (got > 2 * r.compute_budget &&
-                    (rc = warn(c,
-                               "%s: [%s] %dx%d: budget %.3g FLOPs is below one step (%.3g "
-                               "FLOPs); it trains one step",
-                               sec->origin, S, s->n_layer, s->d_model, r.compute_budget, got)))
-                    return rc;
-            } else {
-                double t = AX(K_TOKENS, 0);
-                g->tokens = (int64_t)ceil(t / (double)tps) * tps;
-            }
-            g->unique_tokens = (int64_t)AX(K_UNIQUE_TOKENS, 0);
-            if ((uint64_t)g->unique_tokens > p->data.train_tokens) {
-                int at = idx[ax_of(K_UNIQUE_TOKENS)];
-                return util_err(err, errlen, UTIL_EINVAL,
-                                "%s: unique_tokens = %lld: the training split of %s has only "
-                                "%llu tokens",
-                                ORIGIN(c, at, sec), (long long)g->unique_tokens, p->data_dir,
-                                (unsigned long long)p->data.train_tokens);
-            }
-            if (g->unique_tokens > 0 && g->unique_tokens <= s->n_ctx) {
-                int at = idx[ax_of(K_UNIQUE_TOKENS)];
-                return util_err(err, errlen, UTIL_EINVAL,
-                                "%s: unique_tokens = %lld: must exceed n_ctx %d",
-                                ORIGIN(c, at, sec), (long long)g->unique_tokens, s->n_ctx);
-            }
-            if (p->data.train_tokens <= (uint64_t)s->n_ctx + 1) {
-                int at = idx[ax_of(K_N_CTX)];
-                return util_err(err, errlen, UTIL_EINVAL,
-                                "%s: n_ctx %d: the training split of %s has only %llu tokens",
-                                ORIGIN(c, at, sec), s->n_ctx, p->data_dir,
-                                (unsigned long long)p->data.train_tokens);
-            }
-            r.flops = (double)g->tokens * r.flops_per_token;
-            r.flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
-            double avail =
-                g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
-            r.epochs = (double)g->tokens / avail;
-
-            int li = idx[ax_of(K_LR)];
-            if (li >= 0 && c->val[li].is_rule)
-                g->lr = c->val[li].rule_c * pow((double)r.counts.nonembedding, -c->val[li].rule_p);
-            else
-                g->lr = AX(K_LR, g->lr);
-            g->min_lr_frac = AX(K_MIN_LR_FRAC, g->min_lr_frac);
-            int64_t steps = model_train_steps(g); /* tokens are whole steps here */
-            g->warmup = (int)AX(K_WARMUP, g->warmup);
-            if (idx[ax_of(K_WARMUP_FRAC)] >= 0)
-                g->warmup = (int)floor(AX(K_WARMUP_FRAC, 0) * (double)steps + 0.5);
-            /* A floor in steps: a fraction of a short run is a handful of
-             * steps, too few for AdamW's second moments before the peak lr
-             * (the chinchilla preset's 10- and 18-step warm-ups diverged). */
-            double wmin = AX(K_WARMUP_MIN, 0);
-            if (g->warmup < wmin) g->warmup = (int)wmin;
-            if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
-            g->schedule = sched;
-            if (sched == SCHED_WSD) {
-                int i_cd = lookup(c, S, K_COOLDOWN, NULL),
-                    i_cs = lookup(c, S, K_COOLDOWN_SHAPE, NULL);
-                if (i_cd >= 0 && c->val[i_cd].n != 1)
-                    return util_err(err, errlen, UTIL_EINVAL,
-                                    "%s: cooldown = %s: expected one fraction (a family shares "
-                                    "its trunk)",
-                                    c->f.e[i_cd].origin, c->f.e[i_cd].value);
-                g->cooldown = getv(c, i_cd, 0, g->cooldown);
-                if (i_cs >= 0 && model_cooldown_parse(c->val[i_cs].s, &g->cooldown_shape))
-                    return util_err(err, errlen, UTIL_EINVAL,
-                                    "%s: cooldown_shape = %s: expected 1-sqrt or linear",
-                                    c->f.e[i_cs].origin, c->val[i_cs].s);
-            }
-            g->cycle_tokens = (int64_t)AX(K_CYCLE_TOKENS, (double)g->cycle_tokens);
-            if (sched == SCHED_FIXED_COSINE && g->cycle_tokens <= 0) g->cycle_tokens = g->tokens;
-            g->weight_decay = AX(K_WEIGHT_DECAY, g->weight_decay);
-            g->beta1 = AX(K_BETA1, g->beta1);
-            g->beta2 = AX(K_BETA2, g->beta2);
-            g->eps = AX(K_EPS, g->eps);
-            g->grad_clip = AX(K_GRAD_CLIP, g->grad_clip);
-            if (p->mode == SWEEP_KAPLAN && !evals_set) g->evals = 30;
-            g->evals = (int)AX(K_EVALS, g->evals);
-            g->eval_windows = (int)AX(K_EVAL_WINDOWS, g->eval_windows);
-            int most = model_eval_windows_max(p->data.val_tokens, s->n_ctx);
-            if (most > 0 && g->eval_windows > most) {
-                /* what training would do anyway, here so that the run's id
-                 * and stored configuration say what ran; one note per value */
-                char m[1024];
-                snprintf(m, sizeof m,
-                         "%s: eval_windows = %d capped at %d: the validation split of %.300s holds "
-                         "%llu tokens, %d windows of n_ctx + 1 = %d tokens",
-                         ORIGIN(c, idx[ax_of(K_EVAL_WINDOWS)], sec), g->eval_windows, most,
-                         p->data_dir, (unsigned long long)p->data.val_tokens, most, s->n_ctx + 1);
-                int seen = 0;
-                for (int w = 0; w < p->nwarnings && !seen; w++)
-                    seen = !strncmp(p->warnings[w], m, 511); /* warn keeps 511 */
-                if (!seen && (rc = warn(c, "%s", m))) return rc;
-                g->eval_windows = most;
-            }
-            if (p->mode == SWEEP_KAPLAN && !patience_set && g->unique_tokens > 0) g->patience = 3;
-            g->patience = (int)AX(K_PATIENCE, g->patience);
-            g->log_every = (int)AX(K_LOG_EVERY, g->log_every);
-            g->checkpoint_secs = AX(K_CHECKPOINT_SECS, g->checkpoint_secs);
-            g->seed = (uint64_t)AX(K_SEED, (double)g->seed);
-
-            model_run_id(g, r.id);
-            if (r.epochs > 4 &&
-                (rc = warn(c,
-                           "%s: [%s] run %s (%dx%d, %lld tokens) repeats its %s %.1f times "
-                           "(more than 4 epochs)",
-                           sec->origin, S, r.id, s->n_layer, s->d_model, (long long)g->tokens,
-                           g->unique_tokens ? "unique_tokens" : "training data", r.epochs)))
-                return rc;
-            r.config_json = run_json(p, &r);
-            if (!r.config_json) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-            int before = p->nruns;
-            if ((rc = add_run(c, &r))) {
-                free(r.config_json);
-                return rc;
-            }
-            if (p->nruns == before) free(r.config_json);
-
+            if ((rc = add_point(&x, fi))) return rc;
             /* next point of the product */
             int a = NAXIS - 1;
-            while (a >= 0 && ++pos[a] == len[a])
-                pos[a--] = 0;
+            while (a >= 0 && ++x.pos[a] == x.len[a])
+                x.pos[a--] = 0;
             if (a < 0) break;
         }
     }
-#undef AX
-#undef ax_of
     return 0;
 }
 

@@ -1,9 +1,10 @@
 /*
  * sweep_run.c — running a plan: register the sweep and its runs in the
- * database, then keep up to `workers` worker processes (`scaling train ...
- * --resume`, one per run, fork + exec) busy, largest FLOPs first; record a
- * crash as failed and go on; on a stop request forward SIGINT (workers
- * checkpoint and exit 4) and wait. Workers run in their own process group
+ * database (rows built by run/run.h), then keep up to `workers` worker
+ * processes (`scaling train ... --resume` from run_worker_argv, one per run,
+ * fork + exec) busy, largest FLOPs first; record a crash as failed and go on;
+ * on a stop request forward SIGINT (workers checkpoint and exit
+ * RUN_EXIT_INTERRUPTED) and wait. Workers run in their own process group
  * (so a terminal's Ctrl-C reaches only us and is forwarded once) and die with
  * us (PR_SET_PDEATHSIG), so a SIGKILLed sweep leaves no orphan writing a
  * checkpoint that the next invocation is resuming.
@@ -13,7 +14,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -27,96 +27,41 @@
 #endif
 
 #include "../results/store.h"
+#include "../run/run.h"
 #include "sweep_priv.h"
-
-/* Exit codes of `scaling train` (cli/cmd_train.c). */
-enum { TRAIN_EXIT_DIVERGED = 3, TRAIN_EXIT_INTERRUPTED = 4 };
 
 /* ======================================================================
  * The worker's command line
  * ====================================================================== */
 
-static int addf(char **argv, int *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int addf(char **argv, int *n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vasprintf(&argv[*n], fmt, ap);
-    va_end(ap);
-    if (rc < 0) {
-        argv[*n] = NULL;
-        return -1;
+void sweep_run_config(const sweep_plan *plan, const sweep_item *r, int threads,
+                      const char *ckpt_dir, run_config *rc) {
+    run_config_defaults(rc);
+    rc->train = r->cfg;
+    rc->train.threads = threads;
+    if (ckpt_dir) {
+        snprintf(rc->train.checkpoint, sizeof rc->train.checkpoint, "%s/%s.ckpt", ckpt_dir, r->id);
+        rc->train.resume = 1;
     }
-    (*n)++;
-    return 0;
-}
-
-void sweep_argv_free(char **argv) {
-    if (!argv) return;
-    for (char **a = argv; *a; a++)
-        free(*a);
-    free(argv);
+    snprintf(rc->id, sizeof rc->id, "%s", r->id);
+    snprintf(rc->sweep, sizeof rc->sweep, "%s", plan->name);
+    snprintf(rc->label, sizeof rc->label, "%s", r->label);
+    snprintf(rc->mode, sizeof rc->mode, "%s", sweep_mode_name(plan->mode));
+    snprintf(rc->flops_count, sizeof rc->flops_count, "%s", sweep_flops_name(plan->flops_count));
+    rc->compute_budget = r->compute_budget;
+    rc->target_params = r->target_params;
+    rc->target_total = r->target_total;
 }
 
 char **sweep_worker_argv(const sweep_plan *plan, const sweep_item *r, const sweep_run_opts *o,
                          const char *ckpt_dir) {
-    const model_train_config *g = &r->cfg;
-    char **a = calloc(96 + 2 * MODEL_MAX_KEEP, sizeof *a);
-    int n = 0, bad = 0;
-    if (!a) return NULL;
-#define A(...) bad |= addf(a, &n, __VA_ARGS__)
-    A("%s", o->exe);
-    A("train");
-    A("--data"), A("%s", g->data_dir);
-    A("--layers"), A("%d", g->shape.n_layer);
-    A("--d-model"), A("%d", g->shape.d_model);
-    A("--heads"), A("%d", g->shape.n_head);
-    A("--d-ff"), A("%d", g->shape.d_ff);
-    A("--ctx"), A("%d", g->shape.n_ctx);
-    A("--batch"), A("%d", g->batch);
-    if (g->micro_batch > 0) A("--micro-batch"), A("%d", g->micro_batch);
-    A("--tokens"), A("%lld", (long long)g->tokens);
-    if (g->unique_tokens > 0) A("--unique-tokens"), A("%lld", (long long)g->unique_tokens);
-    A("--lr"), A("%.17g", g->lr);
-    A("--min-lr-frac"), A("%.17g", g->min_lr_frac);
-    A("--warmup"), A("%d", g->warmup);
-    A("--schedule"), A("%s", model_sched_name(g->schedule));
-    if (g->schedule == SCHED_FIXED_COSINE)
-        A("--cycle-tokens"), A("%lld", (long long)g->cycle_tokens);
-    if (g->schedule == SCHED_WSD)
-        A("--cooldown"), A("%.17g", g->cooldown), A("--cooldown-shape"),
-            A("%s", model_cooldown_name(g->cooldown_shape));
-    /* WSD families: the branch reads CKPT_DIR/PARENT.ckpt.atN, which the
-     * trunk writes (--keep-at) */
-    if (g->fork_parent[0])
-        A("--fork"), A("%s", g->fork_parent), A("--at"), A("%lld", (long long)g->fork_tokens);
-    for (int k = 0; k < g->nkeep; k++)
-        A("--keep-at"), A("%lld", (long long)g->keep_tokens[k]);
-    A("--weight-decay"), A("%.17g", g->weight_decay);
-    /* `scaling train` has no options for the AdamW betas and eps: a plan
-     * that changes them cannot run through it (sweep_parse refuses it) */
-    A("--grad-clip"), A("%.17g", g->grad_clip);
-    A("--evals"), A("%d", g->evals);
-    A("--eval-windows"), A("%d", g->eval_windows);
-    A("--patience"), A("%d", g->patience);
-    A("--log-every"), A("%d", g->log_every);
-    A("--seed"), A("%llu", (unsigned long long)g->seed);
-    A("--checkpoint-secs"), A("%.17g", g->checkpoint_secs);
-    A("--threads"), A("%d", o->threads);
-    A("--db"), A("%s", o->db_path);
-    A("--run-id"), A("%s", r->id);
-    A("--sweep"), A("%s", plan->name);
-    A("--label"), A("%s", r->label);
-    /* runs.compute_budget is written by sweep_run when it registers the run */
-    A("--checkpoint"), A("%s/%s.ckpt", ckpt_dir, r->id);
-    A("--resume");
-    A("--quiet");
-#undef A
-    a[n] = NULL;
-    if (bad) {
-        sweep_argv_free(a);
-        return NULL;
-    }
-    return a;
+    run_config rc;
+    sweep_run_config(plan, r, o->threads, ckpt_dir, &rc);
+    return run_worker_argv(&rc, o->exe, o->db_path);
+}
+
+void sweep_argv_free(char **argv) {
+    run_argv_free(argv);
 }
 
 /* ======================================================================
@@ -231,22 +176,14 @@ static void emit(pool *P, sweep_event ev, int run, int code) {
 
 /* FLOPs done so far by a running run: its last logged step's tokens. */
 static void refresh_partial(pool *P, const worker *w, int nw) {
-    sqlite3 *db = store_db(P->db);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT max(tokens) FROM steps WHERE run_id = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return;
     for (int i = 0; i < nw; i++) {
         const sweep_item *r = &P->plan->runs[w[i].run];
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            double t = sqlite3_column_double(st, 0);
-            double f = (t - (r->parent >= 0 ? (double)r->cfg.fork_tokens : 0)) * r->flops_per_token;
-            P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
-        }
+        int64_t t;
+        char e[UTIL_ERRLEN];
+        if (store_run_tokens_logged(P->db, r->id, &t, e, sizeof e) || t < 0) continue;
+        double f = (double)(t - (r->parent >= 0 ? r->cfg.fork_tokens : 0)) * r->flops_per_token;
+        P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
     }
-    sqlite3_finalize(st);
 }
 
 static pid_t launch(pool *P, int run, const char *ckpt_dir, char *err, size_t errlen) {
@@ -288,48 +225,6 @@ static pid_t launch(pool *P, int run, const char *ckpt_dir, char *err, size_t er
     return pid;
 }
 
-/* The runs row of plan run r as the sweep registers it (status left empty:
- * store_put_run keeps an existing run's status; config_json borrowed). */
-static void fill_row(store_run *row, const sweep_plan *plan, const sweep_item *r, int threads) {
-    store_run_init(row);
-    snprintf(row->id, sizeof row->id, "%s", r->id);
-    snprintf(row->sweep, sizeof row->sweep, "%s", plan->name);
-    snprintf(row->label, sizeof row->label, "%s", r->label);
-    snprintf(row->data_dir, sizeof row->data_dir, "%s", r->cfg.data_dir);
-    snprintf(row->tokenizer, sizeof row->tokenizer, "%s", plan->data.tokenizer);
-    const model_shape *s = &r->cfg.shape;
-    row->n_vocab = s->n_vocab;
-    row->n_layer = s->n_layer;
-    row->d_model = s->d_model;
-    row->n_head = s->n_head;
-    row->d_ff = s->d_ff;
-    row->n_ctx = s->n_ctx;
-    row->params_total = r->counts.total;
-    row->params_embedding = r->counts.embedding;
-    row->params_nonembedding = r->counts.nonembedding;
-    row->flops_per_token_kaplan = model_flops_kaplan(s, 0);
-    row->flops_per_token_chinchilla = model_flops_chinchilla(s);
-    row->tokens = r->cfg.tokens;
-    row->unique_tokens = r->cfg.unique_tokens;
-    row->batch = r->cfg.batch;
-    row->lr = r->cfg.lr;
-    snprintf(row->schedule, sizeof row->schedule, "%s", model_sched_name(r->cfg.schedule));
-    row->warmup = r->cfg.warmup;
-    row->cycle_tokens = r->cfg.cycle_tokens;
-    snprintf(row->parent_run, sizeof row->parent_run, "%s", r->cfg.fork_parent);
-    if (r->cfg.fork_parent[0]) row->fork_tokens = r->cfg.fork_tokens;
-    row->seed = r->cfg.seed;
-    row->threads = threads;
-    row->compute_budget = r->compute_budget;
-    row->flops = r->flops_chinchilla;
-    row->epochs = r->epochs;
-    row->config_json = r->config_json; /* borrowed */
-}
-
-static int is_finished_status(const char *s) {
-    return !strcmp(s, "done") || !strcmp(s, "diverged");
-}
-
 /* A worker ended: classify it, make the database agree, report it. */
 static void reap(pool *P, const worker *w, int status) {
     const sweep_item *r = &P->plan->runs[w->run];
@@ -339,11 +234,11 @@ static void reap(pool *P, const worker *w, int status) {
     int have = store_get_run(P->db, r->id, &row, e, sizeof e) == 0;
     sweep_event ev;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (code == 0 && have && is_finished_status(row.status))
+    if (code == 0 && have && run_status_finished(store_status_index(row.status)))
         ev = !strcmp(row.status, "diverged") ? SWEEP_EV_DIVERGED : SWEEP_EV_DONE;
-    else if (code == TRAIN_EXIT_DIVERGED)
+    else if (code == RUN_EXIT_DIVERGED)
         ev = SWEEP_EV_DIVERGED;
-    else if (code == TRAIN_EXIT_INTERRUPTED)
+    else if (code == RUN_EXIT_INTERRUPTED)
         ev = SWEEP_EV_STOPPED;
     else
         ev = SWEEP_EV_FAILED;
@@ -353,12 +248,6 @@ static void reap(pool *P, const worker *w, int status) {
     if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
         store_set_status(P->db, r->id, "planned", e, sizeof e);
     store_run_free_fields(&row);
-    /* `scaling train` stores its own configuration JSON; put back the plan's
-     * resolved one (a superset: label, targets, budget, FLOP count), leaving
-     * the results and the measured epochs alone */
-    fill_row(&row, P->plan, r, P->o->threads);
-    row.epochs = NAN;
-    store_put_run(P->db, &row, e, sizeof e);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
         P->partial[w->run] = r->flops_trained;
@@ -437,14 +326,14 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         char e[UTIL_ERRLEN];
         store_run_init(&row);
         int have = store_get_run(P.db, r->id, &row, e, sizeof e) == 0;
-        int fin = have && is_finished_status(row.status);
-        int div = have && !strcmp(row.status, "diverged");
+        int fin = have && run_status_finished(store_status_index(row.status));
+        int div = have && store_status_index(row.status) == STORE_DIVERGED;
         store_run_free_fields(&row);
-        fill_row(&row, plan, r, o->threads);
-        if (!have) snprintf(row.status, sizeof row.status, "planned");
-        rc = store_put_run(P.db, &row, err, errlen);
-        if (rc) goto done;
-        P.pr.flops_total += r->flops_trained;
+        /* the row `scaling train` writes again when the worker starts */
+        run_config rc_;
+        sweep_run_config(plan, r, o->threads, ckpt_dir, &rc_);
+        if ((rc = run_register(P.db, &rc_, &plan->data, err, errlen))) goto done;
+        P.pr.flops_total += r->flops;
         P.pr.total++;
         if (fin) {
             P.finished[order[k]] = 1;

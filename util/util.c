@@ -266,3 +266,17 @@ const char *util_git_rev(void) {
 const char *util_version(void) {
     return SCALING_VERSION;
 }
+
+void util_line_fit(const double *x, const double *y, int n, double *slope, double *icpt) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        sx += x[i];
+        sy += y[i];
+        sxx += x[i] * x[i];
+        sxy += x[i] * y[i];
+    }
+    double den = n * sxx - sx * sx;
+    double b = den > 0 ? (n * sxy - sx * sy) / den : 0;
+    *slope = b;
+    *icpt = n > 0 ? (sy - b * sx) / n : 0;
+}

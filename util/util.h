@@ -1,6 +1,7 @@
 /*
  * util.h — small pieces every module shares: error codes and messages, the
- * seeded RNG with named streams, checksums, atomic file writes, clocks.
+ * seeded RNG with named streams, checksums, atomic file writes, clocks, a
+ * straight-line least squares.
  *
  * Owns nothing global. Does not print, does not exit: every function that can
  * fail returns 0 or a negative UTIL_E* code and, when given one, writes a
@@ -108,5 +109,13 @@ void util_utc_iso(char *buf, size_t n); /* "2026-11-26T05:13:29Z" */
 void util_hostname(char *buf, size_t n);
 const char *util_git_rev(void); /* revision the program was built from */
 const char *util_version(void); /* program version string */
+
+/* ---- Numbers -------------------------------------------------------------- */
+
+/* Least-squares line y = icpt + slope x through n points (plain sums, so a
+ * learning-rate rule fitted with it, and the run ids that hash its lr, stay
+ * what they were). With n < 2 or all x equal the slope is 0 and the
+ * intercept the mean of y. */
+void util_line_fit(const double *x, const double *y, int n, double *slope, double *icpt);
 
 #endif
