@@ -36,7 +36,8 @@ typedef struct {
     double loss;                       /* final (or best) validation loss, nats/token */
     int ncurve;                        /* eval points: curve_tokens[i], curve_loss[i] */
     double *curve_tokens, *curve_loss;
-    int line; /* CSV: the physical line of the row (0: from the database) */
+    char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
+    int line;        /* CSV: the physical line of the row (0: from the database) */
 } fit_run;
 
 typedef struct {
@@ -54,7 +55,11 @@ typedef struct {
 
 typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
 
-/* Loads the finished runs of `sweep` (NULL: all) with their eval curves. */
+/* Loads the finished runs of `sweep` (NULL: all) with their eval curves.
+ * A WSD family (a trunk and the branches forked from it) gets one curve, on
+ * the trunk: the family's cooldown ends (annealed losses at each budget);
+ * the trunk's constant-lr evals and the branches' own curves are dropped
+ * (docs/fit.md, "WSD families"). */
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
 /* Loads a CSV (RFC 4180 as libcsv reads it; a UTF-8 byte-order mark, CRLF,
  * blank lines and ';' or tab separators are accepted) whose header names

@@ -87,6 +87,49 @@ void fit_data_free(fit_data *d) {
 
 /* ---- Loading from the results database ----------------------------------- */
 
+/* A WSD family's curve for the envelopes (Approach 1, Kaplan's L(Cmin)): its
+ * members' final losses at their own tokens, on the trunk. Before its
+ * cooldown a trunk trains at constant lr: those losses were reached, but a run
+ * annealed at that compute reaches less (Hägele et al. 2024, Fig. 2-3), so an
+ * envelope through them would sit too high; a branch's own evals are its
+ * cooldown only. The cooldown ends are each an annealed run. */
+static int family_curves(fit_data *d, char *err, size_t errlen) {
+    for (int t = 0; t < d->nruns; t++) {
+        fit_run *T = &d->runs[t];
+        int nb = 0;
+        for (int i = 0; i < d->nruns; i++)
+            nb += !strcmp(d->runs[i].parent, T->id) && isfinite(d->runs[i].loss);
+        if (!nb || !isfinite(T->loss)) continue;
+        double *ct = malloc((size_t)(nb + 1) * sizeof *ct);
+        double *cl = malloc((size_t)(nb + 1) * sizeof *cl);
+        if (!ct || !cl) {
+            free(ct);
+            free(cl);
+            return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+        }
+        int n = 0;
+        for (int i = 0; i < d->nruns; i++) {
+            fit_run *r = &d->runs[i];
+            if (i != t && (strcmp(r->parent, T->id) || !isfinite(r->loss))) continue;
+            int k = n++; /* insertion by tokens */
+            while (k > 0 && ct[k - 1] > r->tokens) {
+                ct[k] = ct[k - 1], cl[k] = cl[k - 1];
+                k--;
+            }
+            ct[k] = r->tokens, cl[k] = r->loss;
+            if (i != t) {
+                free(r->curve_tokens), free(r->curve_loss);
+                r->curve_tokens = r->curve_loss = NULL;
+                r->ncurve = 0;
+            }
+        }
+        free(T->curve_tokens), free(T->curve_loss);
+        T->curve_tokens = ct, T->curve_loss = cl;
+        T->ncurve = n;
+    }
+    return 0;
+}
+
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
     store_fit_run *rows = NULL;
     int n = 0, rc;
@@ -111,6 +154,7 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->unique_tokens = x->unique_tokens > 0 ? x->unique_tokens : 0;
         r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
         r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
+        snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;
@@ -121,6 +165,7 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
             if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
+    rc = family_curves(d, err, errlen);
 done:
     free(rows);
     if (rc) fit_data_free(d);

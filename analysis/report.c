@@ -308,6 +308,65 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     return 0;
 }
 
+/* WSD families (docs/sweep.md): each trunk with its branches, and what the
+ * sharing saved: FLOPs trained against the sum of the nominal budgets. */
+static int section_families(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
+    store_run *runs = NULL;
+    int n = 0, rc, ntrunks = 0;
+    if ((rc = store_list_runs(c->s, c->sweep[0] ? c->sweep : NULL, NULL, &runs, &n, err, errlen)))
+        return rc;
+    double nominal = 0, trained = 0;
+    for (int i = 0; i < n; i++) {
+        const store_run *r = &runs[i];
+        double fpt = r->flops_per_token_chinchilla;
+        int64_t t = r->tokens_done > 0 ? r->tokens_done : r->tokens;
+        if (!(fpt > 0) || t < 0) continue;
+        nominal += (double)t * fpt;
+        trained += (double)(t - (r->fork_tokens > 0 ? r->fork_tokens : 0)) * fpt;
+    }
+    for (int i = 0; i < n; i++) {
+        const store_run *t = &runs[i];
+        int nb = 0;
+        for (int j = 0; j < n; j++)
+            nb += !strcmp(runs[j].parent_run, t->id);
+        if (!nb) continue;
+        if (ntrunks++ == 0) {
+            fprintf(fp,
+                    "<h2 id=\"families\">WSD families</h2>\n<p class=\"meta\">Each trunk "
+                    "trains its largest budget; each branch starts from the trunk's "
+                    "checkpoint at its fork and trains only its cooldown. FLOPs trained "
+                    "(Chinchilla count): %.4g, against %.4g in the nominal budgets (%.3f).</p>\n"
+                    "<table><tr><th>trunk</th><th>run</th><th>shape</th><th>budget "
+                    "(FLOPs)</th><th>tokens</th><th>fork at</th><th>FLOPs trained</th>"
+                    "<th>status</th><th>val loss</th></tr>\n",
+                    trained, nominal, nominal > 0 ? trained / nominal : NAN);
+        }
+        for (int j = 0; j < n; j++) {
+            const store_run *r = &runs[j];
+            if (j != i && strcmp(r->parent_run, t->id)) continue;
+            int64_t fork = r->fork_tokens > 0 ? r->fork_tokens : 0;
+            fprintf(fp, "<tr><td>");
+            H(t->id);
+            fprintf(fp, "</td><td>");
+            H(j == i ? "(trunk)" : r->id);
+            fprintf(fp, "</td><td>%d×%d</td><td class=\"n\">", r->n_layer, r->d_model);
+            num(fp, r->compute_budget, "%.3g");
+            fprintf(fp, "</td><td class=\"n\">%lld</td><td class=\"n\">", (long long)r->tokens);
+            if (fork) fprintf(fp, "%lld", (long long)fork);
+            fprintf(fp, "</td><td class=\"n\">");
+            num(fp, (double)(r->tokens - fork) * r->flops_per_token_chinchilla, "%.3g");
+            fprintf(fp, "</td><td>");
+            H(r->status);
+            fprintf(fp, "</td><td class=\"n\">");
+            num(fp, r->final_val_loss, "%.4f");
+            fprintf(fp, "</td></tr>\n");
+        }
+    }
+    if (ntrunks) fprintf(fp, "</table>\n");
+    store_runs_free(runs, n);
+    return 0;
+}
+
 /* ---- The report --------------------------------------------------------------- */
 
 int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts *o,
@@ -362,11 +421,13 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     H(store_path(s));
     fprintf(fp, "</code>. Sections: <a href=\"#plan\">plan and status</a>, "
                 "<a href=\"#figures\">figures</a>, <a href=\"#fits\">fits</a>, "
+                "<a href=\"#families\">WSD families</a> (if any), "
                 "<a href=\"#runs\">runs</a>.</p>\n");
     if ((rc = section_plan(fp, c, err, errlen))) goto done;
     section_figures(fp, res);
     section_fits(fp, c);
     if ((rc = section_stored_fits(fp, c, err, errlen))) goto done;
+    if ((rc = section_families(fp, c, err, errlen))) goto done;
     if ((rc = section_runs(fp, c, err, errlen))) goto done;
     fprintf(fp, "</body>\n</html>\n");
     rc = util_afile_commit(af, err, errlen);

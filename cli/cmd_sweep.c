@@ -119,7 +119,7 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
            model_flops_name(plan->flops_count));
     printf("%-16s %-12s %-14s %10s %10s %10s %11s %10s %7s %9s\n", "id", "label", "shape",
            "N_nonemb", "N_total", "target", "tokens", "FLOPs", "epochs", "est");
-    double flops = 0, secs = 0;
+    double flops = 0, trained = 0, secs = 0;
     for (int k = 0; k < n; k++) {
         const sweep_item *r = &plan->runs[order[k]];
         const model_shape *s = &r->cfg.shape;
@@ -130,14 +130,23 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
         else
             snprintf(target, sizeof target, "-");
         fmt_time(estimated ? r->est_seconds : NAN, est, sizeof est);
-        printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s\n", r->id,
-               r->label, shape, (long long)r->counts.nonembedding, (long long)r->counts.total,
-               target, (long long)r->cfg.tokens, r->flops, r->epochs, est,
-               r->epochs > 4 ? "  !" : "");
+        printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s", r->id, r->label,
+               shape, (long long)r->counts.nonembedding, (long long)r->counts.total, target,
+               (long long)r->cfg.tokens, r->flops, r->epochs, est, r->epochs > 4 ? "  !" : "");
+        if (r->parent >= 0)
+            printf("  branch of %s at %lld tokens: trains %.3g FLOPs", r->cfg.fork_parent,
+                   (long long)r->cfg.fork_tokens, r->flops_trained);
+        else if (r->cfg.nkeep > 0)
+            printf("  trunk: %d fork point%s", r->cfg.nkeep, r->cfg.nkeep == 1 ? "" : "s");
+        printf("\n");
         flops += r->flops;
+        trained += r->flops_trained;
         secs += estimated ? r->est_seconds : 0;
     }
     printf("total: %d runs, %.4g FLOPs", n, flops);
+    if (trained != flops) /* WSD branches train only from their fork on */
+        printf(" in nominal budgets, %.4g FLOPs trained (%.3f of nominal)", trained,
+               flops > 0 ? trained / flops : NAN);
     if (estimated) {
         char a[32], b[32];
         fmt_time(secs, a, sizeof a);

@@ -35,8 +35,14 @@ static const char usage[] =
     "  --lr X              peak learning rate (default 1e-3)\n"
     "  --min-lr-frac F     cosine floor as a fraction of the peak (default 0.1)\n"
     "  --warmup N          linear warm-up steps (default 100, at most a tenth of the run)\n"
-    "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine\n"
+    "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine | wsd\n"
     "  --cycle-tokens N    fixed-cosine horizon in tokens, independent of --tokens\n"
+    "  --cooldown F        wsd: the last fraction F of the steps decays (default 0.2)\n"
+    "  --cooldown-shape S  wsd: 1-sqrt (default) | linear\n"
+    "  --fork RUN --at N   branch: start from run RUN's checkpoint at N tokens and go on\n"
+    "                      under this run's own schedule (docs/model.md, Branching)\n"
+    "  --fork-checkpoint P that checkpoint (default: RUN.ckpt.atN beside --checkpoint)\n"
+    "  --keep-at N[,N...]  trunk: keep a checkpoint CHECKPOINT.atN at each of these tokens\n"
     "  --weight-decay X    AdamW decay on matrices (default 0.1)\n"
     "  --grad-clip X       global-norm clip (default 1; 0 off)\n"
     "  --unique-tokens U   train on the first U training tokens only (repeated)\n"
@@ -108,6 +114,13 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
            (long long)c->cycle_tokens, c->weight_decay, c->grad_clip, c->batch,
            c->micro_batch ? c->micro_batch : c->batch, (unsigned long long)c->seed, c->threads,
            info->blas_kernel, info->tokenizer);
+    if (c->schedule == SCHED_WSD)
+        printf("wsd: cooldown=%g shape=%s decay_start_step=%lld\n", c->cooldown,
+               model_cooldown_name(c->cooldown_shape),
+               (long long)model_wsd_decay_start(c, info->steps));
+    if (c->fork_parent[0])
+        printf("fork: parent=%s at_tokens=%lld checkpoint=%s\n", c->fork_parent,
+               (long long)c->fork_tokens, c->fork_checkpoint);
     if (info->eval_windows < info->eval_windows_asked)
         fprintf(stderr,
                 "scaling train: note: --eval-windows %d capped at %d: val.tok holds %llu tokens, "
@@ -214,6 +227,18 @@ static int parse_args(int argc, char **argv, run_config *rc, const char **db_pat
         return cli_usage(C, "--micro-batch %d does not divide --batch %d", c->micro_batch,
                          c->batch);
     if (c->resume && !c->checkpoint[0]) return cli_usage(C, "--resume needs --checkpoint PATH");
+    if (!c->fork_parent[0] != !c->fork_tokens)
+        return cli_usage(C, "--fork RUN and --at N go together");
+    if (c->nkeep && !c->checkpoint[0]) return cli_usage(C, "--keep-at needs --checkpoint PATH");
+    if (c->fork_parent[0] && !c->fork_checkpoint[0]) {
+        /* the sweep's layout: every run's checkpoint is DIR/ID.ckpt */
+        const char *slash = strrchr(c->checkpoint, '/');
+        int dirlen = slash ? (int)(slash - c->checkpoint) : 1;
+        const char *dir = slash ? c->checkpoint : ".";
+        char parent[1100];
+        snprintf(parent, sizeof parent, "%.*s/%s.ckpt", dirlen, dir, c->fork_parent);
+        model_fork_path(parent, c->fork_tokens, c->fork_checkpoint, sizeof c->fork_checkpoint);
+    }
     return -1;
 }
 

@@ -29,7 +29,9 @@ void model_train_defaults(model_train_config *c) {
         .eval_windows = 64,
         .log_every = 10,
         .seed = 1,
-        .checkpoint_secs = 300};
+        .checkpoint_secs = 300,
+        .cooldown = 0.2,
+        .cooldown_shape = COOLDOWN_1_SQRT};
 }
 
 void model_run_id(const model_train_config *c, char out[17]) {
@@ -47,6 +49,15 @@ void model_run_id(const model_train_config *c, char out[17]) {
                      c->warmup, (int)c->schedule, (long long)c->cycle_tokens, c->weight_decay,
                      c->beta1, c->beta2, c->eps, c->grad_clip, c->evals, c->eval_windows,
                      c->patience, (unsigned long long)c->seed, (long long)c->final_eval_tokens);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+    /* appended only when set, so that other runs keep their ids */
+    if (c->schedule == SCHED_WSD && (size_t)n < sizeof buf)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "|cd%.17g|cs%d", c->cooldown,
+                      (int)c->cooldown_shape);
+    if (c->fork_parent[0] && n >= 0 && (size_t)n < sizeof buf)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "|fork=%s@%lld", c->fork_parent,
+                      (long long)c->fork_tokens);
     if (n < 0) n = 0;
     if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
     uint64_t h = util_fnv64(UTIL_FNV_INIT, buf, (size_t)n);
@@ -106,4 +117,12 @@ void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
             cJSON_AddStringToObject(o, names[i], model_sched_name(c->schedule));
         else
             cJSON_AddNumberToObject(o, names[i], v[i]);
+    if (c->schedule == SCHED_WSD) {
+        cJSON_AddNumberToObject(o, "cooldown", c->cooldown);
+        cJSON_AddStringToObject(o, "cooldown_shape", model_cooldown_name(c->cooldown_shape));
+    }
+    if (c->fork_parent[0]) {
+        cJSON_AddStringToObject(o, "fork_parent", c->fork_parent);
+        cJSON_AddNumberToObject(o, "fork_tokens", (double)c->fork_tokens);
+    }
 }

@@ -100,9 +100,22 @@ double model_frontier_tokens(const model_flops_frontier *f, double C, double N);
 
 /* ---- Training configuration -------------------------------------------- */
 
-typedef enum { SCHED_COSINE = 0, SCHED_CONSTANT = 1, SCHED_FIXED_COSINE = 2 } model_sched;
-const char *model_sched_name(model_sched s);               /* "cosine", ... */
+typedef enum {
+    SCHED_COSINE = 0,
+    SCHED_CONSTANT = 1,
+    SCHED_FIXED_COSINE = 2,
+    SCHED_WSD = 3, /* warm-up, stable, decay (Hägele et al. 2024, arXiv 2405.18392) */
+} model_sched;
+const char *model_sched_name(model_sched s);               /* "cosine", ... "wsd" */
 int model_sched_parse(const char *name, model_sched *out); /* 0 or UTIL_EINVAL */
+
+/* Shape of the WSD cooldown: 1 - sqrt(p) (Hägele et al.'s best) or 1 - p. */
+typedef enum { COOLDOWN_1_SQRT = 0, COOLDOWN_LINEAR = 1 } model_cooldown;
+const char *model_cooldown_name(model_cooldown s);               /* "1-sqrt", "linear" */
+int model_cooldown_parse(const char *name, model_cooldown *out); /* 0 or UTIL_EINVAL */
+
+/* A trunk keeps a checkpoint at most at this many fork points. */
+#define MODEL_MAX_KEEP 64
 
 typedef struct {
     model_shape shape;     /* n_vocab is filled from the data if 0 */
@@ -130,6 +143,19 @@ typedef struct {
     double checkpoint_secs; /* write a checkpoint at most this often (and at the end) */
     int resume;             /* continue from `checkpoint` if it exists */
     volatile sig_atomic_t *stop; /* set non-zero to stop cleanly (checkpoint, EINTR) */
+    /* SCHED_WSD: the last `cooldown` of the steps decay (0.2), in this shape */
+    double cooldown;
+    model_cooldown cooldown_shape;
+    /* Branching: a branch starts from its parent's checkpoint at fork_tokens
+     * (a whole step) instead of from initialisation, and continues under its
+     * own schedule; its data order continues the parent's. */
+    char fork_parent[17];       /* the parent run's id ("" for none) */
+    int64_t fork_tokens;        /* the parent's tokens at the fork */
+    char fork_checkpoint[1024]; /* the parent's checkpoint there (model_fork_path) */
+    /* A trunk writes model_fork_path(checkpoint, t) when it reaches each t
+     * (whole steps, below tokens), for the branches that fork there. */
+    int64_t keep_tokens[MODEL_MAX_KEEP];
+    int nkeep;
 } model_train_config;
 
 void model_train_defaults(model_train_config *c);
@@ -146,12 +172,24 @@ int model_eval_windows_max(uint64_t val_tokens, int n_ctx);
  * under c's schedule (see schedule.c for the formulas). */
 double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
 
+/* WSD: the first step of the cooldown of a run of `steps` steps, i.e. the
+ * step at which a branch of that length leaves its trunk (the one place the
+ * cooldown length is computed: steps - max(1, round(cooldown * steps))). */
+int64_t model_wsd_decay_start(const model_train_config *c, int64_t steps);
+
+/* The checkpoint a trunk with checkpoint path `ckpt` keeps at `tokens` for
+ * its branches: "CKPT.atTOKENS". */
+void model_fork_path(const char *ckpt, int64_t tokens, char *out, size_t n);
+
 /* Stable run id: 16 hex digits hashing every field that changes what is
  * computed (shape, data checksum-independent path, budget, optimiser, schedule,
  * seed, final eval size); threads, checkpoint path and logging cadence are
  * left out. Version 2 ("v2|" in the hashed text): windows drawn without
  * replacement and the final loss on the whole validation split; a v1 id
- * (windows with replacement, 64 final windows) is never reused for v2 work. */
+ * (windows with replacement, 64 final windows) is never reused for v2 work.
+ * The WSD cooldown and a branch's parent and fork point are hashed only when
+ * set; the fork points a trunk keeps are left out (they change what is
+ * saved, not what is computed). */
 void model_run_id(const model_train_config *c, char out[17]);
 
 /* The configuration as JSON fields (runs.config_json), added to the cJSON

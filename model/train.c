@@ -138,6 +138,52 @@ static int check_config(const model_train_config *c, char *err, size_t errlen) {
         return util_err(err, errlen, UTIL_EINVAL, "unique_tokens: expected >= 0");
     if (c->resume && !c->checkpoint[0])
         return util_err(err, errlen, UTIL_EINVAL, "resume needs a checkpoint path");
+    if (c->schedule == SCHED_WSD && !(c->cooldown > 0 && c->cooldown <= 1))
+        return util_err(err, errlen, UTIL_EINVAL, "cooldown: expected a fraction in (0, 1], got %g",
+                        c->cooldown);
+    /* fork points must fall on whole steps inside the run, or the step that
+     * writes or reads them never comes */
+    int64_t tps = (int64_t)c->batch * c->shape.n_ctx;
+    if (c->nkeep < 0 || c->nkeep > MODEL_MAX_KEEP)
+        return util_err(err, errlen, UTIL_EINVAL, "keep: at most %d fork points, got %d",
+                        MODEL_MAX_KEEP, c->nkeep);
+    if (c->nkeep > 0 && !c->checkpoint[0])
+        return util_err(err, errlen, UTIL_EINVAL, "keeping fork points needs a checkpoint path");
+    for (int i = 0; i < c->nkeep; i++)
+        if (c->keep_tokens[i] <= 0 || c->keep_tokens[i] % tps || c->keep_tokens[i] >= c->tokens)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "keep: fork point %lld tokens: expected a multiple of the %lld tokens "
+                            "of a step, above 0 and below the budget %lld",
+                            (long long)c->keep_tokens[i], (long long)tps, (long long)c->tokens);
+    if (c->fork_parent[0]) {
+        if (c->fork_tokens <= 0 || c->fork_tokens % tps || c->fork_tokens >= c->tokens)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "fork at %lld tokens: expected a multiple of the %lld tokens of a "
+                            "step, above 0 and below the budget %lld",
+                            (long long)c->fork_tokens, (long long)tps, (long long)c->tokens);
+        if (!c->fork_checkpoint[0])
+            return util_err(err, errlen, UTIL_EINVAL, "fork: no parent checkpoint path");
+    }
+    return 0;
+}
+
+/* Starts a branch from its parent's checkpoint at the fork: parameters,
+ * AdamW moments, step, tokens and the data order are the parent's there;
+ * the identity becomes the branch's, and its clock starts at zero. */
+static int load_fork(const model_train_config *c, nn_gpt *g, nn_ckpt_state *st,
+                     const char run_id[17], char *err, size_t errlen) {
+    int rc = nn_ckpt_load(c->fork_checkpoint, g, st, err, errlen);
+    if (rc) return rc;
+    if (strcmp(st->run_id, c->fork_parent) != 0)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: checkpoint belongs to run %s, the fork names parent %s",
+                        c->fork_checkpoint, st->run_id, c->fork_parent);
+    if (st->tokens != c->fork_tokens)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "%s: checkpoint is at %lld tokens, the fork is at %lld", c->fork_checkpoint,
+                        (long long)st->tokens, (long long)c->fork_tokens);
+    memcpy(st->run_id, run_id, 17);
+    st->elapsed = 0;
     return 0;
 }
 
@@ -181,11 +227,11 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     }
     if ((rc = model_shape_check(&c->shape, err, errlen))) goto done;
     char path[2400];
-    snprintf(path, sizeof path, "%s/train.tok", c->data_dir);
+    snprintf(path, sizeof path, "%.1023s/train.tok", c->data_dir);
     if ((rc = data_tokfile_open(&tr, path, err, errlen))) goto done;
     tr_open = 1;
     if ((rc = check_tokens(&tr, path, c->shape.n_vocab, err, errlen))) goto done;
-    snprintf(path, sizeof path, "%s/val.tok", c->data_dir);
+    snprintf(path, sizeof path, "%.1023s/val.tok", c->data_dir);
     if ((rc = data_tokfile_open(&va, path, err, errlen))) goto done;
     va_open = 1;
     if ((rc = check_tokens(&va, path, c->shape.n_vocab, err, errlen))) goto done;
@@ -238,6 +284,7 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     util_rng_seed(&st.data_rng, c->seed, "data");
     st.best_val = INFINITY;
     st.last_val = st.last_bpb = st.last_train = NAN;
+    int forked = 0; /* started from the parent's checkpoint just now */
     if (c->resume && access(c->checkpoint, F_OK) == 0) {
         if ((rc = nn_ckpt_load(c->checkpoint, g, &st, err, errlen))) goto done;
         if (strcmp(st.run_id, run_id) != 0) {
@@ -246,6 +293,9 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
                           c->checkpoint, st.run_id, run_id);
             goto done;
         }
+    } else if (c->fork_parent[0]) {
+        if ((rc = load_fork(c, g, &st, run_id, err, errlen))) goto done;
+        forked = 1;
     }
 
     model_train_info info;
@@ -272,6 +322,11 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
         goto done;
     }
     int npts = eval_points(steps, c->evals, pts);
+    if (forked) { /* the branch's own validation points before the fork are the parent's past */
+        st.evals_done = 0;
+        while (st.evals_done < npts && pts[st.evals_done] <= st.step)
+            st.evals_done++;
+    }
     double ln_v = log((double)c->shape.n_vocab);
     double t_start = util_now(), t_ckpt = t_start, eval_secs = 0;
     int64_t first_step = st.step;
@@ -378,6 +433,16 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
                 status = MODEL_EARLY_STOPPED;
         }
         if (status != MODEL_DONE) break;
+        for (int k = 0; k < c->nkeep; k++) /* a fork point: keep this step for its branches */
+            if (c->keep_tokens[k] == st.tokens) {
+                char fp[1100];
+                model_fork_path(c->checkpoint, st.tokens, fp, sizeof fp);
+                double e0 = st.elapsed;
+                st.elapsed += util_now() - t_start;
+                rc = nn_ckpt_save(fp, g, &st, err, errlen);
+                st.elapsed = e0;
+                if (rc) goto done;
+            }
         if (c->checkpoint[0] && c->checkpoint_secs > 0 && now - t_ckpt >= c->checkpoint_secs &&
             st.step < steps) {
             double e0 = st.elapsed;

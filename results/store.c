@@ -102,6 +102,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  windows INTEGER NOT NULL,\n"
     "  losses  BLOB NOT NULL\n"
     ") STRICT;\n",
+    /* v3 -> v4: branches (a run started from another run's checkpoint) */
+    "ALTER TABLE runs ADD COLUMN parent_run TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN fork_tokens INTEGER;\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
@@ -625,6 +628,8 @@ static const struct {
     F(git_rev, K_TEXT, U_CONF),
     F(blas_kernel, K_TEXT, U_CONF),
     F(config_json, K_JSON, U_CONF),
+    F(parent_run, K_TEXT, U_CONF),
+    F(fork_tokens, K_I64, U_CONF),
 };
 #undef F
 #define NCOLS (int)(sizeof cols / sizeof cols[0])

@@ -37,7 +37,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -67,6 +67,8 @@ typedef struct {
     char schedule[16];
     int warmup;
     int64_t cycle_tokens;
+    char parent_run[17]; /* a branch: the run it forked from ("" for none) */
+    int64_t fork_tokens; /* a branch: the parent's tokens at the fork (-1 for none) */
     uint64_t seed;
     int threads;
     double compute_budget; /* the IsoFLOP budget that generated it, NaN if none */
@@ -249,6 +251,7 @@ typedef struct {
     double unique_tokens;                 /* unique training tokens, 0 or NaN: unlimited */
     double compute_budget;                /* IsoFLOP budget that generated it (FLOPs) */
     double final_val_loss, best_val_loss; /* nats/token */
+    char parent_run[17];                  /* a WSD branch's trunk (runs.parent_run), "" if none */
 } store_fit_run;
 
 /* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.

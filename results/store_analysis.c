@@ -66,7 +66,7 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
                       "SELECT id, label, params_total, params_nonembedding, "
                       "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
                       "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                      "best_val_loss FROM runs WHERE status = 'done' "
+                      "best_val_loss, parent_run FROM runs WHERE status = 'done' "
                       "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
                       &sweep, 1, &st, "runs", err, errlen)))
         goto done;
@@ -88,6 +88,7 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
         x->compute_budget = col_num(st, 9);
         x->final_val_loss = col_num(st, 10);
         x->best_val_loss = col_num(st, 11);
+        col_copy(st, 12, x->parent_run, sizeof x->parent_run);
     }
     if (r != SQLITE_DONE)
         rc =

@@ -189,7 +189,7 @@ int store_print_runs(store *s, const char *sweep, const char *status, int fmt, F
         "SELECT id, sweep, label, status, "
         "CASE WHEN n_layer IS NULL THEN NULL ELSE n_layer || 'x' || d_model END AS shape, "
         "params_total, params_nonembedding AS params_nonemb, tokens, flops, "
-        "final_val_loss, tokens_done "
+        "final_val_loss, tokens_done, parent_run AS parent, fork_tokens AS fork_at "
         "FROM runs WHERE (?1 IS NULL OR sweep = ?1) AND (?2 IS NULL OR status = ?2) "
         "ORDER BY sweep, compute_budget, params_nonembedding, id",
         params, 2, fmt, fp, err, errlen);

@@ -74,6 +74,9 @@ char *run_config_json(const run_config *rc, const data_info *data) {
     cJSON_AddStringToObject(o, "flops_count", rc->flops_count);
     cJSON_AddNumberToObject(o, "flops_per_token", fpt);
     cJSON_AddNumberToObject(o, "flops", (double)trained_tokens(rc) * fpt);
+    if (g->fork_parent[0]) /* a branch trains from its fork on */
+        cJSON_AddNumberToObject(o, "flops_trained",
+                                (double)(trained_tokens(rc) - g->fork_tokens) * fpt);
     if (isfinite(rc->compute_budget))
         cJSON_AddNumberToObject(o, "compute_budget", rc->compute_budget);
     cJSON_AddNumberToObject(o, "epochs", planned_epochs(rc, data));
@@ -111,6 +114,8 @@ int run_row(const run_config *rc, const data_info *data, store_run *row, char *e
     snprintf(row->schedule, sizeof row->schedule, "%s", model_sched_name(g->schedule));
     row->warmup = g->warmup;
     row->cycle_tokens = g->cycle_tokens;
+    snprintf(row->parent_run, sizeof row->parent_run, "%s", g->fork_parent);
+    if (g->fork_parent[0]) row->fork_tokens = g->fork_tokens;
     row->seed = g->seed;
     row->threads = g->threads;
     row->compute_budget = rc->compute_budget;

@@ -49,6 +49,8 @@ typedef struct {
     double epochs;           /* cfg.tokens / unique training tokens available */
     double est_seconds;      /* estimated wall time on this machine, NaN if not measured */
     int line;                /* line of the generating section's header in the file */
+    int parent;              /* wsd branch: plan index of its trunk (cfg.fork_*), else -1 */
+    double flops_trained;    /* FLOPs this run trains itself (a branch: after its fork) */
     char *config_json;       /* the resolved configuration as JSON (owned) */
 } sweep_item;
 
@@ -95,9 +97,10 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
  * that is more than SWEEP_MAX_TOKENS or an argument is not positive. */
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step);
 
-/* The deterministic launch order: largest FLOPs first (ties by id), so the
- * long runs start early and the ETA is honest. With shard_n > 1 keeps the
- * entries at positions p of that order with p % shard_n == shard_i - 1.
+/* The deterministic launch order: largest FLOPs trained first (ties by id),
+ * so the long runs start early and the ETA is honest. With shard_n > 1 keeps
+ * the entries at positions p of that order (branches not counted) with
+ * p % shard_n == shard_i - 1, and the branches of the trunks kept.
  * order must hold plan->nruns entries; *n gets the count kept. */
 void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, int *n);
 
@@ -148,7 +151,9 @@ typedef struct {
 
 /* Registers the sweep and its planned runs in the database, then runs every
  * unfinished run of the shard (status other than done/diverged) as a worker
- * process `exe train ... --run-id ID --resume`, at most `workers` at a time,
+ * process `exe train ... --run-id ID --resume`, at most `workers` at a time;
+ * a branch starts once its trunk has written the checkpoint it forks from
+ * (CKPT_DIR/TRUNK.ckpt.atTOKENS), which is deleted when its branches are done;
  * recording crashes as failed and going on. Returns 0 when every run of the
  * shard ended (done, diverged or failed: see *last), UTIL_EINTR when stopped
  * (all runs resumable), another negative code when the database or the

@@ -61,6 +61,8 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"log_every", K_LOG_EVERY, T_INT, 0, 1, 1 << 30, NULL},
     {"checkpoint_secs", K_CHECKPOINT_SECS, T_DBL, 0, 0, 1e9, NULL},
     {"seed", K_SEED, T_INT, 0, 0, 9007199254740992.0, "seeds"},
+    {"cooldown", K_COOLDOWN, T_DBL, 0, 1e-9, 1, NULL},
+    {"cooldown_shape", K_COOLDOWN_SHAPE, T_STR, 0, 0, 0, NULL},
 };
 
 const sweep_keydef *sweep_key_find(const char *name) {

@@ -157,6 +157,10 @@ static char *run_json(const sweep_plan *p, const sweep_item *r) {
     return run_config_json(&rc, &p->data);
 }
 
+char *sweep_item_json(const sweep_plan *p, const sweep_item *r) {
+    return run_json(p, r);
+}
+
 #define ORIGIN(c, i, sec) ((i) >= 0 ? (c)->f.e[i].origin : (sec)->origin)
 
 typedef struct {
@@ -366,7 +370,7 @@ static int section_axes(section *x) {
             if (*q == '_') *q = '-'; /* fixed_cosine and fixed-cosine both read */
         if (model_sched_parse(nm, &x->sched))
             return util_err(err, errlen, UTIL_EINVAL,
-                            "%s: schedule = %s: expected cosine, constant or fixed-cosine",
+                            "%s: schedule = %s: expected cosine, constant, fixed-cosine or wsd",
                             c->f.e[i_sched].origin, c->val[i_sched].s);
     }
     /* the workers are `scaling train`, which keeps AdamW's betas and eps at
@@ -548,6 +552,19 @@ static int point_optim(section *x, sweep_item *r) {
     if (g->warmup < wmin) g->warmup = (int)wmin;
     if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
     g->schedule = x->sched;
+    if (x->sched == SCHED_WSD) {
+        int i_cd = lookup(c, x->sec->name, K_COOLDOWN, NULL);
+        int i_cs = lookup(c, x->sec->name, K_COOLDOWN_SHAPE, NULL);
+        if (i_cd >= 0 && c->val[i_cd].n != 1)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown = %s: expected one fraction (a family shares its trunk)",
+                            c->f.e[i_cd].origin, c->f.e[i_cd].value);
+        g->cooldown = getv(c, i_cd, 0, g->cooldown);
+        if (i_cs >= 0 && model_cooldown_parse(c->val[i_cs].s, &g->cooldown_shape))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown_shape = %s: expected 1-sqrt or linear",
+                            c->f.e[i_cs].origin, c->val[i_cs].s);
+    }
     g->cycle_tokens = (int64_t)ax(x, K_CYCLE_TOKENS, (double)g->cycle_tokens);
     if (x->sched == SCHED_FIXED_COSINE && g->cycle_tokens <= 0) g->cycle_tokens = g->tokens;
     g->weight_decay = ax(x, K_WEIGHT_DECAY, g->weight_decay);
@@ -807,6 +824,7 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: the sweep plans no runs", path);
         goto fail;
     }
+    if ((rc = sweep_wsd_families(plan, err, errlen))) goto fail;
 
     /* the stored text: the file, then the overrides as comments */
     {
@@ -850,7 +868,7 @@ fail:
 static int by_flops_desc(const void *a, const void *b, void *arg) {
     const sweep_plan *sp = arg;
     const sweep_item *x = &sp->runs[*(const int *)a], *y = &sp->runs[*(const int *)b];
-    if (x->flops != y->flops) return x->flops < y->flops ? 1 : -1;
+    if (x->flops_trained != y->flops_trained) return x->flops_trained < y->flops_trained ? 1 : -1;
     return strcmp(x->id, y->id);
 }
 
@@ -859,8 +877,16 @@ void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, i
         order[i] = i;
     qsort_r(order, plan->nruns, sizeof *order, by_flops_desc, (void *)plan);
     if (shard_n < 1) shard_n = 1;
-    int k = 0;
+    /* a branch goes with its trunk: it needs the trunk's fork checkpoint */
+    int *shard = malloc((plan->nruns ? plan->nruns : 1) * sizeof *shard);
+    int k = 0, q = 0;
     for (int p = 0; p < plan->nruns; p++)
-        if (p % shard_n == shard_i - 1 || shard_n == 1) order[k++] = order[p];
+        if (plan->runs[order[p]].parent < 0 && shard) shard[order[p]] = q++ % shard_n;
+    for (int p = 0; p < plan->nruns; p++) {
+        const sweep_item *r = &plan->runs[order[p]];
+        int s = !shard ? p % shard_n : shard[r->parent >= 0 ? r->parent : order[p]];
+        if (s == shard_i - 1 || shard_n == 1) order[k++] = order[p];
+    }
+    free(shard);
     *n = k;
 }

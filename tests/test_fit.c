@@ -773,6 +773,64 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
     store_close(s);
 }
 
+/* A WSD family: each member a finished run at its own budget; one envelope
+ * curve on the trunk through the cooldown ends, none elsewhere. */
+Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    snprintf(p, sizeof p, "%s/w.db", dir);
+    store *s;
+    cr_assert_eq(store_open(&s, p, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(s, "w", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
+    const int64_t tok[3] = {40000000, 10000000, 20000000}; /* trunk, two branches */
+    const double loss[3] = {2.5, 3.1, 2.8};
+    for (int i = 0; i < 3; i++) {
+        store_run r;
+        store_run_init(&r);
+        snprintf(r.id, sizeof r.id, "w%d", i);
+        snprintf(r.sweep, sizeof r.sweep, "w");
+        r.params_total = 1000000;
+        r.params_nonembedding = 900000;
+        r.flops_per_token_chinchilla = 6.5e6;
+        r.tokens = tok[i];
+        r.compute_budget = 6.5e6 * (double)tok[i];
+        if (i) {
+            snprintf(r.parent_run, sizeof r.parent_run, "w0");
+            r.fork_tokens = tok[i] * 4 / 5;
+        }
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        /* constant-lr evals of the trunk lie above the annealed ends */
+        for (int j = 1; j <= 4; j++)
+            cr_assert_eq(store_add_eval(s, r.id, j, tok[i] * j / 4, 0,
+                                        loss[i] + 0.4 * (4 - j) + 0.2, NAN, err, sizeof err),
+                         0, "%s", err);
+        r.final_val_loss = loss[i];
+        r.tokens_done = tok[i];
+        snprintf(r.status, sizeof r.status, "done");
+        cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+        store_run_free_fields(&r);
+    }
+    fit_data d;
+    cr_assert_eq(fit_load_store(&d, s, "w", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 3);
+    cr_expect_str_eq(d.runs[0].id, "w0");
+    cr_expect_str_eq(d.runs[1].parent, "w0");
+    for (int i = 0; i < 3; i++) { /* each at its own budget and final loss */
+        NEAR(d.runs[i].tokens, (double)tok[i], 0);
+        NEAR(d.runs[i].loss, loss[i], 1e-12);
+        NEAR(d.runs[i].budget, 6.5e6 * (double)tok[i], 1);
+    }
+    cr_assert_eq(d.runs[0].ncurve, 3);
+    cr_assert_eq(d.runs[1].ncurve, 0);
+    cr_assert_eq(d.runs[2].ncurve, 0);
+    const double want_t[3] = {1e7, 2e7, 4e7}, want_l[3] = {3.1, 2.8, 2.5};
+    for (int k = 0; k < 3; k++) {
+        NEAR(d.runs[0].curve_tokens[k], want_t[k], 0);
+        NEAR(d.runs[0].curve_loss[k], want_l[k], 1e-12);
+    }
+    fit_data_free(&d);
+    store_close(s);
+}
+
 /* ---- JSON --------------------------------------------------------------------------- */
 
 Test(fit, json_round_trip) {

@@ -341,6 +341,55 @@ Test(model, schedules) {
     cr_assert_eq(model_sched_parse("linear", &m), UTIL_EINVAL);
 }
 
+Test(model, wsd_schedule) {
+    model_train_config c;
+    model_train_defaults(&c);
+    c.lr = 1.0, c.min_lr_frac = 0.1, c.warmup = 10, c.schedule = SCHED_WSD, c.cooldown = 0.2;
+    int64_t steps = 100; /* cooldown: the last 20 steps, 80..99 */
+    cr_assert_eq(model_wsd_decay_start(&c, steps), 80);
+    cr_assert_eq(model_wsd_decay_start(&c, 7), 6);             /* round(1.4) = 1 step */
+    cr_assert_eq(model_wsd_decay_start(&c, 2), 1);             /* at least one step */
+    cr_assert_float_eq(model_lr_at(&c, 4, steps), 0.5, 1e-12); /* warm-up as before */
+    cr_assert_eq(model_lr_at(&c, 10, steps), 1.0);
+    cr_assert_eq(model_lr_at(&c, 79, steps), 1.0);
+    /* 1-sqrt: step 84 is p = 5/20, f = 1 - 0.5 */
+    cr_assert_float_eq(model_lr_at(&c, 84, steps), 0.1 + 0.9 * 0.5, 1e-12);
+    cr_assert_eq(model_lr_at(&c, 99, steps), 0.1); /* the floor at the last step */
+    for (int64_t t = 81; t < steps; t++)
+        cr_assert(model_lr_at(&c, t, steps) < model_lr_at(&c, t - 1, steps));
+    c.cooldown_shape = COOLDOWN_LINEAR;
+    cr_assert_float_eq(model_lr_at(&c, 84, steps), 0.1 + 0.9 * 0.75, 1e-12);
+    cr_assert_eq(model_lr_at(&c, 99, steps), 0.1);
+    /* a shorter run has the same lr as a longer one up to its own cooldown:
+     * what lets a branch leave its trunk there */
+    for (int64_t t = 0; t < model_wsd_decay_start(&c, 60); t++)
+        cr_assert_eq(model_lr_at(&c, t, 60), model_lr_at(&c, t, steps));
+    model_cooldown k;
+    cr_assert_eq(model_cooldown_parse("1-sqrt", &k), 0);
+    cr_assert_eq(k, COOLDOWN_1_SQRT);
+    cr_assert_eq(model_cooldown_parse("linear", &k), 0);
+    cr_assert_eq(k, COOLDOWN_LINEAR);
+    cr_assert_eq(model_cooldown_parse("cosine", &k), UTIL_EINVAL);
+    model_sched m;
+    cr_assert_eq(model_sched_parse("wsd", &m), 0);
+    cr_assert_eq(m, SCHED_WSD);
+    /* the cooldown enters the id of a WSD run only; a fork enters it */
+    char a[17], b[17];
+    model_run_id(&c, a);
+    c.cooldown = 0.3;
+    model_run_id(&c, b);
+    cr_assert_str_neq(a, b);
+    c.schedule = SCHED_COSINE;
+    model_run_id(&c, a);
+    c.cooldown = 0.2;
+    model_run_id(&c, b);
+    cr_assert_str_eq(a, b);
+    snprintf(c.fork_parent, sizeof c.fork_parent, "0123456789abcdef");
+    c.fork_tokens = 64;
+    model_run_id(&c, b);
+    cr_assert_str_neq(a, b);
+}
+
 /* ---- training runs on a prepared directory ----------------------------- */
 
 static char g_dir[256];
@@ -475,6 +524,97 @@ Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data
     }
     cr_assert_eq(b.nevals, a.nevals);
     cr_assert(memcmp(a.vloss, b.vloss, sizeof(double) * a.nevals) == 0);
+}
+
+/* A branch forked from a WSD trunk at step s (its own cooldown's first step)
+ * equals, bit for bit, the same WSD run trained alone: the trunk's lr before
+ * s is the branch's, and the checkpoint carries the parameters, the AdamW
+ * moments and the data order. */
+Test(model, wsd_branch_equals_the_run_trained_alone, .init = make_data, .fini = rm_data) {
+    char err[UTIL_ERRLEN], parent[17], ckpt[600], fork[700];
+    model_train_result res, alone_res;
+    model_train_config t, b;
+    small_config(&t);
+    t.schedule = SCHED_WSD;
+    t.tokens = 4 * 16 * 40; /* the trunk: 40 steps, cooldown from step 32 */
+    snprintf(ckpt, sizeof ckpt, "%s/trunk.ckpt", g_dir);
+    snprintf(t.checkpoint, sizeof t.checkpoint, "%s", ckpt);
+    b = t;
+    b.tokens = 4 * 16 * 20; /* the branch: 20 steps, cooldown from step 16 */
+    int64_t s = model_wsd_decay_start(&b, 20);
+    cr_assert_eq(s, 16);
+    t.keep_tokens[0] = s * 64;
+    t.nkeep = 1;
+    static rec rt, rb, ra;
+    cr_assert_eq(run(&t, &rt, &res, err), 0, "%s", err);
+    model_fork_path(ckpt, s * 64, fork, sizeof fork);
+    cr_assert_eq(access(fork, F_OK), 0, "no fork checkpoint %s", fork);
+    model_run_id(&t, parent);
+
+    /* alone */
+    b.checkpoint[0] = 0;
+    cr_assert_eq(run(&b, &ra, &alone_res, err), 0, "%s", err);
+    /* branched: only steps 17..20 are trained */
+    snprintf(b.fork_parent, sizeof b.fork_parent, "%s", parent);
+    b.fork_tokens = s * 64;
+    snprintf(b.fork_checkpoint, sizeof b.fork_checkpoint, "%s", fork);
+    cr_assert_eq(run(&b, &rb, &res, err), 0, "%s", err);
+    cr_assert_eq(rb.nsteps, 20 - 16);
+    cr_assert_eq(rb.step[0], 17);
+    for (int i = 0; i < rb.nsteps; i++)
+        cr_assert(memcmp(&rb.loss[i], &ra.loss[16 + i], sizeof(double)) == 0,
+                  "step %lld: branch %.17g, alone %.17g", (long long)rb.step[i], rb.loss[i],
+                  ra.loss[16 + i]);
+    cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+              "final val loss: branch %.17g, alone %.17g", res.final_val_loss,
+              alone_res.final_val_loss);
+    cr_assert(memcmp(&res.final_train_loss, &alone_res.final_train_loss, sizeof(double)) == 0);
+    cr_assert_eq(res.tokens, alone_res.tokens);
+    /* the trunk's own steps before the fork are the branch's past */
+    for (int i = 0; i < 16; i++)
+        cr_assert(memcmp(&rt.loss[i], &ra.loss[i], sizeof(double)) == 0, "step %d", i + 1);
+    /* the trunk's cooldown differs from the branch's: a later step differs */
+    cr_assert(memcmp(&rt.loss[19], &ra.loss[19], sizeof(double)) != 0);
+
+    /* a branch interrupted after its own checkpoint resumes from it, not
+     * from the fork, and still ends where the run trained alone ends */
+    {
+        static rec rr;
+        volatile sig_atomic_t stop = 0;
+        model_train_config r = b;
+        snprintf(r.checkpoint, sizeof r.checkpoint, "%s/branch.ckpt", g_dir);
+        r.checkpoint_secs = 0;
+        r.resume = 1;
+        r.stop = &stop;
+        rr.stop = &stop;
+        rr.stop_after = 18;
+        cr_assert_eq(run(&r, &rr, &res, err), UTIL_EINTR, "%s", err);
+        cr_assert_eq(access(r.checkpoint, F_OK), 0);
+        stop = 0;
+        rr.stop_after = 0;
+        char aside[800];
+        snprintf(aside, sizeof aside, "%s.aside", fork);
+        cr_assert_eq(rename(fork, aside), 0); /* the fork checkpoint is not read again */
+        cr_assert_eq(run(&r, &rr, &res, err), 0, "%s", err);
+        cr_assert_eq(rename(aside, fork), 0);
+        cr_assert_eq(rr.nsteps, 4);
+        cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+                  "resumed branch %.17g, alone %.17g", res.final_val_loss,
+                  alone_res.final_val_loss);
+    }
+
+    /* a wrong parent or fork point is refused, naming the checkpoint */
+    b.fork_tokens = 15 * 64;
+    cr_assert_eq(run(&b, &rb, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "the fork is at 960"), "%s", err);
+    b.fork_tokens = s * 64;
+    b.fork_parent[0] = 'x';
+    cr_assert_eq(run(&b, &rb, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "the fork names parent x"), "%s", err);
+    /* a keep point off the step grid would never be written */
+    t.keep_tokens[0] = 100;
+    cr_assert_eq(run(&t, &rt, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "fork point 100 tokens"), "%s", err);
 }
 
 Test(model, corrupt_checkpoint_is_detected, .init = make_data, .fini = rm_data) {
@@ -615,6 +755,63 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
              "--tokens 6400 --lr 1000 --warmup 0 --threads 1 >/dev/null 2>&1",
              SCALING_BIN, g_dir);
     cr_assert_eq(sh(cmd), 3); /* diverged */
+}
+
+/* scaling train --fork: the branch of a trunk run through the CLI records its
+ * family in the database and ends where the same run trained alone ends;
+ * misuse is a usage error naming the option. */
+Test(model, cli_train_fork, .init = make_data, .fini = rm_data) {
+    char cmd[4096], base[1024];
+    snprintf(base, sizeof base,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--warmup 2 --evals 2 --threads 1 --schedule wsd --db %s/f.db --quiet",
+             SCALING_BIN, g_dir, g_dir);
+    /* trunk: 30 steps; branch: 10 steps, cooldown from step 8 = 512 tokens */
+    snprintf(cmd, sizeof cmd, "%s --tokens 1920 --checkpoint %s/T.ckpt --keep-at 512 > %s/t.txt",
+             base, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    char path[512], *text = NULL, e[UTIL_ERRLEN], tid[17] = "";
+    size_t n;
+    snprintf(path, sizeof path, "%s/t.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    const char *idp = strstr(text, "run: id=");
+    cr_assert(idp, "%s", text);
+    snprintf(tid, sizeof tid, "%.16s", idp + 8);
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "%s --tokens 640 --fork %s --at 512 --fork-checkpoint %s/T.ckpt.at512 --run-id br "
+             "> %s/b.txt 2>&1",
+             base, tid, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --run-id alone > %s/a.txt 2>&1", base, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    store *db;
+    snprintf(path, sizeof path, "%s/f.db", g_dir);
+    cr_assert_eq(store_open(&db, path, STORE_READONLY, e, sizeof e), 0, "%s", e);
+    store_run br, al;
+    cr_assert_eq(store_get_run(db, "br", &br, e, sizeof e), 0, "%s", e);
+    cr_assert_eq(store_get_run(db, "alone", &al, e, sizeof e), 0, "%s", e);
+    cr_assert_str_eq(br.parent_run, tid);
+    cr_assert_eq(br.fork_tokens, 512);
+    cr_assert_str_eq(al.parent_run, "");
+    cr_assert_str_eq(br.schedule, "wsd");
+    cr_assert(memcmp(&br.final_val_loss, &al.final_val_loss, sizeof(double)) == 0,
+              "branch %.17g, alone %.17g", br.final_val_loss, al.final_val_loss);
+    cr_assert(strstr(br.config_json, "\"fork_parent\""), "%s", br.config_json);
+    store_run_free_fields(&br);
+    store_run_free_fields(&al);
+    store_close(db);
+    /* usage errors */
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --fork %s > %s/u.txt 2>&1", base, tid, g_dir);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(path, sizeof path, "%s/u.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    cr_assert(strstr(text, "--fork RUN and --at N go together"), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --cooldown-shape cosine 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --keep-at 64 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2); /* --keep-at needs --checkpoint */
 }
 
 Test(model, cli_bench_usage) {

@@ -191,7 +191,7 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 41);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 43);
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
@@ -1178,4 +1178,47 @@ Test(store, final_eval_windows_roundtrip) {
     cr_assert_eq(raw_int(p, "SELECT windows FROM final_eval WHERE run_id='fe1'"), 5);
     rmtree(d);
     free(p), free(d);
+}
+
+/* A branch's parent and fork point round-trip; an older file gains the columns
+ * (NULL for its runs) when opened for writing. */
+Test(store, branch_columns_and_their_migration) {
+    char *d = tmpdir(), *p = pathin(d, "b.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(p, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r, g;
+    make_run(&r, "trunk", "sw", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    make_run(&r, "branch", "sw", 1);
+    snprintf(r.parent_run, sizeof r.parent_run, "trunk");
+    r.fork_tokens = 4096;
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_get_run(s, "branch", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "trunk");
+    cr_assert_eq(g.fork_tokens, 4096);
+    store_run_free_fields(&g);
+    cr_assert_eq(store_get_run(s, "trunk", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "");
+    cr_assert_eq(g.fork_tokens, -1);
+    store_run_free_fields(&g);
+    store_close(s);
+
+    /* a version-3 file (its runs table without the columns) is upgraded in place */
+    char *q = pathin(d, "old.db");
+    s = open_or_die(q, STORE_CREATE);
+    make_run(&r, "old", NULL, 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_close(s);
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN fork_tokens");
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN parent_run");
+    raw_exec(q, "PRAGMA user_version=3");
+    s = open_or_die(q, STORE_CREATE);
+    store_close(s);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM runs WHERE id='old' AND parent_run IS NULL AND "
+                            "fork_tokens IS NULL"),
+                 1);
+    rmtree(d);
+    free(p), free(q), free(d);
 }
