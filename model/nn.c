@@ -4,9 +4,11 @@
  *
  * Fast ops: GEMMs through cblas_sgemm, each pool thread on its own slab
  * (OpenBLAS itself is set to one thread, so there is one set of threads and
- * no two pools spin against each other); attention per (batch, head) with
- * loops arranged so the inner loop is a contiguous axpy (auto-vectorized,
- * only the causal lower triangle computed); elementwise loops split by rows.
+ * no two pools spin against each other); attention per (batch, head), as
+ * blocked sgemms over the causal lower triangle for heads of 32 and more, as
+ * hand-vectorised small kernels (vector types) for heads up to 16, where a
+ * BLAS call per 64 x 64 x 8 product costs more than its arithmetic;
+ * elementwise loops split by rows.
  * Reductions use 8 independent lanes so that -O3 vectorizes them without
  * -ffast-math; the split of work depends only on the thread count, so a run
  * is bit-for-bit reproducible at a given thread count.
@@ -500,9 +502,10 @@ void nn_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
 #define ATT_TB 64
 
 size_t nn_attention_scratch(int T, int C, int NH) {
-    (void)C;
-    (void)NH;
-    return (size_t)T * T + 16;
+    /* dscores (T, Tp), transposed keys or values (hs, Tp), one row (Tp);
+     * Tp = T rounded up to ATT_JB */
+    size_t Tp = (size_t)(T + 15) / 16 * 16;
+    return Tp * (Tp + (size_t)(C / NH) + 16) + 16;
 }
 
 typedef struct {
@@ -512,6 +515,300 @@ typedef struct {
     float *scratch;
     size_t scratch_per;
 } att_args;
+
+/* Small heads (hs <= ATT_SMALL_HS; the sweeps use 8): a 64 x 64 x 8 product
+ * is far too small for a BLAS call (the call and its packing cost more than
+ * the arithmetic), so these kernels are written with GCC/Clang vector types,
+ * which the compiler maps onto whatever the target has (AVX-512 or AVX2
+ * under -march=native, SSE2 or scalar code elsewhere: the portable path is
+ * the same source):
+ *  - forward: ATT_JB query rows at a time, one per lane, so that the scores,
+ *    the softmax and att V never reduce across lanes;
+ *  - backward: a dscore row ATT_JB keys at a time against a transposed,
+ *    zero-padded copy of V; dQ = D K and the transposed products
+ *    dK = D^T Q, dV = att^T dO keep ATT_RB rows (or key columns) of one
+ *    hs-wide accumulator each in registers.
+ * Sums run in a fixed order, so the bits depend only on the shapes; they
+ * differ from the sgemm path's in rounding (OpenBLAS orders its sums its own
+ * way). */
+#define ATT_SMALL_HS 16
+#define ATT_JB 16 /* keys per block of a score row = lanes of att_v16 */
+#define ATT_RB 8  /* rows (or key columns) accumulated together */
+
+typedef float att_v16 __attribute__((vector_size(64)));
+typedef int32_t att_i16 __attribute__((vector_size(64)));
+typedef float att_v8 __attribute__((vector_size(32)));
+typedef float att_v4 __attribute__((vector_size(16)));
+
+static inline int att_pad(int T) {
+    return (T + ATT_JB - 1) / ATT_JB * ATT_JB;
+}
+
+static inline att_v16 v16_load(const float *p) {
+    att_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v16_store(float *p, att_v16 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static inline att_v16 v16_splat(float x) {
+    return (att_v16){0} + x;
+}
+
+/* m ? a : b, lane by lane (m all ones or all zeros per lane). */
+static inline att_v16 v16_select(att_i16 m, att_v16 a, att_v16 b) {
+    return (att_v16)(((att_i16)a & m) | ((att_i16)b & ~m));
+}
+
+/* Sum of the lanes by halving (a fixed order). */
+static inline float v16_hsum(att_v16 v) {
+    att_v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    att_v4 c =
+        __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+/* fast_expf on 16 lanes: the same reduction and polynomial. */
+static inline att_v16 v16_exp(att_v16 x) {
+    x = v16_select(x > -87.0f, x, v16_splat(-87.0f));
+    x = v16_select(x > 88.0f, v16_splat(88.0f), x);
+    att_v16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    att_v16 r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    att_v16 q = v16_splat(1.9875691500E-4f);
+    q = q * r + 1.3981999507E-3f;
+    q = q * r + 8.3334519073E-3f;
+    q = q * r + 4.1665795894E-2f;
+    q = q * r + 1.6666665459E-1f;
+    q = q * r + 5.0000001201E-1f;
+    att_v16 y = q * r * r + r + 1.0f;
+    att_i16 bits = (__builtin_convertvector(n, att_i16) + 127) << 23;
+    return y * (att_v16)bits;
+}
+
+/* Kt (hs, Tp) = columns [0, hs) of src (T rows, row stride ld), transposed;
+ * zero in columns [T, Tp). */
+static void att_transpose(float *restrict Kt, const float *restrict src, int T, int Tp, int ld,
+                          int hs) {
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < hs; d++)
+            Kt[(size_t)d * Tp + j] = src[(size_t)j * ld + d];
+    for (int d = 0; d < hs; d++)
+        for (int j = T; j < Tp; j++)
+            Kt[(size_t)d * Tp + j] = 0.0f;
+}
+
+static const att_i16 att_iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* row[0, nb ATT_JB) = q (hs) . Kt[:, 0, nb ATT_JB). */
+static inline void att_dots(float *restrict row, const float *restrict q, const float *restrict Kt,
+                            int Tp, int nb, int hs) {
+    for (int b = 0; b < nb; b++) {
+        const float *k = Kt + b * ATT_JB;
+        att_v16 acc = q[0] * v16_load(k);
+        for (int d = 1; d < hs; d++)
+            acc += q[d] * v16_load(k + (size_t)d * Tp);
+        v16_store(row + b * ATT_JB, acc);
+    }
+}
+
+/* att_rows_times: out[t, :] (row stride ldo) = sum_j W[t, j] X[j, :] (row
+ * stride ldx) for t in [0, T), j up to the end of t's block of ATT_RB rows:
+ * W (row stride ldw) must be zero above the diagonal that far.
+ * att_cols_times: out[j, :] = sum_{t >= j0} W[t, j] X[t, :] for j in [0, T),
+ * j0 the start of j's block of ATT_RB columns: W^T X, W zero above the
+ * diagonal likewise. One version per vector type VT of hs lanes (one
+ * accumulator per row or column), and a plain one for any hs. */
+#define ATT_DEFINE_TIMES(SUF, VT)                                                                  \
+    static void att_rows_times_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     int ldw, const float *restrict X, int ldx, int T, int hs) {   \
+        (void)hs;                                                                                  \
+        for (int t0 = 0; t0 < T; t0 += ATT_RB) {                                                   \
+            int nr = T - t0 < ATT_RB ? T - t0 : ATT_RB, jn = t0 + nr;                              \
+            const float *w0 = W + (size_t)t0 * ldw;                                                \
+            VT acc[ATT_RB];                                                                        \
+            for (int r = 0; r < ATT_RB; r++)                                                       \
+                acc[r] = (VT){0};                                                                  \
+            for (int j = 0; j < jn; j++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)j * ldx, sizeof x);                                         \
+                if (nr == ATT_RB)                                                                  \
+                    for (int r = 0; r < ATT_RB; r++)                                               \
+                        acc[r] += w0[(size_t)r * ldw + j] * x;                                     \
+                else                                                                               \
+                    for (int r = 0; r < nr; r++)                                                   \
+                        acc[r] += w0[(size_t)r * ldw + j] * x;                                     \
+            }                                                                                      \
+            for (int r = 0; r < nr; r++)                                                           \
+                memcpy(out + (size_t)(t0 + r) * ldo, &acc[r], sizeof acc[r]);                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void att_cols_times_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     int ldw, const float *restrict X, int ldx, int T, int hs) {   \
+        (void)hs;                                                                                  \
+        for (int j0 = 0; j0 < T; j0 += ATT_RB) {                                                   \
+            int nc = T - j0 < ATT_RB ? T - j0 : ATT_RB;                                            \
+            VT acc[ATT_RB];                                                                        \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                acc[c] = (VT){0};                                                                  \
+            for (int t = j0; t < T; t++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)t * ldx, sizeof x);                                         \
+                const float *w = W + (size_t)t * ldw + j0;                                         \
+                if (nc == ATT_RB)                                                                  \
+                    for (int c = 0; c < ATT_RB; c++)                                               \
+                        acc[c] += w[c] * x;                                                        \
+                else                                                                               \
+                    for (int c = 0; c < nc; c++)                                                   \
+                        acc[c] += w[c] * x;                                                        \
+            }                                                                                      \
+            for (int c = 0; c < nc; c++)                                                           \
+                memcpy(out + (size_t)(j0 + c) * ldo, &acc[c], sizeof acc[c]);                      \
+        }                                                                                          \
+    }
+ATT_DEFINE_TIMES(16, att_v16)
+ATT_DEFINE_TIMES(8, att_v8)
+ATT_DEFINE_TIMES(4, att_v4)
+
+static void att_rows_times_any(float *restrict out, int ldo, const float *restrict W, int ldw,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int t = 0; t < T; t++) {
+        int jn = (t / ATT_RB + 1) * ATT_RB < T ? (t / ATT_RB + 1) * ATT_RB : T;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int j = 0; j < jn; j++)
+                s += W[(size_t)t * ldw + j] * X[(size_t)j * ldx + d];
+            out[(size_t)t * ldo + d] = s;
+        }
+    }
+}
+
+static void att_cols_times_any(float *restrict out, int ldo, const float *restrict W, int ldw,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int j = 0; j < T; j++) {
+        int j0 = j / ATT_RB * ATT_RB;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int t = j0; t < T; t++)
+                s += W[(size_t)t * ldw + j] * X[(size_t)t * ldx + d];
+            out[(size_t)j * ldo + d] = s;
+        }
+    }
+}
+
+typedef void (*att_times_fn)(float *restrict out, int ldo, const float *restrict W, int ldw,
+                             const float *restrict X, int ldx, int T, int hs);
+
+/* One (batch, head) forward, ATT_JB query rows at a time with one row per
+ * lane, so that nothing is reduced across lanes: the scores come out
+ * transposed (key j: the 16 rows' scores), the softmax runs down each lane,
+ * and att V is hs accumulators of 16 rows. P: Tp x ATT_JB scratch. */
+static inline __attribute__((always_inline)) void att_small_fwd(float *o, float *A, const float *q,
+                                                                int T, int C, int hs, float *P) {
+    int ld = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int t0 = 0; t0 < T; t0 += ATT_JB) {
+        int nr = T - t0 < ATT_JB ? T - t0 : ATT_JB, jn = t0 + nr;
+        att_v16 qt[ATT_SMALL_HS] = {{0}}, acc[ATT_SMALL_HS] = {{0}};
+        for (int d = 0; d < hs; d++) {
+            for (int l = 0; l < nr; l++)
+                qt[d][l] = q[(size_t)(t0 + l) * ld + d];
+        }
+        /* scores; lane l (row t0 + l) sees keys j <= t0 + l */
+        att_v16 mx = v16_splat(-INFINITY);
+        for (int j = 0; j < jn; j++) {
+            const float *k = q + C + (size_t)j * ld;
+            att_v16 s = qt[0] * k[0];
+            for (int d = 1; d < hs; d++)
+                s += qt[d] * k[d];
+            s *= scale;
+            if (j > t0) s = v16_select(att_iota + t0 >= j, s, v16_splat(-INFINITY));
+            v16_store(P + (size_t)j * ATT_JB, s);
+            mx = v16_select(s > mx, s, mx);
+        }
+        att_v16 sum = v16_splat(0.0f);
+        for (int j = 0; j < jn; j++) {
+            att_v16 e = v16_exp(v16_load(P + (size_t)j * ATT_JB) - mx);
+            if (j > t0) e = v16_select(att_iota + t0 >= j, e, v16_splat(0.0f));
+            v16_store(P + (size_t)j * ATT_JB, e);
+            sum += e;
+        }
+        att_v16 inv = 1.0f / sum;
+        /* normalise, and out = att V */
+        for (int j = 0; j < jn; j++) {
+            att_v16 pj = v16_load(P + (size_t)j * ATT_JB) * inv;
+            v16_store(P + (size_t)j * ATT_JB, pj);
+            const float *v = q + 2 * C + (size_t)j * ld;
+            for (int d = 0; d < hs; d++)
+                acc[d] += pj * v[d];
+        }
+        for (int l = 0; l < nr; l++) {
+            float *orow = o + (size_t)(t0 + l) * C, *row = A + (size_t)(t0 + l) * T;
+            for (int d = 0; d < hs; d++)
+                orow[d] = acc[d][l];
+            for (int j = 0; j < jn; j++)
+                row[j] = P[(size_t)j * ATT_JB + l];
+            for (int j = jn; j < T; j++)
+                row[j] = 0.0f;
+        }
+    }
+}
+
+/* hs as a constant where it is common, so the channel loops unroll. */
+static void att_small_fwd_any(float *o, float *A, const float *q, int T, int C, int hs, float *P) {
+    if (hs == 8)
+        att_small_fwd(o, A, q, T, C, 8, P);
+    else if (hs == 16)
+        att_small_fwd(o, A, q, T, C, 16, P);
+    else if (hs == 4)
+        att_small_fwd(o, A, q, T, C, 4, P);
+    else
+        att_small_fwd(o, A, q, T, C, hs, P);
+}
+
+/* One (batch, head) backward. D: T x Tp, Vt: hs x Tp, Ar: Tp scratch. */
+static void att_small_bwd(float *dq, const float *dO, const float *q, const float *A, int T, int C,
+                          int hs, float *D, float *Vt, float *Ar) {
+    int ld = 3 * C, Tp = att_pad(T);
+    float scale = 1.0f / sqrtf((float)hs);
+    att_times_fn rows = hs == 8    ? att_rows_times_8
+                        : hs == 16 ? att_rows_times_16
+                        : hs == 4  ? att_rows_times_4
+                                   : att_rows_times_any;
+    att_times_fn cols = hs == 8    ? att_cols_times_8
+                        : hs == 16 ? att_cols_times_16
+                        : hs == 4  ? att_cols_times_4
+                                   : att_cols_times_any;
+    att_transpose(Vt, q + 2 * C, T, Tp, ld, hs);
+    for (int t = 0; t < T; t++) {
+        int nb = t / ATT_JB + 1, e = nb * ATT_JB < T ? nb * ATT_JB : T;
+        float *dr = D + (size_t)t * Tp;
+        const float *ar = A + (size_t)t * T;
+        if (T != Tp) { /* the last block would run past the row: pad a copy */
+            memcpy(Ar, ar, sizeof(float) * (size_t)e);
+            for (int j = e; j < nb * ATT_JB; j++)
+                Ar[j] = 0.0f;
+            ar = Ar;
+        }
+        /* datt = dO V^T over whole blocks (att is 0 after t, so D is too) */
+        att_dots(dr, dO + (size_t)t * C, Vt, Tp, nb, hs);
+        att_v16 s = {0};
+        for (int b = 0; b < nb; b++) /* sum_j att datt over the row */
+            s += v16_load(ar + b * ATT_JB) * v16_load(dr + b * ATT_JB);
+        float sum = v16_hsum(s);
+        /* softmax backward with the 1/sqrt(hs) scale; zero where att is */
+        for (int b = 0; b < nb; b++)
+            v16_store(dr + b * ATT_JB,
+                      v16_load(ar + b * ATT_JB) * (v16_load(dr + b * ATT_JB) - sum) * scale);
+    }
+    rows(dq, ld, D, Tp, q + C, ld, T, hs);    /* dQ = D K */
+    cols(dq + C, ld, D, Tp, q, ld, T, hs);    /* dK = D^T Q */
+    cols(dq + 2 * C, ld, A, T, dO, C, T, hs); /* dV = att^T dO */
+}
 
 static void att_fwd_task(void *va, int tid, int nt) {
     att_args *a = va;
@@ -524,6 +821,10 @@ static void att_fwd_task(void *va, int tid, int nt) {
         const float *q = a->qkv + (size_t)b * T * ld + h * hs, *k = q + C, *v = q + 2 * C;
         float *A = a->att + bh * T * (size_t)T;
         float *o = a->out + (size_t)b * T * C + h * hs;
+        if (hs <= ATT_SMALL_HS) {
+            att_small_fwd_any(o, A, q, T, C, hs, a->scratch + (size_t)tid * a->scratch_per);
+            continue;
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TB) {
             int t1 = t0 + ATT_TB < T ? t0 + ATT_TB : T;
             /* scores[t0:t1, 0:t1] = scale * Q[t0:t1] K[0:t1]^T */
@@ -575,6 +876,11 @@ static void att_bwd_task(void *va, int tid, int nt) {
         float *dq = a->dqkv + (size_t)b * T * ld + h * hs, *dk = dq + C, *dv = dq + 2 * C;
         const float *A = a->catt + bh * T * (size_t)T;
         const float *dO = a->dout + (size_t)b * T * C + h * hs;
+        if (hs <= ATT_SMALL_HS) {
+            float *Vt = D + (size_t)T * att_pad(T);
+            att_small_bwd(dq, dO, q, A, T, C, hs, D, Vt, Vt + (size_t)hs * att_pad(T));
+            continue;
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TB) {
             int t1 = t0 + ATT_TB < T ? t0 + ATT_TB : T;
             /* datt[t0:t1, 0:t1] = dO[t0:t1] V[0:t1]^T */

@@ -134,27 +134,72 @@ Test(model, matmul_matches_naive) {
     nn_pool_free(p);
 }
 
-Test(model, attention_matches_naive) {
+/* Fast attention against the naive one for one shape, at 2 threads. */
+static void check_attention(int B, int T, int C, int NH, unsigned seed) {
     nn_pool *p;
     char err[UTIL_ERRLEN];
     cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
-    int B = 2, T = 70, C = 24, NH = 3; /* T crosses the 64-row block */
     util_rng r;
-    util_rng_seed(&r, 4, "t");
+    util_rng_seed(&r, seed, "t");
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     float *qkv = fbuf(nq), *o1 = fbuf(no), *o2 = fbuf(no), *a1 = fbuf(na), *a2 = fbuf(na);
     float *d = fbuf(no), *dq1 = fbuf(nq), *dq2 = fbuf(nq);
     float *sc = fbuf(2 * nn_attention_scratch(T, C, NH));
     fill(qkv, nq, &r, 1), fill(d, no, &r, 1);
+    fill(a1, na, &r, 1), fill(dq1, nq, &r, 1); /* outputs are overwritten, not accumulated */
     nn_attention_forward(o1, a1, qkv, B, T, C, NH, sc, p);
     nn_attention_forward_naive(o2, a2, qkv, B, T, C, NH);
-    assert_close(a1, a2, na, 1e-6, 1e-5, "att");
-    assert_close(o1, o2, no, 1e-5, 1e-4, "att out");
+    char what[64];
+    snprintf(what, sizeof what, "att T%d C%d NH%d", T, C, NH);
+    assert_close(a1, a2, na, 1e-6, 1e-5, what);
+    assert_close(o1, o2, no, 1e-5, 1e-4, what);
     nn_attention_backward(dq1, d, qkv, a1, B, T, C, NH, sc, p);
     nn_attention_backward_naive(dq2, d, qkv, a2, B, T, C, NH);
-    assert_close(dq1, dq2, nq, 1e-5, 1e-4, "dqkv");
+    assert_close(dq1, dq2, nq, 1e-5, 1e-4, what);
     free(qkv), free(o1), free(o2), free(a1), free(a2), free(d), free(dq1), free(dq2), free(sc);
     nn_pool_free(p);
+}
+
+Test(model, attention_matches_naive) {
+    check_attention(2, 70, 24, 3, 4);  /* head 8 (small kernels); T crosses 64 */
+    check_attention(3, 64, 72, 9, 5);  /* the sweeps' head 8, ctx 64 */
+    check_attention(2, 13, 16, 1, 6);  /* head 16, fewer rows than one block */
+    check_attention(2, 37, 16, 4, 7);  /* head 4 */
+    check_attention(2, 29, 36, 3, 8);  /* head 12: the plain small kernel */
+    check_attention(2, 70, 64, 2, 9);  /* head 32: blocked sgemms */
+}
+
+/* The attention backward against central differences of
+ * L = sum(out . w) for a fixed random w, at head 8 and a context that is not
+ * a multiple of the 16-row block (so the padded paths run). */
+Test(model, attention_gradient_matches_finite_differences) {
+    int B = 2, T = 21, C = 16, NH = 2;
+    util_rng r;
+    util_rng_seed(&r, 10, "t");
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = fbuf(nq), *o = fbuf(no), *w = fbuf(no), *dq = fbuf(nq);
+    float *att = fbuf((size_t)B * NH * T * T), *sc = fbuf(nn_attention_scratch(T, C, NH));
+    fill(qkv, nq, &r, 1), fill(w, no, &r, 1);
+    nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+    nn_attention_backward(dq, w, qkv, att, B, T, C, NH, sc, NULL);
+    for (int e = 0; e < 60; e++) {
+        size_t i = util_rng_below(&r, nq);
+        float save = qkv[i];
+        const float eps = 1e-2f;
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            qkv[i] = save + (sgn ? -eps : eps);
+            nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+            l[sgn] = 0;
+            for (size_t k = 0; k < no; k++)
+                l[sgn] += (double)o[k] * w[k];
+        }
+        qkv[i] = save;
+        double fd = (l[0] - l[1]) / (2.0 * eps);
+        cr_assert(fabs(fd - dq[i]) <= 2e-3 + 2e-2 * fabs(fd), "dqkv[%zu]: analytic %g, numeric %g",
+                  i, dq[i], fd);
+    }
+    free(qkv), free(o), free(w), free(dq), free(att), free(sc);
 }
 
 Test(model, attention_is_causal) {
