@@ -703,16 +703,27 @@ static void att_cols_times_any(float *restrict out, int ldo, const float *restri
 typedef void (*att_times_fn)(float *restrict out, int ldo, const float *restrict W, int ldw,
                              const float *restrict X, int ldx, int T, int hs);
 
+/* Offset of row block k (rows 16k..16k+15) in a head's weights stored by
+ * lanes: block k holds, for each key j < 16 (k + 1), the 16 rows' weights
+ * (key-major), 128 k (k + 1) floats before it; T^2 floats in all when T is
+ * a multiple of ATT_JB. */
+static inline size_t att_lane_off(int k) {
+    return (size_t)ATT_JB * ATT_JB / 2 * (size_t)k * (size_t)(k + 1);
+}
+
 /* One (batch, head) forward, ATT_JB query rows at a time with one row per
  * lane, so that nothing is reduced across lanes: the scores come out
  * transposed (key j: the 16 rows' scores), the softmax runs down each lane,
- * and att V is hs accumulators of 16 rows. P: Tp x ATT_JB scratch. */
-static inline __attribute__((always_inline)) void att_small_fwd(float *o, float *A, const float *q,
-                                                                int T, int C, int hs, float *P) {
+ * and att V is hs accumulators of 16 rows. lanes (T a multiple of ATT_JB):
+ * the weights stay in A in that order (att_lane_off); otherwise they go
+ * through P (Tp x ATT_JB scratch) into A's rows. */
+static inline __attribute__((always_inline)) void
+att_small_fwd(float *o, float *A, const float *q, int T, int C, int hs, float *P0, int lanes) {
     int ld = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     for (int t0 = 0; t0 < T; t0 += ATT_JB) {
         int nr = T - t0 < ATT_JB ? T - t0 : ATT_JB, jn = t0 + nr;
+        float *P = lanes ? A + att_lane_off(t0 / ATT_JB) : P0;
         att_v16 qt[ATT_SMALL_HS] = {{0}}, acc[ATT_SMALL_HS] = {{0}};
         for (int d = 0; d < hs; d++) {
             for (int l = 0; l < nr; l++)
@@ -747,9 +758,13 @@ static inline __attribute__((always_inline)) void att_small_fwd(float *o, float 
                 acc[d] += pj * v[d];
         }
         for (int l = 0; l < nr; l++) {
-            float *orow = o + (size_t)(t0 + l) * C, *row = A + (size_t)(t0 + l) * T;
+            float *orow = o + (size_t)(t0 + l) * C;
             for (int d = 0; d < hs; d++)
                 orow[d] = acc[d][l];
+        }
+        if (lanes) continue;
+        for (int l = 0; l < nr; l++) {
+            float *row = A + (size_t)(t0 + l) * T;
             for (int j = 0; j < jn; j++)
                 row[j] = P[(size_t)j * ATT_JB + l];
             for (int j = jn; j < T; j++)
@@ -760,14 +775,120 @@ static inline __attribute__((always_inline)) void att_small_fwd(float *o, float 
 
 /* hs as a constant where it is common, so the channel loops unroll. */
 static void att_small_fwd_any(float *o, float *A, const float *q, int T, int C, int hs, float *P) {
+    int lanes = T % ATT_JB == 0;
     if (hs == 8)
-        att_small_fwd(o, A, q, T, C, 8, P);
+        att_small_fwd(o, A, q, T, C, 8, P, lanes);
     else if (hs == 16)
-        att_small_fwd(o, A, q, T, C, 16, P);
+        att_small_fwd(o, A, q, T, C, 16, P, lanes);
     else if (hs == 4)
-        att_small_fwd(o, A, q, T, C, 4, P);
+        att_small_fwd(o, A, q, T, C, 4, P, lanes);
     else
-        att_small_fwd(o, A, q, T, C, hs, P);
+        att_small_fwd(o, A, q, T, C, hs, P, lanes);
+}
+
+/* att_cols_times for weights stored by lanes (att_lane_off): out[j, :] =
+ * sum_{t >= j0} W(t, j) X[t, :], j0 the start of j's block of ATT_RB. */
+#define ATT_DEFINE_COLS_LANES(SUF, VT)                                                             \
+    static void att_cols_lanes_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     const float *restrict X, int ldx, int T) {                    \
+        for (int j0 = 0; j0 < T; j0 += ATT_RB) {                                                   \
+            VT acc[ATT_RB];                                                                        \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                acc[c] = (VT){0};                                                                  \
+            for (int t = j0; t < T; t++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)t * ldx, sizeof x);                                         \
+                const float *w = W + att_lane_off(t / ATT_JB) + (size_t)j0 * ATT_JB + t % ATT_JB;  \
+                for (int c = 0; c < ATT_RB; c++)                                                   \
+                    acc[c] += w[c * ATT_JB] * x;                                                   \
+            }                                                                                      \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                memcpy(out + (size_t)(j0 + c) * ldo, &acc[c], sizeof acc[c]);                      \
+        }                                                                                          \
+    }
+ATT_DEFINE_COLS_LANES(16, att_v16)
+ATT_DEFINE_COLS_LANES(8, att_v8)
+ATT_DEFINE_COLS_LANES(4, att_v4)
+
+static void att_cols_lanes_any(float *restrict out, int ldo, const float *restrict W,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int j = 0; j < T; j++) {
+        int j0 = j / ATT_RB * ATT_RB;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int t = j0; t < T; t++)
+                s += W[att_lane_off(t / ATT_JB) + (size_t)j * ATT_JB + t % ATT_JB] *
+                     X[(size_t)t * ldx + d];
+            out[(size_t)j * ldo + d] = s;
+        }
+    }
+}
+
+/* One (batch, head) backward with the weights stored by lanes (T a multiple
+ * of ATT_JB), 16 rows at a time with one row per lane: datt, the softmax
+ * backward and dQ = D K never reduce across lanes; D is kept by lanes in Dl
+ * (T x T scratch) for dK = D^T Q, and dV = att^T dO reads A likewise. */
+static inline __attribute__((always_inline)) void att_lanes_bwd(float *dq, const float *dO,
+                                                                const float *q, const float *A,
+                                                                int T, int C, int hs, float *Dl) {
+    int ld = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int t0 = 0; t0 < T; t0 += ATT_JB) {
+        int jn = t0 + ATT_JB;
+        const float *P = A + att_lane_off(t0 / ATT_JB);
+        float *D = Dl + att_lane_off(t0 / ATT_JB);
+        att_v16 dot[ATT_SMALL_HS] = {{0}}, acc[ATT_SMALL_HS] = {{0}};
+        for (int d = 0; d < hs; d++)
+            for (int l = 0; l < ATT_JB; l++)
+                dot[d][l] = dO[(size_t)(t0 + l) * C + d];
+        /* datt = dO V^T, and s = sum_j att datt per row */
+        att_v16 s = v16_splat(0.0f);
+        for (int j = 0; j < jn; j++) {
+            const float *v = q + 2 * C + (size_t)j * ld;
+            att_v16 da = dot[0] * v[0];
+            for (int d = 1; d < hs; d++)
+                da += dot[d] * v[d];
+            v16_store(D + (size_t)j * ATT_JB, da);
+            s += v16_load(P + (size_t)j * ATT_JB) * da;
+        }
+        /* D = att (datt - s) / sqrt(hs) (0 where att is), dQ = D K */
+        for (int j = 0; j < jn; j++) {
+            att_v16 dj =
+                v16_load(P + (size_t)j * ATT_JB) * (v16_load(D + (size_t)j * ATT_JB) - s) * scale;
+            v16_store(D + (size_t)j * ATT_JB, dj);
+            const float *k = q + C + (size_t)j * ld;
+            for (int d = 0; d < hs; d++)
+                acc[d] += dj * k[d];
+        }
+        for (int l = 0; l < ATT_JB; l++)
+            for (int d = 0; d < hs; d++)
+                dq[(size_t)(t0 + l) * ld + d] = acc[d][l];
+    }
+    if (hs == 8) {
+        att_cols_lanes_8(dq + C, ld, Dl, q, ld, T);    /* dK = D^T Q */
+        att_cols_lanes_8(dq + 2 * C, ld, A, dO, C, T); /* dV = att^T dO */
+    } else if (hs == 16) {
+        att_cols_lanes_16(dq + C, ld, Dl, q, ld, T);
+        att_cols_lanes_16(dq + 2 * C, ld, A, dO, C, T);
+    } else if (hs == 4) {
+        att_cols_lanes_4(dq + C, ld, Dl, q, ld, T);
+        att_cols_lanes_4(dq + 2 * C, ld, A, dO, C, T);
+    } else {
+        att_cols_lanes_any(dq + C, ld, Dl, q, ld, T, hs);
+        att_cols_lanes_any(dq + 2 * C, ld, A, dO, C, T, hs);
+    }
+}
+
+static void att_lanes_bwd_any(float *dq, const float *dO, const float *q, const float *A, int T,
+                              int C, int hs, float *Dl) {
+    if (hs == 8)
+        att_lanes_bwd(dq, dO, q, A, T, C, 8, Dl);
+    else if (hs == 16)
+        att_lanes_bwd(dq, dO, q, A, T, C, 16, Dl);
+    else if (hs == 4)
+        att_lanes_bwd(dq, dO, q, A, T, C, 4, Dl);
+    else
+        att_lanes_bwd(dq, dO, q, A, T, C, hs, Dl);
 }
 
 /* One (batch, head) backward. D: T x Tp, Vt: hs x Tp, Ar: Tp scratch. */
@@ -849,6 +970,13 @@ static void att_fwd_task(void *va, int tid, int nt) {
     }
 }
 
+float nn_attention_weight(const float *att, int b, int h, int t, int j, int T, int C, int NH) {
+    const float *A = att + ((size_t)b * NH + h) * T * (size_t)T;
+    if (C / NH > ATT_SMALL_HS || T % ATT_JB != 0) return A[(size_t)t * T + j];
+    if (j > t / ATT_JB * ATT_JB + ATT_JB - 1) return 0.0f; /* after the row's block */
+    return A[att_lane_off(t / ATT_JB) + (size_t)j * ATT_JB + t % ATT_JB];
+}
+
 void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                           float *scratch, nn_pool *p) {
     att_args a = {.out = out,
@@ -876,6 +1004,10 @@ static void att_bwd_task(void *va, int tid, int nt) {
         float *dq = a->dqkv + (size_t)b * T * ld + h * hs, *dk = dq + C, *dv = dq + 2 * C;
         const float *A = a->catt + bh * T * (size_t)T;
         const float *dO = a->dout + (size_t)b * T * C + h * hs;
+        if (hs <= ATT_SMALL_HS && T % ATT_JB == 0) {
+            att_lanes_bwd_any(dq, dO, q, A, T, C, hs, D);
+            continue;
+        }
         if (hs <= ATT_SMALL_HS) {
             float *Vt = D + (size_t)T * att_pad(T);
             att_small_bwd(dq, dO, q, A, T, C, hs, D, Vt, Vt + (size_t)hs * att_pad(T));

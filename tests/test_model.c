@@ -151,7 +151,15 @@ static void check_attention(int B, int T, int C, int NH, unsigned seed) {
     nn_attention_forward_naive(o2, a2, qkv, B, T, C, NH);
     char what[64];
     snprintf(what, sizeof what, "att T%d C%d NH%d", T, C, NH);
-    assert_close(a1, a2, na, 1e-6, 1e-5, what);
+    float *a1r = fbuf(na); /* the fast op's weights, read back row by row */
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < T; j++)
+                    a1r[(((size_t)b * NH + h) * T + t) * T + j] =
+                        nn_attention_weight(a1, b, h, t, j, T, C, NH);
+    assert_close(a1r, a2, na, 1e-6, 1e-5, what);
+    free(a1r);
     assert_close(o1, o2, no, 1e-5, 1e-4, what);
     nn_attention_backward(dq1, d, qkv, a1, B, T, C, NH, sc, p);
     nn_attention_backward_naive(dq2, d, qkv, a2, B, T, C, NH);
@@ -162,7 +170,9 @@ static void check_attention(int B, int T, int C, int NH, unsigned seed) {
 
 Test(model, attention_matches_naive) {
     check_attention(2, 70, 24, 3, 4);  /* head 8 (small kernels); T crosses 64 */
-    check_attention(3, 64, 72, 9, 5);  /* the sweeps' head 8, ctx 64 */
+    check_attention(3, 64, 72, 9, 5);  /* the sweeps' head 8, ctx 64: weights kept by lanes */
+    check_attention(2, 32, 16, 4, 11); /* head 4 by lanes */
+    check_attention(2, 48, 48, 4, 12); /* head 12 by lanes: the plain kernels */
     check_attention(2, 13, 16, 1, 6);  /* head 16, fewer rows than one block */
     check_attention(2, 37, 16, 4, 7);  /* head 4 */
     check_attention(2, 29, 36, 3, 8);  /* head 12: the plain small kernel */
@@ -170,10 +180,8 @@ Test(model, attention_matches_naive) {
 }
 
 /* The attention backward against central differences of
- * L = sum(out . w) for a fixed random w, at head 8 and a context that is not
- * a multiple of the 16-row block (so the padded paths run). */
-Test(model, attention_gradient_matches_finite_differences) {
-    int B = 2, T = 21, C = 16, NH = 2;
+ * L = sum(out . w) for a fixed random w, at head 8. */
+static void check_attention_gradient(int B, int T, int C, int NH) {
     util_rng r;
     util_rng_seed(&r, 10, "t");
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
@@ -200,6 +208,11 @@ Test(model, attention_gradient_matches_finite_differences) {
                   i, dq[i], fd);
     }
     free(qkv), free(o), free(w), free(dq), free(att), free(sc);
+}
+
+Test(model, attention_gradient_matches_finite_differences) {
+    check_attention_gradient(2, 21, 16, 2); /* rows, padded blocks */
+    check_attention_gradient(2, 32, 16, 2); /* weights kept by lanes */
 }
 
 Test(model, attention_is_causal) {
