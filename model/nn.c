@@ -385,6 +385,13 @@ static void ln_bwd_task(void *va, int tid, int nt) {
             float nrm = (x[c] - m) * s;
             di[c] += (w[c] * d[c] - dmean - nrm * dnorm) * s;
         }
+        if (nt == 1) { /* dw, db while the row is in cache: ln_bwd_w_task's sums, same order */
+            float *restrict dw = a->dw, *restrict db = a->db;
+            for (int c = 0; c < C; c++) {
+                dw[c] += d[c] * (x[c] - m) * s;
+                db[c] += d[c];
+            }
+        }
     }
 }
 
@@ -419,7 +426,7 @@ void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                  .N = N,
                  .C = C};
     nn_pool_run(p, ln_bwd_task, &a);
-    nn_pool_run(p, ln_bwd_w_task, &a);
+    if (nn_pool_threads(p) > 1) nn_pool_run(p, ln_bwd_w_task, &a);
 }
 
 /* ======================================================================== */

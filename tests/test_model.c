@@ -3,6 +3,7 @@
  * worked by hand, schedules, learning, determinism, bit-exact resume,
  * checkpoint corruption, early stopping, divergence, and the CLI contract. */
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -682,4 +683,49 @@ Test(model, cli_bench_usage) {
     cr_assert_eq(sh(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s bench --bogus 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);
+    /* --shapes: d_model must split into heads; the shape options need --shapes */
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 2x70 --head-size 8 2>&1 | grep -q 'd_model 70 is not a multiple "
+             "of --head-size 8'",
+             SCALING_BIN);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2x70 --head-size 8 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2y 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --ctx 64 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 1x16 --sweep x.ini 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+}
+
+Test(model, cli_bench_shapes_json) {
+    char cmd[1024];
+    const char *out = "/tmp/scaling_test_bench_shapes.json";
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 1x16,2x24 --ctx 16 --head-size 8 --batch 2 --steps 1 --cpu-time "
+             "--json > %s",
+             SCALING_BIN, out);
+    cr_assert_eq(sh(cmd), 0);
+    char *text = NULL, e[UTIL_ERRLEN];
+    size_t n;
+    cr_assert_eq(util_read_file(out, &text, &n, e, sizeof e), 0, "%s", e);
+    remove(out);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert(j, "%s", text);
+    cJSON *shapes = cJSON_GetObjectItem(j, "shapes");
+    cr_assert_eq(cJSON_GetArraySize(shapes), 2, "%s", text);
+    const int want[2][3] = {{1, 16, 2}, {2, 24, 3}}; /* n_layer, d_model, n_head = d_model / 8 */
+    for (int i = 0; i < 2; i++) {
+        cJSON *r = cJSON_GetArrayItem(shapes, i);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_layer")->valueint, want[i][0]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "d_model")->valueint, want[i][1]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_head")->valueint, want[i][2]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_ctx")->valueint, 16);
+        cr_assert_eq(cJSON_GetObjectItem(r, "batch")->valueint, 2);
+        cr_assert_gt(cJSON_GetObjectItem(r, "tokens_per_s")->valuedouble, 0);
+        cr_assert_gt(cJSON_GetObjectItem(r, "mfu")->valuedouble, 0);
+    }
+    cJSON_Delete(j);
+    free(text);
 }
