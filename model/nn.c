@@ -439,6 +439,8 @@ typedef struct {
     int N, C, OC;
 } mm_args;
 
+#define MM_PREFILL_MAX_K 256 /* see mm_fwd_task */
+
 static void mm_fwd_task(void *va, int tid, int nt) {
     mm_args *a = va;
     size_t lo, hi;
@@ -446,9 +448,18 @@ static void mm_fwd_task(void *va, int tid, int nt) {
     if (hi <= lo) return;
     int rows = (int)(hi - lo);
     float *o = a->out + lo * a->OC;
+    /* With a bias and a short sum the rows start as the bias and sgemm adds to
+     * them (beta 1): one write pass instead of OpenBLAS zeroing C for beta 0
+     * and a second pass adding the bias, and the same bits, round(sum + bias),
+     * as long as OpenBLAS sums all C terms in one K block (320 on Cooperlake;
+     * MM_PREFILL_MAX_K stays below that). Longer sums keep the two passes. */
+    int prefill = a->bias && a->C <= MM_PREFILL_MAX_K;
+    if (prefill)
+        for (int r = 0; r < rows; r++)
+            memcpy(o + (size_t)r * a->OC, a->bias, sizeof(float) * (size_t)a->OC);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, a->OC, a->C, 1.0f,
-                a->inp + lo * a->C, a->C, a->w, a->C, 0.0f, o, a->OC);
-    if (a->bias)
+                a->inp + lo * a->C, a->C, a->w, a->C, prefill ? 1.0f : 0.0f, o, a->OC);
+    if (a->bias && !prefill)
         for (int r = 0; r < rows; r++) {
             float *orow = o + (size_t)r * a->OC;
             for (int c = 0; c < a->OC; c++)
