@@ -1165,9 +1165,15 @@ static void xent_fwd_task(void *va, int tid, int nt) {
         float *x = a->lp + r * V;
         float mx = max8(x, V);
         float zt = x[a->targets[r]] - mx;
-        for (int j = 0; j < V; j++)
-            x[j] = fast_expf(x[j] - mx);
-        float s = sum8(x, V);
+        /* exp and sum8's lane sums in one pass (sum8's order, so its bits) */
+        float acc[8] = {0};
+        int j = 0;
+        for (; j + 8 <= V; j += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += x[j + l] = fast_expf(x[j + l] - mx);
+        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; j < V; j++)
+            s += x[j] = fast_expf(x[j] - mx);
         float inv = 1.0f / s;
         for (int j = 0; j < V; j++)
             x[j] *= inv;
