@@ -32,6 +32,7 @@ typedef struct {
     double loss;                       /* final (or best) validation loss, nats/token */
     int ncurve;                        /* eval points: curve_tokens[i], curve_loss[i] */
     double *curve_tokens, *curve_loss;
+    int line; /* CSV: the physical line of the row (0: from the database) */
 } fit_run;
 
 typedef struct {
@@ -39,14 +40,35 @@ typedef struct {
     fit_run *runs;
 } fit_data;
 
+/* What reading a CSV found besides the runs, for the CLI to say. */
+typedef struct {
+    int nrows;      /* data rows in the file: runs plus rows set aside */
+    int nset_aside; /* rows not loaded because their status column is not 'done' */
+    int loss_bits;  /* the loss column is in bits per token (not converted) */
+    char note[512]; /* what was set aside or assumed, "" when nothing */
+} fit_csv_info;
+
 typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
 typedef enum { FIT_FLOPS_CHINCHILLA = 0, FIT_FLOPS_KAPLAN = 1, FIT_FLOPS_6ND = 2 } fit_flops;
 
 /* Loads the finished runs of `sweep` (NULL: all) with their eval curves. */
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
-/* Loads a CSV with header naming params, tokens or flops, and loss (other
- * columns ignored; tokens = flops / (6 params) when only flops is given). */
+/* Loads a CSV (RFC 4180 as libcsv reads it; a UTF-8 byte-order mark, CRLF,
+ * blank lines and ';' or tab separators are accepted) whose header names
+ * params, tokens or flops (or only budget), and loss, by the names and
+ * aliases of docs/fit.md; other columns are ignored. tokens = flops /
+ * (6 params) when only flops is given. Every row becomes a run, except rows
+ * whose `status` column is not `done` (counted in d->nset_aside, said in
+ * d->note). Errors name the file, the physical line and the column; nothing
+ * is loaded then. Duplicated rows are kept (see fit_duplicates). */
 int fit_load_csv(fit_data *d, const char *path, char *err, size_t errlen);
+/* fit_load_csv that also says what it set aside or assumed (info may be NULL). */
+int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, size_t errlen);
+/* Rows of d that repeat an earlier row exactly (params, tokens, FLOPs, loss,
+ * budget): returns how many, and names them in msg ("line 9 repeats line
+ * 2, ..."); with collapse, removes them (the first of each stays), which
+ * keeps the bootstrap from counting one run twice. */
+int fit_duplicates(fit_data *d, int collapse, char *msg, size_t msglen);
 void fit_data_free(fit_data *d);
 
 /* N and C of a run under the chosen counting. */
@@ -59,13 +81,28 @@ double fit_run_best_loss(const fit_run *r);
 /* Approach 2's grouping of runs into IsoFLOP budgets: group[i] in 0..*ngroups-1
  * for each run (-1: no budget). Runs with a finite `budget` are grouped by it;
  * without one (CSV data) by their FLOPs, sorted, a new group starting 0.1 dex
- * (x1.26) above the first of the current one. group has d->nruns entries. */
+ * (x1.26) above the first of the current one. When only some runs have a
+ * budget, each of the others joins the budget nearest its FLOPs if within
+ * 0.1 dex, else the others are clustered by FLOPs among themselves: no run is
+ * left without a group. group has d->nruns entries. */
 int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups);
 
 /* ---- Results ------------------------------------------------------------ */
 
+/* What a fitted value's estimate and interval can be trusted for. */
+enum {
+    FIT_AT_LOWER = 1,       /* the estimate sits at its lower bound (`bound`): E = 0, say */
+    FIT_AT_UPPER = 2,       /* the estimate sits at its upper bound (`bound`) */
+    FIT_DRAWS_AT_BOUND = 4, /* 2.5% or more of the bootstrap draws sit at a bound,
+                             * so that end of the interval is the bound itself */
+    FIT_UNIDENTIFIED = 8,   /* the interval spans more than 2 orders of magnitude
+                             * (an exponent: reaches 0 or is wider than 0.5) */
+};
+
 typedef struct {
     double est, lo, hi; /* point estimate and bootstrap interval (NaN when none) */
+    unsigned flags;     /* FIT_AT_LOWER | ... (0: an ordinary estimate) */
+    double bound;       /* the bound meant by FIT_AT_* and FIT_DRAWS_AT_BOUND */
 } fit_val;
 
 #define FIT_MAX_POINTS 256
@@ -85,6 +122,7 @@ typedef struct {
     fit_val kN, kD; /* prefactors: N_opt = kN C^a, D_opt = kD C^b */
     fit_optima pts;
     int npoints_used;
+    int nruns_used;    /* runs behind the optima (approach 2: in the budgets fitted) */
     char warning[512]; /* e.g. extrapolated minima, edge of the grid */
     /* bootstrap draws (kN, a, kD, b), the first FIT_SAMPLES kept, for
      * intervals of predictions at any compute (scaling predict) */

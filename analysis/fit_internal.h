@@ -31,6 +31,32 @@ void fit__interval(double *draws, int k, fit_val *v);
 /* A fit_val with est and NaN interval. */
 fit_val fit__val(double est);
 
+/* Whether the design separates N from D, as a law in both needs: the spread
+ * of ln N and of ln D, and of ln D given ln N (the residual of regressing one
+ * on the other; 0 when all runs share one compute budget or one tokens per
+ * parameter). Returns 0, or -1 with msg saying, in one line, what is missing
+ * and what to add. lnN, lnD: (n,). */
+int fit__design(const double *lnN, const double *lnD, int n, char *msg, size_t msglen);
+#define FIT_MIN_SPREAD 0.15 /* std of ln D given ln N (and of ln N, ln D) below this: refuse */
+
+/* Sets v's flags (fit.h) from its estimate, interval and draws: est_at is 1
+ * when the estimate sits at its lower bound lo_b, 2 at its upper bound hi_b;
+ * nlow, nhigh of the m draws sit at those bounds (2.5% or more: that end of
+ * the interval becomes the bound). kind FIT__SCALE (a positive quantity:
+ * unidentified when hi/lo > 100) or FIT__EXPONENT (unidentified when the
+ * interval reaches 0 or is wider than 0.5); a zero-width interval from m >= 2
+ * draws is unidentified too (a flat direction the optimiser did not leave). */
+enum { FIT__SCALE, FIT__EXPONENT };
+void fit__mark(fit_val *v, int est_at, int nlow, int nhigh, int m, double lo_b, double hi_b,
+               int kind);
+
+/* Appends to w (a law's warning) one clause per flagged value of vals. */
+void fit__flag_notes(char *w, size_t wlen, const char *const *names, const fit_val *const *vals,
+                     int k);
+
+/* Appends msg to the warning w, "; "-separated. */
+void fit__warn(char *w, size_t wlen, const char *msg);
+
 /* Distinct values among x[0..n-1] (exactly equal counts once). */
 int fit__ndistinct(const double *x, int n);
 int fit__cmp_double(const void *a, const void *b); /* qsort, ascending */

@@ -57,6 +57,14 @@ static void add_val(cJSON *o, const char *name, fit_val v) {
     cJSON_AddItemToObject(j, "est", num(v.est));
     cJSON_AddItemToObject(j, "lo", num(v.lo));
     cJSON_AddItemToObject(j, "hi", num(v.hi));
+    /* what the numbers can be trusted for (fit.h's FIT_* flags) */
+    if (v.flags & (FIT_AT_LOWER | FIT_AT_UPPER))
+        cJSON_AddStringToObject(j, "at_bound", v.flags & FIT_AT_LOWER ? "lower" : "upper");
+    else
+        cJSON_AddNullToObject(j, "at_bound");
+    cJSON_AddBoolToObject(j, "draws_at_bound", (v.flags & FIT_DRAWS_AT_BOUND) != 0);
+    cJSON_AddItemToObject(j, "bound", num(v.bound));
+    cJSON_AddBoolToObject(j, "identified", !(v.flags & FIT_UNIDENTIFIED));
 }
 
 static cJSON *row(const double *x, int n) {
@@ -80,6 +88,7 @@ char *fit_frontier_json(const fit_frontier *f) {
     add_val(o, "kN", f->kN);
     add_val(o, "kD", f->kD);
     cJSON_AddNumberToObject(o, "npoints", f->npoints_used);
+    cJSON_AddNumberToObject(o, "nruns", f->nruns_used);
     cJSON_AddStringToObject(o, "warning", f->warning);
     cJSON *pts = cJSON_AddArrayToObject(o, "optima");
     for (int i = 0; pts && i < f->pts.n; i++) {
@@ -165,6 +174,14 @@ static int get_val(const cJSON *o, const char *name, fit_val *v) {
     v->est = getnum(cJSON_GetObjectItemCaseSensitive(j, "est"));
     v->lo = getnum(cJSON_GetObjectItemCaseSensitive(j, "lo"));
     v->hi = getnum(cJSON_GetObjectItemCaseSensitive(j, "hi"));
+    v->bound = getnum(cJSON_GetObjectItemCaseSensitive(j, "bound"));
+    const char *ab = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "at_bound"));
+    v->flags = 0; /* fits stored before the flags existed read as ordinary values */
+    if (ab) v->flags |= !strcmp(ab, "lower") ? FIT_AT_LOWER : FIT_AT_UPPER;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "draws_at_bound")))
+        v->flags |= FIT_DRAWS_AT_BOUND;
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "identified")))
+        v->flags |= FIT_UNIDENTIFIED;
     return isfinite(v->est) ? 0 : -1;
 }
 

@@ -94,9 +94,9 @@ static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double
 
 /* Approach 2: a parabola in ln N through each budget's final losses. */
 static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int ngroups,
-                   fit_optima *pts, double *v, char *warn, size_t warnlen, char *err,
+                   fit_optima *pts, double *v, int *nused, char *warn, size_t warnlen, char *err,
                    size_t errlen) {
-    int n = d->nruns, nskip = 0, nextra = 0;
+    int n = d->nruns, nskip = 0, nextra = 0, used = 0, unused = 0;
     double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
     if (!x || !y) {
         free(x);
@@ -118,8 +118,10 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             m++;
         }
         if (m == 0) continue;
+        int mg = m; /* the budget's runs, before the window */
         if (fit__ndistinct(x, m) < 3) {
             nskip++;
+            unused += mg;
             continue;
         }
         /* A parabola in ln N only describes the valley near its bottom; over a
@@ -168,8 +170,10 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
         }
         if (fit__solve(A, b, 3) || !(b[2] > 0)) {
             nskip++; /* no minimum: the losses do not curve upwards */
+            unused += mg;
             continue;
         }
+        used += mg;
         double xs = xm - b[1] / (2 * b[2]), xmin = xlo, xmax = xhi;
         int k = pts->n++;
         double C = Cg, us = xs - xm;
@@ -185,6 +189,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
     }
     free(x);
     free(y);
+    if (nused) *nused = used;
     if (warn) {
         char msg[160];
         if (nextra) {
@@ -195,8 +200,9 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             append_warning(warn, warnlen, msg);
         }
         if (nskip) {
-            snprintf(msg, sizeof msg, "%d budgets skipped (fewer than 3 sizes, or no minimum)",
-                     nskip);
+            snprintf(msg, sizeof msg,
+                     "%d budgets skipped (fewer than 3 sizes, or no minimum): %d runs not used",
+                     nskip, unused);
             append_warning(warn, warnlen, msg);
         }
     }
@@ -205,6 +211,18 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
                         "approach 2: %d usable IsoFLOP budgets (each needs 3 or more sizes and a "
                         "loss minimum), need at least 2",
                         pts->n);
+    double cmin = pts->C[0], cmax = pts->C[0];
+    for (int i = 1; i < pts->n; i++)
+        cmin = fmin(cmin, pts->C[i]), cmax = fmax(cmax, pts->C[i]);
+    if (warn && cmax < 3 * cmin) {
+        /* the exponents are slopes against ln C: a short lever arm */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "the budgets span only a factor %.3g: a and b are barely determined; add "
+                 "budgets a factor 10 or more apart",
+                 cmax / cmin);
+        append_warning(warn, warnlen, msg);
+    }
     /* A minimum outside the sampled sizes is the parabola's guess, not a
      * measurement: with 2 or more measured minima, the exponents are fitted
      * to those alone (Hoffmann et al. used budgets whose valley was sampled). */
@@ -257,10 +275,25 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
             rc = util_err(err, errlen, rc, "%s: out of memory", what);
             goto done;
         }
-        rc = a2_core(d, o, group, ngroups, &out->pts, v, out->warning, sizeof out->warning, err,
-                     errlen);
+        /* runs without a budget among runs with one: grouped, and said so */
+        int nb = 0, nnone = 0;
+        for (int i = 0; i < d->nruns; i++)
+            nb += isfinite(d->runs[i].budget), nnone += !isfinite(d->runs[i].budget);
+        if (nb > 0 && nnone > 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "%d of %d runs have no budget: each joined the budget within 0.1 dex of its "
+                     "FLOPs, or a group of its own by FLOPs",
+                     nnone, d->nruns);
+            append_warning(out->warning, sizeof out->warning, msg);
+        }
+        rc = a2_core(d, o, group, ngroups, &out->pts, v, &out->nruns_used, out->warning,
+                     sizeof out->warning, err, errlen);
     }
     if (rc) goto done;
+    if (which == 1)
+        for (int i = 0; i < d->nruns; i++)
+            out->nruns_used += d->runs[i].ncurve >= 2;
     out->npoints_used = out->pts.n;
     out->a = fit__val(v[0]);
     out->b = fit__val(v[1]);
@@ -302,8 +335,9 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                 }
             }
             double bv[4];
-            int brc = which == 1 ? a1_core(&rs, o, tmp, bv, e2, sizeof e2)
-                                 : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, 0, e2, sizeof e2);
+            int brc = which == 1
+                          ? a1_core(&rs, o, tmp, bv, e2, sizeof e2)
+                          : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, NULL, 0, e2, sizeof e2);
             if (brc) {
                 failed++;
                 continue;
@@ -327,6 +361,11 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
             fit__interval(col, m, f[q]);
         }
         free(col);
+        fit__mark(&out->a, 0, 0, 0, m, NAN, NAN, FIT__EXPONENT);
+        fit__mark(&out->b, 0, 0, 0, m, NAN, NAN, FIT__EXPONENT);
+        static const char *const names[2] = {"a", "b"};
+        const fit_val *ab[2] = {&out->a, &out->b};
+        fit__flag_notes(out->warning, sizeof out->warning, names, ab, 2);
         /* A percentile interval is only as good as the bootstrap's centring.
          * An optimum over runs is a minimum: a resample's duplicates add
          * nothing to it and leave fewer distinct sizes, which can shift every
@@ -394,8 +433,10 @@ static double pl_score(const double *lx, const double *L, int n, double E, doubl
     return sse;
 }
 
-static int powerlaw_fit(const double *X, const double *L, int n, int with_E, double *v) {
+static int powerlaw_fit(const double *X, const double *L, int n, int with_E, double *v,
+                        double *at) {
     double lx[FIT_MAX_POINTS];
+    *at = 0;
     if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
     if (n <= (with_E ? 3 : 2)) return -1;
     double minL = INFINITY;
@@ -425,6 +466,9 @@ static int powerlaw_fit(const double *X, const double *L, int n, int with_E, dou
     double s = pl_score(lx, L, n, 0.5 * (lo + hi), tv);
     if (s < best) memcpy(bv, tv, sizeof bv);
     memcpy(v, bv, sizeof bv);
+    /* E lives in [0, min L): the search pressed against an end is a bound,
+     * not an estimate (1: lower, 2: upper), and is reported as such */
+    *at = v[2] < 1e-3 * minL ? 1 : v[2] > 0.99 * minL ? 2 : 0;
     return 0;
 }
 
@@ -504,7 +548,31 @@ static int joint_fit(const double *lnN, const double *lnD, const double *lnL, in
 
 /* ---- Kaplan: all laws on one data set --------------------------------------- */
 
-enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_N = 13 };
+/* KV_AT + law: E of L(N), L(D), L(Cmin) at a bound (1 lower, 2 upper, 0 no);
+ * KV_MINL + law: the lowest loss of the law's points (E's upper bound). */
+enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_AT = 13, KV_MINL = 16, KV_N = 19 };
+
+static double min_of(const double *x, int n) {
+    double m = INFINITY;
+    for (int i = 0; i < n; i++)
+        m = fmin(m, x[i]);
+    return m;
+}
+
+/* A note when a single-variable law's exponent came out negative. */
+static void negative_note(char *warn, size_t warnlen, const char *law, double alpha) {
+    char msg[240];
+    if (!warn || !(alpha < 0)) return;
+    snprintf(msg, sizeof msg,
+             "%s exponent is negative (%.3g: loss rises with %s): these runs do not trace the "
+             "law, e.g. one IsoFLOP budget gives larger models fewer tokens; it assumes each "
+             "point trained to convergence",
+             law, alpha,
+             law[2] == 'N'   ? "N"
+             : law[2] == 'D' ? "D"
+                             : "C");
+    append_warning(warn, warnlen, msg);
+}
 
 /* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
  * v[KV_J..+3] = (Nc, Dc, aN, aD). have[0..3] = which were fitted; np[0..2]
@@ -543,13 +611,15 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         }
     }
     np[0] = m;
-    if (powerlaw_fit(X, L, m, o->with_E, v + KV_LN)) {
+    v[KV_MINL] = min_of(L, m);
+    if (powerlaw_fit(X, L, m, o->with_E, v + KV_LN, v + KV_AT)) {
         rc = util_err(err, errlen, UTIL_EINVAL,
                       "kaplan: L(N) needs more distinct model sizes than parameters (%d), got %d",
                       o->with_E ? 3 : 2, m);
         goto done;
     }
     have[0] = 1;
+    negative_note(warn, warnlen, "L(N)", v[KV_LN + 1]);
 
     /* L(D): data-limited runs, D = unique tokens, each D's best loss */
     m = 0;
@@ -568,9 +638,11 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         }
     }
     np[1] = m;
-    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LD))
+    v[KV_MINL + 1] = min_of(L, m);
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LD, v + KV_AT + 1)) {
         have[1] = 1;
-    else if (warn)
+        negative_note(warn, warnlen, "L(D)", v[KV_LD + 1]);
+    } else if (warn)
         append_warning(warn, warnlen,
                        "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
 
@@ -599,9 +671,11 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         }
     }
     np[2] = m;
-    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC))
+    v[KV_MINL + 2] = min_of(L, m);
+    if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC, v + KV_AT + 2)) {
         have[2] = 1;
-    else if (warn)
+        negative_note(warn, warnlen, "L(Cmin)", v[KV_LC + 1]);
+    } else if (warn)
         append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
 
     /* joint L(N, D) */
@@ -612,7 +686,9 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         lnD[i] = log(lim ? r->unique_tokens : r->tokens);
         lnL[i] = log(lim ? fit_run_best_loss(r) : r->loss);
     }
-    if (n >= 5 && fit__ndistinct(lnN, n) >= 2 && fit__ndistinct(lnD, n) >= 2) {
+    char why[320] = "";
+    if (n >= 5 && fit__ndistinct(lnN, n) >= 2 && fit__ndistinct(lnD, n) >= 2 &&
+        !fit__design(lnN, lnD, n, why, sizeof why)) {
         double init[4], *ip = NULL;
         if (have[1]) {
             init[0] = log(v[KV_LN]);
@@ -631,10 +707,12 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         }
         if (!joint_fit(lnN, lnD, lnL, n, ip, joint_init == NULL, v + KV_J)) have[3] = 1;
     }
-    if (!have[3] && warn)
-        append_warning(warn, warnlen,
-                       "L(N, D) not fitted: needs 5 or more runs over 2 or more sizes and "
-                       "token counts");
+    if (!have[3] && warn) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "L(N, D) not fitted: %s",
+                 *why ? why : "needs 5 or more runs over 2 or more sizes and token counts");
+        append_warning(warn, warnlen, msg);
+    }
 done:
     free(X);
     free(L);
@@ -642,6 +720,50 @@ done:
     free(lnD);
     free(lnL);
     return rc;
+}
+
+/* Flags (fit.h) of the Kaplan values from the full-data vector v and the K
+ * bootstrap draws (KV_N each; NaN rows failed), and their notes. */
+static void kaplan_mark(fit_kaplan *out, const fit_opts *o, const double *v, const double *draws,
+                        int K) {
+    fit_powerlaw *pl[3] = {&out->LN, &out->LD, &out->LC};
+    static const char *const law[3] = {"L(N)", "L(D)", "L(Cmin)"};
+    char names[6][24];
+    const char *nm[10];
+    const fit_val *vals[10];
+    int k = 0;
+    for (int l = 0; l < 3; l++) {
+        if (!isfinite(pl[l]->alpha.est)) continue;
+        int m = 0, nlow = 0, nhigh = 0;
+        for (int j = 0; j < K; j++) {
+            const double *b = draws + (size_t)j * KV_N;
+            if (!isfinite(b[3 * l + 2])) continue;
+            m++;
+            nlow += b[KV_AT + l] == 1;
+            nhigh += b[KV_AT + l] == 2;
+        }
+        fit__mark(&pl[l]->alpha, 0, 0, 0, m, NAN, NAN, FIT__EXPONENT);
+        snprintf(names[k], sizeof names[k], "%s alpha", law[l]);
+        nm[k] = names[k], vals[k++] = &pl[l]->alpha;
+        if (!o->with_E) continue;
+        fit__mark(&pl[l]->E, (int)v[KV_AT + l], nlow, nhigh, m, 0, v[KV_MINL + l], FIT__SCALE);
+        snprintf(names[k], sizeof names[k], "%s E", law[l]);
+        nm[k] = names[k], vals[k++] = &pl[l]->E;
+    }
+    if (out->have_joint) {
+        int m = 0;
+        for (int j = 0; j < K; j++)
+            m += isfinite(draws[(size_t)j * KV_N + KV_J + 2]);
+        fit__mark(&out->Nc, 0, 0, 0, m, NAN, NAN, FIT__SCALE);
+        fit__mark(&out->Dc, 0, 0, 0, m, NAN, NAN, FIT__SCALE);
+        fit__mark(&out->aN, 0, 0, 0, m, NAN, NAN, FIT__EXPONENT);
+        fit__mark(&out->aD, 0, 0, 0, m, NAN, NAN, FIT__EXPONENT);
+        nm[k] = "L(N, D) Nc", vals[k++] = &out->Nc;
+        nm[k] = "L(N, D) Dc", vals[k++] = &out->Dc;
+        nm[k] = "L(N, D) aN", vals[k++] = &out->aN;
+        nm[k] = "L(N, D) aD", vals[k++] = &out->aD;
+    }
+    fit__flag_notes(out->warning, sizeof out->warning, nm, vals, k);
 }
 
 static void set_pl(fit_powerlaw *p, const double *v, int npoints) {
@@ -668,7 +790,10 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     out->aD = fit__val(v[KV_J + 3]);
     out->have_LD = have[1];
     out->have_joint = have[3];
-    if (K <= 0) return 0;
+    if (K <= 0) {
+        kaplan_mark(out, o, v, NULL, 0);
+        return 0;
+    }
     double *draws = malloc((size_t)K * KV_N * sizeof *draws), *col = malloc(K * sizeof *col);
     fit_data rs = {d->nruns, malloc((d->nruns ? d->nruns : 1) * sizeof *rs.runs)};
     if (!draws || !col || !rs.runs) {
@@ -699,12 +824,13 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E,     &out->LD.Xc, &out->LD.alpha,
                         &out->LD.E,  &out->LC.Xc,    &out->LC.alpha, &out->LC.E,  &out->Nc,
                         &out->Dc,    &out->aN,       &out->aD};
-    for (int q = 0; q < KV_N; q++) {
+    for (int q = 0; q < KV_J + 4; q++) {
         if (!o->with_E && (q == KV_LN + 2 || q == KV_LD + 2 || q == KV_LC + 2)) continue;
         for (int k = 0; k < K; k++)
             col[k] = draws[(size_t)k * KV_N + q];
         fit__interval(col, K, f[q]);
     }
+    kaplan_mark(out, o, v, draws, K);
     free(draws);
     free(col);
     free(rs.runs);

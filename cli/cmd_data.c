@@ -13,25 +13,38 @@
 
 static const char *usage_text =
     "usage: scaling data prepare INPUT... --out DIR [--tokenizer byte|bpe] [--vocab N]\n"
-    "                            [--val-fraction F] [--seed S] [--ctx N] [--brown-dir DIR]\n"
+    "                            [--val-fraction F] [--split document|position] [--seed S]\n"
+    "                            [--ctx N] [--verbatim] [--brown-dir DIR]\n"
     "       scaling data info DIR [--json]\n"
     "       scaling data verify DIR\n"
     "\n"
     "prepare  reads INPUTs (a UTF-8 text file, whose documents are separated by blank lines;\n"
-    "         a directory, each file below it one document; or the word 'brown', the Brown\n"
-    "         Corpus at corpus/brown/package, see scripts/fetch-brown), holds out a fraction of\n"
-    "         the documents for validation, tokenizes, and writes DIR/train.tok, DIR/val.tok,\n"
-    "         DIR/meta.json (and DIR/tokenizer.bpe), replacing DIR only when all is written.\n"
+    "         a directory, each file below it one document, links followed, what is not a\n"
+    "         readable regular file skipped with a warning; or the word 'brown', the Brown\n"
+    "         Corpus at corpus/brown/package, see scripts/fetch-brown), makes line endings LF,\n"
+    "         holds out a fraction of the documents for validation, tokenizes, and writes\n"
+    "         DIR/train.tok, DIR/val.tok, DIR/meta.json (and DIR/tokenizer.bpe), replacing DIR\n"
+    "         only when all is written.\n"
     "  --out DIR           the prepared directory to write (required)\n"
     "  --tokenizer KIND    byte (vocab 256, default) or bpe (trained on the training split)\n"
     "  --vocab N           BPE vocabulary size, 257..65536 (default 4096)\n"
     "  --val-fraction F    fraction of documents held out, (0, 0.5] (default 0.05)\n"
+    "  --split KIND        document (default): a seeded shuffle holds out whole documents;\n"
+    "                      position: the end of the token stream, whole windows of --ctx + 1\n"
+    "                      tokens, is held out (for a corpus of one or a few documents)\n"
+    "  --verbatim          keep line endings as read (default: CRLF and CR become LF)\n"
     "  --seed S            seeds the document split (default 1)\n"
     "  --ctx N             each split must hold more than N tokens (default 1024)\n"
     "  --brown-dir DIR     where the Brown corpus is (default $SCALING_BROWN_DIR or\n"
     "                      corpus/brown/package)\n"
     "info     prints what a prepared directory holds (--json: as one JSON object)\n"
     "verify   re-hashes the token files against meta.json; exit 1 if they changed\n";
+
+/* The library's warnings (skipped entries, a lopsided split): one line each. */
+static void warn_line(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "scaling data: warning: %s\n", msg);
+}
 
 static int prepare(int argc, char **argv) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
@@ -41,6 +54,8 @@ static int prepare(int argc, char **argv) {
                                          {"seed", required_argument, 0, 's'},
                                          {"ctx", required_argument, 0, 'c'},
                                          {"brown-dir", required_argument, 0, 'b'},
+                                         {"split", required_argument, 0, 'p'},
+                                         {"verbatim", no_argument, 0, 'V'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     data_prepare_opts o;
@@ -85,6 +100,18 @@ static int prepare(int argc, char **argv) {
         case 'b':
             brown = optarg;
             break;
+        case 'p':
+            if (!strcmp(optarg, "document"))
+                o.split = DATA_SPLIT_DOCUMENT;
+            else if (!strcmp(optarg, "position"))
+                o.split = DATA_SPLIT_POSITION;
+            else
+                return cli_usage("data", "--split: expected document or position, got '%s'",
+                                 optarg);
+            break;
+        case 'V':
+            o.verbatim = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
@@ -99,6 +126,7 @@ static int prepare(int argc, char **argv) {
     if (o.tokenizer == DATA_TOK_BYTE && vocab_given)
         return cli_usage("data", "--vocab applies to --tokenizer bpe (byte-level is always 256)");
     if (o.tokenizer == DATA_TOK_BPE && !vocab_given) o.vocab = 4096;
+    o.warn = warn_line;
     char info[1024], err[UTIL_ERRLEN];
     int rc = data_prepare((const char *const *)argv + optind, argc - optind, brown, out, &o, info,
                           sizeof info, err, sizeof err);
@@ -152,6 +180,14 @@ static int info_cmd(int argc, char **argv, int verify_only) {
         cJSON_AddNumberToObject(o, "train_tokens", (double)in.train_tokens);
         cJSON_AddNumberToObject(o, "val_tokens", (double)in.val_tokens);
         cJSON_AddNumberToObject(o, "bytes_per_token", in.bytes_per_token);
+        cJSON_AddStringToObject(o, "split", in.split);
+        if (in.val_windows) {
+            cJSON_AddNumberToObject(o, "val_windows", in.val_windows);
+            cJSON_AddNumberToObject(o, "window_tokens", in.window_tokens);
+        }
+        cJSON_AddStringToObject(o, "line_endings",
+                                in.line_endings[0] ? in.line_endings : "unknown");
+        cJSON_AddNumberToObject(o, "skipped", (double)in.skipped);
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)in.checksum_train);
         cJSON_AddStringToObject(o, "checksum_train", hex);
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)in.checksum_val);
@@ -173,6 +209,20 @@ static int info_cmd(int argc, char **argv, int verify_only) {
            (unsigned long long)in.train_bytes, (unsigned long long)in.train_tokens,
            (unsigned long long)in.val_docs, (unsigned long long)in.val_bytes,
            (unsigned long long)in.val_tokens, in.bytes_per_token);
+    if (!strcmp(in.split, "position"))
+        printf("split            by position: val is the last %d windows of %d tokens of the "
+               "stream\n",
+               in.val_windows, in.window_tokens);
+    else
+        printf("split            by document (whole documents held out)\n");
+    printf("line endings     %s\n",
+           !strcmp(in.line_endings, "lf")         ? "normalised (CRLF and CR became LF)"
+           : !strcmp(in.line_endings, "verbatim") ? "kept as read (--verbatim)"
+                                                  : "as read (not recorded: prepared before "
+                                                    "normalisation)");
+    if (in.skipped)
+        printf("skipped          %llu entries that were not readable regular files\n",
+               (unsigned long long)in.skipped);
     return EXIT_OK;
 }
 

@@ -22,7 +22,8 @@ static const char *usage_text =
     "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
     "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
     "                   [--bootstrap K] [--seed S] [--with-E] [--a2-window K] [--starts K]\n"
-    "                   [--threads T] [--db FILE] [--json] [--no-store]\n"
+    "                   [--threads T] [--duplicates collapse|keep] [--db FILE] [--json]\n"
+    "                   [--no-store]\n"
     "\n"
     "Fits scaling laws to finished runs and prints each value with its bootstrap\n"
     "percentile interval (2.5%, 97.5%) beside the published values.\n"
@@ -35,7 +36,10 @@ static const char *usage_text =
     "options:\n"
     "  --sweep NAME      runs of this sweep (default: every finished run)\n"
     "  --csv FILE        a CSV instead, header naming params, tokens or flops, loss\n"
-    "                    (optional budget column; tokens = flops / (6 params))\n"
+    "                    (optional budget column; tokens = flops / (6 params); names,\n"
+    "                    aliases and units: docs/fit.md)\n"
+    "  --duplicates P    CSV rows repeating an earlier row exactly: collapse (default:\n"
+    "                    one run counted once) or keep; either way they are named\n"
     "  --approach WHICH  1, 2, 3, kaplan or all (default all; with all, an approach\n"
     "                    the data cannot support is reported and skipped)\n"
     "  --params P        count total parameters (default, as Chinchilla) or\n"
@@ -69,7 +73,8 @@ enum {
     OPT_THREADS,
     OPT_DB,
     OPT_JSON,
-    OPT_NOSTORE
+    OPT_NOSTORE,
+    OPT_DUPS
 };
 
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
@@ -93,6 +98,12 @@ static void print_val(const char *law, const char *name, fit_val v) {
         printf("  [%11.5g, %11.5g]", v.lo, v.hi);
     else
         printf("  %26s", "");
+    /* never a bare number where the data did not determine it */
+    if (v.flags & (FIT_AT_LOWER | FIT_AT_UPPER))
+        printf("  (at its %s bound %g)", v.flags & FIT_AT_LOWER ? "lower" : "upper", v.bound);
+    else if (v.flags & FIT_DRAWS_AT_BOUND)
+        printf("  (draws reach the bound %g)", v.bound);
+    if (v.flags & FIT_UNIDENTIFIED) printf("  (not identified)");
     printf("   ");
     print_published(key);
     printf("\n");
@@ -100,9 +111,9 @@ static void print_val(const char *law, const char *name, fit_val v) {
 
 static void print_frontier(int which, const fit_frontier *f, int nruns) {
     const char *law = which == 1 ? "approach1" : "approach2";
-    printf("Chinchilla approach %d (%s), %d runs, %d %s\n", which,
-           which == 1 ? "envelope of the learning curves" : "IsoFLOP parabolas", nruns,
-           f->npoints_used, which == 1 ? "envelope points" : "budgets");
+    printf("Chinchilla approach %d (%s), %d of %d runs, %d %s\n", which,
+           which == 1 ? "envelope of the learning curves" : "IsoFLOP parabolas", f->nruns_used,
+           nruns, f->npoints_used, which == 1 ? "envelope points" : "budgets");
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_val(law, "a", f->a);
     print_val(law, "b", f->b);
@@ -174,10 +185,11 @@ int cmd_fit(int argc, char **argv) {
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
+                                         {"duplicates", required_argument, 0, OPT_DUPS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *sweep = NULL, *csv = NULL, *db = NULL;
-    int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, c;
+    int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, collapse = 1, c;
     long long v;
     fit_opts o;
     fit_opts_defaults(&o);
@@ -201,6 +213,12 @@ int cmd_fit(int argc, char **argv) {
             break;
         case OPT_NOSTORE:
             nostore = 1;
+            break;
+        case OPT_DUPS:
+            if (strcmp(optarg, "collapse") && strcmp(optarg, "keep"))
+                return cli_usage("fit", "--duplicates: expected collapse or keep, got '%s'",
+                                 optarg);
+            collapse = !strcmp(optarg, "collapse");
             break;
         case OPT_WITHE:
             o.with_E = 1;
@@ -283,15 +301,33 @@ int cmd_fit(int argc, char **argv) {
         rc = cli_fail("fit", "out of memory");
         goto done;
     }
-    if (store_it || !csv) {
-        int flags = store_it ? (csv ? STORE_CREATE : 0) : STORE_READONLY;
-        if (store_open(&s, db_path, flags, err, sizeof err)) {
+    /* A CSV is read, and fitted, before its database is opened: a refused
+     * file or design leaves no database behind. */
+    fit_csv_info info;
+    char dupmsg[400] = "";
+    int ndup = 0;
+    memset(&info, 0, sizeof info);
+    if (csv) {
+        if (fit_read_csv(&d, &info, csv, err, sizeof err)) {
+            rc = cli_fail("fit", "%s", err);
+            goto done;
+        }
+        ndup = fit_duplicates(&d, collapse, dupmsg, sizeof dupmsg);
+        if (ndup)
+            fprintf(stderr,
+                    "scaling fit: warning: %s: %d row%s repeat%s an earlier row exactly (%s): "
+                    "%s\n",
+                    csv, ndup, ndup > 1 ? "s" : "", ndup > 1 ? "" : "s", dupmsg,
+                    collapse ? "collapsed, each run counted once (--duplicates keep keeps them)"
+                             : "kept, as --duplicates keep asks (they narrow the intervals)");
+    }
+    if (!csv) {
+        if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err)) {
             rc = cli_fail("fit", "%s", err);
             goto done;
         }
     }
-    if (csv ? fit_load_csv(&d, csv, err, sizeof err)
-            : fit_load_store(&d, s, sweep, err, sizeof err)) {
+    if (!csv && fit_load_store(&d, s, sweep, err, sizeof err)) {
         rc = cli_fail("fit", "%s", err);
         goto done;
     }
@@ -313,7 +349,7 @@ int cmd_fit(int argc, char **argv) {
                            : fit_approach3_fit(&d, &o, f3, err, sizeof err);
         if (frc) {
             if (!all) {
-                rc = cli_fail("fit", "%s", err);
+                rc = csv ? cli_fail("fit", "%s: %s", csv, err) : cli_fail("fit", "%s", err);
                 goto done;
             }
             errs[i] = strdup(err);
@@ -328,6 +364,19 @@ int cmd_fit(int argc, char **argv) {
             goto done;
         }
         ok[i] = 1;
+    }
+
+    /* Nothing fitted is a refusal: one line with every approach's reason. */
+    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) {
+        char why[2048] = "";
+        size_t len = 0;
+        for (int i = 0; i < 4 && len < sizeof why; i++)
+            if (errs[i])
+                len +=
+                    (size_t)snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "", errs[i]);
+        rc =
+            cli_fail("fit", "%s%sno law could be fitted: %s", csv ? csv : "", csv ? ": " : "", why);
+        goto done;
     }
 
     /* The selection: what was fitted and how it was counted. */
@@ -346,10 +395,26 @@ int cmd_fit(int argc, char **argv) {
     cJSON_AddNumberToObject(sel, "starts", o.a3_starts);
     cJSON_AddNumberToObject(sel, "a2_window", o.a2_window);
     cJSON_AddNumberToObject(sel, "runs", d.nruns);
+    if (csv) {
+        cJSON_AddNumberToObject(sel, "rows", info.nrows);
+        cJSON_AddNumberToObject(sel, "rows_set_aside", info.nset_aside);
+        cJSON_AddNumberToObject(sel, "duplicate_rows", ndup);
+        cJSON_AddStringToObject(sel, "duplicates", collapse ? "collapse" : "keep");
+        cJSON_AddBoolToObject(sel, "loss_bits", info.loss_bits);
+        cJSON_AddStringToObject(sel, "note", info.note);
+    }
     char *sel_json = cJSON_PrintUnformatted(sel);
 
     int64_t ids[4] = {0, 0, 0, 0};
-    if (store_it)
+    /* a CSV's database is opened (created) only when there is a fit to store */
+    if (store_it && !s && (ok[0] || ok[1] || ok[2] || ok[3]) &&
+        store_open(&s, db_path, STORE_CREATE, err, sizeof err)) {
+        cJSON_Delete(sel);
+        free(sel_json);
+        rc = cli_fail("fit", "%s", err);
+        goto done;
+    }
+    if (store_it && s)
         for (int i = 0; i < 4; i++) {
             if (!ok[i]) continue;
             if (store_add_fit(s, csv ? NULL : sweep, laws[i], js[i], sel_json, &ids[i], err,
@@ -380,12 +445,17 @@ int cmd_fit(int argc, char **argv) {
         if (txt) puts(txt);
         free(txt);
     } else {
-        printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n\n",
+        printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n",
                d.nruns,
                csv     ? csv
                : sweep ? sweep
                        : db_path,
                params_name[o.params], flops_name[o.flops], o.bootstrap, (unsigned long long)o.seed);
+        if (csv && (info.nrows != d.nruns || ndup))
+            printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", info.nrows, ndup,
+                   collapse ? "collapsed" : "kept", info.nset_aside);
+        if (info.note[0]) printf("  note: %s\n", info.note);
+        printf("\n");
         for (int i = 0; i < 4; i++) {
             if (!(todo & bits[i])) continue;
             if (!ok[i]) {
@@ -396,13 +466,15 @@ int cmd_fit(int argc, char **argv) {
             if (i == 1) print_frontier(1, f1, d.nruns);
             if (i == 2) print_frontier(2, f2, d.nruns);
             if (i == 3) print_a3(f3);
+            if (info.loss_bits && (i == 0 || i == 3))
+                printf("  note: losses in bits per token; the published values are in nats per "
+                       "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
             if (ids[i]) printf("  stored as fit %lld\n", (long long)ids[i]);
             printf("\n");
         }
     }
     cJSON_Delete(sel);
     free(sel_json);
-    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) rc = cli_fail("fit", "no law could be fitted");
 done:
     cJSON_Delete(out);
     for (int i = 0; i < 4; i++)

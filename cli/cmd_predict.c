@@ -158,6 +158,26 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
     for (int k = 0; k < NQ; k++)
         fit_percentiles(q[k], ns, &lo[k], &hi[k]);
     const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
+    /* A fit whose parameters sat at a bound or were not identified predicts
+     * what its optimiser happened to reach: say which, beside the numbers. */
+    char caution[200] = "";
+    {
+        const fit_val *v[7] = {a, b, a, b, a, b, a};
+        static const char *const nm3[7] = {"E", "A", "B", "alpha", "beta", "a", "b"};
+        static const char *const nm2[2] = {"a", "b"};
+        const char *const *nm = a3 ? nm3 : nm2;
+        if (a3) {
+            const fit_val *w[5] = {&f3->E, &f3->A, &f3->B, &f3->alpha, &f3->beta};
+            for (int k = 0; k < 5; k++)
+                v[k] = w[k];
+            v[5] = a, v[6] = b;
+        }
+        size_t len = 0;
+        for (int k = 0; k < (a3 ? 7 : 2) && len < sizeof caution; k++)
+            if (v[k]->flags)
+                len += (size_t)snprintf(caution + len, sizeof caution - len, "%s%s",
+                                        len ? ", " : "", nm[k]);
+    }
 
     static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
     if (out) {
@@ -169,6 +189,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cflops) cJSON_AddStringToObject(o, "flops", cflops);
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
+        if (*caution) cJSON_AddStringToObject(o, "caution", caution);
         add_val(o, "a", a->est, a->lo, a->hi);
         add_val(o, "b", b->est, b->lo, b->hi);
         for (int k = 0; k < NQ; k++)
@@ -183,6 +204,10 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi);
         for (int k = 0; k < NQ; k++)
             if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k]);
+        if (*caution)
+            printf("  caution: %s at a bound or not identified in this fit (scaling fit prints "
+                   "which); read these predictions as the optimiser's, not the data's\n",
+                   caution);
     }
 done:
     for (int k = 0; k < NQ; k++)

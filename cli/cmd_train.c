@@ -116,6 +116,12 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
            (long long)c->cycle_tokens, c->weight_decay, c->grad_clip, c->batch,
            c->micro_batch ? c->micro_batch : c->batch, (unsigned long long)c->seed, c->threads,
            info->blas_kernel, info->tokenizer);
+    if (info->eval_windows < info->eval_windows_asked)
+        fprintf(stderr,
+                "scaling train: note: --eval-windows %d capped at %d: val.tok holds %llu tokens, "
+                "room for %d windows of n_ctx + 1 = %d tokens that score no token twice\n",
+                info->eval_windows_asked, info->eval_windows, (unsigned long long)info->val_tokens,
+                info->eval_windows, s->n_ctx + 1);
     fflush(stdout);
     if (!x->db) return 0;
     store_run r;

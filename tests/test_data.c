@@ -748,6 +748,329 @@ Test(data_prepare, bad_inputs_fail_cleanly) {
     free(dir);
 }
 
+/* Warnings the library hands back instead of printing. */
+typedef struct {
+    int n;
+    char msg[16][1024];
+} warns;
+
+static void collect(void *ctx, const char *m) {
+    warns *w = ctx;
+    cr_assert(strchr(m, '\n') == NULL, "multi-line warning: %s", m);
+    if (w->n < 16) snprintf(w->msg[w->n], sizeof w->msg[0], "%s", m);
+    w->n++;
+}
+
+/* The whole content of a file (malloc'd, *n bytes). */
+static char *slurp(const char *dir, const char *name, size_t *n) {
+    char *p = pjoin(dir, name), *s, err[UTIL_ERRLEN];
+    cr_assert_eq(util_read_file(p, &s, n, err, sizeof err), 0, "%s", err);
+    free(p);
+    return s;
+}
+
+static int same_file(const char *d1, const char *d2, const char *name) {
+    size_t n1, n2;
+    char *a = slurp(d1, name, &n1), *b = slurp(d2, name, &n2);
+    int same = n1 == n2 && memcmp(a, b, n1) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+/* A text saved with Windows (CRLF) or old Mac (CR) line endings prepares to
+ * the same token files as its LF copy, unless verbatim is asked for. */
+Test(data_prepare, line_endings_normalised_unless_verbatim) {
+    char *dir = mktmp(), *lf = pjoin(dir, "lf.txt"), *crlf = pjoin(dir, "crlf.txt"),
+         *cr = pjoin(dir, "cr.txt"), *pl = pjoin(dir, "pl"), *pc = pjoin(dir, "pc"),
+         *pr = pjoin(dir, "pr"), *pv = pjoin(dir, "pv");
+    char err[UTIL_ERRLEN], info[1024];
+    size_t plen = strlen(prose);
+    char *a = malloc((plen + 32) * 30 * 2 + 1), *b = malloc((plen + 32) * 30 * 2 + 1),
+         *c = malloc((plen + 32) * 30 + 1);
+    size_t na = 0, nb = 0;
+    for (int i = 0; i < 30; i++)
+        na += (size_t)sprintf(a + na, "Part %d.\n%s\n", i, prose);
+    for (size_t i = 0; i < na; i++) {
+        if (a[i] == '\n') b[nb++] = '\r';
+        b[nb++] = a[i];
+        c[i] = a[i] == '\n' ? '\r' : a[i];
+    }
+    write_file(lf, a, na);
+    write_file(crlf, b, nb);
+    write_file(cr, c, na);
+    data_prepare_opts o = small_opts();
+    o.tokenizer = DATA_TOK_BPE;
+    o.vocab = 300;
+    const char *in[1] = {lf};
+    cr_assert_eq(data_prepare(in, 1, NULL, pl, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    in[0] = crlf;
+    cr_assert_eq(data_prepare(in, 1, NULL, pc, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    in[0] = cr;
+    cr_assert_eq(data_prepare(in, 1, NULL, pr, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    const char *files[3] = {"train.tok", "val.tok", "tokenizer.bpe"};
+    for (int k = 0; k < 3; k++) {
+        cr_assert(same_file(pl, pc, files[k]), "CRLF copy: %s differs", files[k]);
+        cr_assert(same_file(pl, pr, files[k]), "CR copy: %s differs", files[k]);
+    }
+    data_info il, iv;
+    cr_assert_eq(data_info_read(pl, &il, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(il.line_endings, "lf");
+    cr_assert_eq(il.train_docs + il.val_docs, 30);
+    /* verbatim: every \r is kept and counted */
+    o.verbatim = 1;
+    in[0] = crlf;
+    cr_assert_eq(data_prepare(in, 1, NULL, pv, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(data_info_read(pv, &iv, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(iv.line_endings, "verbatim");
+    cr_assert_eq(iv.train_docs + iv.val_docs, 30);
+    /* every CR inside a document is kept; the 30 blank separator lines are not text */
+    cr_assert_eq(iv.train_bytes + iv.val_bytes - (il.train_bytes + il.val_bytes),
+                 (uint64_t)(nb - na - 30), "the CRs are not all kept");
+    cr_assert(!same_file(pl, pv, "train.tok"));
+    /* the byte tokenizer on a directory of CRLF files: the same as LF too */
+    char *d1 = pjoin(dir, "d1"), *d2 = pjoin(dir, "d2");
+    make_corpus_dir(d1, 12, 80, 4);
+    make_corpus_dir(d2, 12, 80, 4);
+    for (int d = 0; d < 12; d++) {
+        char name[32], *p, *t;
+        size_t n;
+        snprintf(name, sizeof name, "doc%03d.txt", d);
+        t = slurp(d2, name, &n);
+        char *w = malloc(2 * n + 1);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] == '\n') w[m++] = '\r';
+            w[m++] = t[i];
+        }
+        p = pjoin(d2, name);
+        write_file(p, w, m);
+        free(p);
+        free(w);
+        free(t);
+    }
+    o = small_opts();
+    char *q1 = pjoin(dir, "q1"), *q2 = pjoin(dir, "q2");
+    in[0] = d1;
+    cr_assert_eq(data_prepare(in, 1, NULL, q1, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    in[0] = d2;
+    cr_assert_eq(data_prepare(in, 1, NULL, q2, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert(same_file(q1, q2, "train.tok") && same_file(q1, q2, "val.tok"));
+    free(q1);
+    free(q2);
+    free(d1);
+    free(d2);
+    free(a);
+    free(b);
+    free(c);
+    free(lf);
+    free(crlf);
+    free(cr);
+    free(pl);
+    free(pc);
+    free(pr);
+    free(pv);
+    rmrf(dir);
+    free(dir);
+}
+
+/* Links are followed; a dangling link, a link to itself, a link back to a
+ * directory above it and a fifo are each skipped with one warning, counted. */
+Test(data_prepare, dangling_links_and_loops_are_skipped_with_warnings) {
+    char *dir = mktmp(), *cdir = pjoin(dir, "c"), *sub = pjoin(cdir, "sub"),
+         *out = pjoin(dir, "prep");
+    char err[UTIL_ERRLEN], info[1024];
+    make_corpus_dir(cdir, 10, 100, 6);
+    cr_assert_eq(mkdir(sub, 0777), 0);
+    char *b = pjoin(cdir, "b"), *loop = pjoin(cdir, "loop"), *up = pjoin(sub, "up"),
+         *fifo = pjoin(cdir, "fifo"), *good = pjoin(sub, "good"), *doc0 = pjoin(cdir, "doc000.txt");
+    cr_assert_eq(symlink("nowhere", b), 0);
+    cr_assert_eq(symlink("loop", loop), 0);
+    cr_assert_eq(symlink("..", up), 0);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    cr_assert_eq(symlink(doc0, good), 0); /* a link to a file is followed: one more document */
+    data_prepare_opts o = small_opts();
+    warns w = {0};
+    o.warn = collect;
+    o.warn_ctx = &w;
+    const char *in[1] = {cdir};
+    cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(w.n, 4, "%d warnings: %s | %s", w.n, w.msg[0], w.msg[1]);
+    const char *want[4][2] = {{b, "dangling symbolic link"},
+                              {fifo, "not a regular file"},
+                              {loop, "symbolic link loop"},
+                              {up, "symbolic link loop"}};
+    for (int k = 0; k < 4; k++) {
+        int found = 0;
+        for (int i = 0; i < w.n; i++)
+            found |= strncmp(w.msg[i], want[k][0], strlen(want[k][0])) == 0 &&
+                     w.msg[i][strlen(want[k][0])] == ':' && strstr(w.msg[i], want[k][1]);
+        cr_assert(found, "no warning '%s: ...%s'", want[k][0], want[k][1]);
+    }
+    cr_assert(strstr(info, "4 entries skipped"), "%s", info);
+    data_info di;
+    cr_assert_eq(data_info_read(out, &di, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(di.skipped, 4);
+    cr_assert_eq(di.train_docs + di.val_docs, 11);
+    /* the command line: one warning line each on stderr, and the count */
+    char buf[8192];
+    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --ctx 64", cdir, out), 0, "%s",
+                 buf);
+    int lines = 0;
+    for (char *p = buf; (p = strstr(p, "scaling data: warning: ")); p++)
+        lines++;
+    cr_assert_eq(lines, 4, "%s", buf);
+    cr_assert(strstr(buf, "4 entries skipped"), "%s", buf);
+    cr_assert_eq(run(buf, sizeof buf, "data info '%s'", out), 0, "%s", buf);
+    cr_assert(strstr(buf, "skipped          4 entries"), "%s", buf);
+    free(b);
+    free(loop);
+    free(up);
+    free(fifo);
+    free(good);
+    free(doc0);
+    free(sub);
+    free(cdir);
+    free(out);
+    rmrf(dir);
+    free(dir);
+}
+
+/* Three documents cannot hold out 5%: prepare says so; split by position,
+ * the validation split is the stream's last whole windows and decoding
+ * train.tok then val.tok gives the stream back, for bytes and for BPE. */
+Test(data_prepare, few_documents_warn_and_split_by_position) {
+    char *dir = mktmp(), *file = pjoin(dir, "three.txt"), *out = pjoin(dir, "prep"),
+         *one = pjoin(dir, "one.txt");
+    char err[UTIL_ERRLEN], info[1024];
+    size_t plen = strlen(prose);
+    char *text = malloc(plen * 12 + 64), *stream = malloc(plen * 12 + 64);
+    size_t n = 0;
+    for (int d = 0; d < 3; d++) {
+        for (int k = 0; k < 4; k++)
+            n += (size_t)sprintf(text + n, "%s", prose);
+        if (d < 2) text[n++] = '\n'; /* a blank line between documents */
+    }
+    text[n] = 0;
+    write_file(file, text, n);
+    /* the stream: each document, its final newline, one blank line */
+    memcpy(stream, text, n);
+    stream[n] = '\n';
+    size_t ns = n + 1;
+    data_prepare_opts o = small_opts();
+    o.val_fraction = 0.05;
+    warns w = {0};
+    o.warn = collect;
+    o.warn_ctx = &w;
+    const char *in[1] = {file};
+    cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(w.n, 1, "%d warnings", w.n);
+    cr_assert(strstr(w.msg[0], file) && strstr(w.msg[0], "1 of 3 documents") &&
+                  strstr(w.msg[0], "far from the requested --val-fraction 0.05") &&
+                  strstr(w.msg[0], "--split position"),
+              "%s", w.msg[0]);
+    data_info di;
+    cr_assert_eq(data_info_read(out, &di, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(di.split, "document");
+    for (int bpe = 0; bpe < 2; bpe++) {
+        o.split = DATA_SPLIT_POSITION;
+        o.tokenizer = bpe ? DATA_TOK_BPE : DATA_TOK_BYTE;
+        o.vocab = bpe ? 300 : 256;
+        w.n = 0;
+        cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), 0,
+                     "%s", err);
+        cr_assert_eq(w.n, 0, "%s", w.msg[0]);
+        cr_assert(strstr(info, "split by position"), "%s", info);
+        cr_assert_eq(data_info_read(out, &di, 1, err, sizeof err), 0, "%s", err);
+        cr_assert_str_eq(di.split, "position");
+        cr_assert_eq(di.window_tokens, 65);
+        cr_assert_gt(di.val_windows, 0);
+        cr_assert_eq(di.val_tokens, (uint64_t)di.val_windows * 65);
+        cr_assert_eq(di.train_bytes + di.val_bytes, ns);
+        double frac = (double)di.val_tokens / (double)(di.val_tokens + di.train_tokens);
+        cr_assert(frac > 0.025 && frac < 0.1, "val fraction %g", frac);
+        /* train.tok then val.tok decode to the stream, byte for byte */
+        data_tok *t;
+        if (bpe) {
+            char *tp = pjoin(out, "tokenizer.bpe");
+            cr_assert_eq(data_tok_load(&t, tp, err, sizeof err), 0, "%s", err);
+            free(tp);
+        } else {
+            cr_assert_eq(data_tok_byte(&t, err, sizeof err), 0);
+        }
+        uint32_t *tok = malloc((di.train_tokens + di.val_tokens) * sizeof *tok);
+        size_t nt = 0;
+        const char *names[2] = {"train.tok", "val.tok"};
+        for (int k = 0; k < 2; k++) {
+            char *p = pjoin(out, names[k]);
+            data_tokfile f;
+            cr_assert_eq(data_tokfile_open(&f, p, err, sizeof err), 0, "%s", err);
+            for (uint64_t i = 0; i < f.ntokens; i++)
+                tok[nt++] = data_tokfile_get(&f, i);
+            data_tokfile_close(&f);
+            free(p);
+        }
+        uint8_t *back;
+        size_t nback;
+        cr_assert_eq(data_tok_decode(t, tok, nt, &back, &nback, err, sizeof err), 0);
+        cr_assert_eq(nback, ns);
+        cr_assert(memcmp(back, stream, ns) == 0, "the splits do not decode to the stream");
+        uint8_t *vb;
+        size_t nvb;
+        cr_assert_eq(
+            data_tok_decode(t, tok + di.train_tokens, di.val_tokens, &vb, &nvb, err, sizeof err),
+            0);
+        cr_assert_eq(nvb, di.val_bytes);
+        free(vb);
+        free(back);
+        free(tok);
+        data_tok_free(t);
+    }
+    /* one document: refused by document (naming the way out), fine by position */
+    write_file(one, text, n / 3);
+    in[0] = one;
+    o = small_opts();
+    cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err),
+                 UTIL_EINVAL);
+    cr_assert(strstr(err, "only one document") && strstr(err, "--split position"), "%s", err);
+    o.split = DATA_SPLIT_POSITION;
+    cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    /* the command line: the warning, --split, and what info says */
+    char buf[8192];
+    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --ctx 64", file, out), 0, "%s",
+                 buf);
+    cr_assert(strstr(buf, "scaling data: warning: ") && strstr(buf, "1 of 3 documents"), "%s", buf);
+    cr_assert_eq(
+        run(buf, sizeof buf, "data prepare '%s' --out '%s' --ctx 64 --split position", file, out),
+        0, "%s", buf);
+    cr_assert(!strstr(buf, "warning"), "%s", buf);
+    cr_assert_eq(run(buf, sizeof buf, "data info '%s'", out), 0, "%s", buf);
+    cr_assert(strstr(buf, "split            by position: val is the last") &&
+                  strstr(buf, "windows of 65 tokens") && strstr(buf, "line endings     normalised"),
+              "%s", buf);
+    cr_assert_eq(run(buf, sizeof buf, "data info '%s' --json", out), 0, "%s", buf);
+    cr_assert(strstr(buf, "\"split\":\"position\"") && strstr(buf, "\"window_tokens\":65"), "%s",
+              buf);
+    cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --split words", file, out), 2);
+    cr_assert(strstr(buf, "--split: expected document or position, got 'words'"), "%s", buf);
+    free(text);
+    free(stream);
+    free(one);
+    free(file);
+    free(out);
+    rmrf(dir);
+    free(dir);
+}
+
 /* ==== The command line ====================================================== */
 
 Test(data_cli, prepare_info_verify_and_errors) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../analysis/fit.h"
+#include "../analysis/fit_internal.h"
 #include "../results/store.h"
 #include "testlib.h"
 
@@ -591,7 +592,7 @@ Test(fit, csv_loader_contract_and_errors) {
     cr_expect(strstr(err, ":1: header must name") != NULL, "%s", err);
     write_file(p, "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,nan\n");
     cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
-    cr_expect(strstr(err, ":3: column 'loss'") && strstr(err, "'nan'"), "%s", err);
+    cr_expect(strstr(err, ":3: column 3 ('loss')") && strstr(err, "'nan'"), "%s", err);
     write_file(p, "params,tokens,loss\n1e8,1e10,-2\n");
     cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
     cr_expect(strstr(err, ":2:") != NULL, "%s", err);
@@ -602,6 +603,47 @@ Test(fit, csv_loader_contract_and_errors) {
     cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
     snprintf(p, sizeof p, "%s/missing.csv", dir);
     cr_expect_neq(fit_load_csv(&d, p, err, sizeof err), 0);
+}
+
+/* A CSV's unique_tokens column means what the database's does: those runs
+ * repeat their data, and Kaplan's L(D) is fitted from them. */
+Test(fit, csv_unique_tokens_feeds_kaplan_LD) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    snprintf(p, sizeof p, "%s/ld.csv", dir);
+    FILE *fp = fopen(p, "w");
+    cr_assert(fp != NULL);
+    fprintf(fp, "params,tokens,loss,unique_tokens\n");
+    for (int k = 0; k < 10; k++) { /* unlimited data: an empty cell, or 0 */
+        double N = 1e6 * pow(10, k / 3.0);
+        fprintf(fp, "%.17g,1e10,%.17g,%s\n", N, pow(8.8e13 / N, 0.076), k % 2 ? "0" : "");
+    }
+    for (int k = 0; k < 10; k++) {
+        double D = 1e7 * pow(10, k / 3.0);
+        fprintf(fp, "1e9,1e11,%.17g,%.17g\n", pow(5.4e13 / D, 0.095), D);
+    }
+    fclose(fp);
+    fit_data d;
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 20);
+    cr_expect_eq(d.runs[0].unique_tokens, 0);
+    cr_expect_eq(d.runs[1].unique_tokens, 0);
+    NEAR(d.runs[10].unique_tokens, 1e7, 0);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_kaplan *f = calloc(1, sizeof *f);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_assert(f->have_LD, "L(D) not fitted: %s", f->warning);
+    cr_expect_eq(f->LD.npoints, 10);
+    NEAR(f->LD.alpha.est, 0.095, 1e-6);
+    cr_expect_eq(f->LN.npoints, 10); /* L(N) keeps to the runs on unlimited data */
+    NEAR(f->LN.alpha.est, 0.076, 1e-6);
+    free(f);
+    fit_data_free(&d);
+    write_file(p, "params,tokens,loss,unique_tokens\n1e8,1e10,3,-5\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 4 ('unique_tokens')") && strstr(err, "non-negative"), "%s",
+              err);
 }
 
 Test(fit, budget_groups_cluster_csv_flops) {
@@ -884,4 +926,518 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
     cr_expect(strstr(out, "'nosuch'") != NULL, "%s", out);
     snprintf(cmd, sizeof cmd, "%s predict --sweep iso --fit 1 --db %s 2>&1", SCALING_BIN, db);
     cr_expect_eq(run(cmd, out, sizeof out), 2);
+}
+
+/* ---- The files researchers have: fit --csv on ordinary inputs ------------------ */
+
+/* The issue's examples (Hoffmann's law with noise): one IsoFLOP budget, and
+ * token counts that differ by a few percent. */
+static const char *const one_budget_csv = "params,tokens,budget,loss\n"
+                                          "1.06697e+08,9.37236e+09,6e+18,3.130435\n"
+                                          "1.89737e+08,5.27046e+09,6e+18,3.114101\n"
+                                          "3.37405e+08,2.9638e+09,6e+18,3.118137\n"
+                                          "6e+08,1.66667e+09,6e+18,3.173937\n"
+                                          "1.06697e+09,9.37236e+08,6e+18,3.281287\n"
+                                          "1.89737e+09,5.27046e+08,6e+18,3.459147\n"
+                                          "3.37405e+09,2.9638e+08,6e+18,3.648835\n";
+static const char *const near_equal_tokens_csv = "params,tokens,loss\n"
+                                                 "5e+07,4.4e+09,3.513877\n"
+                                                 "1e+08,4.444e+09,3.274721\n"
+                                                 "2e+08,4.488e+09,3.120096\n"
+                                                 "4e+08,4.532e+09,2.987041\n"
+                                                 "8e+08,4.576e+09,2.889282\n"
+                                                 "1.6e+09,4.62e+09,2.787958\n";
+
+/* Hoffmann's law with irreducible loss E, noise sigma (log loss). */
+static double hoff(double E, double N, double D) {
+    return E + T[1] / pow(N, T[3]) + T[2] / pow(D, T[4]);
+}
+
+/* An IsoFLOP grid CSV: 5 budgets 1e18..1e21 (0.75 dex apart) x 9 sizes.
+ * budget_mode 0: no budget column; 1: every row's budget; 2: every third row's
+ * cell empty; 3: only the first budget's rows filled. */
+static void write_iso_csv(const char *path, double E, double sigma, uint64_t seed,
+                          int budget_mode) {
+    util_rng r;
+    util_rng_seed(&r, seed, "test");
+    FILE *fp = fopen(path, "w");
+    cr_assert(fp != NULL, "%s", path);
+    fprintf(fp, budget_mode ? "params,tokens,budget,loss\n" : "params,tokens,loss\n");
+    for (int b = 0; b < 5; b++) {
+        double C = pow(10, 18 + 0.75 * b);
+        for (int k = 0; k < 9; k++) {
+            double N = n_opt(C) * pow(10, 0.2 * (k - 4)), D = C / (6 * N);
+            double L = hoff(E, N, D) * exp(sigma * util_rng_normal(&r));
+            if (!budget_mode)
+                fprintf(fp, "%.9g,%.9g,%.9g\n", N, D, L);
+            else if ((budget_mode == 2 && k % 3 == 1) || (budget_mode == 3 && b > 0))
+                fprintf(fp, "%.9g,%.9g,,%.9g\n", N, D, L);
+            else
+                fprintf(fp, "%.9g,%.9g,%.9g,%.9g\n", N, D, C, L);
+        }
+    }
+    fclose(fp);
+}
+
+/* Runs of (N, D) from Hoffmann's law with noise sigma, into d (flat). */
+static void runs_of(fit_data *d, const double *N, const double *D, int n, double sigma,
+                    uint64_t seed) {
+    util_rng r;
+    util_rng_seed(&r, seed, "test");
+    d->nruns = n;
+    d->runs = calloc(n, sizeof *d->runs);
+    for (int i = 0; i < n; i++)
+        d->runs[i] = mk_run(i, N[i], D[i], chin(N[i], D[i]) * exp(sigma * util_rng_normal(&r)));
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    o.a3_starts = 8;
+    fit_approach3 *f = calloc(1, sizeof *f);
+    fit_kaplan *k = calloc(1, sizeof *k);
+    fit_data d;
+
+    /* the issue's one budget: refused, and Kaplan's L(N) says its exponent is negative */
+    snprintf(p, sizeof p, "%s/one.csv", dir);
+    write_file(p, one_budget_csv);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "one compute budget") && strstr(err, "add budgets"), "%s", err);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    cr_expect(k->LN.alpha.est < 0);
+    cr_expect(strstr(k->warning, "L(N) exponent is negative") != NULL, "%s", k->warning);
+    cr_expect(!k->have_joint && strstr(k->warning, "L(N, D) not fitted: one compute budget"), "%s",
+              k->warning);
+    fit_data_free(&d);
+
+    /* the issue's near-equal token counts (within 5%) */
+    write_file(p, near_equal_tokens_csv);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "token counts barely vary") != NULL, "%s", err);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    cr_expect(k->LN.alpha.est > 0 && !k->have_joint, "%s", k->warning);
+    cr_expect(strstr(k->warning, "token counts barely vary") != NULL, "%s", k->warning);
+    fit_data_free(&d);
+
+    /* same kinds, other shapes */
+    double N[12], D[12];
+    for (int i = 0; i < 8; i++) /* 20 tokens per parameter, within 2% */
+        N[i] = 1e8 * pow(2, i), D[i] = 20 * N[i] * (1 + 0.01 * (i % 3));
+    runs_of(&d, N, D, 8, 0.005, 1);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "tokens per parameter") != NULL, "%s", err);
+    free_flat(&d);
+    for (int i = 0; i < 12; i++) { /* two budgets only 10% apart */
+        double C = i < 6 ? 1e19 : 1.1e19;
+        N[i] = 3e7 * pow(2, i % 6), D[i] = C / (6 * N[i]);
+    }
+    runs_of(&d, N, D, 12, 0.005, 2);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "one compute budget") && strstr(err, "within a factor"), "%s", err);
+    for (int i = 0; i < 12; i++) /* approach 2 fits them, and says how little they span */
+        d.runs[i].budget = i < 6 ? 1e19 : 1.1e19;
+    fit_frontier *g = calloc(1, sizeof *g);
+    o.bootstrap = 30;
+    cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(g->warning, "span only a factor 1.1") != NULL, "%s", g->warning);
+    cr_expect(g->a.flags & FIT_UNIDENTIFIED, "a [%g, %g]: %s", g->a.lo, g->a.hi, g->warning);
+    o.bootstrap = 0;
+    free(g);
+    free_flat(&d);
+    for (int i = 0; i < 8; i++) /* sizes within 8%, tokens over 2 decades */
+        N[i] = 1e8 * (1 + 0.01 * i), D[i] = 1e9 * pow(2, i);
+    runs_of(&d, N, D, 8, 0.005, 3);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "model sizes barely vary") != NULL, "%s", err);
+    free_flat(&d);
+    for (int i = 0; i < 8; i++) /* D = 1e5 sqrt(N): another exact tie */
+        N[i] = 1e7 * pow(3, i), D[i] = 1e5 * sqrt(N[i]);
+    runs_of(&d, N, D, 8, 0.005, 4);
+    cr_expect_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, "N^0.50") && strstr(err, "exactly"), "%s", err);
+    free_flat(&d);
+    free(f);
+    free(k);
+}
+
+Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
+    char *dir = tmpdir(), csv[256], db[256], cmd[1024];
+    static char out[1 << 14];
+    const char *files[5] = {one_budget_csv, near_equal_tokens_csv,
+                            "params,tokens,budget,loss\n1e8,1e10,1e19,3\n\n2e8,1e10,0,3\n",
+                            "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,2.9\n",
+                            "params,tokens,loss\n1e8,1e10,3\n2e8,1e10,\"2.9\n"};
+    const char *approach[5] = {"3", "3", "all", "all", "all"};
+    const char *want[5] = {"approach 3: one compute budget", "approach 3: the token counts",
+                           ".csv:4: column 3 ('budget')", ".csv: no law could be fitted: kaplan",
+                           ".csv:3: column 3: a quoted field is never closed"};
+    snprintf(csv, sizeof csv, "%s/in.csv", dir);
+    snprintf(db, sizeof db, "%s/r.db", dir);
+    for (int i = 0; i < 5; i++) {
+        write_file(csv, files[i]);
+        snprintf(cmd, sizeof cmd,
+                 "%s fit --csv %s --approach %s --db %s --bootstrap 10 --starts 8 2>&1",
+                 SCALING_BIN, csv, approach[i], db);
+        cr_expect_eq(run(cmd, out, sizeof out), 1, "%s", out);
+        cr_expect_eq(count_lines(out), 1, "%s", out);
+        cr_expect(strstr(out, csv) && strstr(out, want[i]), "%s", out);
+        cr_expect(access(db, F_OK) != 0, "a refusal left %s behind", db);
+    }
+}
+
+Test(fit, parameters_at_a_bound_are_reported_as_such, .timeout = 300) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 40;
+    o.a3_starts = 32;
+    fit_approach3 *f = calloc(1, sizeof *f);
+    fit_kaplan *k = calloc(1, sizeof *k);
+    fit_data d;
+    /* no loss floor: E = 0; without noise the estimate sits at the bound */
+    snprintf(p, sizeof p, "%s/nofloor.csv", dir);
+    write_iso_csv(p, 0, 0, 5, 1);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_log_info("no floor: E %g [%g, %g] flags %u", f->E.est, f->E.lo, f->E.hi, f->E.flags);
+    cr_expect(f->E.flags & FIT_AT_LOWER, "E %g flags %u", f->E.est, f->E.flags);
+    cr_expect(f->E.lo == 0 && f->E.bound == 0, "E interval [%g, %g]", f->E.lo, f->E.hi);
+    cr_expect(strstr(f->warning, "E at its lower bound 0") != NULL, "%s", f->warning);
+    fit_data_free(&d);
+    /* with noise: at the bound, or some draws are, and the interval starts at 0 */
+    write_iso_csv(p, 0, 0.003, 5, 1);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect(f->E.flags & (FIT_AT_LOWER | FIT_DRAWS_AT_BOUND), "E %g flags %u", f->E.est,
+              f->E.flags);
+    cr_expect(f->E.lo == 0 && f->E.bound == 0, "E interval [%g, %g]", f->E.lo, f->E.hi);
+    cr_expect(strstr(f->warning, "E at its lower bound 0") ||
+                  strstr(f->warning, "E reaches its bound 0"),
+              "%s", f->warning);
+    cr_expect(!(f->alpha.flags || f->beta.flags), "%u %u", f->alpha.flags, f->beta.flags);
+    char *js = fit_approach3_json(f);
+    cr_expect(strstr(js, "\"bound\":0") != NULL, "%s", js);
+    fit_approach3 *back = calloc(1, sizeof *back);
+    cr_assert_eq(fit_approach3_from_json(back, js, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(back->E.flags, f->E.flags);
+    free(back);
+    free(js);
+
+    /* Kaplan's --with-E on the same runs: E never clamped to 0 silently */
+    o.with_E = 1;
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    const fit_powerlaw *pl[2] = {&k->LN, &k->LC};
+    int flagged = 0;
+    for (int i = 0; i < 2; i++) {
+        const fit_val *E = &pl[i]->E;
+        if (!isfinite(E->est)) continue;
+        if (E->est < 1e-3) cr_expect(E->flags & FIT_AT_LOWER, "E %g flags %u", E->est, E->flags);
+        cr_expect(!(E->lo == E->hi && E->lo > 0), "zero-width [%g, %g]", E->lo, E->hi);
+        flagged += (E->flags & (FIT_AT_LOWER | FIT_DRAWS_AT_BOUND)) != 0;
+    }
+    cr_expect(flagged > 0 && strstr(k->warning, "bound 0"), "%s", k->warning);
+    fit_data_free(&d);
+
+    /* a floor: nothing at a bound */
+    write_iso_csv(p, T[0], 0.003, 6, 1);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect(!(f->E.flags || f->alpha.flags || f->beta.flags || f->a.flags), "%s", f->warning);
+    NEAR(f->E.est, T[0], 0.1);
+    fit_data_free(&d);
+    free(f);
+    free(k);
+}
+
+Test(fit, flags_of_intervals_at_a_bound_or_spanning_orders_of_magnitude) {
+    fit_val v = {.est = 0.5, .lo = 0.01, .hi = 1.78};
+    fit__mark(&v, 0, 0, 0, 100, 0, NAN, FIT__SCALE); /* E in [0.01, 1.78] */
+    cr_expect_eq(v.flags, FIT_UNIDENTIFIED);
+    v = (fit_val){.est = 0.3, .lo = -77, .hi = 0.5};
+    fit__mark(&v, 0, 0, 0, 100, NAN, NAN, FIT__EXPONENT);
+    cr_expect_eq(v.flags, FIT_UNIDENTIFIED);
+    v = (fit_val){.est = 0.34, .lo = 0.30, .hi = 0.38};
+    fit__mark(&v, 0, 0, 0, 100, NAN, NAN, FIT__EXPONENT);
+    cr_expect_eq(v.flags, 0u);
+    v = (fit_val){.est = 1.7, .lo = 1e-20, .hi = 1.8}; /* 5 of 100 draws at E = 0 */
+    fit__mark(&v, 0, 5, 0, 100, 0, NAN, FIT__SCALE);
+    cr_expect(v.flags & FIT_DRAWS_AT_BOUND);
+    cr_expect(v.lo == 0 && v.hi == 1.8);
+    v = (fit_val){.est = 3.9e-20, .lo = 3.9e-20, .hi = 3.9e-20}; /* at the bound in every draw */
+    fit__mark(&v, 1, 100, 0, 100, 0, NAN, FIT__SCALE);
+    cr_expect(v.flags & FIT_AT_LOWER);
+    cr_expect(v.lo == 0 && v.hi == 0);
+    v = (fit_val){.est = 4e22, .lo = 4e22, .hi = 4e22}; /* draws that never moved */
+    fit__mark(&v, 0, 0, 0, 100, NAN, NAN, FIT__SCALE);
+    cr_expect(v.flags & FIT_UNIDENTIFIED);
+    char w[512] = "";
+    const fit_val *vals[1] = {&v};
+    const char *names[1] = {"Dc"};
+    fit__flag_notes(w, sizeof w, names, vals, 1);
+    cr_expect(strstr(w, "not identified") && strstr(w, "Dc"), "%s", w);
+}
+
+Test(fit, a_weak_design_is_fitted_but_flagged, .timeout = 300) {
+    /* 9 sizes x 3 token counts whose spread given N is just above the refusal
+     * threshold: the fit runs, and says what it could not pin down */
+    double N[27], D[27];
+    for (int i = 0; i < 9; i++)
+        for (int j = 0; j < 3; j++) {
+            N[3 * i + j] = 1e8 * pow(10, 0.25 * i);
+            D[3 * i + j] = 20 * N[3 * i + j] * exp(0.2 * ((j - 1) + 0.3 * sin(7 * i + j)));
+        }
+    fit_data d;
+    runs_of(&d, N, D, 27, 0.005, 8);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 60;
+    o.a3_starts = 32;
+    fit_approach3 *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_log_info("weak design: %s", f->warning);
+    unsigned any = f->E.flags | f->A.flags | f->B.flags | f->alpha.flags | f->beta.flags;
+    cr_expect(any & (FIT_UNIDENTIFIED | FIT_DRAWS_AT_BOUND | FIT_AT_LOWER), "%s", f->warning);
+    cr_expect(strstr(f->warning, "not identified") || strstr(f->warning, "bound"), "%s",
+              f->warning);
+    free_flat(&d);
+    free(f);
+}
+
+Test(fit, a_partly_filled_budget_column_drops_no_run) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN], cmd[1024];
+    static char out[1 << 15];
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_frontier *full = calloc(1, sizeof *full), *part = calloc(1, sizeof *part);
+    fit_data d;
+    snprintf(p, sizeof p, "%s/b.csv", dir);
+    write_iso_csv(p, T[0], 0.003, 9, 1);
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach2(&d, &o, full, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(full->nruns_used, 45);
+    fit_data_free(&d);
+    for (int mode = 2; mode <= 3; mode++) {
+        write_iso_csv(p, T[0], 0.003, 9, mode);
+        cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(d.nruns, 45);
+        int g[45], ng;
+        cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA, g, &ng), 0);
+        cr_expect_eq(ng, 5);
+        for (int i = 0; i < 45; i++)
+            cr_expect_eq(g[i], i / 9, "run %d in group %d", i, g[i]);
+        cr_assert_eq(fit_approach2(&d, &o, part, err, sizeof err), 0, "%s", err);
+        cr_expect_eq(part->nruns_used, 45);
+        cr_expect_eq(part->npoints_used, 5);
+        NEAR(part->a.est, full->a.est, 1e-9);
+        cr_expect(strstr(part->warning, "runs have no budget") != NULL, "%s", part->warning);
+        fit_data_free(&d);
+    }
+    /* the printed counts are the runs fitted */
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 2 --bootstrap 10 --no-store 2>&1",
+             SCALING_BIN, p);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "45 runs from") && strstr(out, "45 of 45 runs, 5 budgets"), "%s", out);
+    /* a budget the docs forbid is an error naming line and column */
+    write_file(p, "params,tokens,budget,loss\n1e8,1e10,1e19,3\n2e8,1e10,-1e19,3\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: column 3 ('budget')") && strstr(err, "'-1e19'"), "%s", err);
+    write_file(p, "params,tokens,budget,loss\n1e8,1e10,0,3\n");
+    cr_expect_eq(fit_load_csv(&d, p, err, sizeof err), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 3 ('budget')") != NULL, "%s", err);
+    /* a budget group too small for a parabola is named with its runs */
+    write_file(p, "params,tokens,budget,loss\n"
+                  "1e8,1e10,6e18,3.0\n2e8,5e9,6e18,2.95\n4e8,2.5e9,6e18,3.0\n"
+                  "1e8,1e11,6e19,2.8\n2e8,5e10,6e19,2.7\n4e8,2.5e10,6e19,2.75\n"
+                  "1e9,1e11,6e20,2.6\n2e9,5e10,6e20,2.5\n");
+    cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach2(&d, &o, part, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(part->nruns_used, 6);
+    cr_expect(strstr(part->warning, "1 budgets skipped") &&
+                  strstr(part->warning, "2 runs not used"),
+              "%s", part->warning);
+    fit_data_free(&d);
+    free(full);
+    free(part);
+}
+
+/* fit_load_csv on text; returns its code and leaves the message in err. */
+static int load_text(const char *dir, const char *text, size_t len, fit_data *d, fit_csv_info *in,
+                     char *err) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/t.csv", dir);
+    FILE *fp = fopen(p, "wb");
+    cr_assert(fp != NULL);
+    fwrite(text, 1, len, fp);
+    fclose(fp);
+    return fit_read_csv(d, in, p, err, UTIL_ERRLEN);
+}
+#define LOAD(text) load_text(dir, text, sizeof(text) - 1, &d, &info, err)
+
+Test(fit, csv_reads_what_spreadsheets_and_pandas_write) {
+    char *dir = tmpdir(), err[UTIL_ERRLEN];
+    fit_data d;
+    fit_csv_info info;
+    /* Excel's CSV UTF-8: byte-order mark, CRLF; a blank line */
+    cr_assert_eq(LOAD("\xEF\xBB\xBFparams,tokens,loss\r\n1e8,1e10,3.1\r\n\r\n2e8,2e10,3.0\r\n"), 0,
+                 "%s", err);
+    cr_expect_eq(d.nruns, 2);
+    cr_expect(d.runs[0].line == 2 && d.runs[1].line == 4);
+    fit_data_free(&d);
+    /* errors name the physical line: blank lines count */
+    cr_expect_eq(LOAD("\xEF\xBB\xBFparams,tokens,loss\r\n1e8,1e10,3.1\r\n\r\n2e8,2e10,x\r\n"),
+                 UTIL_EINVAL);
+    cr_expect(strstr(err, "t.csv:4: column 3 ('loss')") && strstr(err, "'x'"), "%s", err);
+    /* RFC 4180 quoting: commas, doubled quotes and a newline inside fields */
+    cr_assert_eq(LOAD("name,\"params\",\"tokens\",\"loss\"\n"
+                      "\"gpt, \"\"small\"\"\",\"1e8\",1e10,3.1\n"
+                      "\"two\nlines\",2e8,2e10,3.0\n"),
+                 0, "%s", err);
+    cr_expect_eq(d.nruns, 2);
+    cr_expect_eq(d.runs[1].line, 3);
+    fit_data_free(&d);
+    cr_expect_eq(LOAD("note,params,tokens,loss\n\"two\nlines\",1e8,1e10,3.1\nx,2e8,2e10,bad\n"),
+                 UTIL_EINVAL);
+    cr_expect(strstr(err, ":4: column 4 ('loss')") != NULL, "%s", err);
+    /* European Excel: ';' with decimal commas, with and without its sep= line */
+    cr_assert_eq(LOAD("params;tokens;loss\n1e8;1e10;3,1\n"), 0, "%s", err);
+    NEAR(d.runs[0].loss, 3.1, 1e-12);
+    fit_data_free(&d);
+    cr_assert_eq(LOAD("sep=;\r\nparams;tokens;loss\r\n1e8;1e10;3,1\r\n2e8;1e10;-3\r\n"),
+                 UTIL_EINVAL);
+    cr_expect(strstr(err, ":4: column 3 ('loss')") != NULL, "%s", err);
+    /* thousands separators in quoted fields (not with ';', where ',' is decimal) */
+    cr_assert_eq(LOAD("params,tokens,loss\n\"100,000,000\",\"10,000,000,000\",3.1\n"), 0, "%s",
+                 err);
+    NEAR(d.runs[0].n_total, 1e8, 0);
+    NEAR(d.runs[0].tokens, 1e10, 0);
+    fit_data_free(&d);
+    cr_expect_eq(LOAD("params,tokens,loss\n1e8,1e10,\"3,1\"\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 3 ('loss')") && strstr(err, "'3,1'"), "%s", err);
+    /* tab-separated; pandas' unnamed index column; Excel's empty trailing rows;
+     * no newline at the end */
+    cr_assert_eq(LOAD("params\ttokens\tloss\n1e8\t1e10\t3.1\n"), 0, "%s", err);
+    fit_data_free(&d);
+    cr_assert_eq(LOAD(",params,tokens,loss\n0,1e8,1e10,3.1\n1,2e8,2e10,3.0\n,,,\n,,,\n"), 0, "%s",
+                 err);
+    cr_expect_eq(d.nruns, 2);
+    fit_data_free(&d);
+    cr_assert_eq(LOAD("params,tokens,loss\n1e8,1e10,3.1\n2e8,2e10,3.0"), 0, "%s", err);
+    cr_expect_eq(d.nruns, 2);
+    fit_data_free(&d);
+    /* old Mac line ends */
+    cr_expect_eq(LOAD("params,tokens,loss\r1e8,1e10,3.1\r2e8,2e10,x\r"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: column 3") != NULL, "%s", err);
+    /* not CSV text: NUL bytes, UTF-16; broken quoting */
+    cr_expect_eq(LOAD("params,tokens,loss\n1e8,1e10,3.1\n2e8,1e1\0000,3.0\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: column 2") && strstr(err, "NUL"), "%s", err);
+    cr_expect_eq(LOAD("\xFF\xFEp\0a\0r\0"), UTIL_EINVAL);
+    cr_expect(strstr(err, "UTF-16") != NULL, "%s", err);
+    cr_expect_eq(LOAD("params,tokens,loss\n1e8,1e10,3.1\n2e8,2e10,\"3.0\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: column 3") && strstr(err, "never closed"), "%s", err);
+    cr_expect_eq(LOAD("params,tokens,loss\n1e8,1e10,3\"1\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":2: column 3") && strstr(err, "quote"), "%s", err);
+    cr_expect_eq(LOAD("\xEF\xBB\xBF\r\n\r\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, "empty file") != NULL, "%s", err);
+}
+
+Test(fit, csv_column_names_and_aliases) {
+    char *dir = tmpdir(), err[UTIL_ERRLEN];
+    fit_data d;
+    fit_csv_info info;
+    /* `scaling export --format csv`: unfinished runs set aside, counted, named */
+    cr_assert_eq(LOAD("id,sweep,status,params_total,params_nonembedding,tokens,tokens_done,"
+                      "compute_budget,flops,final_val_loss,best_val_loss\n"
+                      "a1,s,done,2e6,1e6,1e8,9e7,1.2e15,1.1e15,4.5,4.4\n"
+                      "a2,s,failed,4e6,3e6,1e8,,1.2e15,,,\n"
+                      "a3,s,done,8e6,7e6,1e8,1e8,4.8e15,4.8e15,4.1,4.0\n"),
+                 0, "%s", err);
+    cr_expect_eq(d.nruns, 2);
+    cr_expect(info.nrows == 3 && info.nset_aside == 1);
+    cr_expect(strstr(info.note, "line 3") != NULL, "%s", info.note);
+    NEAR(d.runs[0].tokens, 9e7, 0);
+    NEAR(d.runs[0].n_nonemb, 1e6, 0);
+    NEAR(d.runs[0].loss, 4.5, 0);
+    NEAR(d.runs[0].budget, 1.2e15, 0);
+    fit_data_free(&d);
+    /* CS336's IsoFLOP names: no tokens or FLOPs, each run's compute is its budget */
+    cr_assert_eq(LOAD("parameters,compute_budget,final_loss\n1e8,6e18,3.1\n"), 0, "%s", err);
+    NEAR(d.runs[0].tokens, 1e10, 1);
+    cr_expect(strstr(info.note, "budget") != NULL, "%s", info.note);
+    fit_data_free(&d);
+    /* N, D, C and case, spaces and underscores alike */
+    cr_assert_eq(LOAD("N,D,val_loss\n1e8,1e10,3.1\n"), 0, "%s", err);
+    fit_data_free(&d);
+    cr_assert_eq(LOAD("MODEL_SIZE,training-tokens,Loss\n1e8,1e10,3.1\n"), 0, "%s", err);
+    fit_data_free(&d);
+    cr_assert_eq(LOAD("n,compute,loss\n1e8,6e18,3.1\n"), 0, "%s", err);
+    NEAR(d.runs[0].tokens, 1e10, 1);
+    fit_data_free(&d);
+    /* bits per token: read as given, flagged */
+    cr_assert_eq(LOAD("params,tokens,loss_bits\n1e8,1e10,4.5\n"), 0, "%s", err);
+    cr_expect(info.loss_bits && strstr(info.note, "bits"), "%s", info.note);
+    fit_data_free(&d);
+    /* two columns for one quantity; none for another */
+    cr_expect_eq(LOAD("N,params,D,loss\n1e8,1e8,1e10,3\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":1: columns 1 ('N') and 2 ('params')") != NULL, "%s", err);
+    cr_expect_eq(LOAD("\n\nparams,tokens,perplexity\n1e8,1e10,22\n"), UTIL_EINVAL);
+    cr_expect(strstr(err, ":3: header") && strstr(err, "no column for the loss"), "%s", err);
+}
+
+Test(fit, duplicated_rows_are_named_and_collapsed) {
+    char *dir = tmpdir(), err[UTIL_ERRLEN], p[256], cmd[1024], msg[400];
+    static char out[1 << 15];
+    fit_data d;
+    fit_csv_info info;
+    /* rows 2..4, then a concatenated copy of 2 and 3, then a replicate (other loss) */
+    cr_assert_eq(LOAD("params,tokens,loss\n1e8,1e10,3.1\n2e8,1e10,3.0\n4e8,1e10,2.9\n"
+                      "1e8,1e10,3.1\n2e8,1e10,3.0\n4e8,1e10,2.91\n"),
+                 0, "%s", err);
+    cr_expect_eq(fit_duplicates(&d, 0, msg, sizeof msg), 2);
+    cr_expect_eq(d.nruns, 6);
+    cr_expect(strstr(msg, "line 5 repeats line 2") && strstr(msg, "line 6 repeats line 3"), "%s",
+              msg);
+    cr_expect_eq(fit_duplicates(&d, 1, msg, sizeof msg), 2);
+    cr_expect_eq(d.nruns, 4);
+    cr_expect(d.runs[3].line == 7 && d.runs[3].loss == 2.91);
+    cr_expect_eq(fit_duplicates(&d, 1, msg, sizeof msg), 0);
+    fit_data_free(&d);
+
+    /* the CLI warns on stderr, collapses by default, keeps on request */
+    snprintf(p, sizeof p, "%s/iso.csv", dir);
+    write_iso_csv(p, T[0], 0.003, 11, 0);
+    snprintf(cmd, sizeof cmd, "tail -n 9 %s >> %s", p, p);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 2 --bootstrap 10 --no-store 2>&1 >/dev/null | cat",
+             SCALING_BIN, p);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "warning") && strstr(out, "9 rows repeat") &&
+                  strstr(out, "line 47 repeats line 38") && strstr(out, "collapsed"),
+              "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 2 --bootstrap 10 --no-store", SCALING_BIN,
+             p);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "45 runs from") && strstr(out, "54 data rows read; 9 duplicate rows "
+                                                         "collapsed"),
+              "%s", out);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 2 --bootstrap 10 --no-store --duplicates keep 2>&1",
+             SCALING_BIN, p);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "54 runs from") && strstr(out, "kept"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --duplicates drop 2>&1", SCALING_BIN, p);
+    cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
 }

@@ -729,3 +729,53 @@ Test(model, cli_bench_shapes_json) {
     cJSON_Delete(j);
     free(text);
 }
+
+/* More validation windows than the split holds are capped at
+ * (val tokens - 1) / n_ctx: the caller is told through info, the loss is the
+ * capped count's bit for bit, and `scaling train` prints a note. */
+static model_train_info g_info;
+static int on_start_info(void *ctx, const model_train_config *c, const model_train_info *info,
+                         char *err, size_t errlen) {
+    (void)ctx, (void)c, (void)err, (void)errlen;
+    g_info = *info;
+    return 0;
+}
+
+Test(model, eval_windows_capped_at_the_split, .init = make_data, .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    c.tokens = 4 * 16 * 2;
+    c.evals = 1;
+    c.eval_windows = 100000;
+    char err[UTIL_ERRLEN];
+    data_info di;
+    cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
+    int most = (int)((di.val_tokens - 1) / 16);
+    cr_assert_eq(model_eval_windows_max(di.val_tokens, 16), most);
+    cr_assert_lt(most, 100000);
+    model_hooks h = {.on_start = on_start_info};
+    model_train_result big, capped;
+    cr_assert_eq(model_train(&c, &h, &big, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(g_info.eval_windows_asked, 100000);
+    cr_assert_eq(g_info.eval_windows, most);
+    c.eval_windows = most;
+    cr_assert_eq(model_train(&c, &h, &capped, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(g_info.eval_windows, most);
+    cr_assert_eq(g_info.eval_windows_asked, most);
+    cr_assert(big.final_val_loss == capped.final_val_loss, "%.17g vs %.17g", big.final_val_loss,
+              capped.final_val_loss);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--tokens 128 --evals 1 --eval-windows 100000 --threads 1 > %s/ew.txt 2>&1",
+             SCALING_BIN, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    char path[512], *text = NULL;
+    size_t n;
+    snprintf(path, sizeof path, "%s/ew.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, err, sizeof err), 0);
+    char want[128];
+    snprintf(want, sizeof want, "note: --eval-windows 100000 capped at %d", most);
+    cr_assert(strstr(text, want), "%s", text);
+    free(text);
+}

@@ -292,6 +292,31 @@ Test(sweep, kaplan_defaults_and_epochs) {
     sweep_plan_free(&p);
 }
 
+/* eval_windows beyond what the validation split holds: capped in the plan,
+ * with one note per value, so the run's id and stored config say what ran */
+Test(sweep, eval_windows_capped_at_the_split) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "ew",
+               "mode = grid\nname = ew\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "eval_windows = 100000\n[family]\nd_model = 16, 32\nn_layer = 1\ntokens = 1000\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 2);
+    int most = (int)((p.data.val_tokens - 1) / 16);
+    cr_assert_lt(most, 100000);
+    char key[64];
+    snprintf(key, sizeof key, "\"eval_windows\":%d", most);
+    for (int i = 0; i < p.nruns; i++) {
+        cr_assert_eq(p.runs[i].cfg.eval_windows, most);
+        cr_assert(strstr(p.runs[i].config_json, key), "%s", p.runs[i].config_json);
+    }
+    int notes = 0;
+    for (int i = 0; i < p.nwarnings; i++)
+        notes += strstr(p.warnings[i], "eval_windows = 100000 capped") != NULL;
+    cr_assert_eq(notes, 1, "%d notes", notes);
+    sweep_plan_free(&p);
+}
+
 Test(sweep, lr_mode_and_overrides) {
     char path[512], err[UTIL_ERRLEN];
     sweep_file(path, sizeof path, "lr",
