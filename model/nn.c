@@ -549,6 +549,11 @@ typedef struct {
  * Sums run in a fixed order, so the bits depend only on the shapes; they
  * differ from the sgemm path's in rounding (OpenBLAS orders its sums its own
  * way). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Without AVX-512 GCC notes that passing 64-byte vectors by value has no
+ * settled ABI; these helpers are static, so no such call leaves this file. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 #define ATT_SMALL_HS 16
 #define ATT_JB 16 /* keys per block of a score row = lanes of att_v16 */
 #define ATT_RB 8  /* rows (or key columns) accumulated together */
