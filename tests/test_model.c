@@ -700,8 +700,8 @@ Test(model, cli_bench_usage) {
 }
 
 Test(model, cli_bench_shapes_json) {
-    char cmd[1024];
-    const char *out = "/tmp/scaling_test_bench_shapes.json";
+    char cmd[1024], out[64];
+    snprintf(out, sizeof out, "/tmp/scaling_test_bench_%d.json", (int)getpid());
     snprintf(cmd, sizeof cmd,
              "%s bench --shapes 1x16,2x24 --ctx 16 --head-size 8 --batch 2 --steps 1 --cpu-time "
              "--json > %s",
