@@ -285,6 +285,14 @@ int cmd_sweep(int argc, char **argv) {
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
+    /* Why this split, for the console: one-thread workers keep every core
+     * busy with no GEMM split across threads (the small sweep shapes gain
+     * little from a second thread, a second run gains a whole core). */
+    char chose[96];
+    snprintf(chose, sizeof chose, "%s%s, %ld core%s", workers ? "-j given" : "",
+             threads ? (workers ? " and --threads given" : "--threads given")
+                     : (workers ? "" : "one 1-thread worker per core"),
+             cores, cores == 1 ? "" : "s");
     if (!workers && !threads) {
         threads = 1;
         workers = cores;
@@ -328,8 +336,8 @@ int cmd_sweep(int argc, char **argv) {
         .progress = progress,
         .ctx = &u,
     };
-    printf("sweep %s: %d runs, %d worker%s x %d thread%s, database %s\n", plan.name, n,
-           (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", db);
+    printf("sweep %s: %d runs, %d worker%s x %d thread%s (%s), database %s\n", plan.name, n,
+           (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", chose, db);
     fflush(stdout);
     sweep_progress last;
     rc = sweep_run(&plan, &o, &last, err, sizeof err);

@@ -282,20 +282,34 @@ int model_train(const model_train_config *c, const model_hooks *hooks, model_tra
 
 typedef struct {
     int n_layer, d_model, n_head;
+    int n_ctx, batch; /* tokens per sequence, sequences per step */
     double tokens_per_s, model_flops_per_s, mfu;
     double peak_mem_bytes;  /* peak resident set of the process that trained this shape */
     double base_mem_bytes;  /* its resident set before the model was allocated (runtime) */
     double model_mem_bytes; /* params + grads + AdamW m, v + activations, as allocated */
 } model_bench_row;
 
-/* Measures sgemm GFLOP/s at `threads` and trains each shape of the standard
- * list for a few steps (batch 16 x ctx 256, byte vocab). rows must hold
- * MODEL_BENCH_MAX. */
+/* One shape to benchmark: the network (n_vocab included) and the sequences
+ * of n_ctx tokens per step (random tokens below n_vocab). */
+typedef struct {
+    model_shape shape;
+    int batch;
+} model_bench_spec;
+
+/* Measures sgemm GFLOP/s at `threads` (the MFU denominator, in the same
+ * run), then trains specs[0..n) for `steps` timed steps each (after one
+ * untimed), each in a child process; fills rows[0..n). cpu_time: time both
+ * in process CPU seconds instead of wall seconds (for a shared machine; the
+ * same thing at one thread on an idle one). Returns 0, or a negative code
+ * naming the shape that failed (rows then incomplete). */
+int model_bench_specs(const model_bench_spec *specs, int n, int threads, int steps, int cpu_time,
+                      double *sgemm_gflops, char kernel[64], model_bench_row *rows, char *err,
+                      size_t errlen);
+
+/* The standard shapes, (n_layer, d_model, n_head) = (2,64,2) (4,128,4)
+ * (6,256,8) (8,512,8) at 16 x 256 byte tokens, into specs (room for *n);
+ * *n gets the count. UTIL_EINVAL if *n is too small. */
 #define MODEL_BENCH_MAX 8
-int model_bench(int threads, double *sgemm_gflops, char kernel[64], model_bench_row *rows,
-                int *nrows, char *err, size_t errlen);
-/* The same with `steps` timed steps per shape (model_bench uses 5). */
-int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64],
-                   model_bench_row *rows, int *nrows, char *err, size_t errlen);
+int model_bench_standard(model_bench_spec *specs, int *n);
 
 #endif

@@ -3,6 +3,7 @@
  * worked by hand, schedules, learning, determinism, bit-exact resume,
  * checkpoint corruption, early stopping, divergence, and the CLI contract. */
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,27 +135,85 @@ Test(model, matmul_matches_naive) {
     nn_pool_free(p);
 }
 
-Test(model, attention_matches_naive) {
+/* Fast attention against the naive one for one shape, at 2 threads. */
+static void check_attention(int B, int T, int C, int NH, unsigned seed) {
     nn_pool *p;
     char err[UTIL_ERRLEN];
     cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
-    int B = 2, T = 70, C = 24, NH = 3; /* T crosses the 64-row block */
     util_rng r;
-    util_rng_seed(&r, 4, "t");
+    util_rng_seed(&r, seed, "t");
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     float *qkv = fbuf(nq), *o1 = fbuf(no), *o2 = fbuf(no), *a1 = fbuf(na), *a2 = fbuf(na);
     float *d = fbuf(no), *dq1 = fbuf(nq), *dq2 = fbuf(nq);
     float *sc = fbuf(2 * nn_attention_scratch(T, C, NH));
     fill(qkv, nq, &r, 1), fill(d, no, &r, 1);
+    fill(a1, na, &r, 1), fill(dq1, nq, &r, 1); /* outputs are overwritten, not accumulated */
     nn_attention_forward(o1, a1, qkv, B, T, C, NH, sc, p);
     nn_attention_forward_naive(o2, a2, qkv, B, T, C, NH);
-    assert_close(a1, a2, na, 1e-6, 1e-5, "att");
-    assert_close(o1, o2, no, 1e-5, 1e-4, "att out");
+    char what[64];
+    snprintf(what, sizeof what, "att T%d C%d NH%d", T, C, NH);
+    float *a1r = fbuf(na); /* the fast op's weights, read back row by row */
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < T; j++)
+                    a1r[(((size_t)b * NH + h) * T + t) * T + j] =
+                        nn_attention_weight(a1, b, h, t, j, T, C, NH);
+    assert_close(a1r, a2, na, 1e-6, 1e-5, what);
+    free(a1r);
+    assert_close(o1, o2, no, 1e-5, 1e-4, what);
     nn_attention_backward(dq1, d, qkv, a1, B, T, C, NH, sc, p);
     nn_attention_backward_naive(dq2, d, qkv, a2, B, T, C, NH);
-    assert_close(dq1, dq2, nq, 1e-5, 1e-4, "dqkv");
+    assert_close(dq1, dq2, nq, 1e-5, 1e-4, what);
     free(qkv), free(o1), free(o2), free(a1), free(a2), free(d), free(dq1), free(dq2), free(sc);
     nn_pool_free(p);
+}
+
+Test(model, attention_matches_naive) {
+    check_attention(2, 70, 24, 3, 4);  /* head 8 (small kernels); T crosses 64 */
+    check_attention(3, 64, 72, 9, 5);  /* the sweeps' head 8, ctx 64: weights kept by lanes */
+    check_attention(2, 32, 16, 4, 11); /* head 4 by lanes */
+    check_attention(2, 48, 48, 4, 12); /* head 12 by lanes: the plain kernels */
+    check_attention(2, 13, 16, 1, 6);  /* head 16, fewer rows than one block */
+    check_attention(2, 37, 16, 4, 7);  /* head 4 */
+    check_attention(2, 29, 36, 3, 8);  /* head 12: the plain small kernel */
+    check_attention(2, 70, 64, 2, 9);  /* head 32: blocked sgemms */
+}
+
+/* The attention backward against central differences of
+ * L = sum(out . w) for a fixed random w, at head 8. */
+static void check_attention_gradient(int B, int T, int C, int NH) {
+    util_rng r;
+    util_rng_seed(&r, 10, "t");
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = fbuf(nq), *o = fbuf(no), *w = fbuf(no), *dq = fbuf(nq);
+    float *att = fbuf((size_t)B * NH * T * T), *sc = fbuf(nn_attention_scratch(T, C, NH));
+    fill(qkv, nq, &r, 1), fill(w, no, &r, 1);
+    nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+    nn_attention_backward(dq, w, qkv, att, B, T, C, NH, sc, NULL);
+    for (int e = 0; e < 60; e++) {
+        size_t i = util_rng_below(&r, nq);
+        float save = qkv[i];
+        const float eps = 1e-2f;
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            qkv[i] = save + (sgn ? -eps : eps);
+            nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+            l[sgn] = 0;
+            for (size_t k = 0; k < no; k++)
+                l[sgn] += (double)o[k] * w[k];
+        }
+        qkv[i] = save;
+        double fd = (l[0] - l[1]) / (2.0 * eps);
+        cr_assert(fabs(fd - dq[i]) <= 2e-3 + 2e-2 * fabs(fd), "dqkv[%zu]: analytic %g, numeric %g",
+                  i, dq[i], fd);
+    }
+    free(qkv), free(o), free(w), free(dq), free(att), free(sc);
+}
+
+Test(model, attention_gradient_matches_finite_differences) {
+    check_attention_gradient(2, 21, 16, 2); /* rows, padded blocks */
+    check_attention_gradient(2, 32, 16, 2); /* weights kept by lanes */
 }
 
 Test(model, attention_is_causal) {
@@ -822,6 +881,51 @@ Test(model, cli_bench_usage) {
     cr_assert_eq(sh(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s bench --bogus 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);
+    /* --shapes: d_model must split into heads; the shape options need --shapes */
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 2x70 --head-size 8 2>&1 | grep -q 'd_model 70 is not a multiple "
+             "of --head-size 8'",
+             SCALING_BIN);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2x70 --head-size 8 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2y 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --ctx 64 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 1x16 --sweep x.ini 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+}
+
+Test(model, cli_bench_shapes_json) {
+    char cmd[1024], out[64];
+    snprintf(out, sizeof out, "/tmp/scaling_test_bench_%d.json", (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 1x16,2x24 --ctx 16 --head-size 8 --batch 2 --steps 1 --cpu-time "
+             "--json > %s",
+             SCALING_BIN, out);
+    cr_assert_eq(sh(cmd), 0);
+    char *text = NULL, e[UTIL_ERRLEN];
+    size_t n;
+    cr_assert_eq(util_read_file(out, &text, &n, e, sizeof e), 0, "%s", e);
+    remove(out);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert(j, "%s", text);
+    cJSON *shapes = cJSON_GetObjectItem(j, "shapes");
+    cr_assert_eq(cJSON_GetArraySize(shapes), 2, "%s", text);
+    const int want[2][3] = {{1, 16, 2}, {2, 24, 3}}; /* n_layer, d_model, n_head = d_model / 8 */
+    for (int i = 0; i < 2; i++) {
+        cJSON *r = cJSON_GetArrayItem(shapes, i);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_layer")->valueint, want[i][0]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "d_model")->valueint, want[i][1]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_head")->valueint, want[i][2]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_ctx")->valueint, 16);
+        cr_assert_eq(cJSON_GetObjectItem(r, "batch")->valueint, 2);
+        cr_assert_gt(cJSON_GetObjectItem(r, "tokens_per_s")->valuedouble, 0);
+        cr_assert_gt(cJSON_GetObjectItem(r, "mfu")->valuedouble, 0);
+    }
+    cJSON_Delete(j);
+    free(text);
 }
 
 /* ---- the final evaluation and the window order ----------------------------- */
