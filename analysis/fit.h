@@ -38,6 +38,10 @@ typedef struct {
     double *curve_tokens, *curve_loss;
     char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
     int line;        /* CSV: the physical line of the row (0: from the database) */
+    double fpt_actual; /* model_flops_actual of the run's shape, 0 if unknown (CSV) */
+    /* Approach 3's domain (fit_a3_outside); NaN where unknown (CSV) */
+    double steps, warmup; /* optimizer steps trained, and of warm-up */
+    double epochs;        /* passes over the unique training tokens */
 } fit_run;
 
 typedef struct {

@@ -46,6 +46,9 @@ double fit_run_flops_at(const fit_run *r, fit_params p, model_flops_count f, dou
         /* Kaplan's C = 6 N D counts non-embedding parameters */
         if (r->fpt_kaplan > 0) return r->fpt_kaplan * tokens;
         return 6.0 * (r->n_nonemb > 0 ? r->n_nonemb : r->n_total) * tokens;
+    case MODEL_FLOPS_ACTUAL:
+        if (r->fpt_actual > 0) return r->fpt_actual * tokens;
+        break;
     case MODEL_FLOPS_6ND:
         break;
     }
@@ -155,6 +158,12 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
         r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
         snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
+        model_shape sh = {x->n_layer, x->d_model, x->n_head, x->d_ff, x->n_ctx, x->n_vocab};
+        r->fpt_actual = model_shape_check(&sh, NULL, 0) ? 0 : model_flops_actual(&sh);
+        /* steps: tokens are whole windows of n_ctx, batch of them a step */
+        r->steps = x->batch > 0 && x->n_ctx > 0 ? ceil(r->tokens / (x->batch * x->n_ctx)) : NAN;
+        r->warmup = x->warmup >= 0 ? x->warmup : NAN;
+        r->epochs = x->epochs >= 0 ? x->epochs : NAN;
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;
@@ -594,6 +603,9 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
         run->budget = v[COL_BUDGET];
         run->unique_tokens = v[COL_UNIQUE] > 0 ? v[COL_UNIQUE] : 0;
         run->loss = v[COL_LOSS];
+        /* no shape, steps or warm-up in a CSV; epochs only from unique_tokens */
+        run->steps = run->warmup = NAN;
+        run->epochs = run->unique_tokens > 0 ? run->tokens / run->unique_tokens : NAN;
     }
     if (d->nruns == 0) {
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: no data rows after the header (line %d)%s",

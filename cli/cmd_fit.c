@@ -20,7 +20,7 @@
 
 static const char *usage_text =
     "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
-    "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
+    "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd|actual]\n"
     "                   [--bootstrap K] [--seed S] [--with-E] [--a2-window K] [--starts K]\n"
     "                   [--threads T] [--duplicates collapse|keep] [--db FILE] [--json]\n"
     "                   [--no-store]\n"
@@ -277,7 +277,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             break;
         case OPT_FLOPS:
             if (model_flops_parse(optarg, &o->flops))
-                return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'",
+                return cli_usage("fit", "--flops: expected chinchilla, kaplan, 6nd or actual, got '%s'",
                                  optarg);
             break;
         case OPT_BOOT:

@@ -66,7 +66,8 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
                       "SELECT id, label, params_total, params_nonembedding, "
                       "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
                       "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                      "best_val_loss, parent_run FROM runs WHERE status = 'done' "
+                      "best_val_loss, parent_run, n_vocab, n_layer, d_model, n_head, d_ff, "
+                      "n_ctx, batch, warmup, epochs FROM runs WHERE status = 'done' "
                       "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
                       &sweep, 1, &st, "runs", err, errlen)))
         goto done;
@@ -89,6 +90,12 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
         x->final_val_loss = col_num(st, 10);
         x->best_val_loss = col_num(st, 11);
         col_copy(st, 12, x->parent_run, sizeof x->parent_run);
+        int *shape[6] = {&x->n_vocab, &x->n_layer, &x->d_model, &x->n_head, &x->d_ff, &x->n_ctx};
+        for (int k = 0; k < 6; k++)
+            *shape[k] = sqlite3_column_int(st, 13 + k);
+        x->batch = col_num(st, 19);
+        x->warmup = col_num(st, 20);
+        x->epochs = col_num(st, 21);
     }
     if (r != SQLITE_DONE)
         rc =
