@@ -79,6 +79,7 @@ void fit_data_free(fit_data *d) {
     for (int i = 0; i < d->nruns; i++) {
         free(d->runs[i].curve_tokens);
         free(d->runs[i].curve_loss);
+        free(d->runs[i].win);
     }
     free(d->runs);
     d->runs = NULL;
@@ -130,6 +131,14 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
     return 0;
 }
 
+/* FNV-1a of a NUL-terminated string; 0 is kept for "unknown". */
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
     store_fit_run *rows = NULL;
     int n = 0, rc;
@@ -155,6 +164,10 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
         r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
         snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
+        r->config = x->config[0] ? fnv1a(x->config) : 0;
+        r->n_vocab = x->n_vocab > 0 ? x->n_vocab : 0;
+        r->warmup_tokens =
+            x->warmup > 0 && x->batch > 0 && x->n_ctx > 0 ? x->warmup * x->batch * x->n_ctx : 0;
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;
@@ -165,7 +178,8 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
             if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
-    rc = family_curves(d, err, errlen);
+    if ((rc = family_curves(d, err, errlen))) goto done;
+    rc = fit__noise_load(d, s, err, errlen);
 done:
     free(rows);
     if (rc) fit_data_free(d);
