@@ -217,9 +217,14 @@ enum { FIT_BOOT_NOISE = 0, FIT_BOOT_RUNS = 1 };
  * windows keep their loss (fit_noise_missing counts them). out's runs own
  * their curves and carry no windows: free it with fit_data_free. */
 int fit_noise_draw(const fit_data *d, fit_data *out, util_rng *r, char *err, size_t errlen);
+/* Whether a draw of d has any noise to draw: some run has windows or some
+ * configuration has 2 or more seeds. Without (a CSV, say) the bootstraps in
+ * FIT_BOOT_NOISE mode resample whole runs instead, and say so. */
+int fit_noise_available(const fit_data *d);
 /* Runs of d without final-eval windows (their eval noise is in no draw). */
 int fit_noise_missing(const fit_data *d);
-/* Appends to w the note "eval noise not included for N runs" when N > 0. */
+/* Appends to w the note "eval noise not included for N runs" when N > 0, or
+ * the fallback to whole runs when !fit_noise_available(d). */
 void fit_noise_note(const fit_data *d, char *w, size_t wlen);
 
 void fit_opts_defaults(fit_opts *o);

@@ -313,11 +313,11 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         rs.nruns = d->nruns;
         util_rng r;
         util_rng_seed(&r, o->seed, "bootstrap");
-        int m = 0, failed = 0;
+        int m = 0, failed = 0, noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
         char e2[UTIL_ERRLEN];
         for (int k = 0; k < K; k++) {
             const fit_data *bd = &rs;
-            if (o->bootstrap_mode == FIT_BOOT_NOISE) {
+            if (noise) {
                 /* the design kept, the measurements redrawn (fit_noise.c) */
                 fit_data_free(&nd);
                 if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) goto done;
@@ -819,9 +819,10 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     util_rng_seed(&r, o->seed, "bootstrap");
     char e2[UTIL_ERRLEN];
     fit_data nd = {0, NULL};
+    int noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
     for (int k = 0; k < K; k++) {
         const fit_data *bd = &rs;
-        if (o->bootstrap_mode == FIT_BOOT_NOISE) {
+        if (noise) {
             fit_data_free(&nd);
             if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) {
                 free(draws);

@@ -50,7 +50,22 @@ int fit_noise_missing(const fit_data *d) {
     return m;
 }
 
+int fit_noise_available(const fit_data *d) {
+    for (int i = 0; i < d->nruns; i++) {
+        if (d->runs[i].nwin > 0) return 1;
+        for (int j = i + 1; d->runs[i].config && j < d->nruns; j++)
+            if (d->runs[j].config == d->runs[i].config) return 1;
+    }
+    return 0;
+}
+
 void fit_noise_note(const fit_data *d, char *w, size_t wlen) {
+    if (!fit_noise_available(d)) {
+        fit__warn(w, wlen,
+                  "no final-eval windows or repeated seeds to redraw: the bootstrap resampled "
+                  "whole runs");
+        return;
+    }
     int m = fit_noise_missing(d);
     if (!m) return;
     char msg[96];
