@@ -38,10 +38,16 @@ typedef struct {
     double *curve_tokens, *curve_loss;
     char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
     int line;        /* CSV: the physical line of the row (0: from the database) */
-    double fpt_actual; /* model_flops_actual of the run's shape, 0 if unknown (CSV) */
-    /* Approach 3's domain (fit_a3_outside); NaN where unknown (CSV) */
-    double steps, warmup; /* optimizer steps trained, and of warm-up */
-    double epochs;        /* passes over the unique training tokens */
+    /* The final eval's per-window losses (nats/token, table final_eval), for
+     * fit_noise_draw; NULL (nwin 0) for CSV rows and runs stored without them */
+    float *win;
+    int nwin, win_ctx;    /* windows, and their length in tokens */
+    uint64_t config;      /* hash of the configuration without the seed: runs
+                           * sharing it are seeds of one configuration (0: unknown) */
+    double n_vocab;       /* vocabulary size, 0 if unknown */
+    double warmup_tokens; /* tokens of the lr warm-up, 0 if unknown */
+    double fpt_actual;    /* model_flops_actual of the run's shape, 0 if unknown (CSV) */
+    double epochs;        /* passes over the unique training tokens, NaN if unknown */
 } fit_run;
 
 typedef struct {
@@ -193,7 +199,35 @@ typedef struct {
     int envelope_points;     /* approach 1 and L(Cmin): log-spaced compute values (200) */
     int a2_window;           /* approach 2: parabola through the sizes within this many
                                 ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
+    int bootstrap_mode;      /* FIT_BOOT_NOISE (default): each resample is fit_noise_draw;
+                              * FIT_BOOT_RUNS: whole runs drawn with replacement */
 } fit_opts;
+
+enum { FIT_BOOT_NOISE = 0, FIT_BOOT_RUNS = 1 };
+
+/* One draw of the measurement noise behind d (docs/fit.md, "Noise draws"):
+ * out gets a copy of d's runs whose losses are re-estimated
+ *  - from a resample with replacement of each run's final-eval windows, the
+ *    same window indices for every run sharing (win_ctx, nwin): paired, so
+ *    a hard window raises every run's loss together;
+ *  - where a configuration (fit_run.config) was trained under k seeds, from
+ *    k of its seeds drawn with replacement (each member takes the loss and
+ *    curve of a drawn seed, plus that seed's window resampling).
+ * The design stays: every run keeps its size, tokens, budget and family.
+ * A run's curve moves with its final loss (shifted by the draw's change; a
+ * WSD trunk's family curve takes its members' drawn losses). Runs without
+ * windows keep their loss (fit_noise_missing counts them). out's runs own
+ * their curves and carry no windows: free it with fit_data_free. */
+int fit_noise_draw(const fit_data *d, fit_data *out, util_rng *r, char *err, size_t errlen);
+/* Whether a draw of d has any noise to draw: some run has windows or some
+ * configuration has 2 or more seeds. Without (a CSV, say) the bootstraps in
+ * FIT_BOOT_NOISE mode resample whole runs instead, and say so. */
+int fit_noise_available(const fit_data *d);
+/* Runs of d without final-eval windows (their eval noise is in no draw). */
+int fit_noise_missing(const fit_data *d);
+/* Appends to w the note "eval noise not included for N runs" when N > 0, or
+ * the fallback to whole runs when !fit_noise_available(d). */
+void fit_noise_note(const fit_data *d, char *w, size_t wlen);
 
 void fit_opts_defaults(fit_opts *o);
 

@@ -82,6 +82,7 @@ void fit_data_free(fit_data *d) {
     for (int i = 0; i < d->nruns; i++) {
         free(d->runs[i].curve_tokens);
         free(d->runs[i].curve_loss);
+        free(d->runs[i].win);
     }
     free(d->runs);
     d->runs = NULL;
@@ -133,6 +134,14 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
     return 0;
 }
 
+/* FNV-1a of a NUL-terminated string; 0 is kept for "unknown". */
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
     store_fit_run *rows = NULL;
     int n = 0, rc;
@@ -158,11 +167,13 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
         r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
         snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
-        model_shape sh = {x->n_layer, x->d_model, x->n_head, x->d_ff, x->n_ctx, x->n_vocab};
+        r->config = x->config[0] ? fnv1a(x->config) : 0;
+        r->n_vocab = x->n_vocab > 0 ? x->n_vocab : 0;
+        r->warmup_tokens =
+            x->warmup > 0 && x->batch > 0 && x->n_ctx > 0 ? x->warmup * x->batch * x->n_ctx : 0;
+        model_shape sh = {x->n_layer, x->d_model, x->n_head, x->d_ff, (int)x->n_ctx,
+                          isfinite(x->n_vocab) ? (int)x->n_vocab : 0};
         r->fpt_actual = model_shape_check(&sh, NULL, 0) ? 0 : model_flops_actual(&sh);
-        /* steps: tokens are whole windows of n_ctx, batch of them a step */
-        r->steps = x->batch > 0 && x->n_ctx > 0 ? ceil(r->tokens / (x->batch * x->n_ctx)) : NAN;
-        r->warmup = x->warmup >= 0 ? x->warmup : NAN;
         r->epochs = x->epochs >= 0 ? x->epochs : NAN;
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
@@ -174,7 +185,8 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
             if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
-    rc = family_curves(d, err, errlen);
+    if ((rc = family_curves(d, err, errlen))) goto done;
+    rc = fit__noise_load(d, s, err, errlen);
 done:
     free(rows);
     if (rc) fit_data_free(d);
@@ -603,8 +615,7 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
         run->budget = v[COL_BUDGET];
         run->unique_tokens = v[COL_UNIQUE] > 0 ? v[COL_UNIQUE] : 0;
         run->loss = v[COL_LOSS];
-        /* no shape, steps or warm-up in a CSV; epochs only from unique_tokens */
-        run->steps = run->warmup = NAN;
+        /* a CSV has no epochs column: only from unique_tokens, where given */
         run->epochs = run->unique_tokens > 0 ? run->tokens / run->unique_tokens : NAN;
     }
     if (d->nruns == 0) {

@@ -24,6 +24,10 @@ int fit__solve(double *A, double *b, int k);
  * shared, not owned). out->runs is malloc'd; free it with free(out->runs). */
 int fit__resample(const fit_data *d, util_rng *r, fit_data *out);
 
+/* Attaches to each run of d (loaded from s) its final eval's per-window
+ * losses (fit_run.win); a run stored without them keeps none. fit_noise.c. */
+int fit__noise_load(fit_data *d, store *s, char *err, size_t errlen);
+
 /* Percentile interval (2.5%, 97.5%) of k draws (sorted in place) into v->lo,
  * v->hi; NaN when k < 2. */
 void fit__interval(double *draws, int k, fit_val *v);

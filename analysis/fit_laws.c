@@ -247,7 +247,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
     int rc = 0, ngroups = 0, *group = NULL, K = o->bootstrap;
     double *draws = NULL;
     fit_optima *tmp = NULL;
-    fit_data rs = {0, NULL};
+    fit_data rs = {0, NULL}, nd = {0, NULL};
     const char *what = which == 1 ? "approach 1" : "approach 2";
     memset(out, 0, sizeof *out);
     out->a = out->b = out->kN = out->kD = fit__val(NAN);
@@ -313,10 +313,16 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         rs.nruns = d->nruns;
         util_rng r;
         util_rng_seed(&r, o->seed, "bootstrap");
-        int m = 0, failed = 0;
+        int m = 0, failed = 0, noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
         char e2[UTIL_ERRLEN];
         for (int k = 0; k < K; k++) {
-            if (which == 1) {
+            const fit_data *bd = &rs;
+            if (noise) {
+                /* the design kept, the measurements redrawn (fit_noise.c) */
+                fit_data_free(&nd);
+                if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) goto done;
+                bd = &nd;
+            } else if (which == 1) {
                 for (int i = 0; i < d->nruns; i++)
                     rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
             } else {
@@ -339,8 +345,8 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                 }
             }
             double bv[4];
-            int brc = which == 1 ? a1_core(&rs, o, &count, tmp, bv, e2, sizeof e2)
-                                 : a2_core(&rs, o, &count, group, ngroups, tmp, bv, NULL, NULL, 0,
+            int brc = which == 1 ? a1_core(bd, o, &count, tmp, bv, e2, sizeof e2)
+                                 : a2_core(bd, o, &count, group, ngroups, tmp, bv, NULL, NULL, 0,
                                            e2, sizeof e2);
             if (brc) {
                 failed++;
@@ -394,12 +400,15 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      K);
             append_warning(out->warning, sizeof out->warning, msg);
         }
+        if (o->bootstrap_mode == FIT_BOOT_NOISE)
+            fit_noise_note(d, out->warning, sizeof out->warning);
     }
 done:
     free(group);
     free(tmp);
     free(draws);
     free(rs.runs);
+    fit_data_free(&nd);
     return rc;
 }
 
@@ -809,12 +818,26 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     util_rng r;
     util_rng_seed(&r, o->seed, "bootstrap");
     char e2[UTIL_ERRLEN];
+    fit_data nd = {0, NULL};
+    int noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
     for (int k = 0; k < K; k++) {
-        for (int i = 0; i < d->nruns; i++)
-            rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+        const fit_data *bd = &rs;
+        if (noise) {
+            fit_data_free(&nd);
+            if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) {
+                free(draws);
+                free(col);
+                free(rs.runs);
+                return rc;
+            }
+            bd = &nd;
+        } else {
+            for (int i = 0; i < d->nruns; i++)
+                rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+        }
         int bh[4] = {0}, bn[3];
         double *bv = draws + (size_t)k * KV_N;
-        if (kaplan_core(&rs, o, v + KV_J, bv, bh, bn, NULL, 0, e2, sizeof e2))
+        if (kaplan_core(bd, o, v + KV_J, bv, bh, bn, NULL, 0, e2, sizeof e2))
             for (int q = 0; q < KV_N; q++)
                 bv[q] = NAN;
         for (int q = 0; q < 4; q++) {
@@ -834,7 +857,9 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
             col[k] = draws[(size_t)k * KV_N + q];
         fit__interval(col, K, f[q]);
     }
+    fit_data_free(&nd);
     kaplan_mark(out, o, v, draws, K);
+    if (o->bootstrap_mode == FIT_BOOT_NOISE) fit_noise_note(d, out->warning, sizeof out->warning);
     free(draws);
     free(col);
     free(rs.runs);

@@ -252,11 +252,14 @@ typedef struct {
     double compute_budget;                /* IsoFLOP budget that generated it (FLOPs) */
     double final_val_loss, best_val_loss; /* nats/token */
     char parent_run[17];                  /* a WSD branch's trunk (runs.parent_run), "" if none */
-    /* the shape (0 where NULL), for the counts not stored (model_flops_actual) */
-    int n_vocab, n_layer, d_model, n_head, d_ff, n_ctx;
-    double batch;  /* sequences per optimizer step */
-    double warmup; /* warm-up, in optimizer steps */
-    double epochs; /* passes over the unique training tokens */
+    double n_vocab, n_ctx, batch, warmup; /* vocabulary, context, sequences per step, warm-up
+                                           * steps (NaN when NULL) */
+    /* everything that defines the run except its seed (shape, data, budget,
+     * schedule, fork), so runs differing only by seed share it; "" if unknown */
+    char config[320];
+    int n_layer, d_model, n_head, d_ff; /* the rest of the shape (0 where NULL), for
+                                         * the counts not stored (model_flops_actual) */
+    double epochs;                      /* passes over the unique training tokens */
 } store_fit_run;
 
 /* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.

@@ -66,8 +66,20 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
                       "SELECT id, label, params_total, params_nonembedding, "
                       "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
                       "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                      "best_val_loss, parent_run, n_vocab, n_layer, d_model, n_head, d_ff, "
-                      "n_ctx, batch, warmup, epochs FROM runs WHERE status = 'done' "
+                      "best_val_loss, parent_run, n_vocab, n_ctx, batch, warmup, "
+                      /* the configuration without the seed (and without what
+                       * does not change the result: threads, host, times) */
+                      "ifnull(data_dir, '') || '|' || ifnull(tokenizer, '') || '|' || "
+                      "ifnull(n_vocab, '') || '|' || ifnull(n_layer, '') || '|' || "
+                      "ifnull(d_model, '') || '|' || ifnull(n_head, '') || '|' || "
+                      "ifnull(d_ff, '') || '|' || ifnull(n_ctx, '') || '|' || "
+                      "ifnull(tokens, '') || '|' || ifnull(unique_tokens, '') || '|' || "
+                      "ifnull(batch, '') || '|' || ifnull(lr, '') || '|' || "
+                      "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
+                      "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
+                      "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
+                      "n_layer, d_model, n_head, d_ff, epochs "
+                      "FROM runs WHERE status = 'done' "
                       "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
                       &sweep, 1, &st, "runs", err, errlen)))
         goto done;
@@ -90,12 +102,15 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
         x->final_val_loss = col_num(st, 10);
         x->best_val_loss = col_num(st, 11);
         col_copy(st, 12, x->parent_run, sizeof x->parent_run);
-        int *shape[6] = {&x->n_vocab, &x->n_layer, &x->d_model, &x->n_head, &x->d_ff, &x->n_ctx};
-        for (int k = 0; k < 6; k++)
-            *shape[k] = sqlite3_column_int(st, 13 + k);
-        x->batch = col_num(st, 19);
-        x->warmup = col_num(st, 20);
-        x->epochs = col_num(st, 21);
+        x->n_vocab = col_num(st, 13);
+        x->n_ctx = col_num(st, 14);
+        x->batch = col_num(st, 15);
+        x->warmup = col_num(st, 16);
+        col_copy(st, 17, x->config, sizeof x->config);
+        int *shape[4] = {&x->n_layer, &x->d_model, &x->n_head, &x->d_ff};
+        for (int k = 0; k < 4; k++)
+            *shape[k] = sqlite3_column_int(st, 18 + k);
+        x->epochs = col_num(st, 22);
     }
     if (r != SQLITE_DONE)
         rc =

@@ -742,6 +742,10 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
             cr_assert_eq(store_add_eval(s, r.id, j * 10, j * 12500000LL, 0, 5.0 - 0.5 * j - 0.1 * i,
                                         NAN, err, sizeof err),
                          0, "%s", err);
+        if (i == 0) { /* the final eval's windows: for noise draws */
+            const float w[3] = {2.9f, 3.0f, 3.1f};
+            cr_assert_eq(store_put_final_eval(s, r.id, 64, w, 3, err, sizeof err), 0, "%s", err);
+        }
         if (i < 2) { /* run2 stays unfinished */
             r.final_val_loss = 3.0 - 0.1 * i;
             r.best_val_loss = 2.9 - 0.1 * i;
@@ -763,6 +767,13 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
     NEAR(d.runs[1].curve_tokens[3], 5e7, 0);
     NEAR(d.runs[1].curve_loss[3], 2.9, 1e-12);
     NEAR(fit_run_best_loss(&d.runs[0]), 3.0, 1e-12);
+    cr_assert_eq(d.runs[0].nwin, 3);
+    cr_assert_eq(d.runs[0].win_ctx, 64);
+    NEAR(d.runs[0].win[2], 3.1, 1e-6);
+    cr_assert_eq(d.runs[1].nwin, 0, "stored without windows");
+    cr_assert_eq(fit_noise_missing(&d), 1);
+    cr_assert_neq(d.runs[0].config, 0);
+    cr_assert_neq(d.runs[0].config, d.runs[1].config, "different sizes");
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
@@ -829,6 +840,125 @@ Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
     }
     fit_data_free(&d);
     store_close(s);
+}
+
+/* ---- Noise draws (fit_noise.c) ------------------------------------------------------ */
+
+/* Three runs on the same 200 windows (a shared text difficulty base[k] plus a
+ * run offset), one configuration run under two seeds, one run without
+ * windows. */
+static void noise_data(fit_data *d) {
+    enum { W = 200 };
+    util_rng g;
+    util_rng_seed(&g, 7, "test");
+    float base[W];
+    for (int k = 0; k < W; k++)
+        base[k] = (float)(3.0 + 0.5 * util_rng_normal(&g)); /* a hard or easy window */
+    d->nruns = 5;
+    d->runs = calloc(5, sizeof *d->runs);
+    const double off[5] = {0.0, 0.1, 0.25, 0.3, 0};
+    for (int i = 0; i < 5; i++) {
+        d->runs[i] = mk_run(i, 1e6 * (i + 1), 2e7, NAN);
+        if (i == 4) {
+            d->runs[i].loss = 2.9; /* no windows (a CSV row, say) */
+            continue;
+        }
+        d->runs[i].win = malloc(W * sizeof(float));
+        d->runs[i].nwin = W;
+        d->runs[i].win_ctx = 64;
+        double s = 0;
+        for (int k = 0; k < W; k++)
+            s += d->runs[i].win[k] = base[k] + (float)off[i];
+        d->runs[i].loss = s / W;
+    }
+    /* runs 2 and 3: one configuration, two seeds */
+    d->runs[2].config = d->runs[3].config = 42;
+    d->runs[3].n_total = d->runs[3].n_nonemb = d->runs[2].n_total;
+}
+
+Test(fit, noise_draws_are_paired_unbiased_and_deterministic) {
+    fit_data d, o, o2;
+    char err[UTIL_ERRLEN];
+    noise_data(&d);
+    cr_assert_eq(fit_noise_missing(&d), 1);
+    char note[128] = "";
+    fit_noise_note(&d, note, sizeof note);
+    cr_expect(strstr(note, "eval noise not included for 1 run"), "%s", note);
+    util_rng r, r2;
+    util_rng_seed(&r, 5, "bootstrap");
+    util_rng_seed(&r2, 5, "bootstrap");
+    enum { K = 4000 };
+    double sum[5] = {0}, sd0 = 0;
+    int moved = 0, seed_swaps = 0;
+    for (int k = 0; k < K; k++) {
+        cr_assert_eq(fit_noise_draw(&d, &o, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(o.nruns, 5);
+        if (k < 20) { /* the same seed gives the same draw */
+            cr_assert_eq(fit_noise_draw(&d, &o2, &r2, err, sizeof err), 0, "%s", err);
+            for (int i = 0; i < 5; i++)
+                cr_assert_eq(o.runs[i].loss, o2.runs[i].loss);
+            fit_data_free(&o2);
+        }
+        /* paired: the same windows for every run, so the offsets between
+         * runs survive exactly while each loss moves */
+        NEAR(o.runs[1].loss - o.runs[0].loss, 0.1, 1e-5);
+        moved += fabs(o.runs[0].loss - d.runs[0].loss) > 1e-3;
+        sd0 += (o.runs[0].loss - d.runs[0].loss) * (o.runs[0].loss - d.runs[0].loss);
+        /* seeds: each of runs 2 and 3 takes one of the two seeds' losses,
+         * with the same window draw */
+        double o2l = o.runs[2].loss - o.runs[0].loss, o3l = o.runs[3].loss - o.runs[0].loss;
+        cr_assert(fabs(o2l - 0.25) < 1e-5 || fabs(o2l - 0.3) < 1e-5, "%g", o2l);
+        cr_assert(fabs(o3l - 0.25) < 1e-5 || fabs(o3l - 0.3) < 1e-5, "%g", o3l);
+        seed_swaps += fabs(o2l - 0.3) < 1e-5;
+        cr_assert_eq(o.runs[4].loss, 2.9, "a run without windows keeps its loss");
+        /* the design stays */
+        for (int i = 0; i < 5; i++) {
+            cr_assert_eq(o.runs[i].n_total, d.runs[i].n_total);
+            cr_assert_eq(o.runs[i].tokens, d.runs[i].tokens);
+            cr_assert_null(o.runs[i].win);
+        }
+        for (int i = 0; i < 5; i++)
+            sum[i] += o.runs[i].loss;
+        fit_data_free(&o);
+    }
+    cr_expect_gt(moved, K / 2, "the eval noise moves the losses");
+    /* the window mean's standard error: 0.5 / sqrt(200) = 0.035 */
+    sd0 = sqrt(sd0 / K);
+    cr_expect(sd0 > 0.025 && sd0 < 0.045, "sd %g", sd0);
+    cr_expect(seed_swaps > K / 3 && seed_swaps < 2 * K / 3, "%d", seed_swaps);
+    /* unbiased: the mean over draws is the point estimate (runs 2 and 3:
+     * the mean of their configuration's seeds) */
+    for (int i = 0; i < 5; i++) {
+        double want = i == 2 || i == 3 ? 0.5 * (d.runs[2].loss + d.runs[3].loss) : d.runs[i].loss;
+        NEAR(sum[i] / K, want, 4 * sd0 / sqrt(K));
+    }
+    fit_data_free(&d);
+}
+
+/* A WSD trunk's family curve takes its members' drawn losses. */
+Test(fit, noise_draw_moves_a_family_curve_with_its_members) {
+    fit_data d, o;
+    char err[UTIL_ERRLEN];
+    noise_data(&d);
+    /* run 0 the trunk, run 1 its branch at half the tokens */
+    d.runs[1].n_total = d.runs[1].n_nonemb = d.runs[0].n_total;
+    d.runs[1].tokens = 1e7;
+    snprintf(d.runs[1].parent, sizeof d.runs[1].parent, "%s", d.runs[0].id);
+    d.runs[0].ncurve = 2;
+    d.runs[0].curve_tokens = malloc(2 * sizeof(double));
+    d.runs[0].curve_loss = malloc(2 * sizeof(double));
+    d.runs[0].curve_tokens[0] = 1e7, d.runs[0].curve_loss[0] = d.runs[1].loss;
+    d.runs[0].curve_tokens[1] = 2e7, d.runs[0].curve_loss[1] = d.runs[0].loss;
+    util_rng r;
+    util_rng_seed(&r, 9, "bootstrap");
+    for (int k = 0; k < 10; k++) {
+        cr_assert_eq(fit_noise_draw(&d, &o, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(o.runs[0].ncurve, 2);
+        cr_assert_eq(o.runs[0].curve_loss[0], o.runs[1].loss);
+        cr_assert_eq(o.runs[0].curve_loss[1], o.runs[0].loss);
+        fit_data_free(&o);
+    }
+    fit_data_free(&d);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
