@@ -29,7 +29,8 @@ void fit_opts_defaults(fit_opts *o) {
                     .huber_delta = 1e-3,
                     .threads = 2,
                     .envelope_points = 200,
-                    .a2_window = 2};
+                    .a2_window = 2,
+                    .a3_boot_starts = 64};
 }
 
 double fit_run_params(const fit_run *r, fit_params p) {
@@ -66,6 +67,23 @@ void fit_count_frontier(const fit_data *d, fit_params p, model_flops_count f,
     for (int i = 0; i < d->nruns; i++) /* a size beyond MODEL_FRONTIER_MAX is left out */
         model_frontier_add(out, fit_run_params(&d->runs[i], p),
                            fit_run_flops_at(&d->runs[i], p, f, 1.0));
+}
+
+int fit_a3_outside(const fit_run *r, fit_params p, char *why, size_t whylen) {
+    char buf[160] = "";
+    size_t len = 0;
+    double N = fit_run_params(r, p), tpp = r->tokens / N;
+    if (tpp < FIT_A3_MIN_TPP)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%.3g tokens per parameter (< %g)",
+                                tpp, FIT_A3_MIN_TPP);
+    if (r->warmup_tokens > 0 && r->tokens < FIT_A3_MIN_WARMUP * r->warmup_tokens && len < sizeof buf)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%strained %.3g x its warm-up (< %g)",
+                                len ? "; " : "", r->tokens / r->warmup_tokens, FIT_A3_MIN_WARMUP);
+    if (r->epochs > FIT_A3_MAX_EPOCHS && len < sizeof buf)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.3g epochs (> %g)",
+                                len ? "; " : "", r->epochs, FIT_A3_MAX_EPOCHS);
+    if (why && whylen) snprintf(why, whylen, "%s", buf);
+    return len > 0;
 }
 
 double fit_run_best_loss(const fit_run *r) {

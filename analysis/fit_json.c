@@ -90,6 +90,18 @@ char *fit_approach3_json(const fit_approach3 *f) {
     cJSON_AddNumberToObject(o, "starts_run", f->starts_run);
     cJSON_AddNumberToObject(o, "npoints", f->npoints);
     cJSON_AddNumberToObject(o, "bootstrap_failed", f->boot_failed);
+    cJSON_AddNumberToObject(o, "bootstrap_starts", f->boot_starts);
+    cJSON_AddStringToObject(o, "bootstrap_draws", f->boot_noise ? "noise" : "runs");
+    /* the domain: every run, or the runs inside it with the others listed */
+    cJSON_AddStringToObject(o, "domain", f->domain_all ? "all" : "in");
+    cJSON_AddNumberToObject(o, "nexcluded", f->nexcluded);
+    cJSON *ex = cJSON_AddArrayToObject(o, "excluded");
+    for (int i = 0; ex && i < f->nexcluded && i < FIT_MAX_EXCLUDED; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "run", f->excluded[i].run);
+        cJSON_AddStringToObject(e, "reason", f->excluded[i].reason);
+        cJSON_AddItemToArray(ex, e);
+    }
     cJSON_AddStringToObject(o, "warning", f->warning);
     /* the fit's count of C along its sizes, for its frontier: {"N": [...],
      * "flops_per_token": [...]}; empty arrays mean C = 6 N D */

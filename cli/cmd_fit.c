@@ -57,6 +57,12 @@ static const char *usage_text =
     "                    of the budget's lowest loss (default 2; 0: every size)\n"
     "  --starts K        approach 3: run L-BFGS from the best K of the 4500 grid\n"
     "                    starts by objective (default 0: from all of them)\n"
+    "  --a3-domain D     approach 3: in (default) fits the runs inside the law's\n"
+    "                    domain (>= 1 token per parameter, >= 10x the warm-up,\n"
+    "                    <= 4 epochs) and lists the others; all fits every run\n"
+    "  --a3-boot-starts K  approach 3: each bootstrap resample runs L-BFGS from\n"
+    "                    the best K grid starts on its own data and from the\n"
+    "                    full-data fit (default 64; 0: from the full-data fit only)\n"
     "  --threads T       approach 3 worker threads (default 2)\n"
     "  --db FILE         results database (default results.db); fits are stored in\n"
     "                    it (for --csv only when --db is given)\n"
@@ -77,6 +83,8 @@ enum {
     OPT_A2WIN,
     OPT_THREADS,
     OPT_BOOTMODE,
+    OPT_A3DOMAIN,
+    OPT_A3BOOT,
     OPT_DB,
     OPT_JSON,
     OPT_NOSTORE,
@@ -132,10 +140,11 @@ static void print_frontier(int which, const fit_frontier *f, int nruns) {
     if (f->warning[0]) printf("  note: %s\n", f->warning);
 }
 
-static void print_a3(const fit_approach3 *f) {
-    printf("Chinchilla approach 3 (L = E + A/N^alpha + B/D^beta), %d runs, Huber objective "
-           "%.6g, L-BFGS from %d starts\n",
-           f->npoints, f->objective, f->starts_run);
+static void print_a3(const fit_approach3 *f, const fit_data *d) {
+    printf("Chinchilla approach 3 (L = E + A/N^alpha + B/D^beta), %d runs (%s), Huber "
+           "objective %.6g, L-BFGS from %d starts\n",
+           f->npoints, f->domain_all ? "every run" : "inside its domain", f->objective,
+           f->starts_run);
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_val("approach3", "E", f->E);
     print_val("approach3", "A", f->A);
@@ -145,6 +154,16 @@ static void print_a3(const fit_approach3 *f) {
     print_val("approach3", "a", f->a);
     print_val("approach3", "b", f->b);
     print_val("approach3", "G", f->G);
+    if (f->nexcluded)
+        printf("  excluded, outside the domain (%d of %d runs):\n", f->nexcluded,
+               f->nexcluded + f->npoints);
+    for (int i = 0; i < f->nexcluded && i < FIT_MAX_EXCLUDED; i++) {
+        const fit_run *x = NULL;
+        for (int k = 0; k < d->nruns && !x; k++)
+            if (!strcmp(d->runs[k].id, f->excluded[i].run)) x = &d->runs[k];
+        printf("    %-16s N %-9.4g D %-9.4g %s\n", f->excluded[i].run, x ? x->n_total : NAN,
+               x ? x->tokens : NAN, f->excluded[i].reason);
+    }
     if (f->warning[0]) printf("  note: %s\n", f->warning);
 }
 
@@ -217,6 +236,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                          {"a2-window", required_argument, 0, OPT_A2WIN},
                                          {"threads", required_argument, 0, OPT_THREADS},
                                          {"bootstrap-mode", required_argument, 0, OPT_BOOTMODE},
+                                         {"a3-domain", required_argument, 0, OPT_A3DOMAIN},
+                                         {"a3-boot-starts", required_argument, 0, OPT_A3BOOT},
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
@@ -317,6 +338,15 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                 return cli_usage("fit", "--bootstrap-mode: expected noise or runs, got '%s'",
                                  optarg);
             break;
+        case OPT_A3DOMAIN:
+            if (strcmp(optarg, "in") && strcmp(optarg, "all"))
+                return cli_usage("fit", "--a3-domain: expected in or all, got '%s'", optarg);
+            o->a3_domain_all = !strcmp(optarg, "all");
+            break;
+        case OPT_A3BOOT:
+            if (cli_int("fit", "--a3-boot-starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
+            o->a3_boot_starts = (int)v;
+            break;
         case OPT_THREADS:
             if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
             o->threads = (int)v;
@@ -402,6 +432,8 @@ static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
                             o->bootstrap_mode == FIT_BOOT_RUNS ? "runs" : "noise");
     cJSON_AddBoolToObject(sel, "with_E", o->with_E);
     cJSON_AddNumberToObject(sel, "starts", o->a3_starts);
+    cJSON_AddStringToObject(sel, "a3_domain", o->a3_domain_all ? "all" : "in");
+    cJSON_AddNumberToObject(sel, "a3_boot_starts", o->a3_boot_starts);
     cJSON_AddNumberToObject(sel, "a2_window", o->a2_window);
     cJSON_AddNumberToObject(sel, "runs", nruns);
     if (a->csv) {
@@ -437,8 +469,9 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
 }
 
 /* The tables: a header line, then each law beside the published values. */
-static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path,
-                       const csv_read *cr) {
+static void print_text(const fit_args *a, const fit_results *r, const fit_data *d,
+                       const char *db_path, const csv_read *cr) {
+    int nruns = d->nruns;
     const fit_opts *o = &a->o;
     printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples of %s (seed %llu)\n",
            nruns,
@@ -462,7 +495,7 @@ static void print_text(const fit_args *a, const fit_results *r, int nruns, const
         if (i == 0) print_kaplan(r->fk, o->with_E, nruns);
         if (i == 1) print_frontier(1, r->f1, nruns);
         if (i == 2) print_frontier(2, r->f2, nruns);
-        if (i == 3) print_a3(r->f3);
+        if (i == 3) print_a3(r->f3, d);
         if (cr->info.loss_bits && (i == 0 || i == 3))
             printf("  note: losses in bits per token; the published values are in nats per "
                    "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
@@ -525,7 +558,7 @@ int cmd_fit(int argc, char **argv) {
         print_json(&a, &r, sel);
         sel = NULL;
     } else {
-        print_text(&a, &r, d.nruns, db_path, &cr);
+        print_text(&a, &r, &d, db_path, &cr);
     }
 done:
     cJSON_Delete(sel);
