@@ -540,8 +540,10 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
                  d->nruns);
     } else if (!rc && nx) {
         char msg[160];
-        snprintf(msg, sizeof msg, "%d of %d runs outside the domain left out (listed; "
-                 "--a3-domain all fits them)", nx, d->nruns);
+        snprintf(msg, sizeof msg,
+                 "%d of %d runs outside the domain left out (listed; "
+                 "--a3-domain all fits them)",
+                 nx, d->nruns);
         fit__warn(out->warning, sizeof out->warning, msg);
     }
     if (!rc && o->bootstrap > 0 && o->bootstrap_mode == FIT_BOOT_NOISE)

@@ -76,7 +76,8 @@ int fit_a3_outside(const fit_run *r, fit_params p, char *why, size_t whylen) {
     if (tpp < FIT_A3_MIN_TPP)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%.3g tokens per parameter (< %g)",
                                 tpp, FIT_A3_MIN_TPP);
-    if (r->warmup_tokens > 0 && r->tokens < FIT_A3_MIN_WARMUP * r->warmup_tokens && len < sizeof buf)
+    if (r->warmup_tokens > 0 && r->tokens < FIT_A3_MIN_WARMUP * r->warmup_tokens &&
+        len < sizeof buf)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%strained %.3g x its warm-up (< %g)",
                                 len ? "; " : "", r->tokens / r->warmup_tokens, FIT_A3_MIN_WARMUP);
     if (r->epochs > FIT_A3_MAX_EPOCHS && len < sizeof buf)
@@ -189,8 +190,12 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->n_vocab = x->n_vocab > 0 ? x->n_vocab : 0;
         r->warmup_tokens =
             x->warmup > 0 && x->batch > 0 && x->n_ctx > 0 ? x->warmup * x->batch * x->n_ctx : 0;
-        model_shape sh = {x->n_layer, x->d_model, x->n_head, x->d_ff, (int)x->n_ctx,
-                          isfinite(x->n_vocab) ? (int)x->n_vocab : 0};
+        model_shape sh = {.n_layer = x->n_layer,
+                          .d_model = x->d_model,
+                          .n_head = x->n_head,
+                          .d_ff = x->d_ff,
+                          .n_ctx = isfinite(x->n_ctx) ? (int)x->n_ctx : 0,
+                          .n_vocab = isfinite(x->n_vocab) ? (int)x->n_vocab : 0};
         r->fpt_actual = model_shape_check(&sh, NULL, 0) ? 0 : model_flops_actual(&sh);
         r->epochs = x->epochs >= 0 ? x->epochs : NAN;
         /* the curve, without points of no compute (the step-0 eval) */

@@ -305,8 +305,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             break;
         case OPT_FLOPS:
             if (model_flops_parse(optarg, &o->flops))
-                return cli_usage("fit", "--flops: expected chinchilla, kaplan, 6nd or actual, got '%s'",
-                                 optarg);
+                return cli_usage(
+                    "fit", "--flops: expected chinchilla, kaplan, 6nd or actual, got '%s'", optarg);
             break;
         case OPT_BOOT:
             if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;

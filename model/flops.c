@@ -107,8 +107,7 @@ double model_flops_actual(const model_shape *s) {
 /* ======================================================================== */
 
 const char *model_flops_name(model_flops_count f) {
-    static const char *const n[MODEL_FLOPS_NCOUNTS] = {"chinchilla", "kaplan", "6nd",
-                                                                 "actual"};
+    static const char *const n[MODEL_FLOPS_NCOUNTS] = {"chinchilla", "kaplan", "6nd", "actual"};
     return (unsigned)f < MODEL_FLOPS_NCOUNTS ? n[f] : "?";
 }
 

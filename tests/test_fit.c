@@ -199,8 +199,8 @@ static double a3_objective(const fit_data *d, const int *idx, const double *p) {
     double f = 0, dl = 1e-3;
     for (int k = 0; k < d->nruns; k++) {
         const fit_run *x = &d->runs[idx[k]];
-        double r = log(p[0] + p[1] / pow(x->n_total, p[3]) + p[2] / pow(x->tokens, p[4])) -
-                   log(x->loss);
+        double r =
+            log(p[0] + p[1] / pow(x->n_total, p[3]) + p[2] / pow(x->tokens, p[4])) - log(x->loss);
         f += fabs(r) <= dl ? 0.5 * r * r : dl * (fabs(r) - 0.5 * dl);
     }
     return f;
@@ -237,7 +237,8 @@ Test(fit, approach3_bootstrap_refits_each_resample_from_a_reduced_grid, .timeout
     for (int j = 0; j < g->nsamples; j++) {
         for (int i = 0; i < d.nruns; i++)
             idx[i] = (int)util_rng_below(&r, (uint64_t)d.nruns);
-        double fg = a3_objective(&d, idx, g->samples[j]), f1 = a3_objective(&d, idx, one->samples[j]);
+        double fg = a3_objective(&d, idx, g->samples[j]),
+               f1 = a3_objective(&d, idx, one->samples[j]);
         cr_expect_leq(fg, f1 * (1 + 1e-6) + 1e-12, "draw %d: %g from the grid, %g from the fit", j,
                       fg, f1);
         better += fg < f1 * (1 - 1e-3);
@@ -1476,7 +1477,7 @@ Test(fit, cli_approach3_json_lists_its_exclusions, .timeout = 300) {
             double N = 1e7 * pow(4, i), D = 2 * N * pow(3, j);
             fprintf(fp, "%.6g,%.6g,,%.6f\n", N, D, chin(N, D));
         }
-    fprintf(fp, "1e9,2e8,,%.6f\n", chin(1e9, 2e8) + 0.4);          /* line 27: 0.2 tokens/param */
+    fprintf(fp, "1e9,2e8,,%.6f\n", chin(1e9, 2e8) + 0.4);       /* line 27: 0.2 tokens/param */
     fprintf(fp, "1e8,5e10,1e10,%.6f\n", chin(1e8, 5e10) + 0.2); /* line 28: 5 epochs */
     fclose(fp);
     snprintf(cmd, sizeof cmd,
@@ -1485,8 +1486,10 @@ Test(fit, cli_approach3_json_lists_its_exclusions, .timeout = 300) {
              SCALING_BIN, csv);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "\"domain\":\t\"in\""), "%s", out);
-    cr_expect(strstr(out, "\"run\":\t\"csv27\",\n\t\t\t\t\"reason\":\t\"0.2 tokens per parameter (< 1)\""),
-              "%s", out);
+    cr_expect(
+        strstr(out,
+               "\"run\":\t\"csv27\",\n\t\t\t\t\"reason\":\t\"0.2 tokens per parameter (< 1)\""),
+        "%s", out);
     cr_expect(strstr(out, "\"run\":\t\"csv28\",\n\t\t\t\t\"reason\":\t\"5 epochs (> 4)\""), "%s",
               out);
     cr_expect(strstr(out, "\"npoints\":\t25"), "%s", out);
@@ -1501,8 +1504,8 @@ Test(fit, cli_approach3_json_lists_its_exclusions, .timeout = 300) {
     snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 3 --bootstrap 0 --starts 32 2>&1",
              SCALING_BIN, csv);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
-    cr_expect(strstr(out, "excluded, outside the domain (2 of 27 runs)") &&
-                  strstr(out, "csv28") && strstr(out, "5 epochs (> 4)"),
+    cr_expect(strstr(out, "excluded, outside the domain (2 of 27 runs)") && strstr(out, "csv28") &&
+                  strstr(out, "5 epochs (> 4)"),
               "%s", out);
 }
 
