@@ -338,6 +338,42 @@ char *fit_kaplan_json(const fit_kaplan *f);
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
+/* ---- The systematic table (fit_systematic.c) ----------------------------- */
+
+/* a and b under each choice made before fitting (docs/fit.md, "The
+ * systematic table"): N total or non-embedding x C counted as chinchilla,
+ * 6nd or actual x {Approach 3 in domain, Approach 3 on every run, Approach 2
+ * window 2, Approach 2 every size}: 24 cells, each with its bootstrap
+ * interval (o->bootstrap draws of o->bootstrap_mode). Approach 3's a and b
+ * under a count other than 6nd are its frontier's mean slopes between the
+ * smallest and largest compute of the runs (Clo, Chi). */
+enum { FIT_SYS_A3_DOMAIN, FIT_SYS_A3_ALL, FIT_SYS_A2_W2, FIT_SYS_A2_ALL, FIT_SYS_NEST };
+#define FIT_SYS_NCOUNTS 3 /* chinchilla, 6nd, actual */
+typedef struct {
+    fit_params params;
+    model_flops_count flops;
+    int estimator;   /* FIT_SYS_* */
+    fit_val a, b;    /* NaN estimate when not fitted */
+    int nruns;       /* runs behind the fit */
+    double Clo, Chi; /* compute range the exponents describe (approach 2: its budgets) */
+    char error[UTIL_ERRLEN]; /* why the cell was not fitted; "" when it was */
+} fit_sys_cell;
+typedef struct {
+    int n;
+    fit_sys_cell cell[2 * FIT_SYS_NCOUNTS * FIT_SYS_NEST];
+} fit_systematic;
+/* Fits every cell; a cell the data cannot support keeps its reason (only
+ * running out of memory is an error). o gives the bootstrap and options;
+ * its params, flops, a3_domain_all and a2_window are overridden per cell. */
+int fit_systematic_table(const fit_data *d, const fit_opts *o, fit_systematic *out, char *err,
+                         size_t errlen);
+const char *fit_sys_estimator_name(int e); /* "approach3 in domain", ... */
+/* The largest minus the smallest estimate of a, and of b, over the cells fitted. */
+void fit_systematic_spread(const fit_systematic *t, double *da, double *db);
+/* JSON of the table: {"cells": [{"params", "flops", "estimator", "a", "b",
+ * "nruns", "C_lo", "C_hi", "error"}...], "spread_a", "spread_b"}. */
+char *fit_systematic_json(const fit_systematic *t);
+
 /* ---- Published reference values (published.c) ------------------------- */
 
 /* A value from a paper, keyed by the quantity of our fits it sits beside

@@ -116,6 +116,35 @@ char *fit_approach3_json(const fit_approach3 *f) {
     return finish(o);
 }
 
+char *fit_systematic_json(const fit_systematic *t) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON *cells = cJSON_AddArrayToObject(o, "cells");
+    for (int i = 0; cells && i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "params", c->params == FIT_PARAMS_NONEMB ? "nonembedding"
+                                                                             : "total");
+        cJSON_AddStringToObject(j, "flops", model_flops_name(c->flops));
+        cJSON_AddStringToObject(j, "estimator", fit_sys_estimator_name(c->estimator));
+        add_val(j, "a", c->a);
+        add_val(j, "b", c->b);
+        cJSON_AddNumberToObject(j, "nruns", c->nruns);
+        cJSON_AddItemToObject(j, "C_lo", num(c->Clo));
+        cJSON_AddItemToObject(j, "C_hi", num(c->Chi));
+        if (c->error[0])
+            cJSON_AddStringToObject(j, "error", c->error);
+        else
+            cJSON_AddNullToObject(j, "error");
+        cJSON_AddItemToArray(cells, j);
+    }
+    double da, db;
+    fit_systematic_spread(t, &da, &db);
+    cJSON_AddItemToObject(o, "spread_a", num(da));
+    cJSON_AddItemToObject(o, "spread_b", num(db));
+    return finish(o);
+}
+
 static void add_pl(cJSON *o, const char *name, const fit_powerlaw *p, int have) {
     if (!have) {
         cJSON_AddNullToObject(o, name);

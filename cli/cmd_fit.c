@@ -64,6 +64,9 @@ static const char *usage_text =
     "                    the best K grid starts on its own data and from the\n"
     "                    full-data fit (default 64; 0: from the full-data fit only)\n"
     "  --threads T       approach 3 worker threads (default 2)\n"
+    "  --systematic      also the systematic table: a and b under N total or\n"
+    "                    non-embedding x C chinchilla, 6nd or actual x Approach 3\n"
+    "                    in domain or every run, Approach 2 window 2 or every size\n"
     "  --db FILE         results database (default results.db); fits are stored in\n"
     "                    it (for --csv only when --db is given)\n"
     "  --json            print one JSON object instead of the table\n"
@@ -88,7 +91,8 @@ enum {
     OPT_DB,
     OPT_JSON,
     OPT_NOSTORE,
-    OPT_DUPS
+    OPT_DUPS,
+    OPT_SYSTEMATIC
 };
 
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
@@ -199,6 +203,7 @@ typedef struct {
     const char *sweep, *csv, *db; /* db NULL: the default, and a CSV is not stored */
     int todo, all;                /* DO_* bits; all: --approach all (a failed law is skipped) */
     int json, nostore;
+    int systematic; /* --systematic */
     int collapse; /* --duplicates collapse (1) or keep (0) */
     fit_opts o;
 } fit_args;
@@ -220,6 +225,7 @@ typedef struct {
     char *js[4], *errs[4]; /* params JSON of a fitted law, or why it failed */
     int ok[4];
     int64_t ids[4]; /* fits.id where stored */
+    fit_systematic *sys; /* --systematic, else NULL */
 } fit_results;
 
 /* Parses argv into a; returns -1 to go on, else the exit code (help, usage). */
@@ -242,6 +248,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
                                          {"duplicates", required_argument, 0, OPT_DUPS},
+                                         {"systematic", no_argument, 0, OPT_SYSTEMATIC},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
@@ -272,6 +279,9 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             break;
         case OPT_NOSTORE:
             a->nostore = 1;
+            break;
+        case OPT_SYSTEMATIC:
+            a->systematic = 1;
             break;
         case OPT_DUPS:
             if (strcmp(optarg, "collapse") && strcmp(optarg, "keep"))
@@ -462,10 +472,51 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
         cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
         cJSON_AddItemToObject(out, laws[i], j);
     }
+    if (r->sys) {
+        char *js = fit_systematic_json(r->sys);
+        cJSON *j = js ? cJSON_Parse(js) : NULL;
+        free(js);
+        if (j) cJSON_AddItemToObject(out, "systematic", j);
+    }
     char *txt = cJSON_Print(out);
     if (txt) puts(txt);
     free(txt);
     cJSON_Delete(out);
+}
+
+/* "0.574 [0.563, 0.580]", or the estimate alone, or "-" */
+static const char *fv_text(char *buf, size_t n, fit_val v) {
+    if (!isfinite(v.est))
+        snprintf(buf, n, "-");
+    else if (isfinite(v.lo))
+        snprintf(buf, n, "%.3f [%.3f, %.3f]%s", v.est, v.lo, v.hi,
+                 v.flags & FIT_UNIDENTIFIED ? "*" : "");
+    else
+        snprintf(buf, n, "%.3f", v.est);
+    return buf;
+}
+
+static void print_systematic(const fit_systematic *t, const fit_opts *o) {
+    printf("Systematic table: a (N_opt ~ C^a) and b (D_opt ~ C^b) under each choice, with "
+           "95%% intervals of %d %s draws (* not identified)\n",
+           o->bootstrap, o->bootstrap_mode == FIT_BOOT_RUNS ? "whole-run" : "noise");
+    printf("  %-13s %-11s %-20s %-27s %-27s %5s\n", "N", "C", "estimator", "a", "b", "runs");
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        char ba[64], bb[64];
+        printf("  %-13s %-11s %-20s ", params_name[c->params], model_flops_name(c->flops),
+               fit_sys_estimator_name(c->estimator));
+        if (c->error[0])
+            printf("not fitted: %s\n", c->error);
+        else
+            printf("%-27s %-27s %5d\n", fv_text(ba, sizeof ba, c->a), fv_text(bb, sizeof bb, c->b),
+                   c->nruns);
+    }
+    double da, db;
+    fit_systematic_spread(t, &da, &db);
+    printf("  spread over the choices (largest - smallest estimate): a %.3f, b %.3f\n", da, db);
+    printf("  Approach 3 under chinchilla and actual: the frontier's mean slopes between the "
+           "runs' smallest and largest compute\n\n");
 }
 
 /* The tables: a header line, then each law beside the published values. */
@@ -502,6 +553,7 @@ static void print_text(const fit_args *a, const fit_results *r, const fit_data *
         if (r->ids[i]) printf("  stored as fit %lld\n", (long long)r->ids[i]);
         printf("\n");
     }
+    if (r->sys) print_systematic(r->sys, o);
 }
 
 int cmd_fit(int argc, char **argv) {
@@ -541,6 +593,11 @@ int cmd_fit(int argc, char **argv) {
         goto done;
     }
     if ((rc = run_fits(&a, &d, &r))) goto done;
+    if (a.systematic && (!(r.sys = malloc(sizeof *r.sys)) ||
+                         fit_systematic_table(&d, &a.o, r.sys, err, sizeof err))) {
+        rc = cli_fail("fit", "%s", r.sys ? err : "out of memory");
+        goto done;
+    }
     sel = selection(&a, d.nruns, &cr);
     sel_json = cJSON_PrintUnformatted(sel);
     /* a CSV's database is opened (created) only when there is a fit to store */
@@ -569,6 +626,7 @@ done:
     free(r.f2);
     free(r.f3);
     free(r.fk);
+    free(r.sys);
     fit_data_free(&d);
     store_close(s);
     return rc;
