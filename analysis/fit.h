@@ -352,10 +352,10 @@ enum { FIT_SYS_A3_DOMAIN, FIT_SYS_A3_ALL, FIT_SYS_A2_W2, FIT_SYS_A2_ALL, FIT_SYS
 typedef struct {
     fit_params params;
     model_flops_count flops;
-    int estimator;   /* FIT_SYS_* */
-    fit_val a, b;    /* NaN estimate when not fitted */
-    int nruns;       /* runs behind the fit */
-    double Clo, Chi; /* compute range the exponents describe (approach 2: its budgets) */
+    int estimator;           /* FIT_SYS_* */
+    fit_val a, b;            /* NaN estimate when not fitted */
+    int nruns;               /* runs behind the fit */
+    double Clo, Chi;         /* compute range the exponents describe (approach 2: its budgets) */
     char error[UTIL_ERRLEN]; /* why the cell was not fitted; "" when it was */
 } fit_sys_cell;
 typedef struct {

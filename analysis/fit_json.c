@@ -123,8 +123,8 @@ char *fit_systematic_json(const fit_systematic *t) {
     for (int i = 0; cells && i < t->n; i++) {
         const fit_sys_cell *c = &t->cell[i];
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "params", c->params == FIT_PARAMS_NONEMB ? "nonembedding"
-                                                                             : "total");
+        cJSON_AddStringToObject(j, "params",
+                                c->params == FIT_PARAMS_NONEMB ? "nonembedding" : "total");
         cJSON_AddStringToObject(j, "flops", model_flops_name(c->flops));
         cJSON_AddStringToObject(j, "estimator", fit_sys_estimator_name(c->estimator));
         add_val(j, "a", c->a);

@@ -31,8 +31,8 @@ const char *fit_sys_estimator_name(int e) {
     return e >= 0 && e < FIT_SYS_NEST ? n[e] : "?";
 }
 
-static const model_flops_count sys_counts[FIT_SYS_NCOUNTS] = {
-    MODEL_FLOPS_CHINCHILLA, MODEL_FLOPS_6ND, MODEL_FLOPS_ACTUAL};
+static const model_flops_count sys_counts[FIT_SYS_NCOUNTS] = {MODEL_FLOPS_CHINCHILLA,
+                                                              MODEL_FLOPS_6ND, MODEL_FLOPS_ACTUAL};
 
 /* The smallest and largest training compute of d's runs under (p, f). */
 static void compute_range(const fit_data *d, fit_params p, model_flops_count f, double *lo,
@@ -72,7 +72,8 @@ static void a3_cell(const fit_data *d, const fit_approach3 *f3, fit_params p, mo
     double est[5] = {f3->E.est, f3->A.est, f3->B.est, f3->alpha.est, f3->beta.est};
     slopes(est, &count, Clo, Chi, &c->a.est, &c->b.est);
     int m = f3->nsamples;
-    double *da = malloc((size_t)(m ? m : 1) * sizeof *da), *db = malloc((size_t)(m ? m : 1) * sizeof *db);
+    double *da = malloc((size_t)(m ? m : 1) * sizeof *da),
+           *db = malloc((size_t)(m ? m : 1) * sizeof *db);
     if (!da || !db) {
         free(da), free(db);
         snprintf(c->error, sizeof c->error, "out of memory");
