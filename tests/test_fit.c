@@ -252,6 +252,66 @@ Test(fit, approach3_bootstrap_refits_each_resample_from_a_reduced_grid, .timeout
     free_flat(&d);
 }
 
+/* The systematic table: 24 cells; where every count is 6 N (synthetic runs),
+ * Approach 3's frontier slopes equal its closed form under each count, and
+ * both approaches find the law's exponents. */
+Test(fit, systematic_table_covers_every_choice, .timeout = 300) {
+    util_rng r;
+    util_rng_seed(&r, 3, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.002);
+    for (int i = 0; i < d.nruns; i++)
+        d.runs[i].n_nonemb = 0.9 * d.runs[i].n_total; /* another N, same law */
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.a3_starts = 32;
+    o.a3_boot_starts = 8;
+    o.bootstrap = 10;
+    o.bootstrap_mode = FIT_BOOT_RUNS;
+    fit_systematic *t = calloc(1, sizeof *t);
+    fit_approach3 *f3 = calloc(1, sizeof *f3);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_systematic_table(&d, &o, t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(t->n, 24);
+    int seen[2][4][4] = {{{0}}};
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        cr_expect_eq(c->error[0], 0, "%s", c->error);
+        seen[c->params][c->flops][c->estimator]++;
+        double tol = c->estimator <= FIT_SYS_A3_ALL ? 0.02 : 0.04;
+        NEAR(c->a.est, T_A, tol);
+        NEAR(c->b.est, T_B, tol);
+        cr_expect(c->a.lo <= c->a.est && c->a.est <= c->a.hi, "%s: %g [%g, %g]",
+                  fit_sys_estimator_name(c->estimator), c->a.est, c->a.lo, c->a.hi);
+    }
+    model_flops_count fl[3] = {MODEL_FLOPS_CHINCHILLA, MODEL_FLOPS_6ND, MODEL_FLOPS_ACTUAL};
+    for (int p = 0; p < 2; p++)
+        for (int f = 0; f < 3; f++)
+            for (int e = 0; e < FIT_SYS_NEST; e++)
+                cr_expect_eq(seen[p][fl[f]][e], 1, "params %d flops %d estimator %d", p, f, e);
+    /* Approach 3 in domain under 6nd: the fit's own a, b */
+    o.params = FIT_PARAMS_TOTAL;
+    cr_assert_eq(fit_approach3_fit(&d, &o, f3, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        if (c->params == FIT_PARAMS_TOTAL && c->estimator == FIT_SYS_A3_DOMAIN) {
+            NEAR(c->a.est, f3->a.est, 1e-9);
+            NEAR(c->b.est, f3->b.est, 1e-9);
+            cr_expect_eq(c->nruns, f3->npoints);
+        }
+    }
+    char *js = fit_systematic_json(t);
+    cr_assert(js);
+    cr_expect(strstr(js, "\"params\":\"nonembedding\",\"flops\":\"actual\","
+                         "\"estimator\":\"approach2 all sizes\""),
+              "%s", js);
+    cr_expect(strstr(js, "\"spread_a\":"), "%s", js);
+    free(js);
+    free(t);
+    free(f3);
+    free_flat(&d);
+}
+
 Test(fit, approach3_best_of_a_few_starts_matches_the_full_grid) {
     util_rng r;
     util_rng_seed(&r, 2, "test");
@@ -1500,6 +1560,24 @@ Test(fit, cli_approach3_json_lists_its_exclusions, .timeout = 300) {
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "\"npoints\":\t27") && strstr(out, "\"excluded\":\t[]"), "%s", out);
     cr_expect(strstr(out, "\"domain\":\t\"all\""), "%s", out);
+    /* --systematic: the table's 24 cells in the JSON and the text */
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --json --bootstrap 4 --starts 16 --a3-boot-starts 4 "
+             "--systematic 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    int cells = 0;
+    for (const char *q = strstr(out, "\"systematic\":"); q && (q = strstr(q, "\"estimator\":"));
+         q++)
+        cells++;
+    cr_expect_eq(cells, 24, "%s", out);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --bootstrap 0 --starts 16 --systematic 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "Systematic table:") && strstr(out, "nonembedding  actual      "
+                                                              "approach2 all sizes"),
+              "%s", out);
     /* the table says it too */
     snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 3 --bootstrap 0 --starts 32 2>&1",
              SCALING_BIN, csv);
