@@ -24,10 +24,27 @@ static void append_warning(char *w, size_t n, const char *msg) {
 
 /* ---- Frontier cores (Approaches 1 and 2) ------------------------------------ */
 
-/* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares);
- * v = (a, b, kN, kD). Returns -1 if the points cannot determine them. */
+/* Weighted least squares y = icpt + slope x (w > 0); -1 when degenerate. */
+static int wols(const double *x, const double *y, const double *w, int n, double *slope,
+                double *icpt) {
+    double sw = 0, sx = 0, sy = 0;
+    for (int i = 0; i < n; i++)
+        sw += w[i], sx += w[i] * x[i], sy += w[i] * y[i];
+    if (n < 2 || !(sw > 0)) return -1;
+    double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++)
+        sxx += w[i] * (x[i] - mx) * (x[i] - mx), sxy += w[i] * (x[i] - mx) * (y[i] - my);
+    if (!(sxx > 1e-300)) return -1;
+    *slope = sxy / sxx;
+    *icpt = my - *slope * mx;
+    return 0;
+}
+
+/* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares,
+ * weighted by pts->weight); v = (a, b, kN, kD). Returns -1 if the points
+ * cannot determine them. */
 static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double *v) {
-    double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS];
+    double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS], w[FIT_MAX_POINTS];
     int m = 0;
     for (int i = 0; i < pts->n; i++) {
         if (!(pts->C[i] > 0 && pts->N[i] > 0 && pts->D[i] > 0)) continue;
@@ -35,10 +52,11 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
         lc[m] = log(pts->C[i]);
         ln[m] = log(pts->N[i]);
         ld[m] = log(pts->D[i]);
+        w[m] = pts->weight[i] > 0 ? pts->weight[i] : 1;
         m++;
     }
     double sa, ia, sb, ib;
-    if (fit__ols(lc, ln, m, &sa, &ia) || fit__ols(lc, ld, m, &sb, &ib)) return -1;
+    if (wols(lc, ln, w, m, &sa, &ia) || wols(lc, ld, w, m, &sb, &ib)) return -1;
     v[0] = sa;
     v[1] = sb;
     v[2] = exp(ia);
@@ -46,21 +64,71 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
     return 0;
 }
 
-/* Approach 1: envelope of the curves; the run on it gives N, and D = C / (the
- * FLOPs per token at N along the count). Fills pts; returns 0, or a negative
- * code with err. */
+/* Approach 1, as Hoffmann et al. (2022, 3.1) did it: the lower envelope of
+ * the learning curves, each run on it giving N_opt at that C (and D = C /
+ * the FLOPs per token at N along the count). Its points are
+ *  - every eval (smoothed in ln C) that no other curve undercuts at its
+ *    compute (measured points, weight 1), and
+ *  - the envelope's log-spaced points that lie between two evals of their
+ *    run at most 1.5x apart (interpolated; never across a wider gap), which
+ *    together weigh at most as much as the measured points.
+ * Fills pts; returns 0, or a negative code with err. */
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
     int n = o->envelope_points > 1 ? o->envelope_points : 200;
     if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
     double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
-    int run[FIT_MAX_POINTS], rc;
-    if ((rc = fit_envelope(d, o, n, C, L, run, err, errlen))) return rc;
+    int run[FIT_MAX_POINTS], meas[FIT_MAX_POINTS], rc;
+    if ((rc = fit__envelope(d, o, n, C, L, run, meas, err, errlen))) return rc;
+    /* every run's curve, for the measured points */
+    int nr = d->nruns, tot = 0;
+    for (int i = 0; i < nr; i++)
+        tot += d->runs[i].ncurve;
+    double *lc = malloc((size_t)(tot ? tot : 1) * sizeof *lc),
+           *ls = malloc((size_t)(tot ? tot : 1) * sizeof *ls);
+    int *off = malloc((size_t)(nr + 1) * sizeof *off), *cnt = malloc((size_t)(nr + 1) * sizeof *cnt);
+    /* candidates: measured (run, C, L) then interpolated envelope points */
+    int cap = tot + n;
+    double *cC = malloc((size_t)cap * sizeof *cC), *cL = malloc((size_t)cap * sizeof *cL);
+    int *crun = malloc((size_t)cap * sizeof *crun);
+    if (!lc || !ls || !off || !cnt || !cC || !cL || !crun) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
+        goto out;
+    }
+    for (int i = 0, at = 0; i < nr; i++) {
+        off[i] = at;
+        cnt[i] = d->runs[i].ncurve >= 2 ? fit__curve(&d->runs[i], o, lc + at, ls + at) : 0;
+        at += cnt[i];
+    }
+    int nm = 0, ni = 0;
+    for (int i = 0; i < nr; i++)
+        for (int k = 0; k < cnt[i]; k++) {
+            double x = lc[off[i] + k], y = ls[off[i] + k];
+            int on = 1;
+            for (int j = 0; j < nr && on; j++) {
+                if (j == i || cnt[j] < 2) continue;
+                int mj;
+                double yj = fit__curve_at(lc + off[j], ls + off[j], cnt[j], x, &mj);
+                on = !(yj < y);
+            }
+            if (on) cC[nm] = exp(x), cL[nm] = y, crun[nm++] = i;
+        }
+    for (int j = 0; j < n; j++)
+        if (run[j] >= 0 && !meas[j]) {
+            cC[nm + ni] = C[j], cL[nm + ni] = L[j], crun[nm + ni] = run[j];
+            ni++;
+        }
+    if (nm > FIT_MAX_POINTS) { /* an extreme case: the first runs' evals */
+        ni = 0;
+        nm = FIT_MAX_POINTS;
+    }
+    if (ni > FIT_MAX_POINTS - nm) ni = FIT_MAX_POINTS - nm;
+    double wi = ni > nm ? (double)nm / ni : 1;
     /* The smallest and the largest model (among runs with curves) hold the
      * envelope also where the optimum lies beyond the sampled sizes; their
      * stretches are left out of the regression when 2 or more sizes remain. */
     double nmin = INFINITY, nmax = -INFINITY, Nseen[FIT_MAX_POINTS];
-    for (int i = 0; i < d->nruns; i++) {
+    for (int i = 0; i < nr; i++) {
         if (d->runs[i].ncurve < 2) continue;
         double N = fit_run_params(&d->runs[i], o->params);
         if (N < nmin) nmin = N;
@@ -68,29 +136,34 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
     }
     for (int pass = 0; pass < 2; pass++) {
         pts->n = 0;
-        for (int j = 0; j < n; j++) {
-            if (run[j] < 0) continue;
-            const fit_run *r = &d->runs[run[j]];
+        for (int j = 0; j < nm + ni; j++) {
+            const fit_run *r = &d->runs[crun[j]];
             double N = fit_run_params(r, o->params);
             if (pass == 0 && (N == nmin || N == nmax)) continue;
             int k = pts->n++;
-            pts->C[k] = C[j];
-            pts->L[k] = L[j];
+            pts->C[k] = cC[j];
+            pts->L[k] = cL[j];
             pts->N[k] = N;
-            pts->D[k] = model_frontier_tokens(count, C[j], N);
+            pts->D[k] = model_frontier_tokens(count, cC[j], N);
             pts->extrapolated[k] = 0;
+            pts->interpolated[k] = j >= nm;
+            pts->weight[k] = j >= nm ? wi : 1;
             Nseen[k] = N;
         }
         if (fit__ndistinct(Nseen, pts->n) >= 2) break;
     }
-    if (fit__ndistinct(Nseen, pts->n) < 2)
-        return util_err(err, errlen, UTIL_EINVAL,
-                        "approach 1: one model size is on the envelope at every compute value; "
-                        "N_opt cannot be fitted against C (need runs of several sizes whose "
-                        "curves cross)");
+    if (fit__ndistinct(Nseen, pts->n) < 2) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "approach 1: one model size is on the envelope at every compute value; "
+                      "N_opt cannot be fitted against C (need runs of several sizes whose "
+                      "curves cross)");
+        goto out;
+    }
     if (frontier_regress(pts, 0, v))
-        return util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
-    return 0;
+        rc = util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
+out:
+    free(lc), free(ls), free(off), free(cnt), free(cC), free(cL), free(crun);
+    return rc;
 }
 
 /* Approach 2: a parabola in ln N through each budget's final losses; the
@@ -183,6 +256,8 @@ static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_front
         pts->D[k] = model_frontier_tokens(count, C, pts->N[k]);
         pts->L[k] = b[0] + b[1] * us + b[2] * us * us;
         pts->extrapolated[k] = xs < xmin || xs > xmax;
+        pts->interpolated[k] = 0;
+        pts->weight[k] = 1;
         nextra += pts->extrapolated[k];
         pts->parab[k][0] = b[0] - b[1] * xm + b[2] * xm * xm;
         pts->parab[k][1] = b[1] - 2 * b[2] * xm;
@@ -388,10 +463,12 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         if (m >= 20 && (below < 0.1 * m || above < 0.1 * m)) {
             char msg[200];
             snprintf(msg, sizeof msg,
-                     "only %.0f%% of the bootstrap draws of a lie %s the estimate (fewer distinct "
-                     "sizes per resample): read its interval as indicative",
+                     "only %.0f%% of the bootstrap draws of a lie %s the estimate (%s): read its "
+                     "interval as indicative",
                      100.0 * (below < above ? below : above) / m,
-                     below < above ? "below" : "above");
+                     below < above ? "below" : "above",
+                     noise ? "the optima are sampled sizes: a draw moves only to another size"
+                           : "fewer distinct sizes per resample");
             append_warning(out->warning, sizeof out->warning, msg);
         }
         if (failed) {

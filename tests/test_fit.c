@@ -309,6 +309,67 @@ Test(fit, approach1_recovers_the_exponents_from_learning_curves) {
     fit_data_free(&d);
 }
 
+/* Hand-made curves with gaps: evals in dense clusters (1.3x apart) 5-6x
+ * apart from each other. Approach 1 interpolates only inside the clusters,
+ * never across a gap wider than 1.5x; its other points are evals. */
+Test(fit, approach1_interpolates_across_no_gap_wider_than_1_5x) {
+    static const double tk[9] = {1e8, 1.3e8, 1.69e8, 1e9, 1.3e9, 1.69e9, 1e10, 1.3e10, 1.69e10};
+    fit_data d = {4, calloc(4, sizeof(fit_run))};
+    for (int k = 0; k < 4; k++) {
+        double N = 1e7 * pow(4, k);
+        fit_run *run = &d.runs[k];
+        *run = mk_run(k, N, 1.69e10, 0);
+        run->ncurve = 9;
+        run->curve_tokens = malloc(9 * sizeof(double));
+        run->curve_loss = malloc(9 * sizeof(double));
+        for (int j = 0; j < 9; j++)
+            run->curve_tokens[j] = tk[j], run->curve_loss[j] = chin(N, tk[j]);
+        run->loss = run->curve_loss[8];
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach1(&d, &o, f, err, sizeof err), 0, "%s", err);
+    int ninterp = 0, nmeas = 0;
+    double winterp = 0;
+    for (int p = 0; p < f->pts.n; p++) {
+        const fit_run *r = NULL;
+        for (int k = 0; k < 4; k++)
+            if (d.runs[k].n_total == f->pts.N[p]) r = &d.runs[k];
+        cr_assert_not_null(r);
+        double t = f->pts.C[p] / (6 * r->n_total); /* the run's tokens at that C */
+        if (!f->pts.interpolated[p]) {
+            int at = 0; /* an eval of its own run */
+            for (int j = 0; j < 9; j++)
+                at |= fabs(t / tk[j] - 1) < 1e-9;
+            cr_assert(at, "measured point at %g tokens is no eval", t);
+            nmeas++;
+            continue;
+        }
+        ninterp++;
+        winterp += f->pts.weight[p];
+        int inside = 0; /* between two evals at most 1.5x apart */
+        for (int j = 0; j + 1 < 9; j++)
+            inside |= t >= tk[j] * (1 - 1e-9) && t <= tk[j + 1] * (1 + 1e-9) &&
+                      tk[j + 1] / tk[j] <= 1.5 + 1e-9;
+        cr_assert(inside, "point at %g tokens interpolated across a gap", t);
+    }
+    cr_expect_gt(nmeas, 2);
+    cr_expect_gt(ninterp, 2);
+    cr_expect_leq(winterp, nmeas + 1e-9, "interpolated points outweigh the measured");
+    /* the plain envelope has gaps too: no curve defined 3x past a cluster */
+    double C[200], L[200];
+    int run[200], ngap = 0;
+    cr_assert_eq(fit_envelope(&d, &o, 200, C, L, run, err, sizeof err), 0, "%s", err);
+    for (int j = 0; j < 200; j++)
+        ngap += run[j] < 0;
+    cr_expect_gt(ngap, 0);
+    free(f);
+    fit_data_free(&d);
+}
+
 Test(fit, envelope_takes_the_lower_curve) {
     util_rng r;
     util_rng_seed(&r, 6, "test");
