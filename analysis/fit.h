@@ -184,6 +184,14 @@ typedef struct {
 
 typedef struct {
     fit_powerlaw LN, LD, LC; /* L(N), L(D), L(Cmin) */
+    /* L(Cmin) in the other form: with E when the fit's laws have none
+     * (fit_opts.with_E 0), pure when they have one; the same points */
+    fit_powerlaw LC_other;
+    int LC_other_with_E;
+    /* compute (FLOPs) where L(Cmin)'s points start: past the warm-up of the
+     * run on the frontier and below the unigram plateau ln V - 1 (NaN: no
+     * point was left out, e.g. without vocabulary or warm-up known) */
+    double LC_from;
     fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
     int have_LD, have_joint;
     char warning[512];

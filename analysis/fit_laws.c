@@ -640,7 +640,18 @@ static int joint_fit(const double *lnN, const double *lnD, const double *lnL, in
 
 /* KV_AT + law: E of L(N), L(D), L(Cmin) at a bound (1 lower, 2 upper, 0 no);
  * KV_MINL + law: the lowest loss of the law's points (E's upper bound). */
-enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_AT = 13, KV_MINL = 16, KV_N = 19 };
+enum {
+    KV_LN = 0,
+    KV_LD = 3,
+    KV_LC = 6,
+    KV_J = 9,
+    KV_AT = 13,
+    KV_MINL = 16,
+    KV_LC2 = 19, /* L(Cmin) in the other form (E when !with_E, none when with_E) */
+    KV_AT2 = 22, /* its E at a bound */
+    KV_FROM = 23, /* compute where L(Cmin)'s points start (NaN: all kept) */
+    KV_N = 24
+};
 
 static double min_of(const double *x, int n) {
     double m = INFINITY;
@@ -662,6 +673,18 @@ static void negative_note(char *warn, size_t warnlen, const char *law, double al
              : law[2] == 'D' ? "D"
                              : "C");
     append_warning(warn, warnlen, msg);
+}
+
+/* Whether a point of the compute frontier at C FLOPs with loss L, reached by
+ * run r, is past the start-up transient: r's warm-up has ended (its tokens at
+ * C) and L is below the unigram plateau ln V - 1 nats (a model that has only
+ * learnt byte frequencies sits near ln V minus their entropy gap). Unknown
+ * warm-up or vocabulary (a CSV) does not exclude. */
+static int past_transient(const fit_run *r, const fit_opts *o, double C, double L) {
+    double fpt = fit_run_flops_at(r, o->params, o->flops, 1.0);
+    if (r->warmup_tokens > 0 && fpt > 0 && C / fpt < r->warmup_tokens * (1 - 1e-9)) return 0;
+    if (r->n_vocab > 1 && !(L < log(r->n_vocab) - 1)) return 0;
+    return 1;
 }
 
 /* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
@@ -736,18 +759,27 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         append_warning(warn, warnlen,
                        "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
 
-    /* L(Cmin): the envelope of the curves, or of the final points without curves */
+    /* L(Cmin): the envelope of the curves, or of the final points without
+     * curves, from where the transient has ended (past_transient) */
     for (int i = 0; i < n; i++)
         nenv += d->runs[i].ncurve >= 2;
     m = 0;
+    int ncut = 0;
     if (nenv > 0) {
         int ne = o->envelope_points > 1 ? o->envelope_points : 200, run[FIT_MAX_POINTS];
         if (ne > FIT_MAX_POINTS) ne = FIT_MAX_POINTS;
         double C[FIT_MAX_POINTS], EL[FIT_MAX_POINTS];
         char e2[UTIL_ERRLEN];
         if (!fit_envelope_frontier(d, o, ne, C, EL, run, e2, sizeof e2))
-            for (int j = 0; j < ne; j++)
-                if (run[j] >= 0) X[m] = C[j], L[m] = EL[j], m++;
+            for (int j = 0; j < ne; j++) {
+                if (run[j] < 0) continue;
+                if (!m && !past_transient(&d->runs[run[j]], o, C[j], EL[j])) {
+                    ncut++;
+                    continue;
+                }
+                if (!m && ncut) v[KV_FROM] = C[j];
+                X[m] = C[j], L[m] = EL[j], m++;
+            }
     } else {
         /* Pareto front: runs with a lower loss than every run of less compute */
         for (int i = 0; i < n && m < FIT_MAX_POINTS; i++) {
@@ -757,7 +789,12 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
                 double Cj = fit_run_flops(&d->runs[j], o->params, o->flops);
                 dominated = j != i && Cj <= Ci && d->runs[j].loss < d->runs[i].loss;
             }
-            if (!dominated) X[m] = Ci, L[m] = d->runs[i].loss, m++;
+            if (dominated) continue;
+            if (!past_transient(&d->runs[i], o, Ci, d->runs[i].loss)) {
+                ncut++;
+                continue;
+            }
+            X[m] = Ci, L[m] = d->runs[i].loss, m++;
         }
     }
     np[2] = m;
@@ -765,8 +802,22 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
     if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC, v + KV_AT + 2)) {
         have[2] = 1;
         negative_note(warn, warnlen, "L(Cmin)", v[KV_LC + 1]);
+        /* the other form through the same points (fit prints both) */
+        double at2 = 0;
+        if (powerlaw_fit(X, L, m, !o->with_E, v + KV_LC2, &at2))
+            for (int q = 0; q < 3; q++)
+                v[KV_LC2 + q] = NAN;
+        v[KV_AT2] = at2;
     } else if (warn)
         append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
+    if (warn && ncut) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "L(Cmin) starts at %.3g FLOPs: %d earlier envelope points were in warm-up or "
+                 "above the unigram plateau ln V - 1",
+                 v[KV_FROM], ncut);
+        append_warning(warn, warnlen, msg);
+    }
 
     /* joint L(N, D) */
     for (int i = 0; i < n; i++) {
@@ -874,6 +925,9 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     set_pl(&out->LN, v + KV_LN, np[0]);
     set_pl(&out->LD, v + KV_LD, np[1]);
     set_pl(&out->LC, v + KV_LC, np[2]);
+    set_pl(&out->LC_other, v + KV_LC2, np[2]);
+    out->LC_other_with_E = !o->with_E;
+    out->LC_from = v[KV_FROM];
     out->Nc = fit__val(v[KV_J]);
     out->Dc = fit__val(v[KV_J + 1]);
     out->aN = fit__val(v[KV_J + 2]);
@@ -923,6 +977,9 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
             if (!bh[q])
                 for (int t = 0; t < len[q]; t++)
                     bv[lo[q] + t] = NAN;
+            if (!bh[q] && q == 2)
+                for (int t = 0; t < 3; t++)
+                    bv[KV_LC2 + t] = NAN;
         }
     }
     fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E,     &out->LD.Xc, &out->LD.alpha,
@@ -933,6 +990,23 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
         for (int k = 0; k < K; k++)
             col[k] = draws[(size_t)k * KV_N + q];
         fit__interval(col, K, f[q]);
+    }
+    fit_val *f2[3] = {&out->LC_other.Xc, &out->LC_other.alpha, &out->LC_other.E};
+    for (int q = 0; q < 3 && isfinite(out->LC_other.alpha.est); q++) {
+        if (!out->LC_other_with_E && q == 2) continue;
+        for (int k = 0; k < K; k++)
+            col[k] = draws[(size_t)k * KV_N + KV_LC2 + q];
+        fit__interval(col, K, f2[q]);
+    }
+    if (out->LC_other_with_E && isfinite(out->LC_other.E.est)) {
+        int m2 = 0, nlow = 0, nhigh = 0;
+        for (int k = 0; k < K; k++) {
+            const double *b = draws + (size_t)k * KV_N;
+            if (!isfinite(b[KV_LC2 + 1])) continue;
+            m2++, nlow += b[KV_AT2] == 1, nhigh += b[KV_AT2] == 2;
+        }
+        fit__mark(&out->LC_other.E, (int)v[KV_AT2], nlow, nhigh, m2, 0, v[KV_MINL + 2],
+                  FIT__SCALE);
     }
     fit_data_free(&nd);
     kaplan_mark(out, o, v, draws, K);

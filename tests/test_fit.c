@@ -399,6 +399,55 @@ Test(fit, envelope_takes_the_lower_curve) {
     fit_data_free(&d);
 }
 
+/* Curves that sit on the unigram plateau ln 256 through warm-up and then
+ * follow L = (Cc/C)^0.1: L(Cmin) starts after the transient and recovers
+ * 0.1; through the plateau (no vocabulary or warm-up known) it does not. */
+static void plateau_curves(fit_data *d, int known) {
+    const double Cc = 1.024e16, Cw = 5e8; /* L(1e13) = 2; warm-up ends at Cw FLOPs */
+    d->nruns = 3;
+    d->runs = calloc(3, sizeof *d->runs);
+    for (int k = 0; k < 3; k++) {
+        double N = 1e6 * pow(2, k), Cend = 1e13 / pow(2, 2 - k);
+        fit_run *r = &d->runs[k];
+        *r = mk_run(k, N, Cend / (6 * N), 0);
+        int m = (int)floor(log(Cend / 1e7) / log(1.2)) + 1;
+        r->ncurve = m;
+        r->curve_tokens = malloc((size_t)m * sizeof(double));
+        r->curve_loss = malloc((size_t)m * sizeof(double));
+        for (int j = 0; j < m; j++) {
+            double C = 1e7 * pow(1.2, j);
+            r->curve_tokens[j] = C / (6 * N);
+            r->curve_loss[j] = C < Cw ? log(256) : fmin(log(256), pow(Cc / C, 0.1));
+        }
+        r->loss = r->curve_loss[m - 1];
+        r->n_vocab = known ? 256 : 0;
+        r->warmup_tokens = known ? Cw / (6 * N) : 0;
+    }
+}
+
+Test(fit, kaplan_Cmin_starts_after_the_transient_and_has_both_forms) {
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    char err[UTIL_ERRLEN];
+    fit_kaplan *k = calloc(1, sizeof *k);
+    fit_data d;
+    plateau_curves(&d, 1);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    NEAR(k->LC.alpha.est, 0.1, 2e-3);
+    cr_expect(isfinite(k->LC_from) && k->LC_from >= 2.5e9, "starts at %g", k->LC_from);
+    cr_expect_eq(k->LC_other_with_E, 1);
+    cr_expect(isfinite(k->LC_other.alpha.est) && isfinite(k->LC_other.E.est));
+    cr_expect(k->LC_other.E.est < 0.2, "E %g of a pure power law", k->LC_other.E.est);
+    fit_data_free(&d);
+    plateau_curves(&d, 0); /* the plateau in the fit: another slope */
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    cr_expect(fabs(k->LC.alpha.est - 0.1) > 0.01, "alpha %g", k->LC.alpha.est);
+    cr_expect(!isfinite(k->LC_from));
+    fit_data_free(&d);
+    free(k);
+}
+
 Test(fit, kaplan_power_laws) {
     util_rng r;
     util_rng_seed(&r, 7, "test");
