@@ -69,6 +69,8 @@ char *fit_frontier_json(const fit_frontier *f) {
         cJSON_AddItemToObject(p, "D", num(f->pts.D[i]));
         cJSON_AddItemToObject(p, "L", num(f->pts.L[i]));
         cJSON_AddBoolToObject(p, "extrapolated", f->pts.extrapolated[i]);
+        cJSON_AddBoolToObject(p, "interpolated", f->pts.interpolated[i]);
+        cJSON_AddItemToObject(p, "weight", num(f->pts.weight[i]));
         cJSON_AddItemToObject(p, "parabola", row(f->pts.parab[i], 3));
         cJSON_AddItemToArray(pts, p);
     }
