@@ -102,7 +102,7 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
     }
     int nm = 0, ni = 0;
     for (int i = 0; i < nr; i++)
-        for (int k = 0; k < cnt[i]; k++) {
+        for (int k = 0; k < cnt[i] && cnt[i] >= 2; k++) {
             double x = lc[off[i] + k], y = ls[off[i] + k];
             int on = 1;
             for (int j = 0; j < nr && on; j++) {

@@ -1045,6 +1045,45 @@ Test(fit, noise_draws_are_paired_unbiased_and_deterministic) {
     fit_data_free(&d);
 }
 
+/* Approach 2's default bootstrap redraws the eval windows: with windows
+ * whose run-specific noise is sigma 0.05 over 100 windows (0.005 per loss),
+ * its interval brackets the estimate and differs from the runs bootstrap. */
+Test(fit, approach2_bootstraps_eval_noise_by_default) {
+    util_rng r;
+    util_rng_seed(&r, 21, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.0);
+    float base[100];
+    for (int k = 0; k < 100; k++)
+        base[k] = (float)(0.3 * util_rng_normal(&r));
+    for (int i = 0; i < d.nruns; i++) {
+        fit_run *x = &d.runs[i];
+        x->win = malloc(100 * sizeof(float));
+        x->nwin = 100, x->win_ctx = 64;
+        double sum = 0;
+        for (int k = 0; k < 100; k++)
+            sum += x->win[k] = (float)(x->loss + base[k] + 0.05 * util_rng_normal(&r));
+        x->loss = sum / 100;
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 100;
+    fit_frontier *f = calloc(1, sizeof *f), *g = calloc(1, sizeof *g);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect(f->a.lo < f->a.est && f->a.est < f->a.hi, "[%g, %g] around %g", f->a.lo, f->a.hi,
+              f->a.est);
+    NEAR(f->a.est, T_A, 0.03);
+    cr_expect(!strstr(f->warning, "eval noise not included"), "%s", f->warning);
+    o.bootstrap_mode = FIT_BOOT_RUNS;
+    cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(g->a.est, f->a.est);
+    cr_expect(g->a.lo != f->a.lo || g->a.hi != f->a.hi);
+    free(f);
+    free(g);
+    fit_data_free(&d);
+}
+
 /* A WSD trunk's family curve takes its members' drawn losses. */
 Test(fit, noise_draw_moves_a_family_curve_with_its_members) {
     fit_data d, o;
@@ -1451,6 +1490,10 @@ Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
         cr_expect(strstr(out, csv) && strstr(out, want[i]), "%s", out);
         cr_expect(access(db, F_OK) != 0, "a refusal left %s behind", db);
     }
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --bootstrap-mode bogus --db %s 2>&1", SCALING_BIN,
+             csv, db);
+    cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "--bootstrap-mode: expected noise or runs"), "%s", out);
 }
 
 Test(fit, parameters_at_a_bound_are_reported_as_such, .timeout = 300) {
