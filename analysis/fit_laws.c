@@ -64,6 +64,18 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
     return 0;
 }
 
+/* Whether a point of the compute frontier at C FLOPs with loss L, reached by
+ * run r, is past the start-up transient: r's warm-up has ended (its tokens at
+ * C) and L is below the unigram plateau ln V - 1 nats (a model that has only
+ * learnt byte frequencies sits near ln V minus their entropy gap). Unknown
+ * warm-up or vocabulary (a CSV) does not exclude. */
+static int past_transient(const fit_run *r, const fit_opts *o, double C, double L) {
+    double fpt = fit_run_flops_at(r, o->params, o->flops, 1.0);
+    if (r->warmup_tokens > 0 && fpt > 0 && C / fpt < r->warmup_tokens * (1 - 1e-9)) return 0;
+    if (r->n_vocab > 1 && !(L < log(r->n_vocab) - 1)) return 0;
+    return 1;
+}
+
 /* Approach 1, as Hoffmann et al. (2022, 3.1) did it: the lower envelope of
  * the learning curves, each run on it giving N_opt at that C (and D = C /
  * the FLOPs per token at N along the count). Its points are
@@ -71,7 +83,9 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
  *    compute (measured points, weight 1), and
  *  - the envelope's log-spaced points that lie between two evals of their
  *    run at most 1.5x apart (interpolated; never across a wider gap), which
- *    together weigh at most as much as the measured points.
+ *    together weigh at most as much as the measured points;
+ * each past the start-up transient (past_transient: before it, every size
+ * sits on the unigram plateau and the one on the envelope says nothing).
  * Fills pts; returns 0, or a negative code with err. */
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
@@ -111,10 +125,11 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
                 double yj = fit__curve_at(lc + off[j], ls + off[j], cnt[j], x, &mj);
                 on = !(yj < y);
             }
-            if (on) cC[nm] = exp(x), cL[nm] = y, crun[nm++] = i;
+            if (on && past_transient(&d->runs[i], o, exp(x), y))
+                cC[nm] = exp(x), cL[nm] = y, crun[nm++] = i;
         }
     for (int j = 0; j < n; j++)
-        if (run[j] >= 0 && !meas[j]) {
+        if (run[j] >= 0 && !meas[j] && past_transient(&d->runs[run[j]], o, C[j], L[j])) {
             cC[nm + ni] = C[j], cL[nm + ni] = L[j], crun[nm + ni] = run[j];
             ni++;
         }
@@ -673,18 +688,6 @@ static void negative_note(char *warn, size_t warnlen, const char *law, double al
              : law[2] == 'D' ? "D"
                              : "C");
     append_warning(warn, warnlen, msg);
-}
-
-/* Whether a point of the compute frontier at C FLOPs with loss L, reached by
- * run r, is past the start-up transient: r's warm-up has ended (its tokens at
- * C) and L is below the unigram plateau ln V - 1 nats (a model that has only
- * learnt byte frequencies sits near ln V minus their entropy gap). Unknown
- * warm-up or vocabulary (a CSV) does not exclude. */
-static int past_transient(const fit_run *r, const fit_opts *o, double C, double L) {
-    double fpt = fit_run_flops_at(r, o->params, o->flops, 1.0);
-    if (r->warmup_tokens > 0 && fpt > 0 && C / fpt < r->warmup_tokens * (1 - 1e-9)) return 0;
-    if (r->n_vocab > 1 && !(L < log(r->n_vocab) - 1)) return 0;
-    return 1;
 }
 
 /* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
