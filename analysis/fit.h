@@ -140,6 +140,11 @@ typedef struct {
     int n;
     double C[FIT_MAX_POINTS], N[FIT_MAX_POINTS], D[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
     int extrapolated[FIT_MAX_POINTS]; /* approach 2: minimum outside the sampled sizes */
+    /* approach 1: 1 for an envelope point between two evals (interpolated),
+     * 0 for an eval's own; the regression weight of each point (interpolated
+     * points together weigh no more than the measured ones; approach 2: 1) */
+    int interpolated[FIT_MAX_POINTS];
+    double weight[FIT_MAX_POINTS];
     /* approach 2: parabola L = p0 + p1 x + p2 x^2 with x = ln N, per budget */
     double parab[FIT_MAX_POINTS][3];
 } fit_optima;
@@ -194,6 +199,14 @@ typedef struct {
 
 typedef struct {
     fit_powerlaw LN, LD, LC; /* L(N), L(D), L(Cmin) */
+    /* L(Cmin) in the other form: with E when the fit's laws have none
+     * (fit_opts.with_E 0), pure when they have one; the same points */
+    fit_powerlaw LC_other;
+    int LC_other_with_E;
+    /* compute (FLOPs) where L(Cmin)'s points start: past the warm-up of the
+     * run on the frontier and below the unigram plateau ln V - 1 (NaN: no
+     * point was left out, e.g. without vocabulary or warm-up known) */
+    double LC_from;
     fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
     int have_LD, have_joint;
     char warning[512];
@@ -299,13 +312,17 @@ void fit_percentiles(double *x, int n, double *lo, double *hi);
 
 /* Lower envelope of all eval curves against compute, at n log-spaced points
  * between the smallest and largest compute seen: env_C[i], env_L[i], and the
- * index of the run on the envelope. Used by Approach 1, L(Cmin) and figures. */
+ * index of the run on the envelope. A curve (smoothed in ln C) counts only
+ * between evals at most 1.5x apart in compute or within 5% of an eval: a
+ * point no curve covers so is NaN with run -1 (a gap). Used by Approach 1,
+ * L(Cmin) and figures. */
 int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                  int *env_run, char *err, size_t errlen);
 
 /* Kaplan's compute frontier: fit_envelope made monotone (the lowest loss
- * reached with at most C FLOPs, a running minimum), so a curve that ends does
- * not let the envelope jump up to the next run. L(Cmin) and its figure use
+ * reached with at most C FLOPs, a running minimum, where the envelope is
+ * defined; gaps stay NaN), so a curve that ends does not let the envelope
+ * jump up to the next run. L(Cmin) and its figure use
  * it; Approach 1 keeps the plain envelope, whose run gives N_opt at that C. */
 int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                           int *env_run, char *err, size_t errlen);

@@ -185,7 +185,15 @@ static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_pl("L(N)", "N", &f->LN, with_E);
     if (f->have_LD) print_pl("L(D)", "D", &f->LD, with_E);
-    if (isfinite(f->LC.alpha.est)) print_pl("L(Cmin)", "C", &f->LC, with_E);
+    if (isfinite(f->LC.alpha.est)) {
+        /* both forms through the same points: with and without E */
+        print_pl("L(Cmin)", "C", &f->LC, with_E);
+        if (isfinite(f->LC_other.alpha.est))
+            print_pl("L(Cmin)", "C", &f->LC_other, f->LC_other_with_E);
+        if (isfinite(f->LC_from))
+            printf("  (L(Cmin) points from C = %.4g FLOPs: after warm-up, below ln V - 1)\n",
+                   f->LC_from);
+    }
     if (f->have_joint) {
         printf(" L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD\n");
         print_val("kaplan.joint", "Nc", f->Nc);
