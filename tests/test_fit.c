@@ -759,7 +759,8 @@ Test(fit, bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate, .timeou
         fit_opts_defaults(&o);
         o.bootstrap = 200;
         o.seed = 1000 + k;
-        o.a3_starts = 16; /* a few grid starts keep this test within budget */
+        o.a3_starts = 16;     /* a few grid starts keep this test within budget */
+        o.a3_boot_starts = 8; /* (each resample ranks all 4500 and refits from 8) */
         cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
         fit_val *v[4] = {&f->E, &f->alpha, &f->beta, &f->a};
         double truth[4] = {T[0], T[3], T[4], T_A};
