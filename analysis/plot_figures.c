@@ -33,8 +33,12 @@ const int plot_figure_count = (int)(sizeof plot_figure_names / sizeof plot_figur
 
 void plot_opts_defaults(plot_opts *o) {
     memset(o, 0, sizeof *o);
-    o->bootstrap = 50;
-    o->seed = 1;
+    /* the fit's own defaults, so that the figures, the report and `scaling
+     * fit` print the same intervals */
+    fit_opts f;
+    fit_opts_defaults(&f);
+    o->bootstrap = f.bootstrap;
+    o->seed = f.seed;
     o->gnuplot = NULL;
 }
 
@@ -46,7 +50,7 @@ static int sweep_known(store *s, const char *sweep, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT 1 FROM sweeps WHERE name = ?1 "
-                           "UNION ALL SELECT 1 FROM runs WHERE sweep = ?1 LIMIT 1",
+                           "UNION ALL SELECT 1 FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return util_err(err, errlen, UTIL_EDB, "plot: looking up sweep: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);

@@ -92,6 +92,18 @@ static int shared_option(const char *cmd, int c, const char *val, cli_opts *o) {
     case CLI_O_JSON:
         o->fmt = STORE_FMT_JSON;
         return 0;
+    case CLI_O_FORMAT:
+        if (!strcmp(val, "csv"))
+            o->fmt = STORE_FMT_CSV;
+        else if (!strcmp(val, "json"))
+            o->fmt = STORE_FMT_JSON;
+        else if (!strcmp(val, "table"))
+            o->fmt = STORE_FMT_TABLE;
+        else {
+            cli_usage(cmd, "--format: expected csv, json or table, got '%s'", val);
+            return -1;
+        }
+        return 0;
     case CLI_O_BOOTSTRAP:
         if (!o->bootstrap) return 1;
         if (cli_int(cmd, "--bootstrap", val, 0, 100000, &v)) return -1;
@@ -129,4 +141,32 @@ int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts
         if (r == 1) return cli_usage(cmd, "unknown option");
     }
     return -1;
+}
+
+int cli_pick_sweep(const char *cmd, const char *db, const char **sweep) {
+    static char only[128];
+    char err[UTIL_ERRLEN], names[1024];
+    store *s = NULL;
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail(cmd, "%s", err);
+    int n = store_sweep_names(s, names, sizeof names, err, sizeof err), rc = -1;
+    store_sweep_name *one = NULL;
+    int none = 0;
+    if (n >= 0 && *sweep) {
+        if (store_list_sweeps(s, *sweep, &one, &none, err, sizeof err) == 0 && none == 0)
+            rc = cli_fail(cmd, "%s: no sweep named '%s' (sweeps there: %s)", db, *sweep, names);
+        free(one);
+    } else if (n == 1) {
+        if (store_list_sweeps(s, NULL, &one, &none, err, sizeof err) == 0 && none == 1)
+            snprintf(only, sizeof only, "%s", one[0].name);
+        free(one);
+        *sweep = only;
+    } else if (n > 1) {
+        rc = cli_usage(cmd,
+                       "%s holds %d sweeps (%s): choose one with --sweep NAME; fitting "
+                       "sweeps of different designs as one mixes their runs",
+                       db, n, names);
+    }
+    if (n < 0) rc = cli_fail(cmd, "%s", err);
+    store_close(s);
+    return rc;
 }

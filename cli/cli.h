@@ -67,6 +67,7 @@ enum {
     CLI_O_BOOTSTRAP = 'b',
     CLI_O_SEED = 'S',
     CLI_O_A3 = 'a',
+    CLI_O_FORMAT = 'F', /* --format csv|json|table: export's spelling, accepted everywhere */
 };
 /* one option-table entry per macro, as written */
 // clang-format off
@@ -75,6 +76,7 @@ enum {
 #define CLI_OPT_OUT {"out", required_argument, 0, CLI_O_OUT}
 #define CLI_OPT_CSV {"csv", no_argument, 0, CLI_O_CSV}
 #define CLI_OPT_JSON {"json", no_argument, 0, CLI_O_JSON}
+#define CLI_OPT_FORMAT {"format", required_argument, 0, CLI_O_FORMAT}
 #define CLI_OPT_FIT {"bootstrap", required_argument, 0, CLI_O_BOOTSTRAP}, \
     {"seed", required_argument, 0, CLI_O_SEED}, {"a3-starts", required_argument, 0, CLI_O_A3}
 #define CLI_OPT_HELP {"help", no_argument, 0, 'h'}
@@ -85,8 +87,9 @@ enum {
 #define CLI_USAGE_DB_OUT_FIT                                                                       \
     "  --db FILE          results database (default results.db)\n"                                 \
     "  --out DIR          output directory (created if missing)\n"                                 \
-    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"              \
-    "  --seed S           bootstrap seed (default 1)\n"                                            \
+    "  --bootstrap N      bootstrap resamples for intervals and bands (default 200,\n"             \
+    "                     as scaling fit)\n"                                                       \
+    "  --seed S           bootstrap seed (default 20240417, as scaling fit)\n"                     \
     "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"                 \
     "                     (default: the fit module's, all 4500)\n"                                 \
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n"
@@ -113,6 +116,14 @@ typedef int (*cli_own_fn)(void *ctx, int c, const char *val);
  * command to return: EXIT_OK after --help, EXIT_USAGE after a message. */
 int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts, const char *usage,
                cli_opts *o, cli_own_fn own, void *ctx);
+
+/* The sweep a command that reads one sweep works on. Given (*sweep
+ * non-NULL): it must exist, else an error that lists the sweeps there are.
+ * Not given: the database's only sweep; with several, an error that lists
+ * them (pooling sweeps of different designs would fit nonsense); with none,
+ * *sweep stays NULL (runs trained outside sweeps). Returns -1 when good, else
+ * the exit code, the message printed. */
+int cli_pick_sweep(const char *cmd, const char *db, const char **sweep);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

@@ -286,6 +286,10 @@ int cmd_fit(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage("fit", "unexpected argument '%s'", argv[optind]);
     if (sweep && csv) return cli_usage("fit", "--sweep and --csv exclude each other");
+    if (!csv) {
+        int pick = cli_pick_sweep("fit", db ? db : CLI_DEFAULT_DB, &sweep);
+        if (pick >= 0) return pick;
+    }
 
     char err[UTIL_ERRLEN];
     store *s = NULL;

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char *usage_text =
-    "usage: scaling plot --figure NAME|all [--sweep NAME] [--db FILE] --out DIR\n"
+    "usage: scaling plot [--figure NAME|all] [--sweep NAME] [--db FILE] [--out DIR]\n"
     "                    [--bootstrap N] [--seed S] [--a3-starts N]\n"
     "\n"
     "Draws figures with gnuplot (pngcairo and svg): DIR/NAME.png and DIR/NAME.svg.\n"
@@ -26,8 +26,10 @@ static const char *usage_text =
     "A figure whose runs are missing is skipped with a message; the others are\n"
     "still drawn. Exit 1 if any figure failed (skips are not failures).\n"
     "\n"
-    "  --figure NAME|all  which figure(s)\n"
-    "  --sweep NAME       runs of this sweep (default: all finished runs)\n" CLI_USAGE_DB_OUT_FIT;
+    "  --figure NAME|all  which figure(s) (default all)\n"
+    "  --sweep NAME       runs of this sweep (default: the database's only sweep;\n"
+    "                     with several, name one)\n"
+    "Without --out the figures go to out/<sweep>/.\n" CLI_USAGE_DB_OUT_FIT;
 
 /* --figure NAME */
 static int plot_option(void *ctx, int c, const char *val) {
@@ -52,8 +54,14 @@ int cmd_plot(int argc, char **argv) {
     if (code >= 0) return code;
     const char *out = o.out;
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);
-    if (!figure) return cli_usage("plot", "--figure is required (a figure name or 'all')");
-    if (!out) return cli_usage("plot", "--out DIR is required");
+    if (!figure) figure = "all";
+    code = cli_pick_sweep("plot", o.db, &o.sweep);
+    if (code >= 0) return code;
+    char outdef[256];
+    if (!out) { /* out/<sweep>/: each sweep's figures apart */
+        snprintf(outdef, sizeof outdef, "out/%s", o.sweep ? o.sweep : "all");
+        out = outdef;
+    }
     int all = !strcmp(figure, "all"), known = all;
     for (int i = 0; i < plot_figure_count; i++)
         if (!strcmp(figure, plot_figure_names[i])) known = 1;

@@ -90,7 +90,7 @@ static double largest_compute(sqlite3 *db, const char *sweep, const char *cparam
              "SELECT CASE WHEN ?2 <> '6nd' AND MAX(compute_budget) IS NOT NULL AND "
              "(SELECT json_extract(plan_json, '$.flops') FROM sweeps WHERE name = ?1) = ?2 "
              "THEN MAX(compute_budget) ELSE MAX(CAST(tokens AS REAL) * %s) END "
-             "FROM runs WHERE sweep = ?1 AND status = 'done'",
+             "FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " AND status = 'done' AND " STORE_SQL_FITTED,
              fpt);
     sqlite3_stmt *st = NULL;
     double C = 0;

@@ -24,7 +24,7 @@ static const char *usage_text =
 
 int cmd_query(int argc, char **argv) {
     static const struct option opts[] = {
-        CLI_OPT_DB, CLI_OPT_CSV, CLI_OPT_JSON, CLI_OPT_HELP, {0, 0, 0, 0}};
+        CLI_OPT_DB, CLI_OPT_CSV, CLI_OPT_JSON, CLI_OPT_FORMAT, CLI_OPT_HELP, {0, 0, 0, 0}};
     cli_opts o = {0};
     int code = cli_getopt("query", argc, argv, opts, usage_text, &o, NULL, NULL);
     if (code >= 0) return code;
