@@ -224,6 +224,22 @@ char *fit_kaplan_json(const fit_kaplan *f);
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
+/* ---- Predictions and their intervals (issue 17): one place for the
+ * numbers `scaling predict` prints and the report's headline shows ---- */
+enum { FIT_PRED_N, FIT_PRED_D, FIT_PRED_TPP, FIT_PRED_L, FIT_NPRED };
+/* Compute-optimal N, D, tokens per parameter D/N and (approach 3 only; NaN
+ * otherwise) the loss at C FLOPs: point estimates in est[], 95% intervals
+ * over the fit's bootstrap draws in lo[]/hi[] (NaN without draws). Pass
+ * exactly one of f2 (approach 1 or 2) and f3. UTIL_ENOMEM or 0. */
+int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, double est[FIT_NPRED],
+                double lo[FIT_NPRED], double hi[FIT_NPRED]);
+/* Why the 95% interval [lo, hi] around est is no measure of uncertainty,
+ * written into why (returns 1), or 0 when it is one: zero width (every draw
+ * the same: too few points to vary) or, for a positive quantity (positive =
+ * 1), a span of more than 3 orders of magnitude. A missing interval (NaN) is
+ * not degenerate. */
+int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n);
+
 /* Published values to print beside ours. */
 typedef struct {
     const char *what, *source;

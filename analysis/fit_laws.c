@@ -836,3 +836,65 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     free(rs.runs);
     return 0;
 }
+
+/* ======================================================================== */
+/* Predictions at a compute budget, and degenerate intervals                */
+/* ======================================================================== */
+
+int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, double est[FIT_NPRED],
+                double lo[FIT_NPRED], double hi[FIT_NPRED]) {
+    int ns = f3 ? f3->nsamples : f2->nsamples;
+    double *q[FIT_NPRED] = {NULL};
+    int rc = 0;
+    for (int k = 0; k < FIT_NPRED; k++)
+        if (!(q[k] = malloc((ns ? ns : 1) * sizeof *q[k]))) rc = UTIL_ENOMEM;
+    if (rc) goto done;
+    if (f3) {
+        fit_approach3_optimal(f3, C, &est[FIT_PRED_N], &est[FIT_PRED_D], &est[FIT_PRED_L]);
+        for (int i = 0; i < ns; i++) {
+            fit_approach3 t;
+            fit_approach3_from_params(&t, f3->samples[i]); /* E, A, B, alpha, beta */
+            fit_approach3_optimal(&t, C, &q[FIT_PRED_N][i], &q[FIT_PRED_D][i], &q[FIT_PRED_L][i]);
+            q[FIT_PRED_TPP][i] = q[FIT_PRED_D][i] / q[FIT_PRED_N][i];
+        }
+    } else {
+        est[FIT_PRED_N] = f2->kN.est * pow(C, f2->a.est);
+        est[FIT_PRED_D] = f2->kD.est * pow(C, f2->b.est);
+        est[FIT_PRED_L] = NAN;
+        for (int i = 0; i < ns; i++) {
+            const double *p = f2->samples[i]; /* kN, a, kD, b */
+            q[FIT_PRED_N][i] = p[0] * pow(C, p[1]);
+            q[FIT_PRED_D][i] = p[2] * pow(C, p[3]);
+            q[FIT_PRED_TPP][i] = q[FIT_PRED_D][i] / q[FIT_PRED_N][i];
+            q[FIT_PRED_L][i] = NAN;
+        }
+    }
+    est[FIT_PRED_TPP] = est[FIT_PRED_D] / est[FIT_PRED_N];
+    for (int k = 0; k < FIT_NPRED; k++)
+        fit_percentiles(q[k], ns, &lo[k], &hi[k]);
+done:
+    for (int k = 0; k < FIT_NPRED; k++)
+        free(q[k]);
+    return rc;
+}
+
+int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n) {
+    (void)est;
+    if (!isfinite(lo) || !isfinite(hi)) return 0;
+    /* equal to rounding: every draw fitted the same points the same way */
+    if (fabs(hi - lo) <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
+        snprintf(why, n, "zero-width interval: every bootstrap draw gave the same value (too few "
+                         "points to vary)");
+        return 1;
+    }
+    if (positive && lo > 0 && hi / lo > 1e3) {
+        snprintf(why, n, "the interval spans %.0f orders of magnitude [%.3g, %.3g]",
+                 floor(log10(hi / lo)), lo, hi);
+        return 1;
+    }
+    if (positive && !(lo > 0)) {
+        snprintf(why, n, "the interval reaches %.3g, not a positive value", lo);
+        return 1;
+    }
+    return 0;
+}

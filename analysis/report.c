@@ -298,7 +298,8 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         fprintf(fp, "<table><tr><th>id</th><th>sweep</th><th>label</th><th>status</th>"
                     "<th>shape</th><th>N total</th><th>N non-emb.</th><th>tokens</th>"
                     "<th>budget (FLOPs)</th><th>FLOPs</th><th>val loss</th><th>val bpb</th>"
-                    "<th>tokens done</th><th>host</th><th>ended</th></tr>\n");
+                    "<th>tokens done</th><th>host</th><th>ended</th><th>excluded from fits"
+                    "</th></tr>\n");
     }
     for (int i = 0; i < n; i++) {
         const store_run *r = &runs[i];
@@ -332,6 +333,8 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         H(r->host);
         fprintf(fp, "</td><td>");
         H(r->ended);
+        fprintf(fp, "</td><td>");
+        H(r->excluded);
         fprintf(fp, "</td></tr>\n");
     }
     if (n) fprintf(fp, "</table>\n");

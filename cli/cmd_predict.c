@@ -41,20 +41,29 @@ static const char *usage_text =
     "  -h, --help    this help\n";
 
 enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
-enum { Q_N, Q_D, Q_TPP, Q_L, NQ };
+enum { Q_N = FIT_PRED_N, Q_D = FIT_PRED_D, Q_TPP = FIT_PRED_TPP, Q_L = FIT_PRED_L, NQ = FIT_NPRED };
 
-static void add_val(cJSON *o, const char *name, double est, double lo, double hi) {
+/* An interval that says nothing (zero width, orders of magnitude wide) is
+ * not printed as if it were certainty: "n/a" and why (issue 17). */
+static void add_val(cJSON *o, const char *name, double est, double lo, double hi, int positive) {
     cJSON *j = cJSON_AddObjectToObject(o, name);
-    double v3[3] = {est, lo, hi};
+    char why[160];
+    int bad = fit_interval_degenerate(est, lo, hi, positive, why, sizeof why);
+    double v3[3] = {est, bad ? NAN : lo, bad ? NAN : hi};
     static const char *f[3] = {"est", "lo", "hi"};
     for (int t = 0; t < 3; t++)
         cJSON_AddItemToObject(j, f[t],
                               isfinite(v3[t]) ? cJSON_CreateNumber(v3[t]) : cJSON_CreateNull());
+    if (bad) cJSON_AddStringToObject(j, "interval_na", why);
 }
 
-static void print_val(const char *name, double est, double lo, double hi) {
+static void print_val(const char *name, double est, double lo, double hi, int positive) {
+    char why[160];
     printf("  %-17s %12.5g", name, est);
-    if (isfinite(lo)) printf("  [%.5g, %.5g]", lo, hi);
+    if (fit_interval_degenerate(est, lo, hi, positive, why, sizeof why))
+        printf("  interval n/a: %s", why);
+    else if (isfinite(lo))
+        printf("  [%.5g, %.5g]", lo, hi);
     printf("\n");
 }
 
@@ -105,7 +114,8 @@ static double largest_compute(sqlite3 *db, const char *sweep, const char *cparam
 }
 
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
-                       const char *cparams, const char *cflops, double C, cJSON *out) {
+                       const char *cparams, const char *cflops, double C, double Cmax,
+                       cJSON *out) {
     char err[UTIL_ERRLEN];
     int a3 = law && !strcmp(law, "approach3");
     if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
@@ -113,7 +123,6 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
                         law ? law : "?");
     fit_approach3 *f3 = a3 ? calloc(1, sizeof *f3) : NULL;
     fit_frontier *ff = a3 ? NULL : calloc(1, sizeof *ff);
-    double *q[NQ] = {NULL};
     int rc = EXIT_OK;
     if (!f3 && !ff) {
         rc = cli_fail("predict", "out of memory");
@@ -125,38 +134,22 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         goto done;
     }
 
-    /* Point estimates, then the same quantities for every bootstrap draw. */
-    double est[NQ];
+    /* Point estimates and intervals over the bootstrap draws: the same
+     * function as the report's headline. */
+    double est[NQ], lo[NQ], hi[NQ];
     int ns = a3 ? f3->nsamples : ff->nsamples;
-    for (int k = 0; k < NQ; k++)
-        if (!(q[k] = malloc((ns ? ns : 1) * sizeof *q[k]))) {
-            rc = cli_fail("predict", "out of memory");
-            goto done;
-        }
-    if (a3) {
-        fit_approach3_optimal(f3, C, &est[Q_N], &est[Q_D], &est[Q_L]);
-        for (int i = 0; i < ns; i++) {
-            fit_approach3 t;
-            fit_approach3_from_params(&t, f3->samples[i]); /* E, A, B, alpha, beta */
-            fit_approach3_optimal(&t, C, &q[Q_N][i], &q[Q_D][i], &q[Q_L][i]);
-            q[Q_TPP][i] = q[Q_D][i] / q[Q_N][i];
-        }
-    } else {
-        est[Q_N] = ff->kN.est * pow(C, ff->a.est);
-        est[Q_D] = ff->kD.est * pow(C, ff->b.est);
-        est[Q_L] = NAN;
-        for (int i = 0; i < ns; i++) {
-            const double *p = ff->samples[i]; /* kN, a, kD, b */
-            q[Q_N][i] = p[0] * pow(C, p[1]);
-            q[Q_D][i] = p[2] * pow(C, p[3]);
-            q[Q_TPP][i] = q[Q_D][i] / q[Q_N][i];
-            q[Q_L][i] = NAN;
-        }
+    if (fit_predict(a3 ? NULL : ff, a3 ? f3 : NULL, C, est, lo, hi)) {
+        rc = cli_fail("predict", "out of memory");
+        goto done;
     }
-    est[Q_TPP] = est[Q_D] / est[Q_N];
-    double lo[NQ], hi[NQ];
-    for (int k = 0; k < NQ; k++)
-        fit_percentiles(q[k], ns, &lo[k], &hi[k]);
+    /* How far beyond the data: C over the largest budget the fit saw. */
+    double beyond = Cmax > 0 ? C / Cmax : NAN;
+    char extrap[160] = "";
+    if (isfinite(beyond) && beyond > 1.05)
+        snprintf(extrap, sizeof extrap, "%.3g\u00d7 beyond the largest fitted budget (%.3g FLOPs)",
+                 beyond, Cmax);
+    else if (isfinite(beyond))
+        snprintf(extrap, sizeof extrap, "within the fitted budgets (largest %.3g FLOPs)", Cmax);
     const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
     /* A fit whose parameters sat at a bound or were not identified predicts
      * what its optimiser happened to reach: say which, beside the numbers. */
@@ -190,28 +183,31 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
         if (*caution) cJSON_AddStringToObject(o, "caution", caution);
-        add_val(o, "a", a->est, a->lo, a->hi);
-        add_val(o, "b", b->est, b->lo, b->hi);
+        if (isfinite(beyond)) {
+            cJSON_AddNumberToObject(o, "largest_fitted_compute", Cmax);
+            cJSON_AddNumberToObject(o, "extrapolation", beyond);
+        }
+        add_val(o, "a", a->est, a->lo, a->hi, 0);
+        add_val(o, "b", b->est, b->lo, b->hi, 0);
         for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) add_val(o, names[k], est[k], lo[k], hi[k]);
+            if (k != Q_L || a3) add_val(o, names[k], est[k], lo[k], hi[k], 1);
         cJSON_AddItemToArray(out, o);
     } else {
         printf("fit %lld (%s%s%s), compute %.4g FLOPs, %d bootstrap draws", id, law,
                sweep ? ", sweep " : "", sweep ? sweep : "", C, ns);
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
-        print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi);
-        print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi);
+        if (*extrap) printf("  extrapolation: %s\n", extrap);
+        print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi, 0);
+        print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi, 0);
         for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k]);
+            if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k], 1);
         if (*caution)
             printf("  caution: %s at a bound or not identified in this fit (scaling fit prints "
                    "which); read these predictions as the optimiser's, not the data's\n",
                    caution);
     }
 done:
-    for (int k = 0; k < NQ; k++)
-        free(q[k]);
     free(f3);
     free(ff);
     return rc;
@@ -294,11 +290,13 @@ int cmd_predict(int argc, char **argv) {
     while (rc == EXIT_OK && sqlite3_step(st) == SQLITE_ROW) {
         char cparams[32], cflops[32];
         fit_counting((const char *)sqlite3_column_text(st, 4), cparams, cflops, sizeof cparams);
-        double Cf = largest ? largest_compute(sdb, sweep, cparams, cflops) : C;
+        const char *fsweep = (const char *)sqlite3_column_text(st, 2);
+        double Cmax = fsweep ? largest_compute(sdb, fsweep, cparams, cflops) : 0;
+        double Cf = largest ? Cmax : C;
         if (!found++) C = Cf; /* the top-level "compute" of --json */
         rc = predict_one(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                         (const char *)sqlite3_column_text(st, 2),
-                         (const char *)sqlite3_column_text(st, 3), cparams, cflops, Cf, arr);
+                         fsweep, (const char *)sqlite3_column_text(st, 3), cparams, cflops, Cf,
+                         Cmax, arr);
     }
     if (rc == EXIT_OK && !found) {
         rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)

@@ -543,6 +543,7 @@ static const struct {
     F(git_rev, K_TEXT, U_CONF),
     F(blas_kernel, K_TEXT, U_CONF),
     F(config_json, K_JSON, U_CONF),
+    F(excluded, K_TEXT, U_KEEP),
 };
 #undef F
 #define NCOLS (int)(sizeof cols / sizeof cols[0])

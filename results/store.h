@@ -76,6 +76,8 @@ typedef struct {
     int64_t tokens_done;
     char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
     char *config_json; /* owned by whoever filled it; store_run_free_fields */
+    char excluded[256]; /* why it is kept out of fits, "" when it is not (store_exclude_run
+                           sets it; store_put_run leaves it) */
 } store_run;
 
 void store_run_init(store_run *r);        /* zeroes numbers to NaN/-1, strings empty */
