@@ -236,8 +236,9 @@ int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, doubl
 /* Why the 95% interval [lo, hi] around est is no measure of uncertainty,
  * written into why (returns 1), or 0 when it is one: zero width (every draw
  * the same: too few points to vary) or, for a positive quantity (positive =
- * 1), a span of more than 3 orders of magnitude. A missing interval (NaN) is
- * not degenerate. */
+ * 1), a span of more than 3 orders of magnitude. why opens with a short
+ * phrase ending at the first ':' ("zero width", "4 orders of magnitude
+ * wide") for tight places. A missing interval (NaN) is not degenerate. */
 int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n);
 
 /* Published values to print beside ours. */

@@ -883,17 +883,17 @@ int fit_interval_degenerate(double est, double lo, double hi, int positive, char
     if (!isfinite(lo) || !isfinite(hi)) return 0;
     /* equal to rounding: every draw fitted the same points the same way */
     if (fabs(hi - lo) <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
-        snprintf(why, n, "zero-width interval: every bootstrap draw gave the same value (too few "
-                         "points to vary)");
+        snprintf(why, n, "zero width: every bootstrap draw gave the same value (too few points "
+                         "to vary)");
         return 1;
     }
     if (positive && lo > 0 && hi / lo > 1e3) {
-        snprintf(why, n, "the interval spans %.0f orders of magnitude [%.3g, %.3g]",
+        snprintf(why, n, "%.0f orders of magnitude wide: [%.3g, %.3g]",
                  floor(log10(hi / lo)), lo, hi);
         return 1;
     }
     if (positive && !(lo > 0)) {
-        snprintf(why, n, "the interval reaches %.3g, not a positive value", lo);
+        snprintf(why, n, "reaches %.3g: not a positive value", lo);
         return 1;
     }
     return 0;
