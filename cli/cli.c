@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include "../analysis/plot.h"
 #include "../results/store.h"
 
 #include <errno.h>
@@ -81,7 +82,12 @@ static int shared_option(const char *cmd, int c, const char *val, cli_opts *o) {
         o->db = val;
         return 0;
     case CLI_O_SWEEP:
-        o->sweep = val;
+        if (o->nsweeps == CLI_MAX_SWEEPS) {
+            cli_usage(cmd, "--sweep: at most %d sweeps compared at once", CLI_MAX_SWEEPS);
+            return -1;
+        }
+        if (!o->sweep) o->sweep = val;
+        o->sweeps[o->nsweeps++] = val;
         return 0;
     case CLI_O_OUT:
         o->out = val;
@@ -127,6 +133,7 @@ int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts
                cli_opts *o, cli_own_fn own, void *ctx) {
     o->db = CLI_DEFAULT_DB;
     o->sweep = o->out = NULL;
+    o->nsweeps = 0;
     o->fmt = STORE_FMT_TABLE;
     optind = 0;
     int c;
@@ -169,4 +176,68 @@ int cli_pick_sweep(const char *cmd, const char *db, const char **sweep) {
     if (n < 0) rc = cli_fail(cmd, "%s", err);
     store_close(s);
     return rc;
+}
+
+/* "0.512 [0.43, 0.60]", "0.512 (n/a: zero width)" or "0.512" */
+static void print_interval(double est, double lo, double hi, int positive, const char *fmt) {
+    char why[160], buf[64];
+    snprintf(buf, sizeof buf, fmt, est);
+    printf("  %10s", buf);
+    if (fit_interval_degenerate(est, lo, hi, positive, why, sizeof why)) {
+        char *colon = strchr(why, ':');
+        if (colon) *colon = 0;
+        printf(" %-22s", why);
+    } else if (isfinite(lo) && isfinite(hi)) {
+        char b2[64];
+        snprintf(buf, sizeof buf, fmt, lo);
+        snprintf(b2, sizeof b2, fmt, hi);
+        char iv[160];
+        snprintf(iv, sizeof iv, "[%s, %s]", buf, b2);
+        printf(" %-22s", iv);
+    } else {
+        printf(" %-22s", "");
+    }
+}
+
+int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n,
+                const void *po, const char *outdir, int html) {
+    char err[UTIL_ERRLEN], msg[512];
+    store *s = NULL;
+    plot_compare_row rows[PLOT_COMPARE_MAX];
+    int fig_rc = PLOT_SKIPPED;
+    for (int i = 0; i < n; i++) {
+        const char *one = sweeps[i];
+        int r = cli_pick_sweep(cmd, db, &one);
+        if (r >= 0) return r;
+    }
+    if (store_open(&s, db, STORE_READONLY, err, sizeof err)) return cli_fail(cmd, "%s", err);
+    int rc = plot_compare(s, sweeps, n, (const plot_opts *)po, outdir, html, rows, &fig_rc, msg,
+                          sizeof msg, err, sizeof err);
+    store_close(s);
+    if (rc) return cli_fail(cmd, "%s", err);
+    printf("sweeps compared (each fitted on its own; 95%% bootstrap intervals; tokens per "
+           "parameter at each sweep's largest budget):\n");
+    printf("%-16s %-10s  %10s %-22s  %10s %-22s  %10s %-22s\n", "sweep", "approach", "a", "",
+           "b", "", "D/N", "");
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++) {
+            const plot_compare_row *r = &rows[i];
+            printf("%-16s approach %d", r->sweep, k + 1);
+            if (r->rc[k]) {
+                printf("  not fitted: %s\n", r->why[k]);
+                continue;
+            }
+            print_interval(r->a[k].est, r->a[k].lo, r->a[k].hi, 0, "%.3f");
+            print_interval(r->b[k].est, r->b[k].lo, r->b[k].hi, 0, "%.3f");
+            print_interval(r->tpp[k], r->tpp_lo[k], r->tpp_hi[k], 1, "%.3g");
+            printf("\n");
+        }
+    if (outdir) {
+        if (fig_rc == 0)
+            printf("compare              drawn: %s/compare.png, %s/compare.svg\n", outdir, outdir);
+        else
+            printf("compare              skipped: %s\n", msg);
+        if (html) printf("report: %s/index.html\n", outdir);
+    }
+    return EXIT_OK;
 }

@@ -94,9 +94,12 @@ enum {
     "                     (default: the fit module's, all 4500)\n"                                 \
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n"
 
+#define CLI_MAX_SWEEPS 8 /* --sweep given more than once: sweeps compared */
 typedef struct {
     const char *db;    /* --db, default CLI_DEFAULT_DB */
-    const char *sweep; /* --sweep, NULL when not given */
+    const char *sweep; /* --sweep, NULL when not given (the first when given several times) */
+    const char *sweeps[CLI_MAX_SWEEPS]; /* every --sweep, in order */
+    int nsweeps;
     const char *out;   /* --out, NULL when not given */
     int fmt;           /* STORE_FMT_TABLE, or _CSV / _JSON from --csv / --json */
     int *bootstrap;    /* where --bootstrap, --seed, --a3-starts go (plot_opts fields) */
@@ -124,6 +127,14 @@ int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts
  * *sweep stays NULL (runs trained outside sweeps). Returns -1 when good, else
  * the exit code, the message printed. */
 int cli_pick_sweep(const char *cmd, const char *db, const char **sweep);
+
+/* Several sweeps compared (`fit`, `plot`, `report` with --sweep more than
+ * once): each must exist; fits each (bootstrap, seed, starts from po, NULL
+ * for the defaults) and prints a and b side by side and tokens per parameter
+ * at each sweep's largest budget; with outdir also the overlay figure, and
+ * with html the page. Returns the exit code. */
+int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n,
+                const void *po, const char *outdir, int html);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../analysis/fit.h"
+#include "../analysis/plot.h"
 #include "../results/store.h"
 #include "cli.h"
 
@@ -34,7 +35,9 @@ static const char *usage_text =
     "  3       L = E + A/N^alpha + B/D^beta by Huber loss and L-BFGS (Hoffmann 2022)\n"
     "\n"
     "options:\n"
-    "  --sweep NAME      runs of this sweep (default: every finished run)\n"
+    "  --sweep NAME      runs of this sweep (default: the database's only sweep;\n"
+    "                    with several, name one); given more than once, the sweeps\n"
+    "                    are fitted each on its own and a, b printed side by side\n"
     "  --csv FILE        a CSV instead, header naming params, tokens or flops, loss\n"
     "                    (optional budget column; tokens = flops / (6 params); names,\n"
     "                    aliases and units: docs/fit.md)\n"
@@ -188,7 +191,8 @@ int cmd_fit(int argc, char **argv) {
                                          {"duplicates", required_argument, 0, OPT_DUPS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *sweep = NULL, *csv = NULL, *db = NULL;
+    const char *sweep = NULL, *csv = NULL, *db = NULL, *sweeps[CLI_MAX_SWEEPS];
+    int nsweeps = 0;
     int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, collapse = 1, c;
     long long v;
     fit_opts o;
@@ -200,7 +204,11 @@ int cmd_fit(int argc, char **argv) {
             fputs(usage_text, stdout);
             return EXIT_OK;
         case OPT_SWEEP:
-            sweep = optarg;
+            if (nsweeps == CLI_MAX_SWEEPS)
+                return cli_usage("fit", "--sweep: at most %d sweeps compared at once",
+                                 CLI_MAX_SWEEPS);
+            if (!sweep) sweep = optarg;
+            sweeps[nsweeps++] = optarg;
             break;
         case OPT_CSV:
             csv = optarg;
@@ -286,6 +294,14 @@ int cmd_fit(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage("fit", "unexpected argument '%s'", argv[optind]);
     if (sweep && csv) return cli_usage("fit", "--sweep and --csv exclude each other");
+    if (nsweeps > 1) { /* sweeps compared, with this command's bootstrap and seed */
+        plot_opts po;
+        plot_opts_defaults(&po);
+        po.bootstrap = o.bootstrap;
+        po.seed = o.seed;
+        po.a3_starts = o.a3_starts;
+        return cli_compare("fit", db ? db : CLI_DEFAULT_DB, sweeps, nsweeps, &po, NULL, 0);
+    }
     if (!csv) {
         int pick = cli_pick_sweep("fit", db ? db : CLI_DEFAULT_DB, &sweep);
         if (pick >= 0) return pick;

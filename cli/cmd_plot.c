@@ -28,8 +28,11 @@ static const char *usage_text =
     "\n"
     "  --figure NAME|all  which figure(s) (default all)\n"
     "  --sweep NAME       runs of this sweep (default: the database's only sweep;\n"
-    "                     with several, name one)\n"
-    "Without --out the figures go to out/<sweep>/.\n" CLI_USAGE_DB_OUT_FIT;
+    "                     with several, name one); given more than once, the sweeps\n"
+    "                     are compared: DIR/compare.png and .svg overlay their\n"
+    "                     N_opt(C) frontiers and IsoFLOP minima, and a and b are\n"
+    "                     printed side by side\n"
+    "Without --out the figures go to out/<sweep>/ (compared: out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 /* --figure NAME */
 static int plot_option(void *ctx, int c, const char *val) {
@@ -55,6 +58,16 @@ int cmd_plot(int argc, char **argv) {
     const char *out = o.out;
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);
     if (!figure) figure = "all";
+    if (o.nsweeps > 1) { /* sweeps compared: the overlay figure */
+        char outdef[512];
+        if (!out) {
+            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
+            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
+                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
+            out = outdef;
+        }
+        return cli_compare("plot", o.db, o.sweeps, o.nsweeps, &po, out, 0);
+    }
     code = cli_pick_sweep("plot", o.db, &o.sweep);
     if (code >= 0) return code;
     char outdef[256];

@@ -20,8 +20,10 @@ static const char *usage_text =
     "the page could not be written (or gnuplot is missing).\n"
     "\n"
     "  --sweep NAME       runs of this sweep (default: the database's only sweep;\n"
-    "                     with several, name one)\n"
-    "Without --out the report goes to out/<sweep>/.\n" CLI_USAGE_DB_OUT_FIT;
+    "                     with several, name one); given more than once, a page\n"
+    "                     comparing the sweeps (a and b side by side, their\n"
+    "                     frontiers and IsoFLOP minima overlaid)\n"
+    "Without --out the report goes to out/<sweep>/ (compared: out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB,   CLI_OPT_OUT,
@@ -33,6 +35,16 @@ int cmd_report(int argc, char **argv) {
     if (code >= 0) return code;
     const char *out = o.out;
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
+    if (o.nsweeps > 1) { /* sweeps compared: a and b side by side, the overlay */
+        char outdef[512];
+        if (!out) {
+            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
+            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
+                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
+            out = outdef;
+        }
+        return cli_compare("report", o.db, o.sweeps, o.nsweeps, &po, out, 1);
+    }
     code = cli_pick_sweep("report", o.db, &o.sweep);
     if (code >= 0) return code;
     char outdef[256];
