@@ -79,11 +79,18 @@ static const char *SORT_JS =
 
 /* An estimate with its interval, or "n/a" and why when the interval is
  * degenerate (fit_interval_degenerate: the same test `scaling predict` makes). */
-static void val_cell(FILE *fp, double est, double lo, double hi, int positive, const char *fmt) {
+static void val_cell(FILE *fp, double est, double lo, double hi, int positive, const char *fmt,
+                     int bootstrap) {
     char why[160];
     fprintf(fp, "<td class=\"n\">");
     num(fp, est, fmt);
-    if (fit_interval_degenerate(est, lo, hi, positive, why, sizeof why)) {
+    int degenerate = fit_interval_degenerate(est, lo, hi, positive, why, sizeof why);
+    if (!degenerate && bootstrap > 0 && isfinite(est) && !(isfinite(lo) && isfinite(hi))) {
+        snprintf(why, sizeof why, "no interval: fewer than 2 of the %d bootstrap resamples could "
+                                  "be fitted", bootstrap);
+        degenerate = 1;
+    }
+    if (degenerate) {
         fprintf(fp, " <span class=\"na\" title=\"");
         H(why);
         char *colon = strchr(why, ':');
@@ -148,11 +155,12 @@ static void section_headline(FILE *fp, plot_ctx *c) {
         for (int q = 0; q < FIT_NPRED; q++)
             est[q] = lo[q] = hi[q] = NAN;
         if (C > 0) fit_predict(f2, f3, C, est, lo, hi);
-        val_cell(fp, a->est, a->lo, a->hi, 0, "%.3f");
-        val_cell(fp, b->est, b->lo, b->hi, 0, "%.3f");
-        val_cell(fp, est[FIT_PRED_TPP], lo[FIT_PRED_TPP], hi[FIT_PRED_TPP], 1, "%.3g");
-        val_cell(fp, est[FIT_PRED_N], lo[FIT_PRED_N], hi[FIT_PRED_N], 1, "%.3g");
-        val_cell(fp, est[FIT_PRED_D], lo[FIT_PRED_D], hi[FIT_PRED_D], 1, "%.3g");
+        int nb = c->o.bootstrap;
+        val_cell(fp, a->est, a->lo, a->hi, 0, "%.3f", nb);
+        val_cell(fp, b->est, b->lo, b->hi, 0, "%.3f", nb);
+        val_cell(fp, est[FIT_PRED_TPP], lo[FIT_PRED_TPP], hi[FIT_PRED_TPP], 1, "%.3g", nb);
+        val_cell(fp, est[FIT_PRED_N], lo[FIT_PRED_N], hi[FIT_PRED_N], 1, "%.3g", nb);
+        val_cell(fp, est[FIT_PRED_D], lo[FIT_PRED_D], hi[FIT_PRED_D], 1, "%.3g", nb);
         fprintf(fp, "</tr>\n");
     }
     fprintf(fp, "</table>\n");

@@ -183,6 +183,8 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
         if (*caution) cJSON_AddStringToObject(o, "caution", caution);
+        if (ns < 2)
+            cJSON_AddStringToObject(o, "intervals_na", "fewer than 2 bootstrap draws stored");
         if (isfinite(beyond)) {
             cJSON_AddNumberToObject(o, "largest_fitted_compute", Cmax);
             cJSON_AddNumberToObject(o, "extrapolation", beyond);
@@ -198,6 +200,10 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
         if (*extrap) printf("  extrapolation: %s\n", extrap);
+        if (ns < 2)
+            printf("  intervals n/a: %d bootstrap draw%s stored with the fit (2 or more are "
+                   "needed; refit with --bootstrap N, or the resamples could not be fitted)\n",
+                   ns, ns == 1 ? "" : "s");
         print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi, 0);
         print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi, 0);
         for (int k = 0; k < NQ; k++)

@@ -370,3 +370,81 @@ Test(everyday, p15_exclude_with_reason, .init = setup_run, .fini = teardown) {
     cr_assert_eq(sh("%s query \"SELECT description FROM sweeps\" --db r.db --csv", S), 0);
     cr_assert(strstr(out, "two budgets, three sizes"), "%s", out);
 }
+
+/* ---- 9. the report leads with the answer -------------------------------- */
+Test(everyday, p9_report_leads_with_the_answer, .init = setup_run, .fini = teardown) {
+    cr_assert_eq(sh("%s report --db r.db --out rep --bootstrap 20 --a3-starts 16", S), 0, "%s",
+                 out);
+    /* the answer comes before the plan, the IsoFLOP figure (an isoflop
+     * sweep's) before the other figures */
+    cr_assert_eq(sh("grep -n -o 'id=\"answer\"\\|id=\"plan\"\\|id=\"fig-chinchilla-isoflop\"\\|"
+                    "id=\"fig-kaplan-fig1\"' rep/index.html | cut -d: -f2 | tr '\\n' ' '"),
+                 0, "%s", out);
+    cr_assert(strstr(out, "id=\"answer\" id=\"fig-chinchilla-isoflop\" id=\"plan\" "
+                          "id=\"fig-kaplan-fig1\""),
+              "order: %s", out);
+    cr_assert_eq(sh("sed -n '/id=\"answer\"/,/<\\/section>/p' rep/index.html"), 0, "%s", out);
+    cr_assert(strstr(out, "approach 1") && strstr(out, "approach 3") &&
+                  strstr(out, "tokens per parameter") && strstr(out, "IsoFLOP minima"),
+              "%s", out);
+    /* approach 2 on two budgets: its draws are all the same or too few, said
+     * so, not printed as certainty */
+    const char *a2 = strstr(out, "Chinchilla approach 2");
+    cr_assert(a2 && strstr(a2, "interval n/a: ") &&
+                  strstr(a2, "interval n/a: ") < strstr(a2, "</tr>"),
+              "%s", out);
+    /* the runs table sorts and each run links to its curve */
+    cr_assert_eq(sh("grep -c 'table class=\"sortable\"' rep/index.html"), 0, "%s", out);
+    cr_assert_eq(sh("grep -o 'href=\"#curve-[0-9a-f]*\"' rep/index.html | sort -u | wc -l"), 0);
+    cr_assert(atoi(out) == 6, "%s", out);
+    cr_assert_eq(sh("grep -o 'id=\"curve-[0-9a-f]*\"' rep/index.html | sort -u | wc -l"), 0);
+    cr_assert(atoi(out) == 6, "%s", out);
+}
+
+/* ---- 9 and 10: the report and predict print the same numbers; predict
+ * says how far it extrapolates and which intervals say nothing ----------- */
+Test(everyday, p10_predict_extrapolation_and_na, .init = setup_run, .fini = teardown) {
+    cr_assert_eq(sh("%s fit --db r.db --approach 2 --bootstrap 20 >/dev/null", S), 0, "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny", S), 0, "%s", out);
+    cr_assert(strstr(out, "within the fitted budgets (largest 8e+09 FLOPs)"), "%s", out);
+    cr_assert(strstr(out, "interval n/a: zero width") || strstr(out, "intervals n/a: "), "%s", out);
+    double tpp = 0;
+    const char *p = strstr(out, "tokens_per_param");
+    cr_assert(p && sscanf(p + 16, "%lf", &tpp) == 1, "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny --compute 8e12", S), 0, "%s", out);
+    cr_assert(strstr(out, "1e+03\u00d7 beyond the largest fitted budget (8e+09 FLOPs)"), "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny --json --compute 8e12", S), 0, "%s", out);
+    cr_assert(strstr(out, "\"extrapolation\":\t1000") &&
+                  (strstr(out, "\"interval_na\"") || strstr(out, "\"intervals_na\"")),
+              "%s", out);
+    /* the report's headline shows the same tokens per parameter for approach 2 */
+    cr_assert_eq(sh("%s report --db r.db --out rep --bootstrap 20 --a3-starts 16", S), 0, "%s",
+                 out);
+    char want[64];
+    snprintf(want, sizeof want, "<td class=\"n\">%.3g <span", tpp);
+    cr_assert_eq(sh("sed -n '/Chinchilla approach 2/,/<\\/tr>/p' rep/index.html"), 0);
+    cr_assert(strstr(out, want), "want %s in %s", want, out);
+}
+
+/* ---- 14. comparing sweeps ------------------------------------------------ */
+Test(everyday, p14_sweeps_compared, .init = setup_run, .fini = teardown) {
+    cr_assert_eq(sh("%s sweep tiny.ini name=wide n_ctx=64 --db r.db --quiet", S), 0, "%s", out);
+    cr_assert_eq(sh("%s fit --db r.db --sweep tiny --sweep wide --bootstrap 10 --starts 16", S), 0,
+                 "%s", out);
+    cr_assert(strstr(out, "sweeps compared"), "%s", out);
+    cr_assert_eq(count_lines("tiny             approach"), 3, "%s", out);
+    cr_assert_eq(count_lines("wide             approach"), 3, "%s", out);
+    cr_assert_eq(sh("%s plot --db r.db --sweep tiny --sweep wide --bootstrap 10 --a3-starts 16", S),
+                 0, "%s", out);
+    cr_assert_eq(sh("test -s out/compare-tiny-wide/compare.svg && grep -c 'IsoFLOP minima' "
+                    "out/compare-tiny-wide/compare.svg"),
+                 0, "%s", out);
+    cr_assert_eq(sh("%s report --db r.db --sweep tiny --sweep wide --out cmp --bootstrap 10 "
+                    "--a3-starts 16",
+                    S),
+                 0, "%s", out);
+    cr_assert_eq(sh("grep -c '<td>wide</td>' cmp/index.html"), 0, "%s", out);
+    cr_assert(atoi(out) == 3, "%s", out);
+    cr_assert_eq(sh("%s fit --db r.db --sweep tiny --sweep nosuch", S), 1, "%s", out);
+    cr_assert(strstr(out, "no sweep named 'nosuch'"), "%s", out);
+}
