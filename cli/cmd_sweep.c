@@ -185,9 +185,9 @@ static void warn_stale(const sweep_plan *plan, const char *db) {
     free(runs);
     if (!stale) return;
     fprintf(stderr,
-            "note: this plan changes sweep %s in %s: %d of its run%s (%d finished) are not in "
+            "note: this plan changes sweep %s in %s: %d of its runs (%d finished) %s not in "
             "it (an edited sweep file, or other overrides):",
-            plan->name, db, stale, stale == 1 ? "" : "s", finished);
+            plan->name, db, stale, finished, stale == 1 ? "is" : "are");
     for (int i = 0; i < stale && i < 5; i++)
         fprintf(stderr, " %s", ids[i]);
     if (stale > 5) fprintf(stderr, " and %d more", stale - 5);

@@ -5,8 +5,8 @@
 # and checks what it prints and draws. ctest runs it (CMakeLists.txt).
 # usage: tests/python_recipe.sh SCALING_BIN SOURCE_DIR
 set -euo pipefail
-S=$1
-src=$2
+S=$(realpath "$1")
+src=$(realpath "$2")
 py=/usr/bin/python3 # Debian's, where python3-pandas installs (not a pyenv one)
 tmp=$(mktemp -d /tmp/scaling-recipe.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

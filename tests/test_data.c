@@ -1067,7 +1067,7 @@ Test(data_prepare, few_documents_warn_and_split_by_position) {
     cr_assert(strstr(buf, "\"split\":\"position\"") && strstr(buf, "\"window_tokens\":65"), "%s",
               buf);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --split words", file, out), 2);
-    cr_assert(strstr(buf, "--split: expected document or position, got 'words'"), "%s", buf);
+    cr_assert(strstr(buf, "--split: expected auto, document or position, got 'words'"), "%s", buf);
     free(text);
     free(stream);
     free(one);

@@ -190,7 +190,13 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 40);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 41);
+    /* v2 (issue 17): which sweeps hold a run, why a run is excluded, a description */
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs')"), 3);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='excluded'"),
+                 1);
+    cr_assert_eq(
+        raw_int(p, "SELECT count(*) FROM pragma_table_info('sweeps') WHERE name='description'"), 1);
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
@@ -322,22 +328,28 @@ Test(store, migration_mechanism) {
     cr_assert(strstr(err, "newer"), "%s", err);
     sqlite3_close(db);
 
-    /* Our real v1 database upgraded in place to a simulated v2 keeps its rows. */
+    /* Our real database upgraded in place to a simulated next version keeps its rows. */
     char *q = pathin(d, "v1.db");
     store *s = open_or_die(q, STORE_CREATE);
     cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "x", NULL, err, sizeof err), 0, "%s", err);
     store_close(s);
     cr_assert_eq(sqlite3_open(q, &db), SQLITE_OK);
-    const char *future[] = {"SELECT 'v1 is already applied'",
-                            "ALTER TABLE runs ADD COLUMN note TEXT"};
-    cr_assert_eq(store_migrate(db, future, 2, err, sizeof err), 0, "%s", err);
+    /* the steps this program has are applied already; one more is the future */
+    const char *future[STORE_SCHEMA_VERSION + 1];
+    for (int k = 0; k < STORE_SCHEMA_VERSION; k++)
+        future[k] = "SELECT 'already applied'";
+    future[STORE_SCHEMA_VERSION] = "ALTER TABLE runs ADD COLUMN note TEXT";
+    cr_assert_eq(store_migrate(db, future, STORE_SCHEMA_VERSION + 1, err, sizeof err), 0, "%s",
+                 err);
     sqlite3_close(db);
-    cr_assert_eq(raw_int(q, "PRAGMA user_version"), 2);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='note'"), 1);
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweeps"), 1);
-    /* ... which this (v1) program now refuses. */
+    /* ... which this program now refuses. */
     cr_assert_lt(store_open(&s, q, STORE_CREATE, err, sizeof err), 0);
-    cr_assert(strstr(err, "schema version 2 is newer"), "%s", err);
+    char newer[64];
+    snprintf(newer, sizeof newer, "schema version %d is newer", STORE_SCHEMA_VERSION + 1);
+    cr_assert(strstr(err, newer), "%s", err);
     rmtree(d);
     free(p), free(q), free(d);
 }
