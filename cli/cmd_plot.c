@@ -68,13 +68,6 @@ int cmd_plot(int argc, char **argv) {
         }
         return cli_compare("plot", o.db, o.sweeps, o.nsweeps, &po, out, 0);
     }
-    code = cli_pick_sweep("plot", o.db, &o.sweep);
-    if (code >= 0) return code;
-    char outdef[256];
-    if (!out) { /* out/<sweep>/: each sweep's figures apart */
-        snprintf(outdef, sizeof outdef, "out/%s", o.sweep ? o.sweep : "all");
-        out = outdef;
-    }
     int all = !strcmp(figure, "all"), known = all;
     for (int i = 0; i < plot_figure_count; i++)
         if (!strcmp(figure, plot_figure_names[i])) known = 1;
@@ -84,6 +77,13 @@ int cmd_plot(int argc, char **argv) {
         for (int i = 0; i < plot_figure_count; i++)
             m += snprintf(list + m, sizeof list - m, "%s, ", plot_figure_names[i]);
         return cli_usage("plot", "--figure: expected one of %sall; got '%s'", list, figure);
+    }
+    code = cli_pick_sweep("plot", o.db, &o.sweep);
+    if (code >= 0) return code;
+    char outdef[256];
+    if (!out) { /* out/<sweep>/: each sweep's figures apart */
+        snprintf(outdef, sizeof outdef, "out/%s", o.sweep ? o.sweep : "all");
+        out = outdef;
     }
 
     char err[UTIL_ERRLEN], msg[1024];

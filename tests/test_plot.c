@@ -475,9 +475,9 @@ Test(report, escapes_hostile_names_and_links_every_figure, .timeout = 300) {
                            "</td>"),
               "status counts (planned running done failed diverged total) wrong");
     cr_assert(strstr(html, "Runs (26)"), "runs table");
-    cr_assert_eq(count(html, "<tr><td>run"), 20);
-    cr_assert_eq(count(html, "<tr><td>lim"), 4);
-    cr_assert_eq(count(html, "<tr><td>extra"), 2);
+    cr_assert_eq(count(html, "<tr><td><a href=\"#curve-run"), 20);
+    cr_assert_eq(count(html, "<tr><td><a href=\"#curve-lim"), 4);
+    cr_assert_eq(count(html, "<tr><td><a href=\"#curve-extra"), 2);
     /* the approach 3 row recovers the fixture's exponents, beside the published ones */
     cr_assert(strstr(html, "Chinchilla 2022"), "published values missing");
     cr_assert(strstr(html, ">approach 3</td><td>α</td><td class=\"n\">0.3"), "alpha row");
