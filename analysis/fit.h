@@ -2,9 +2,12 @@
  * fit.h — scaling-law fits: Kaplan's L(N), L(D), L(Cmin), L(N, D) and
  * Chinchilla's Approaches 1, 2 and 3, with bootstrap intervals over runs.
  *
- * Owns: loading (runs, curves) from the results database or a CSV, the fits,
- * their bootstrap, and their JSON form (the `fits` table's params_json).
- * Does not own: drawing (plot.h), printing (the CLI).
+ * Owns: loading (runs, curves) from the results database (through store.h's
+ * typed reads; no SQL here) or a CSV, the fits, their bootstrap, their JSON
+ * form (the `fits` table's params_json), and the published reference values.
+ * Does not own: the database and its SQL (store.h), how compute is counted
+ * (model.h: the fits read the FLOPs per token stored with each run), drawing
+ * (plot.h), printing (the CLI).
  * Errors: 0 or negative UTIL_E*, message in the caller's buffer; degenerate
  * input (too few points, one size only, non-positive loss, NaN) is an error,
  * never a silently wrong fit.
@@ -15,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../model/model.h"
 #include "../results/store.h"
 #include "../util/util.h"
 
@@ -32,7 +36,8 @@ typedef struct {
     double loss;                       /* final (or best) validation loss, nats/token */
     int ncurve;                        /* eval points: curve_tokens[i], curve_loss[i] */
     double *curve_tokens, *curve_loss;
-    int line; /* CSV: the physical line of the row (0: from the database) */
+    char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
+    int line;        /* CSV: the physical line of the row (0: from the database) */
 } fit_run;
 
 typedef struct {
@@ -49,9 +54,12 @@ typedef struct {
 } fit_csv_info;
 
 typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
-typedef enum { FIT_FLOPS_CHINCHILLA = 0, FIT_FLOPS_KAPLAN = 1, FIT_FLOPS_6ND = 2 } fit_flops;
 
-/* Loads the finished runs of `sweep` (NULL: all) with their eval curves. */
+/* Loads the finished runs of `sweep` (NULL: all) with their eval curves.
+ * A WSD family (a trunk and the branches forked from it) gets one curve, on
+ * the trunk: the family's cooldown ends (annealed losses at each budget);
+ * the trunk's constant-lr evals and the branches' own curves are dropped
+ * (docs/fit.md, "WSD families"). */
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
 /* Loads a CSV (RFC 4180 as libcsv reads it; a UTF-8 byte-order mark, CRLF,
  * blank lines and ';' or tab separators are accepted) whose header names
@@ -71,11 +79,19 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
 int fit_duplicates(fit_data *d, int collapse, char *msg, size_t msglen);
 void fit_data_free(fit_data *d);
 
-/* N and C of a run under the chosen counting. */
+/* N and C of a run under the chosen counting: C is the run's tokens times the
+ * FLOPs per token stored with it (runs.flops_per_token_*, from
+ * model_flops_per_token), 6 N for 6nd (and where none is stored). */
 double fit_run_params(const fit_run *r, fit_params p);
-double fit_run_flops(const fit_run *r, fit_params p, fit_flops f); /* at r->tokens */
+double fit_run_flops(const fit_run *r, fit_params p, model_flops_count f); /* at r->tokens */
 /* Training FLOPs of the run after `tokens` tokens (a point of its curve). */
-double fit_run_flops_at(const fit_run *r, fit_params p, fit_flops f, double tokens);
+double fit_run_flops_at(const fit_run *r, fit_params p, model_flops_count f, double tokens);
+/* The fit's count along the data's sizes: for each distinct N (under p), the
+ * run's FLOPs per token under f (the first run of a size counts); for 6nd no
+ * sizes (n = 0, exactly 6 N). Budgets turn into (N, D) through it
+ * (model_frontier_tokens) in every approach. */
+void fit_count_frontier(const fit_data *d, fit_params p, model_flops_count f,
+                        model_flops_frontier *out);
 /* Best validation loss seen: min(r->loss, min of the curve). */
 double fit_run_best_loss(const fit_run *r);
 /* Approach 2's grouping of runs into IsoFLOP budgets: group[i] in 0..*ngroups-1
@@ -85,7 +101,8 @@ double fit_run_best_loss(const fit_run *r);
  * budget, each of the others joins the budget nearest its FLOPs if within
  * 0.1 dex, else the others are clustered by FLOPs among themselves: no run is
  * left without a group. group has d->nruns entries. */
-int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups);
+int fit_budget_groups(const fit_data *d, fit_params p, model_flops_count f, int *group,
+                      int *ngroups);
 
 /* ---- Results ------------------------------------------------------------ */
 
@@ -132,9 +149,10 @@ typedef struct {
 
 typedef struct {
     fit_val E, A, B, alpha, beta; /* L = E + A/N^alpha + B/D^beta */
-    fit_val a, b, G;              /* frontier (see fit.c) */
-    double objective;             /* best Huber objective */
-    int on_grid_edge;             /* best start was on the initialisation grid's edge */
+    fit_val a, b, G;              /* frontier exponents and G under C = 6ND (see fit_approach3.c) */
+    model_flops_frontier count; /* the fit's own count of C along its sizes (fit_count_frontier) */
+    double objective;           /* best Huber objective */
+    int on_grid_edge;           /* best start was on the initialisation grid's edge */
     char warning[512];
     int npoints;     /* runs fitted */
     double start[5]; /* best start (a, b, e, alpha, beta) of the grid */
@@ -160,17 +178,17 @@ typedef struct {
 
 typedef struct {
     fit_params params;
-    fit_flops flops;
-    int bootstrap;       /* resamples (0: no intervals) */
-    uint64_t seed;       /* bootstrap stream seed */
-    int with_E;          /* Kaplan laws with an irreducible term */
-    double huber_delta;  /* approach 3, 1e-3 */
-    int threads;         /* worker threads for approach 3 (default 2) */
-    int a3_starts;       /* approach 3: L-BFGS from the best this many grid points
-                          * by objective value; 0 (default): from all 4500 */
-    int envelope_points; /* approach 1 and L(Cmin): log-spaced compute values (200) */
-    int a2_window;       /* approach 2: parabola through the sizes within this many
-                            ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
+    model_flops_count flops; /* how C is counted (model.h); 6nd: 6 N with N as counted here */
+    int bootstrap;           /* resamples (0: no intervals) */
+    uint64_t seed;           /* bootstrap stream seed */
+    int with_E;              /* Kaplan laws with an irreducible term */
+    double huber_delta;      /* approach 3, 1e-3 */
+    int threads;             /* worker threads for approach 3 (default 2) */
+    int a3_starts;           /* approach 3: L-BFGS from the best this many grid points
+                              * by objective value; 0 (default): from all 4500 */
+    int envelope_points;     /* approach 1 and L(Cmin): log-spaced compute values (200) */
+    int a2_window;           /* approach 2: parabola through the sizes within this many
+                                ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
 } fit_opts;
 
 void fit_opts_defaults(fit_opts *o);
@@ -186,8 +204,15 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
 int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char *err,
                     size_t errlen);
 
-/* Compute-optimal allocation from an Approach 3 fit: N_opt, D_opt and the loss. */
+/* Compute-optimal allocation from an Approach 3 fit at C FLOPs counted as the
+ * fit counted them: N_opt minimises L(N, D) on the budget's curve D =
+ * model_frontier_tokens(&f->count, C, N); D_opt and the loss there (any
+ * output may be NULL). With an empty count (6nd) it is the closed form
+ * N_opt = G (C/6)^a, D_opt = (C/6)^b / G. _at does the same for the
+ * parameters p = (E, A, B, alpha, beta), a bootstrap draw say. */
 void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L);
+void fit_approach3_optimal_at(const double p[5], const model_flops_frontier *count, double C,
+                              double *N, double *D, double *L);
 
 /* Sets the point estimates (.est) of f to p = (E, A, B, alpha, beta), one
  * bootstrap draw say, and of the frontier they imply: a = beta/(alpha+beta),
@@ -214,6 +239,24 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
 int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                           int *env_run, char *err, size_t errlen);
 
+/* A prediction at C FLOPs from a stored fit of `law` ("approach1", "approach2"
+ * or "approach3") given as its params_json: N_opt, D_opt, tokens per
+ * parameter and (approach 3 only; NaN otherwise) the loss, each with the 2.5%
+ * and 97.5% percentiles over the fit's bootstrap draws, and the fit's a and b.
+ * Approaches 1 and 2 read their fitted N_opt = kN C^a, D_opt = kD C^b;
+ * approach 3 solves its frontier with its own count (fit_approach3_optimal).
+ * UTIL_EINVAL for another law, UTIL_ECORRUPT for bad JSON. `scaling predict`. */
+typedef struct {
+    fit_val N, D, tpp, L; /* N_opt, D_opt, D_opt / N_opt, loss */
+    fit_val a, b;         /* the fit's exponents */
+    int nsamples;         /* bootstrap draws used */
+    /* the fit's parameters (E, A, B, alpha, beta, a, b) whose value sat at a
+     * bound or was not identified (fit_val.flags), comma-separated; "" if none */
+    char caution[200];
+} fit_prediction;
+int fit_predict(const char *law, const char *params_json, double C, fit_prediction *out, char *err,
+                size_t errlen);
+
 /* JSON of a fit result (malloc'd string, caller frees): the fits table's
  * params_json and `scaling fit --json` use it. */
 char *fit_frontier_json(const fit_frontier *f);
@@ -224,15 +267,12 @@ char *fit_kaplan_json(const fit_kaplan *f);
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
-/* ---- Predictions and their intervals (issue 17): one place for the
- * numbers `scaling predict` prints and the report's headline shows ---- */
-enum { FIT_PRED_N, FIT_PRED_D, FIT_PRED_TPP, FIT_PRED_L, FIT_NPRED };
-/* Compute-optimal N, D, tokens per parameter D/N and (approach 3 only; NaN
- * otherwise) the loss at C FLOPs: point estimates in est[], 95% intervals
- * over the fit's bootstrap draws in lo[]/hi[] (NaN without draws). Pass
- * exactly one of f2 (approach 1 or 2) and f3. UTIL_ENOMEM or 0. */
-int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, double est[FIT_NPRED],
-                double lo[FIT_NPRED], double hi[FIT_NPRED]);
+/* The same prediction from the fits themselves (one of f2, for approach 1
+ * or 2, and f3 non-NULL): the report's headline and the comparison of sweeps
+ * read their fits with it, so they print what `scaling predict` prints.
+ * UTIL_ENOMEM or 0. */
+int fit_predict_fits(const fit_frontier *f2, const fit_approach3 *f3, double C,
+                     fit_prediction *out);
 /* Why the 95% interval [lo, hi] around est is no measure of uncertainty,
  * written into why (returns 1), or 0 when it is one: zero width (every draw
  * the same: too few points to vary) or, for a positive quantity (positive =
@@ -241,12 +281,24 @@ int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, doubl
  * wide") for tight places. A missing interval (NaN) is not degenerate. */
 int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n);
 
-/* Published values to print beside ours. */
+/* ---- Published reference values (published.c) ------------------------- */
+
+/* A value from a paper, keyed by the quantity of our fits it sits beside
+ * ("approach3.alpha", "kaplan.LN.alpha", ...); a key may have several sources. */
 typedef struct {
     const char *what, *source;
     double value;
 } fit_published;
 extern const fit_published fit_published_values[];
 extern const int fit_published_count;
+
+/* The value of `what` from the first source that starts with `source`
+ * ("Chinchilla 2022"); NaN when there is none. */
+double fit_published_get(const char *what, const char *source);
+
+/* The published compute-optimal model size at C FLOPs: which 0 is Kaplan's
+ * eq. 6.1 (non-embedding N, C in FLOPs), 1..3 Chinchilla's approaches 1-3;
+ * NaN for another which. The frontier figure draws them. */
+double fit_published_nopt(int which, double C);
 
 #endif

@@ -8,8 +8,14 @@
  * 4500 starts), keeping the best. Bootstrap resamples of runs start from the
  * best full-data fit. Work is split over o->threads pthreads.
  *
- * Frontier under C = 6 N D: a = beta/(alpha+beta), b = alpha/(alpha+beta),
- * G = (alpha A / (beta B))^(1/(alpha+beta)), N_opt = G (C/6)^a, D_opt = (C/6)^b / G.
+ * Frontier: on the budget's curve D = C / FLOPs per token(N), with the fit's own
+ * count of C along its sizes (out->count, fit_count_frontier), N_opt minimises
+ * L; piecewise the count is a power law fpt = e^c N^s, so on each piece
+ *   N_opt = (alpha A / (s beta B (e^c / C)^beta))^(1/(alpha + s beta)),
+ * clamped to the piece, and the best piece wins. Under C = 6 N D (an empty
+ * count, s = 1, e^c = 6) that is the closed form a = beta/(alpha+beta),
+ * b = alpha/(alpha+beta), G = (alpha A / (beta B))^(1/(alpha+beta)),
+ * N_opt = G (C/6)^a, D_opt = (C/6)^b / G, whose a, b and G are reported.
  */
 #include <lbfgs.h>
 #include <math.h>
@@ -242,6 +248,7 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
     a3_work w[64];
     memset(out, 0, sizeof *out);
     if ((rc = fit__check_runs(d, o->params, "approach 3", err, errlen))) return rc;
+    fit_count_frontier(d, o->params, o->flops, &out->count);
     if (n < 6)
         return util_err(err, errlen, UTIL_EINVAL,
                         "approach 3: %d runs, need at least 6 to fit 5 parameters", n);
@@ -443,7 +450,66 @@ void fit_approach3_from_params(fit_approach3 *f, const double p[5]) {
     f->G.est = pow(al * A / (be * B), 1.0 / (al + be));
 }
 
+/* The loss p = (E, A, B, alpha, beta) gives at N on the budget C's curve. */
+static double loss_on_budget(const double p[5], const model_flops_frontier *count, double C,
+                             double N, double *D) {
+    *D = model_frontier_tokens(count, C, N);
+    return p[0] + p[1] / pow(N, p[3]) + p[2] / pow(*D, p[4]);
+}
+
+/* The minimum over x = ln N in [xlo, xhi] of A e^(-alpha x) + B (e^(c + s x) / C)^beta:
+ * convex on the piece, so its stationary point clamped, or the upper end when
+ * the count does not grow with N (s <= 0). */
+static double piece_optimum(const double p[5], double c, double s, double C, double xlo,
+                            double xhi) {
+    double A = p[1], B = p[2], al = p[3], be = p[4];
+    if (!(s > 0)) return xhi;
+    double x = (log(al * A / (s * be * B)) - be * (c - log(C))) / (al + s * be);
+    return x < xlo ? xlo : x > xhi ? xhi : x;
+}
+
+void fit_approach3_optimal_at(const double p[5], const model_flops_frontier *count, double C,
+                              double *N, double *D, double *L) {
+    double al = p[3], be = p[4], n, dd, l;
+    if (count->n == 0) { /* C = 6 N D: the closed form */
+        double a = be / (al + be), b = al / (al + be);
+        double G = pow(al * p[1] / (be * p[2]), 1.0 / (al + be));
+        n = G * pow(C / 6.0, a), dd = pow(C / 6.0, b) / G;
+        l = p[0] + p[1] / pow(n, al) + p[2] / pow(dd, be);
+    } else {
+        /* pieces: below the smallest size, between each pair, above the
+         * largest; ln fpt = c + s ln N on each */
+        const double *Ns = count->N, *F = count->fpt;
+        int m = count->n;
+        n = dd = l = NAN;
+        for (int k = 0; k <= m; k++) {
+            double xlo = k == 0 ? -INFINITY : log(Ns[k - 1]), xhi = k == m ? INFINITY : log(Ns[k]);
+            double s = 1, c;
+            if (k == 0)
+                c = log(F[0] / Ns[0]);
+            else if (k == m)
+                c = log(F[m - 1] / Ns[m - 1]);
+            else {
+                s = log(F[k] / F[k - 1]) / (xhi - xlo);
+                c = log(F[k - 1]) - s * xlo;
+            }
+            double x = piece_optimum(p, c, s, C, xlo, xhi), dk;
+            if (!isfinite(x)) continue;
+            double lk = loss_on_budget(p, count, C, exp(x), &dk);
+            if (isfinite(lk) && !(lk >= l)) n = exp(x), dd = dk, l = lk;
+        }
+    }
+    if (N) *N = n;
+    if (D) *D = dd;
+    if (L) *L = l;
+}
+
 void fit_approach3_optimal(const fit_approach3 *f, double C, double *N, double *D, double *L) {
+    if (f->count.n > 0) {
+        double p[5] = {f->E.est, f->A.est, f->B.est, f->alpha.est, f->beta.est};
+        fit_approach3_optimal_at(p, &f->count, C, N, D, L);
+        return;
+    }
     double a = f->a.est, b = f->b.est, G = f->G.est;
     double n = G * pow(C / 6.0, a), dd = pow(C / 6.0, b) / G;
     if (N) *N = n;

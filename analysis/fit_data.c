@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +21,15 @@
 /* ---- Options and counting ------------------------------------------------ */
 
 void fit_opts_defaults(fit_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->params = FIT_PARAMS_TOTAL;
-    o->flops = FIT_FLOPS_CHINCHILLA;
-    o->bootstrap = 200;
-    o->seed = 20240417;
-    o->with_E = 0;
-    o->huber_delta = 1e-3;
-    o->threads = 2;
-    o->a3_starts = 0;
-    o->envelope_points = 200;
-    o->a2_window = 2;
+    /* not named: with_E 0, a3_starts 0 (the full grid) */
+    *o = (fit_opts){.params = FIT_PARAMS_TOTAL,
+                    .flops = MODEL_FLOPS_CHINCHILLA,
+                    .bootstrap = 200,
+                    .seed = 20240417,
+                    .huber_delta = 1e-3,
+                    .threads = 2,
+                    .envelope_points = 200,
+                    .a2_window = 2};
 }
 
 double fit_run_params(const fit_run *r, fit_params p) {
@@ -40,23 +37,32 @@ double fit_run_params(const fit_run *r, fit_params p) {
     return r->n_total;
 }
 
-double fit_run_flops_at(const fit_run *r, fit_params p, fit_flops f, double tokens) {
+double fit_run_flops_at(const fit_run *r, fit_params p, model_flops_count f, double tokens) {
     switch (f) {
-    case FIT_FLOPS_CHINCHILLA:
+    case MODEL_FLOPS_CHINCHILLA:
         if (r->fpt_chinchilla > 0) return r->fpt_chinchilla * tokens;
         break;
-    case FIT_FLOPS_KAPLAN:
+    case MODEL_FLOPS_KAPLAN:
         /* Kaplan's C = 6 N D counts non-embedding parameters */
         if (r->fpt_kaplan > 0) return r->fpt_kaplan * tokens;
         return 6.0 * (r->n_nonemb > 0 ? r->n_nonemb : r->n_total) * tokens;
-    case FIT_FLOPS_6ND:
+    case MODEL_FLOPS_6ND:
         break;
     }
     return 6.0 * fit_run_params(r, p) * tokens;
 }
 
-double fit_run_flops(const fit_run *r, fit_params p, fit_flops f) {
+double fit_run_flops(const fit_run *r, fit_params p, model_flops_count f) {
     return fit_run_flops_at(r, p, f, r->tokens);
+}
+
+void fit_count_frontier(const fit_data *d, fit_params p, model_flops_count f,
+                        model_flops_frontier *out) {
+    out->n = 0;
+    if (f == MODEL_FLOPS_6ND) return;
+    for (int i = 0; i < d->nruns; i++) /* a size beyond MODEL_FRONTIER_MAX is left out */
+        model_frontier_add(out, fit_run_params(&d->runs[i], p),
+                           fit_run_flops_at(&d->runs[i], p, f, 1.0));
 }
 
 double fit_run_best_loss(const fit_run *r) {
@@ -81,102 +87,87 @@ void fit_data_free(fit_data *d) {
 
 /* ---- Loading from the results database ----------------------------------- */
 
-static double col_num(sqlite3_stmt *st, int i) {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
-static int load_curve(sqlite3 *db, fit_run *r, char *err, size_t errlen) {
-    sqlite3_stmt *st = NULL;
-    int rc = 0, cap = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT tokens, val_loss FROM evals WHERE run_id = ?1 "
-                           "AND val_loss IS NOT NULL ORDER BY tokens",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading evals: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        double t = col_num(st, 0), l = col_num(st, 1);
-        if (!(t > 0) || !isfinite(l)) continue; /* the step-0 eval has no compute */
-        if (r->ncurve == cap) {
-            cap = cap ? 2 * cap : 64;
-            double *nt = realloc(r->curve_tokens, cap * sizeof *nt);
-            if (nt) r->curve_tokens = nt;
-            double *nl = realloc(r->curve_loss, cap * sizeof *nl);
-            if (nl) r->curve_loss = nl;
-            if (!nt || !nl) {
-                rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading evals");
-                goto done;
+/* A WSD family's curve for the envelopes (Approach 1, Kaplan's L(Cmin)): its
+ * members' final losses at their own tokens, on the trunk. Before its
+ * cooldown a trunk trains at constant lr: those losses were reached, but a run
+ * annealed at that compute reaches less (Hägele et al. 2024, Fig. 2-3), so an
+ * envelope through them would sit too high; a branch's own evals are its
+ * cooldown only. The cooldown ends are each an annealed run. */
+static int family_curves(fit_data *d, char *err, size_t errlen) {
+    for (int t = 0; t < d->nruns; t++) {
+        fit_run *T = &d->runs[t];
+        int nb = 0;
+        for (int i = 0; i < d->nruns; i++)
+            nb += !strcmp(d->runs[i].parent, T->id) && isfinite(d->runs[i].loss);
+        if (!nb || !isfinite(T->loss)) continue;
+        double *ct = malloc((size_t)(nb + 1) * sizeof *ct);
+        double *cl = malloc((size_t)(nb + 1) * sizeof *cl);
+        if (!ct || !cl) {
+            free(ct);
+            free(cl);
+            return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+        }
+        int n = 0;
+        for (int i = 0; i < d->nruns; i++) {
+            fit_run *r = &d->runs[i];
+            if (i != t && (strcmp(r->parent, T->id) || !isfinite(r->loss))) continue;
+            int k = n++; /* insertion by tokens */
+            while (k > 0 && ct[k - 1] > r->tokens) {
+                ct[k] = ct[k - 1], cl[k] = cl[k - 1];
+                k--;
+            }
+            ct[k] = r->tokens, cl[k] = r->loss;
+            if (i != t) {
+                free(r->curve_tokens), free(r->curve_loss);
+                r->curve_tokens = r->curve_loss = NULL;
+                r->ncurve = 0;
             }
         }
-        r->curve_tokens[r->ncurve] = t;
-        r->curve_loss[r->ncurve] = l;
-        r->ncurve++;
+        free(T->curve_tokens), free(T->curve_loss);
+        T->curve_tokens = ct, T->curve_loss = cl;
+        T->ncurve = n;
     }
-    if (s != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading evals of %s: %s", r->id,
-                      sqlite3_errmsg(db));
-done:
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
-    sqlite3 *db = store_db(s);
-    sqlite3_stmt *st = NULL;
-    int rc = 0, cap = 0;
+    store_fit_run *rows = NULL;
+    int n = 0, rc;
     d->nruns = 0;
     d->runs = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, label, params_total, params_nonembedding, "
-                           "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
-                           "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                           "best_val_loss FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED " "
-                           "AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
+    if ((rc = store_fit_runs(s, sweep, &rows, &n, err, errlen))) return rc;
+    if (n && !(d->runs = calloc((size_t)n, sizeof *d->runs))) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading runs");
         goto done;
     }
-    if (sweep) sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-    int sr;
-    while ((sr = sqlite3_step(st)) == SQLITE_ROW) {
-        if (d->nruns == cap) {
-            cap = cap ? 2 * cap : 64;
-            fit_run *nr = realloc(d->runs, cap * sizeof *nr);
-            if (!nr) {
-                rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading runs");
-                goto done;
-            }
-            d->runs = nr;
-        }
+    for (int i = 0; i < n; i++) {
+        const store_fit_run *x = &rows[i];
         fit_run *r = &d->runs[d->nruns++];
-        memset(r, 0, sizeof *r);
-        const unsigned char *id = sqlite3_column_text(st, 0), *label = sqlite3_column_text(st, 1);
-        snprintf(r->id, sizeof r->id, "%s", id ? (const char *)id : "");
-        snprintf(r->label, sizeof r->label, "%s", label ? (const char *)label : "");
-        r->n_total = col_num(st, 2);
-        r->n_nonemb = col_num(st, 3);
-        r->fpt_kaplan = col_num(st, 4);
-        r->fpt_chinchilla = col_num(st, 5);
-        if (!isfinite(r->fpt_kaplan)) r->fpt_kaplan = 0;
-        if (!isfinite(r->fpt_chinchilla)) r->fpt_chinchilla = 0;
-        double tokens = col_num(st, 6), done_ = col_num(st, 7);
-        r->tokens = done_ > 0 ? done_ : tokens;
-        r->unique_tokens = col_num(st, 8);
-        if (!(r->unique_tokens > 0)) r->unique_tokens = 0;
-        r->budget = col_num(st, 9);
-        if (!(r->budget > 0)) r->budget = NAN;
-        double fin = col_num(st, 10), best = col_num(st, 11);
-        r->loss = isfinite(fin) ? fin : best;
-        if ((rc = load_curve(db, r, err, errlen))) goto done;
+        snprintf(r->id, sizeof r->id, "%s", x->id);
+        snprintf(r->label, sizeof r->label, "%s", x->label);
+        r->n_total = x->params_total;
+        r->n_nonemb = x->params_nonembedding;
+        r->fpt_kaplan = isfinite(x->flops_per_token_kaplan) ? x->flops_per_token_kaplan : 0;
+        r->fpt_chinchilla =
+            isfinite(x->flops_per_token_chinchilla) ? x->flops_per_token_chinchilla : 0;
+        r->tokens = x->tokens_done > 0 ? x->tokens_done : x->tokens;
+        r->unique_tokens = x->unique_tokens > 0 ? x->unique_tokens : 0;
+        r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
+        r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
+        snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
+        /* the curve, without points of no compute (the step-0 eval) */
+        double *t = NULL, *l = NULL;
+        int m = 0;
+        if ((rc = store_eval_curve(s, r->id, &t, &l, &m, err, errlen))) goto done;
+        r->curve_tokens = t;
+        r->curve_loss = l;
+        for (int k = 0; k < m; k++)
+            if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
-    if (sr != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "fit: reading runs: %s", sqlite3_errmsg(db));
+    rc = family_curves(d, err, errlen);
 done:
-    sqlite3_finalize(st);
+    free(rows);
     if (rc) fit_data_free(d);
     return rc;
 }
@@ -795,7 +786,8 @@ static int cmp_keyed(const void *a, const void *b) {
     return x->key < y->key ? -1 : x->key > y->key ? 1 : x->i - y->i;
 }
 
-int fit_budget_groups(const fit_data *d, fit_params p, fit_flops f, int *group, int *ngroups) {
+int fit_budget_groups(const fit_data *d, fit_params p, model_flops_count f, int *group,
+                      int *ngroups) {
     int n = d->nruns, ng = 0, have_budget = 0;
     for (int i = 0; i < n; i++)
         if (isfinite(d->runs[i].budget)) have_budget = 1;

@@ -1,7 +1,7 @@
 /*
  * fit_json.c — the JSON form of fit results (the `fits` table's params_json
- * and `scaling fit --json`), reading it back for `scaling predict`, and the
- * published values printed beside ours.
+ * and `scaling fit --json`) and reading it back for `scaling predict`. The
+ * published values printed beside ours are in published.c.
  *
  * A fitted value is {"est": x, "lo": y, "hi": z}; non-finite numbers are null.
  */
@@ -12,38 +12,6 @@
 
 #include "fit.h"
 #include "fit_internal.h"
-
-/* ---- Published values -------------------------------------------------------- */
-
-/* Kaplan et al. 2020 (arXiv:2001.08361) sec. 1.2 and eq. 1.1-1.3, 1.7;
- * Hoffmann et al. 2022 (arXiv:2203.15556) Table 2 and sec. 3.3 / eq. 10;
- * Besiroglu et al. 2024 (arXiv:2404.10102) Table 1, their Approach 3 refit. */
-const fit_published fit_published_values[] = {
-    {"kaplan.LN.alpha", "Kaplan 2020", 0.076},
-    {"kaplan.LN.Xc", "Kaplan 2020 (non-embedding params)", 8.8e13},
-    {"kaplan.LD.alpha", "Kaplan 2020", 0.095},
-    {"kaplan.LD.Xc", "Kaplan 2020 (tokens)", 5.4e13},
-    {"kaplan.LC.alpha", "Kaplan 2020 (Cmin)", 0.050},
-    {"kaplan.LC.Xc", "Kaplan 2020 (3.1e8 PF-days, in FLOPs)", 3.1e8 * 8.64e19},
-    {"approach1.a", "Kaplan 2020 (N_opt ~ C^0.73)", 0.73},
-    {"approach1.a", "Chinchilla 2022", 0.50},
-    {"approach1.b", "Chinchilla 2022", 0.50},
-    {"approach2.a", "Chinchilla 2022", 0.49},
-    {"approach2.b", "Chinchilla 2022", 0.51},
-    {"approach3.a", "Chinchilla 2022", 0.46},
-    {"approach3.b", "Chinchilla 2022", 0.54},
-    {"approach3.E", "Chinchilla 2022", 1.69},
-    {"approach3.A", "Chinchilla 2022", 406.4},
-    {"approach3.B", "Chinchilla 2022", 410.7},
-    {"approach3.alpha", "Chinchilla 2022", 0.34},
-    {"approach3.beta", "Chinchilla 2022", 0.28},
-    {"approach3.E", "Besiroglu 2024", 1.82},
-    {"approach3.A", "Besiroglu 2024", 482.01},
-    {"approach3.B", "Besiroglu 2024", 2085.43},
-    {"approach3.alpha", "Besiroglu 2024", 0.3478},
-    {"approach3.beta", "Besiroglu 2024", 0.3658},
-};
-const int fit_published_count = (int)(sizeof fit_published_values / sizeof fit_published_values[0]);
 
 /* ---- Writing ------------------------------------------------------------------- */
 
@@ -80,13 +48,16 @@ static char *finish(cJSON *o) {
     return s;
 }
 
+/* The fitted values of each result, by name, in the order they are written. */
+static const char *const frontier_names[4] = {"a", "b", "kN", "kD"};
+static const char *const a3_names[8] = {"E", "A", "B", "alpha", "beta", "a", "b", "G"};
+
 char *fit_frontier_json(const fit_frontier *f) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    add_val(o, "a", f->a);
-    add_val(o, "b", f->b);
-    add_val(o, "kN", f->kN);
-    add_val(o, "kD", f->kD);
+    const fit_val *v[4] = {&f->a, &f->b, &f->kN, &f->kD};
+    for (int i = 0; i < 4; i++)
+        add_val(o, frontier_names[i], *v[i]);
     cJSON_AddNumberToObject(o, "npoints", f->npoints_used);
     cJSON_AddNumberToObject(o, "nruns", f->nruns_used);
     cJSON_AddStringToObject(o, "warning", f->warning);
@@ -110,14 +81,9 @@ char *fit_frontier_json(const fit_frontier *f) {
 char *fit_approach3_json(const fit_approach3 *f) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    add_val(o, "E", f->E);
-    add_val(o, "A", f->A);
-    add_val(o, "B", f->B);
-    add_val(o, "alpha", f->alpha);
-    add_val(o, "beta", f->beta);
-    add_val(o, "a", f->a);
-    add_val(o, "b", f->b);
-    add_val(o, "G", f->G);
+    const fit_val *v[8] = {&f->E, &f->A, &f->B, &f->alpha, &f->beta, &f->a, &f->b, &f->G};
+    for (int i = 0; i < 8; i++)
+        add_val(o, a3_names[i], *v[i]);
     cJSON_AddItemToObject(o, "objective", num(f->objective));
     cJSON_AddBoolToObject(o, "on_grid_edge", f->on_grid_edge);
     cJSON_AddItemToObject(o, "start", row(f->start, 5));
@@ -125,6 +91,13 @@ char *fit_approach3_json(const fit_approach3 *f) {
     cJSON_AddNumberToObject(o, "npoints", f->npoints);
     cJSON_AddNumberToObject(o, "bootstrap_failed", f->boot_failed);
     cJSON_AddStringToObject(o, "warning", f->warning);
+    /* the fit's count of C along its sizes, for its frontier: {"N": [...],
+     * "flops_per_token": [...]}; empty arrays mean C = 6 N D */
+    cJSON *cnt = cJSON_AddObjectToObject(o, "count");
+    if (cnt) {
+        cJSON_AddItemToObject(cnt, "N", row(f->count.N, f->count.n));
+        cJSON_AddItemToObject(cnt, "flops_per_token", row(f->count.fpt, f->count.n));
+    }
     cJSON *s = cJSON_AddArrayToObject(o, "samples"); /* (E, A, B, alpha, beta) per draw */
     for (int i = 0; s && i < f->nsamples; i++)
         cJSON_AddItemToArray(s, row(f->samples[i], 5));
@@ -200,18 +173,34 @@ static int get_samples(const cJSON *o, double *dst, int width, int *n) {
     return 0;
 }
 
+/* The "count" of an approach 3 fit; absent (fits stored before it was
+ * recorded) means C = 6 N D. -1 when present but malformed. */
+static int get_count(const cJSON *o, model_flops_frontier *c) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "count");
+    c->n = 0;
+    if (!j) return 0;
+    const cJSON *N = cJSON_GetObjectItemCaseSensitive(j, "N");
+    const cJSON *F = cJSON_GetObjectItemCaseSensitive(j, "flops_per_token");
+    int n = cJSON_GetArraySize(N);
+    if (!cJSON_IsArray(N) || !cJSON_IsArray(F) || cJSON_GetArraySize(F) != n) return -1;
+    for (int i = 0; i < n; i++)
+        if (model_frontier_add(c, getnum(cJSON_GetArrayItem(N, i)),
+                               getnum(cJSON_GetArrayItem(F, i))))
+            return -1;
+    return c->n == n ? 0 : -1;
+}
+
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen) {
     cJSON *o = cJSON_Parse(json);
     memset(f, 0, sizeof *f);
     int bad = !o;
-    const char *names[8] = {"E", "A", "B", "alpha", "beta", "a", "b", "G"};
     fit_val *vals[8] = {&f->E, &f->A, &f->B, &f->alpha, &f->beta, &f->a, &f->b, &f->G};
     for (int i = 0; !bad && i < 8; i++)
-        bad = get_val(o, names[i], vals[i]);
+        bad = get_val(o, a3_names[i], vals[i]);
     if (!bad) {
         f->objective = getnum(cJSON_GetObjectItemCaseSensitive(o, "objective"));
         f->npoints = (int)getnum(cJSON_GetObjectItemCaseSensitive(o, "npoints"));
-        bad = get_samples(o, &f->samples[0][0], 5, &f->nsamples);
+        bad = get_samples(o, &f->samples[0][0], 5, &f->nsamples) || get_count(o, &f->count);
     }
     cJSON_Delete(o);
     if (bad)
@@ -223,8 +212,10 @@ int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen) {
     cJSON *o = cJSON_Parse(json);
     memset(f, 0, sizeof *f);
-    int bad = !o || get_val(o, "a", &f->a) || get_val(o, "b", &f->b) || get_val(o, "kN", &f->kN) ||
-              get_val(o, "kD", &f->kD);
+    fit_val *vals[4] = {&f->a, &f->b, &f->kN, &f->kD};
+    int bad = !o;
+    for (int i = 0; !bad && i < 4; i++)
+        bad = get_val(o, frontier_names[i], vals[i]);
     if (!bad) {
         f->npoints_used = (int)getnum(cJSON_GetObjectItemCaseSensitive(o, "npoints"));
         bad = get_samples(o, &f->samples[0][0], 4, &f->nsamples);

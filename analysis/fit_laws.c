@@ -46,10 +46,11 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
     return 0;
 }
 
-/* Approach 1: envelope of the curves; the run on it gives N, and D = C / (its
- * FLOPs per token). Fills pts; returns 0, or a negative code with err. */
-static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double *v, char *err,
-                   size_t errlen) {
+/* Approach 1: envelope of the curves; the run on it gives N, and D = C / (the
+ * FLOPs per token at N along the count). Fills pts; returns 0, or a negative
+ * code with err. */
+static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
+                   fit_optima *pts, double *v, char *err, size_t errlen) {
     int n = o->envelope_points > 1 ? o->envelope_points : 200;
     if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
     double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
@@ -76,7 +77,7 @@ static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double
             pts->C[k] = C[j];
             pts->L[k] = L[j];
             pts->N[k] = N;
-            pts->D[k] = C[j] / fit_run_flops_at(r, o->params, o->flops, 1.0);
+            pts->D[k] = model_frontier_tokens(count, C[j], N);
             pts->extrapolated[k] = 0;
             Nseen[k] = N;
         }
@@ -92,10 +93,11 @@ static int a1_core(const fit_data *d, const fit_opts *o, fit_optima *pts, double
     return 0;
 }
 
-/* Approach 2: a parabola in ln N through each budget's final losses. */
-static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int ngroups,
-                   fit_optima *pts, double *v, int *nused, char *warn, size_t warnlen, char *err,
-                   size_t errlen) {
+/* Approach 2: a parabola in ln N through each budget's final losses; the
+ * budget's D_opt = C / (FLOPs per token at N_opt along the count). */
+static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
+                   const int *group, int ngroups, fit_optima *pts, double *v, int *nused,
+                   char *warn, size_t warnlen, char *err, size_t errlen) {
     int n = d->nruns, nskip = 0, nextra = 0, used = 0, unused = 0;
     double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
     if (!x || !y) {
@@ -106,7 +108,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
     pts->n = 0;
     for (int g = 0; g < ngroups && pts->n < FIT_MAX_POINTS; g++) {
         int m = 0;
-        double lcsum = 0, ksum = 0, xm = 0;
+        double lcsum = 0, xm = 0;
         for (int i = 0; i < n; i++) {
             if (group[i] != g) continue;
             const fit_run *r = &d->runs[i];
@@ -114,7 +116,6 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
             x[m] = log(N);
             y[m] = r->loss;
             lcsum += log(C);
-            ksum += C / (N * r->tokens); /* FLOPs per parameter per token */
             m++;
         }
         if (m == 0) continue;
@@ -128,7 +129,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
          * wide size range the steep arm of big under-trained models drags the
          * vertex away. Keep the sizes within a2_window ranks of the lowest
          * loss (at least 3 distinct sizes), as Hoffmann et al. sampled. */
-        double Cg = exp(lcsum / m), kpt = ksum / m; /* over every run of the budget */
+        double Cg = exp(lcsum / m); /* over every run of the budget */
         double xlo = x[0], xhi = x[0];
         for (int i = 1; i < m; i++)
             xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
@@ -179,7 +180,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const int *group, int n
         double C = Cg, us = xs - xm;
         pts->C[k] = C;
         pts->N[k] = exp(xs);
-        pts->D[k] = C / (kpt * pts->N[k]);
+        pts->D[k] = model_frontier_tokens(count, C, pts->N[k]);
         pts->L[k] = b[0] + b[1] * us + b[2] * us * us;
         pts->extrapolated[k] = xs < xmin || xs > xmax;
         nextra += pts->extrapolated[k];
@@ -257,6 +258,9 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         rc = util_err(err, errlen, UTIL_ENOMEM, "%s: out of memory", what);
         goto done;
     }
+    /* one count for the fit and all its resamples, from every run's size */
+    model_flops_frontier count;
+    fit_count_frontier(d, o->params, o->flops, &count);
     double v[4];
     if (which == 1) {
         int ncurves = 0;
@@ -269,7 +273,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                           ncurves);
             goto done;
         }
-        rc = a1_core(d, o, &out->pts, v, err, errlen);
+        rc = a1_core(d, o, &count, &out->pts, v, err, errlen);
     } else {
         if ((rc = fit_budget_groups(d, o->params, o->flops, group, &ngroups))) {
             rc = util_err(err, errlen, rc, "%s: out of memory", what);
@@ -287,7 +291,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      nnone, d->nruns);
             append_warning(out->warning, sizeof out->warning, msg);
         }
-        rc = a2_core(d, o, group, ngroups, &out->pts, v, &out->nruns_used, out->warning,
+        rc = a2_core(d, o, &count, group, ngroups, &out->pts, v, &out->nruns_used, out->warning,
                      sizeof out->warning, err, errlen);
     }
     if (rc) goto done;
@@ -335,9 +339,9 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                 }
             }
             double bv[4];
-            int brc = which == 1
-                          ? a1_core(&rs, o, tmp, bv, e2, sizeof e2)
-                          : a2_core(&rs, o, group, ngroups, tmp, bv, NULL, NULL, 0, e2, sizeof e2);
+            int brc = which == 1 ? a1_core(&rs, o, &count, tmp, bv, e2, sizeof e2)
+                                 : a2_core(&rs, o, &count, group, ngroups, tmp, bv, NULL, NULL, 0,
+                                           e2, sizeof e2);
             if (brc) {
                 failed++;
                 continue;
@@ -838,45 +842,8 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
 }
 
 /* ======================================================================== */
-/* Predictions at a compute budget, and degenerate intervals                */
+/* Intervals that say nothing (issue 17)                                    */
 /* ======================================================================== */
-
-int fit_predict(const fit_frontier *f2, const fit_approach3 *f3, double C, double est[FIT_NPRED],
-                double lo[FIT_NPRED], double hi[FIT_NPRED]) {
-    int ns = f3 ? f3->nsamples : f2->nsamples;
-    double *q[FIT_NPRED] = {NULL};
-    int rc = 0;
-    for (int k = 0; k < FIT_NPRED; k++)
-        if (!(q[k] = malloc((ns ? ns : 1) * sizeof *q[k]))) rc = UTIL_ENOMEM;
-    if (rc) goto done;
-    if (f3) {
-        fit_approach3_optimal(f3, C, &est[FIT_PRED_N], &est[FIT_PRED_D], &est[FIT_PRED_L]);
-        for (int i = 0; i < ns; i++) {
-            fit_approach3 t;
-            fit_approach3_from_params(&t, f3->samples[i]); /* E, A, B, alpha, beta */
-            fit_approach3_optimal(&t, C, &q[FIT_PRED_N][i], &q[FIT_PRED_D][i], &q[FIT_PRED_L][i]);
-            q[FIT_PRED_TPP][i] = q[FIT_PRED_D][i] / q[FIT_PRED_N][i];
-        }
-    } else {
-        est[FIT_PRED_N] = f2->kN.est * pow(C, f2->a.est);
-        est[FIT_PRED_D] = f2->kD.est * pow(C, f2->b.est);
-        est[FIT_PRED_L] = NAN;
-        for (int i = 0; i < ns; i++) {
-            const double *p = f2->samples[i]; /* kN, a, kD, b */
-            q[FIT_PRED_N][i] = p[0] * pow(C, p[1]);
-            q[FIT_PRED_D][i] = p[2] * pow(C, p[3]);
-            q[FIT_PRED_TPP][i] = q[FIT_PRED_D][i] / q[FIT_PRED_N][i];
-            q[FIT_PRED_L][i] = NAN;
-        }
-    }
-    est[FIT_PRED_TPP] = est[FIT_PRED_D] / est[FIT_PRED_N];
-    for (int k = 0; k < FIT_NPRED; k++)
-        fit_percentiles(q[k], ns, &lo[k], &hi[k]);
-done:
-    for (int k = 0; k < FIT_NPRED; k++)
-        free(q[k]);
-    return rc;
-}
 
 int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n) {
     (void)est;

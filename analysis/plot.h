@@ -6,7 +6,8 @@
  * through a pipe with the data inline as datablocks, writing DIR/NAME.png and
  * DIR/NAME.svg atomically (gnuplot writes DIR/.NAME.png.tmp.PID, renamed only
  * after gnuplot exits 0 with no error on stderr), and DIR/index.html.
- * Does not own: the fits themselves (fit.h), the database (store.h), printing
+ * Does not own: the fits themselves (fit.h), the database and its SQL (store.h:
+ * typed reads), printing
  * (the CLI prints the per-figure status this module returns).
  * Errors: 0 or negative UTIL_E*, message in the caller's buffer. A figure that
  * lacks the runs it needs is not an error: it returns PLOT_SKIPPED and says
@@ -39,7 +40,7 @@ typedef struct {
     int a3_starts;       /* approach 3: L-BFGS starts (0: the fit module's default) */
 } plot_opts;
 
-void plot_opts_defaults(plot_opts *o); /* bootstrap 50, seed 1, gnuplot NULL */
+void plot_opts_defaults(plot_opts *o); /* fit_opts_defaults' bootstrap and seed, gnuplot NULL */
 
 /* A loaded sweep with its fits computed on first use, so that drawing all
  * figures loads the data and fits each law once. Borrows `s` (must outlive

@@ -1,238 +1,284 @@
 /*
- * plot_compare.c — several sweeps side by side (issue 17): each fitted on its
- * own through its plot context (the fits its own report shows), a and b per
- * approach with intervals, tokens per parameter at each sweep's largest
- * budget, one gnuplot figure overlaying the sweeps' N_opt(C) frontiers and
- * IsoFLOP minima (compare.png, compare.svg), and an HTML page around them.
- * Does not print.
+ * plot_compare.c — the figures that set every fit side by side: frontier
+ * (N_opt(C) of the three approaches beside the published laws) and
+ * residuals (each law against what it fits).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fit_internal.h"
 #include "plot_internal.h"
 
-/* The largest budget of the fitted runs (as the report's headline reads it). */
-static double largest(const fit_data *d) {
-    double C = 0, Cb = 0;
-    for (int i = 0; i < d->nruns; i++) {
-        double f = fit_run_flops(&d->runs[i], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA);
-        if (isfinite(d->runs[i].budget) && d->runs[i].budget > Cb) Cb = d->runs[i].budget;
-        if (isfinite(f) && f > C) C = f;
-    }
-    return Cb > 0 ? Cb : C;
-}
+/* ---- frontier ---------------------------------------------------------------- */
 
-static void fill_row(plot_ctx *c, plot_compare_row *r) {
-    snprintf(r->sweep, sizeof r->sweep, "%s", c->sweep);
-    r->nruns = c->d.nruns;
-    r->Cmax = largest(&c->d);
+int plot__fig_frontier(plot_ctx *c, plot_gp *g, char *msg, size_t msglen) {
+    int ok[3], nok = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    char why[3][UTIL_ERRLEN];
     for (int k = 0; k < 3; k++) {
-        int w = PLOT_FIT_A1 + k;
-        r->rc[k] = plot__fit(c, w);
-        r->tpp[k] = r->tpp_lo[k] = r->tpp_hi[k] = NAN;
-        if (r->rc[k]) {
-            snprintf(r->why[k], sizeof r->why[k], "%s", c->why[w]);
-            continue;
-        }
-        const fit_frontier *f2 = k == 0 ? c->a1 : k == 1 ? c->a2 : NULL;
-        const fit_approach3 *f3 = k == 2 ? c->a3 : NULL;
-        r->a[k] = f3 ? f3->a : f2->a;
-        r->b[k] = f3 ? f3->b : f2->b;
-        double est[FIT_NPRED], lo[FIT_NPRED], hi[FIT_NPRED];
-        if (r->Cmax > 0 && fit_predict(f2, f3, r->Cmax, est, lo, hi) == 0) {
-            r->tpp[k] = est[FIT_PRED_TPP];
-            r->tpp_lo[k] = lo[FIT_PRED_TPP];
-            r->tpp_hi[k] = hi[FIT_PRED_TPP];
-        }
+        ok[k] = plot__fit(c, PLOT_FIT_A1 + k) == 0;
+        nok += ok[k];
+        snprintf(why[k], sizeof why[k], "%s", c->why[PLOT_FIT_A1 + k]);
     }
-}
-
-/* The gnuplot script of the overlay: per sweep, its frontier (approach 3,
- * else 2, else 1) over its own runs' compute range widened tenfold, and the
- * IsoFLOP minima of approach 2 (else 1). 0 rows drawn: PLOT_SKIPPED. */
-static int compare_script(plot_ctx **cs, int n, const char *outdir, char **script, size_t *len,
-                          char *msg, size_t msglen, char *err, size_t errlen) {
-    FILE *f = open_memstream(script, len);
-    if (!f) return util_err(err, errlen, UTIL_ENOMEM, "plot: out of memory");
-    char plots[8192] = "";
-    size_t pl = 0;
-    int drawn = 0;
-    static const char *const colour[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-                                         "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-    fprintf(f, "set encoding utf8\n");
-    for (int i = 0; i < n; i++) {
-        plot_ctx *c = cs[i];
-        int w = !plot__fit(c, PLOT_FIT_A3)   ? PLOT_FIT_A3
-                : !plot__fit(c, PLOT_FIT_A2) ? PLOT_FIT_A2
-                : !plot__fit(c, PLOT_FIT_A1) ? PLOT_FIT_A1
-                                             : -1;
-        if (w < 0) continue;
-        double hi = largest(&c->d) * 10, lo = hi / 1e3;
-        const fit_frontier *f2 = w == PLOT_FIT_A1 ? c->a1 : w == PLOT_FIT_A2 ? c->a2 : NULL;
-        const fit_approach3 *f3 = w == PLOT_FIT_A3 ? c->a3 : NULL;
-        fprintf(f, "$f%d << EOD\n", i);
-        int rows = 0;
-        for (int k = 0; k < 40 && hi > 0; k++) {
-            double C = lo * pow(hi / lo, k / 39.0), N, D, L;
-            if (f3)
-                fit_approach3_optimal(f3, C, &N, &D, &L);
-            else
-                N = f2->kN.est * pow(C, f2->a.est);
-            if (isfinite(N) && N > 0) fprintf(f, "%.9g %.9g\n", C, N), rows++;
-        }
-        fprintf(f, "EOD\n");
-        if (!rows) continue;
-        const fit_frontier *opt = !plot__fit(c, PLOT_FIT_A2)   ? c->a2
-                                  : !plot__fit(c, PLOT_FIT_A1) ? c->a1
-                                                               : NULL;
-        fprintf(f, "$o%d << EOD\n", i);
-        for (int k = 0; opt && k < opt->pts.n; k++)
-            fprintf(f, "%.9g %.9g\n", opt->pts.C[k], opt->pts.N[k]);
-        fprintf(f, "EOD\n");
-        char title[300], q[700];
-        const fit_val a = f3 ? f3->a : f2->a;
-        snprintf(title, sizeof title, "%s: %s, a = %.3f", c->sweep,
-                 w == PLOT_FIT_A3 ? "approach 3" : w == PLOT_FIT_A2 ? "approach 2" : "approach 1",
-                 a.est);
-        if (plot_gp_quote(title, q, sizeof q, err, errlen)) {
-            fclose(f);
-            return UTIL_EINVAL;
-        }
-        pl += (size_t)snprintf(plots + pl, sizeof plots - pl,
-                               "%s$f%d u 1:2 w l lw 2 lc rgb '%s' t %s", pl ? ", " : "", i,
-                               colour[i % 8], q);
-        if (opt && opt->pts.n)
-            pl += (size_t)snprintf(plots + pl, sizeof plots - pl,
-                                   ", $o%d u 1:2 w p pt 7 ps 1.3 lc rgb '%s' t 'IsoFLOP minima'",
-                                   i, colour[i % 8]);
-        drawn++;
-    }
-    if (!drawn) {
-        fclose(f);
-        snprintf(msg, msglen, "no sweep has a Chinchilla frontier to draw");
+    if (!nok) {
+        snprintf(msg, msglen,
+                 "needs at least one Chinchilla approach; approach 1: %s; "
+                 "approach 2: %s; approach 3: %s",
+                 c->why[PLOT_FIT_A1], c->why[PLOT_FIT_A2], c->why[PLOT_FIT_A3]);
         return PLOT_SKIPPED;
     }
-    char png[4200], svg[4200], qp[9000], qs[9000];
-    snprintf(png, sizeof png, "%s/compare.png", outdir);
-    snprintf(svg, sizeof svg, "%s/compare.svg", outdir);
-    if (plot_gp_quote(png, qp, sizeof qp, err, errlen) ||
-        plot_gp_quote(svg, qs, sizeof qs, err, errlen)) {
-        fclose(f);
-        return UTIL_EINVAL;
+    for (int i = 0; i < c->d.nruns; i++) {
+        double C = fit_run_flops(&c->d.runs[i], c->chin_opts.params, c->chin_opts.flops);
+        if (plot__pos(C)) {
+            if (C < lo) lo = C;
+            if (C > hi) hi = C;
+        }
     }
-    const char *body = "set logscale xy\nset grid\nset key top left\n"
-                       "set xlabel 'compute C (FLOPs)'\nset ylabel 'N_{opt} (parameters)'\n"
-                       "set title 'Compute-optimal model size: the sweeps compared'\n";
-    fprintf(f,
-            "set terminal pngcairo size 1000,700 enhanced font 'Sans,10' background '#ffffff'\n"
-            "set output %s\n%splot %s\nset output\n"
-            "set terminal svg size 1000,700 dynamic enhanced font 'Sans,10' "
-            "background '#ffffff'\nset output %s\n%splot %s\nset output\n",
-            qp, body, plots, qs, body, plots);
-    if (fclose(f)) return util_err(err, errlen, UTIL_ENOMEM, "plot: out of memory");
+    if (ok[0]) plot__range_of_optima(&c->a1->pts, &lo, &hi);
+    if (ok[1]) plot__range_of_optima(&c->a2->pts, &lo, &hi);
+    if (!(hi > lo)) lo /= 10, hi *= 10;
+    lo /= 10, hi *= 10;
+    static const char *const colour[3] = {"#1f77b4", "#2ca02c", "#d62728"};
+    char band[3] = {0}, t[3][200];
+    for (int k = 0; k < 3; k++) {
+        if (!ok[k]) continue;
+        char name[16];
+        snprintf(name, sizeof name, "$f%d", k + 1);
+        int rows;
+        band[k] = (char)plot__write_frontier(g, name, k < 2 ? (k ? c->a2 : c->a1) : NULL,
+                                             k == 2 ? c->a3 : NULL, lo, hi, &rows);
+        if (!rows) { /* fitted, but no frontier (e.g. an exponent not positive) */
+            ok[k] = 0;
+            nok--;
+            snprintf(why[k], sizeof why[k], "%s",
+                     k == 2 && c->a3->warning[0] ? c->a3->warning : "the fit gives no frontier");
+            continue;
+        }
+        plot__fv(t[k], sizeof t[k], k < 2 ? (k ? c->a2->a : c->a1->a) : c->a3->a, "%.3f");
+        if (k < 2) {
+            snprintf(name, sizeof name, "$o%d", k + 1);
+            plot__write_optima(g, name, k ? &c->a2->pts : &c->a1->pts);
+        }
+    }
+    if (!nok) {
+        snprintf(msg, msglen,
+                 "no approach gives a frontier; approach 1: %s; approach 2: %s; "
+                 "approach 3: %s",
+                 why[0], why[1], why[2]);
+        return PLOT_SKIPPED;
+    }
+    const char *ch = "Chinchilla 2022";
+    double al = fit_published_get("approach3.alpha", ch),
+           be = fit_published_get("approach3.beta", ch);
+    double chN = fit_published_get("chinchilla.N", ch), chC = fit_published_get("chinchilla.C", ch);
+    char cC[64];
+    int cexp = (int)floor(log10(chC));
+    snprintf(cC, sizeof cC, "%.3g·10^{%d}", chC / pow(10, cexp), cexp);
+    fprintf(g->data, "$pub << EOD\n");
+    for (int i = 0; i < 60; i++) {
+        double C = lo * pow(hi / lo, i / 59.0);
+        fprintf(g->data, "%.9g %.9g %.9g %.9g %.9g\n", C, fit_published_nopt(0, C),
+                fit_published_nopt(3, C), fit_published_nopt(1, C), fit_published_nopt(2, C));
+    }
+    fprintf(g->data, "EOD\n");
+    g->w = 1100, g->h = 900;
+    plot__title(g, c, "Compute-optimal model size: our three approaches and the published laws", 0,
+                0, 0);
+    plot__panel_common(g);
+    int nent = 4; /* legend lines: the published laws, and ours with their bands */
+    for (int k = 0; k < 3; k++)
+        nent += ok[k] ? 1 + band[k] : 0;
+    /* the legend goes under the plot, in a bottom margin sized to hold it */
+    fprintf(g->body,
+            "set key below left Left reverse font ',9' spacing 1.1 maxcols 1\n"
+            "set bmargin %d\n",
+            (int)(nent * 1.05) + 5);
+    plot__logaxis(g, "x", lo, hi);
+    plot__logaxis(g, "y", 1, 1e9);
+    fprintf(g->body,
+            "set xrange [%.9g:%.9g]\nset xlabel 'compute C (FLOPs)'\n"
+            "set ylabel 'compute-optimal parameters N_{opt}'\n",
+            lo, hi);
+    fprintf(g->body, "plot ");
+    for (int k = 0; k < 3; k++) {
+        if (!ok[k]) continue;
+        if (band[k])
+            fprintf(g->body,
+                    "$f%d using 1:4:5 with filledcurves fs transparent solid 0.15 "
+                    "noborder lc rgb '%s' title %s, ",
+                    k + 1, colour[k], plot__qf(g, "approach %d: 95%% bootstrap band", k + 1));
+        fprintf(g->body, "$f%d using 1:2 with lines lw 2.5 lc rgb '%s' title %s, ", k + 1,
+                colour[k], plot__qf(g, "ours, approach %d: N_{opt} ∝ C^{a}, a = %s", k + 1, t[k]));
+        if (k < 2)
+            fprintf(g->body, "$o%d using 1:2 with points pt %d ps %s lc rgb '%s' notitle, ", k + 1,
+                    k ? 9 : 7, (k ? c->a2 : c->a1)->pts.n > 30 ? "0.4" : "1.1", colour[k]);
+    }
+    fprintf(g->body,
+            "$pub using 1:2 with lines dt 2 lw 2 lc rgb '#ff7f0e' title %s, "
+            "$pub using 1:3 with lines dt 2 lw 2 lc rgb '#9467bd' title %s, "
+            "$pub using 1:4 with lines dt 4 lw 1.5 lc rgb '#8c564b' title %s, "
+            "$pub using 1:5 with lines dt 5 lw 1.5 lc rgb '#e377c2' title %s\n",
+            plot__qf(g, "Kaplan: N_{opt} = %.2g·10^9 (C/PF-day)^{%.2f} (non-embedding)",
+                     fit_published_get("kaplan.Nopt.k", "Kaplan") / 1e9,
+                     fit_published_get("approach1.a", "Kaplan")),
+            plot__qf(g, "Chinchilla approach 3: G (C/6)^{%.3f}, E=%g A=%g B=%g α=%g β=%g",
+                     be / (al + be), fit_published_get("approach3.E", ch),
+                     fit_published_get("approach3.A", ch), fit_published_get("approach3.B", ch), al,
+                     be),
+            plot__qf(g, "Chinchilla approach 1: C^{%.2f} through %.0fB at %s",
+                     fit_published_get("approach1.a", ch), chN / 1e9, cC),
+            plot__qf(g, "Chinchilla approach 2: C^{%.2f} through %.0fB at %s",
+                     fit_published_get("approach2.a", ch), chN / 1e9, cC));
+    if (nok < 3) {
+        size_t m = 0;
+        msg[0] = 0;
+        for (int k = 0; k < 3; k++)
+            if (!ok[k] && m < msglen)
+                m += snprintf(msg + m, msglen - m, "%sapproach %d left out: %s", m ? "; " : "",
+                              k + 1, why[k]);
+    }
     return 0;
 }
 
-static void cell(FILE *fp, fit_val v, int positive) {
-    char why[160];
-    fprintf(fp, "<td class=\"n\">%.3f", v.est);
-    if (fit_interval_degenerate(v.est, v.lo, v.hi, positive, why, sizeof why)) {
-        char *colon = strchr(why, ':');
-        if (colon) *colon = 0;
-        fprintf(fp, " [interval n/a: %s]", why);
-    } else if (isfinite(v.lo) && isfinite(v.hi)) {
-        fprintf(fp, " [%.3f, %.3f]", v.lo, v.hi);
+/* ---- residuals --------------------------------------------------------------- */
+
+/* "plot" with the datasets that have points (cmds[i] with counts[i] > 0); a
+ * panel with none says so instead of letting gnuplot fail on empty data. */
+static void plot_nonempty(plot_gp *g, const char *const *cmds, const int *counts, int n,
+                          const char *why_empty) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (counts[i] > 0) fprintf(g->body, "%s%s", k++ ? ", " : "plot ", cmds[i]);
+    if (k) {
+        fprintf(g->body, "\n");
+        return;
     }
-    fprintf(fp, "</td>");
+    fprintf(g->body,
+            "unset logscale\nunset xzeroaxis\nset xrange [0:1]\nset yrange [0:1]\n"
+            "set label 9 %s at graph 0.5, 0.5 center\nplot -1 notitle\nunset label 9\n",
+            plot__q(g, why_empty));
 }
 
-static int compare_html(const char *outdir, const plot_compare_row *rows, int n, int fig_rc,
-                        const char *msg, char *err, size_t errlen) {
-    char path[4200];
-    util_afile *af = NULL;
-    snprintf(path, sizeof path, "%s/index.html", outdir);
-    int rc = util_afile_open(&af, path, err, errlen);
-    if (rc) return rc;
-    FILE *fp = util_afile_fp(af);
-    fprintf(fp, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                "<title>scaling report: sweeps compared</title>\n<style>body{font-family:"
-                "system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em}"
-                "table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:.3em .7em}"
-                "td.n{text-align:right}</style>\n</head>\n<body>\n<h1>Sweeps compared:");
-    for (int i = 0; i < n; i++) {
-        fprintf(fp, "%s <code>", i ? "," : "");
-        plot_html_escape(fp, rows[i].sweep);
-        fprintf(fp, "</code>");
+/* Residuals of what each law describes: Kaplan L(N) and L(D) against the
+ * points fit_kaplan_laws fits (each size's best loss; data-limited runs at
+ * their unique token count), L(Cmin) against the envelope,
+ * approach 3 against every run (loss, nats); approaches 1 and 2 as
+ * ln(N_found / N_fit) at each optimum. Points for L(N), L(D), approach 3 are
+ * runs, coloured by N. */
+int plot__fig_residuals(plot_ctx *c, plot_gp *g, char *msg, size_t msglen) {
+    int ok[PLOT_NFITS], nok = 0;
+    for (int k = 0; k < PLOT_NFITS; k++) {
+        ok[k] = plot__fit(c, k) == 0;
+        nok += ok[k];
     }
-    fprintf(fp, "</h1>\n<h2 id=\"answer\">Answer</h2>\n<p>Each sweep fitted on its own (95%% "
-                "bootstrap intervals); tokens per parameter at each sweep's largest budget.</p>\n"
-                "<table><tr><th>sweep</th><th>runs</th><th>approach</th><th>a</th><th>b</th>"
-                "<th>tokens per parameter</th><th>at C (FLOPs)</th></tr>\n");
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < 3; k++) {
-            const plot_compare_row *r = &rows[i];
-            fprintf(fp, "<tr><td>");
-            plot_html_escape(fp, r->sweep);
-            fprintf(fp, "</td><td class=\"n\">%d</td><td>approach %d</td>", r->nruns, k + 1);
-            if (r->rc[k]) {
-                fprintf(fp, "<td colspan=\"4\">not fitted: ");
-                plot_html_escape(fp, r->why[k]);
-                fprintf(fp, "</td></tr>\n");
-                continue;
-            }
-            cell(fp, r->a[k], 0);
-            cell(fp, r->b[k], 0);
-            fit_val t = {r->tpp[k], r->tpp_lo[k], r->tpp_hi[k], 0, 0};
-            cell(fp, t, 1);
-            fprintf(fp, "<td class=\"n\">%.3g</td></tr>\n", r->Cmax);
+    if (!nok) {
+        snprintf(msg, msglen,
+                 "no fit succeeded: Kaplan: %s; approach 1: %s; approach 2: %s; "
+                 "approach 3: %s",
+                 c->why[0], c->why[1], c->why[2], c->why[3]);
+        return PLOT_SKIPPED;
+    }
+    const fit_data *d = &c->d;
+    const fit_opts *ko = &c->kap_opts, *co = &c->chin_opts;
+    double Nlo = INFINITY, Nhi = -INFINITY;
+    int cnt[4] = {0, 0, 0, 0}, ocnt[4] = {0, 0, 0, 0}; /* rows of $rN $rD $rC $r3, $o1 $o2 */
+    /* $rN, $rD: 1 C (FLOPs), 2 residual, 3 N */
+    for (int which = 0; which < 2; which++) {
+        fprintf(g->data, "%s << EOD\n", which ? "$rD" : "$rN");
+        for (int i = 0; ok[PLOT_FIT_KAPLAN] && i < d->nruns; i++) {
+            const fit_run *r = &d->runs[i];
+            if ((which && !c->kap.have_LD) || !plot__on_kaplan_law(c, ko, i, which)) continue;
+            double x = which ? r->unique_tokens : fit_run_params(r, ko->params);
+            double N = fit_run_params(r, ko->params);
+            fprintf(g->data, "%.9g %.9g %.9g\n", fit_run_flops(r, ko->params, ko->flops),
+                    fit_run_best_loss(r) - plot__powerlaw(which ? &c->kap.LD : &c->kap.LN, x), N);
+            cnt[which]++;
         }
-    fprintf(fp, "</table>\n");
-    if (fig_rc == 0)
-        fprintf(fp, "<figure><img src=\"compare.svg\" alt=\"frontiers compared\"></figure>\n");
-    else {
-        fprintf(fp, "<p>No figure: ");
-        plot_html_escape(fp, msg);
-        fprintf(fp, "</p>\n");
+        fprintf(g->data, "EOD\n");
     }
-    fprintf(fp, "<p>Each sweep's own report: <code>scaling report --sweep NAME</code>.</p>\n"
-                "</body>\n</html>\n");
-    return util_afile_commit(af, err, errlen);
-}
-
-int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o,
-                 const char *outdir, int html, plot_compare_row *rows, int *fig_rc, char *msg,
-                 size_t msglen, char *err, size_t errlen) {
-    plot_ctx *cs[PLOT_COMPARE_MAX] = {NULL};
-    char *script = NULL;
-    size_t slen = 0;
-    int rc = 0;
-    if (fig_rc) *fig_rc = PLOT_SKIPPED;
-    if (msg && msglen) msg[0] = 0;
-    if (n < 1 || n > PLOT_COMPARE_MAX)
-        return util_err(err, errlen, UTIL_EINVAL, "compare: %d sweeps; expected 1 to %d", n,
-                        PLOT_COMPARE_MAX);
-    for (int i = 0; i < n && !rc; i++)
-        rc = plot_ctx_open(&cs[i], s, sweeps[i], o, err, errlen);
-    if (rc) goto done;
-    for (int i = 0; i < n; i++) {
-        memset(&rows[i], 0, sizeof rows[i]);
-        fill_row(cs[i], &rows[i]);
+    fprintf(g->data, "$rC << EOD\n");
+    if (ok[PLOT_FIT_KAPLAN]) {
+        double envC[60], envL[60];
+        int envR[60];
+        char why[UTIL_ERRLEN];
+        if (fit_envelope_frontier(d, ko, 60, envC, envL, envR, why, sizeof why) == 0)
+            for (int i = 0; i < 60; i++)
+                if (plot__pos(envL[i])) {
+                    fprintf(g->data, "%.9g %.9g\n", envC[i],
+                            envL[i] - plot__powerlaw(&c->kap.LC, envC[i]));
+                    cnt[2]++;
+                }
     }
-    if (!outdir) goto done;
-    if ((rc = util_mkdirs(outdir, err, errlen))) goto done;
-    int fr = compare_script(cs, n, outdir, &script, &slen, msg, msglen, err, errlen);
-    if (fr < 0) {
-        rc = fr;
-        goto done;
+    fprintf(g->data, "EOD\n$r3 << EOD\n");
+    for (int i = 0; ok[PLOT_FIT_A3] && i < d->nruns; i++) {
+        const fit_run *r = &d->runs[i];
+        double N = fit_run_params(r, co->params);
+        if (!plot__pos(N) || !plot__pos(r->tokens) || !plot__pos(r->loss)) continue;
+        fprintf(g->data, "%.9g %.9g %.9g\n", fit_run_flops(r, co->params, co->flops),
+                r->loss - plot__a3_loss(c->a3, N, r->tokens), N);
+        cnt[3]++;
     }
-    if (fr == 0 && (rc = plot_gnuplot_run(o ? o->gnuplot : NULL, script, slen, err, errlen)))
-        goto done;
-    if (fig_rc) *fig_rc = fr;
-    if (html) rc = compare_html(outdir, rows, n, fr, msg, err, errlen);
-done:
-    free(script);
-    for (int i = 0; i < n; i++)
-        plot_ctx_free(cs[i]);
-    return rc;
+    fprintf(g->data, "EOD\n");
+    for (int i = 0; i < d->nruns; i++) {
+        double N = fit_run_params(&d->runs[i], co->params);
+        double M = fit_run_params(&d->runs[i], ko->params);
+        if (plot__pos(N)) Nlo = fmin(Nlo, fmin(N, M)), Nhi = fmax(Nhi, fmax(N, M));
+    }
+    /* $o1, $o2: 1 C, 2 ln(N/N_fit), 3 ln(D/D_fit) */
+    for (int k = 0; k < 2; k++) {
+        const fit_frontier *f = k ? c->a2 : c->a1;
+        fprintf(g->data, "$o%d << EOD\n", k + 1);
+        for (int i = 0; ok[PLOT_FIT_A1 + k] && i < f->pts.n; i++) {
+            double C = f->pts.C[i];
+            double Nf = f->kN.est * pow(C, f->a.est), Df = f->kD.est * pow(C, f->b.est);
+            if (plot__pos(C) && plot__pos(f->pts.N[i]) && plot__pos(f->pts.D[i]) && plot__pos(Nf) &&
+                plot__pos(Df)) {
+                fprintf(g->data, "%.9g %.9g %.9g\n", C, log(f->pts.N[i] / Nf),
+                        log(f->pts.D[i] / Df));
+                ocnt[2 * k] = ocnt[2 * k + 1] = ocnt[2 * k] + 1;
+            }
+        }
+        fprintf(g->data, "EOD\n");
+    }
+    g->w = 1400, g->h = 560;
+    plot__title(g, c, "Residuals of each fit against compute", 1, 1, 2);
+    fprintf(g->body, "reset\n");
+    plot__panel_common(g);
+    plot__colour_scale(g, Nlo, Nhi, "parameters N (runs)", 0);
+    fprintf(g->body, "set logscale x\nset format x '10^{%%L}'\nset xlabel 'compute C (FLOPs)'\n"
+                     "set ylabel 'observed − fitted loss (nats/token)'\n"
+                     "set title 'loss laws'\nset xzeroaxis lt -1\n");
+    static const char *const loss_sets[4] = {
+        "$rN using 1:2:3 with points pt 7 ps 1.1 lc palette title 'Kaplan L(N) (best loss per N)'",
+        "$rD using 1:2:3 with points pt 5 ps 1.1 lc palette title 'Kaplan L(D) (data-limited, best "
+        "per D)'",
+        "$rC using 1:2 with linespoints pt 1 ps 0.6 lc rgb '#ff7f0e' title "
+        "'Kaplan L(C_{min}) vs envelope'",
+        "$r3 using 1:2:3 with points pt 9 ps 1.2 lc palette title 'approach 3 L(N, D) (every run)'",
+    };
+    plot_nonempty(g, loss_sets, cnt, 4, "no loss law fitted (Kaplan laws, approach 3)");
+    fprintf(g->body, "reset\n");
+    plot__panel_common(g);
+    fprintf(g->body, "set logscale x\nset format x '10^{%%L}'\nset xlabel 'compute C (FLOPs)'\n"
+                     "set ylabel 'ln(found / fitted)'\nset title 'compute-optimal frontier laws'\n"
+                     "set xzeroaxis lt -1\n");
+    static const char *const opt_sets[4] = {
+        "$o1 using 1:2 with points pt 7 ps 0.6 lc rgb '#1f77b4' title 'approach 1 N_{opt}'",
+        "$o1 using 1:3 with points pt 6 ps 0.6 lc rgb '#1f77b4' title 'approach 1 D_{opt}'",
+        "$o2 using 1:2 with points pt 5 ps 1.2 lc rgb '#2ca02c' title 'approach 2 N_{opt}'",
+        "$o2 using 1:3 with points pt 4 ps 1.2 lc rgb '#2ca02c' title 'approach 2 D_{opt}'",
+    };
+    plot_nonempty(g, opt_sets, ocnt, 4, "no frontier law fitted (approaches 1 and 2)");
+    fprintf(g->body, "unset multiplot\n");
+    if (nok < PLOT_NFITS) {
+        size_t m = 0;
+        msg[0] = 0;
+        for (int k = 0; k < PLOT_NFITS; k++)
+            if (!ok[k] && m < msglen)
+                m += snprintf(msg + m, msglen - m, "%s%s left out: %s", m ? "; " : "",
+                              plot__fit_name(k), c->why[k]);
+    }
+    return 0;
 }

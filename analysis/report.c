@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,25 +22,16 @@
 
 void plot_html_escape(FILE *fp, const char *s) {
     for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '&':
-            fputs("&amp;", fp);
-            break;
-        case '<':
-            fputs("&lt;", fp);
-            break;
-        case '>':
-            fputs("&gt;", fp);
-            break;
-        case '"':
-            fputs("&quot;", fp);
-            break;
-        case '\'':
-            fputs("&#39;", fp);
-            break;
-        default:
+        const char *e = *p == '&'    ? "&amp;"
+                        : *p == '<'  ? "&lt;"
+                        : *p == '>'  ? "&gt;"
+                        : *p == '"'  ? "&quot;"
+                        : *p == '\'' ? "&#39;"
+                                     : NULL;
+        if (e)
+            fputs(e, fp);
+        else
             fputc(*p, fp);
-        }
     }
 }
 
@@ -115,7 +105,7 @@ static double largest_budget(const fit_data *d) {
     double C = 0, Cb = 0;
     for (int i = 0; i < d->nruns; i++) {
         const fit_run *r = &d->runs[i];
-        double f = fit_run_flops(r, FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA);
+        double f = fit_run_flops(r, FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA);
         if (isfinite(r->budget) && r->budget > Cb) Cb = r->budget;
         if (isfinite(f) && f > C) C = f;
     }
@@ -151,16 +141,16 @@ static void section_headline(FILE *fp, plot_ctx *c) {
         const fit_frontier *f2 = w == PLOT_FIT_A1 ? c->a1 : w == PLOT_FIT_A2 ? c->a2 : NULL;
         const fit_approach3 *f3 = w == PLOT_FIT_A3 ? c->a3 : NULL;
         const fit_val *a = f3 ? &f3->a : &f2->a, *b = f3 ? &f3->b : &f2->b;
-        double est[FIT_NPRED], lo[FIT_NPRED], hi[FIT_NPRED];
-        for (int q = 0; q < FIT_NPRED; q++)
-            est[q] = lo[q] = hi[q] = NAN;
-        if (C > 0) fit_predict(f2, f3, C, est, lo, hi);
+        fit_prediction p;
+        fit_val none = {NAN, NAN, NAN, 0, NAN};
+        p.N = p.D = p.tpp = none;
+        if (C > 0) fit_predict_fits(f2, f3, C, &p);
         int nb = c->o.bootstrap;
         val_cell(fp, a->est, a->lo, a->hi, 0, "%.3f", nb);
         val_cell(fp, b->est, b->lo, b->hi, 0, "%.3f", nb);
-        val_cell(fp, est[FIT_PRED_TPP], lo[FIT_PRED_TPP], hi[FIT_PRED_TPP], 1, "%.3g", nb);
-        val_cell(fp, est[FIT_PRED_N], lo[FIT_PRED_N], hi[FIT_PRED_N], 1, "%.3g", nb);
-        val_cell(fp, est[FIT_PRED_D], lo[FIT_PRED_D], hi[FIT_PRED_D], 1, "%.3g", nb);
+        val_cell(fp, p.tpp.est, p.tpp.lo, p.tpp.hi, 1, "%.3g", nb);
+        val_cell(fp, p.N.est, p.N.lo, p.N.hi, 1, "%.3g", nb);
+        val_cell(fp, p.D.est, p.D.lo, p.D.hi, 1, "%.3g", nb);
         fprintf(fp, "</tr>\n");
     }
     fprintf(fp, "</table>\n");
@@ -184,39 +174,37 @@ static void section_headline(FILE *fp, plot_ctx *c) {
     fprintf(fp, "</section>\n");
 }
 
+/* The end of a table row: three text cells, then two cells whose long text
+ * (a sweep file, JSON) is folded under a summary; the caller opened <tr>. */
+static void row_end(FILE *fp, const char *const text[3], const char *const summary[2],
+                    const char *const folded[2]) {
+    for (int k = 0; k < 3; k++) {
+        fprintf(fp, "<td>");
+        H(text[k]);
+        fprintf(fp, "</td>");
+    }
+    for (int k = 0; k < 2; k++) {
+        fprintf(fp, "<td><details><summary>%s</summary><pre>", summary[k]);
+        H(folded[k]);
+        fprintf(fp, "</pre></details></td>");
+    }
+    fprintf(fp, "</tr>\n");
+}
+
 static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
-    sqlite3 *db = store_db(c->s);
-    sqlite3_stmt *st = NULL;
+    store_sweep_row *sw = NULL;
     int rc = 0, n = 0;
     fprintf(fp, "<h2 id=\"plan\">Plan and status</h2>\n");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name, mode, created, plan_json, file_text FROM sweeps "
-                           "WHERE ?1 IS NULL OR name = ?1 ORDER BY created, name",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
+    if ((rc = store_read_sweeps(c->s, c->sweep[0] ? c->sweep : NULL, &sw, &n, err, errlen)))
         goto done;
-    }
-    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!n++)
+    for (int i = 0; i < n; i++) {
+        if (!i)
             fprintf(fp, "<table><tr><th>sweep</th><th>mode</th><th>created</th>"
                         "<th>sweep file</th><th>plan</th></tr>\n");
-        fprintf(fp, "<tr><td>");
-        H((const char *)sqlite3_column_text(st, 0));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 1));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 2));
-        fprintf(fp, "</td><td><details><summary>file</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 4));
-        fprintf(fp, "</pre></details></td><td><details><summary>plan</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 3));
-        fprintf(fp, "</pre></details></td></tr>\n");
-    }
-    if (r != SQLITE_DONE) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading sweeps: %s", sqlite3_errmsg(db));
-        goto done;
+        fprintf(fp, "<tr>");
+        row_end(fp, (const char *[3]){sw[i].name, sw[i].mode, sw[i].created},
+                (const char *[2]){"file", "plan"},
+                (const char *[2]){sw[i].file_text, sw[i].plan_json});
     }
     if (n)
         fprintf(fp, "</table>\n");
@@ -240,7 +228,7 @@ static int section_plan(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
             "fitted.</p>\n",
             c->d.nruns, c->d.nruns == 1 ? "its" : "their");
 done:
-    sqlite3_finalize(st);
+    store_sweep_rows_free(sw, n);
     return rc;
 }
 
@@ -375,41 +363,22 @@ static void section_fits(FILE *fp, plot_ctx *c) {
 
 /* Fits stored by `scaling fit` in the fits table. */
 static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
-    sqlite3 *db = store_db(c->s);
-    sqlite3_stmt *st = NULL;
-    int rc = 0, n = 0, r;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, sweep, law, created, params_json, selection_json FROM fits "
-                           "WHERE ?1 IS NULL OR sweep = ?1 ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
-        goto done;
-    }
-    if (c->sweep[0]) sqlite3_bind_text(st, 1, c->sweep, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!n++)
+    store_fit_row *f = NULL;
+    int n = 0, rc = store_list_fits(c->s, c->sweep[0] ? c->sweep : NULL, &f, &n, err, errlen);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        if (!i)
             fprintf(fp, "<h3>Fits stored in the database</h3>\n<table><tr><th>id</th>"
                         "<th>sweep</th><th>law</th><th>created</th><th>parameters</th>"
                         "<th>selection</th></tr>\n");
-        fprintf(fp, "<tr><td class=\"n\">%lld</td><td>", (long long)sqlite3_column_int64(st, 0));
-        H((const char *)sqlite3_column_text(st, 1));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 2));
-        fprintf(fp, "</td><td>");
-        H((const char *)sqlite3_column_text(st, 3));
-        fprintf(fp, "</td><td><details><summary>params_json</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 4));
-        fprintf(fp, "</pre></details></td><td><details><summary>selection</summary><pre>");
-        H((const char *)sqlite3_column_text(st, 5));
-        fprintf(fp, "</pre></details></td></tr>\n");
+        fprintf(fp, "<tr><td class=\"n\">%lld</td>", (long long)f[i].id);
+        row_end(fp, (const char *[3]){f[i].sweep, f[i].law, f[i].created},
+                (const char *[2]){"params_json", "selection"},
+                (const char *[2]){f[i].params_json, f[i].selection_json});
     }
-    if (r != SQLITE_DONE)
-        rc = util_err(err, errlen, UTIL_EDB, "report: reading fits: %s", sqlite3_errmsg(db));
-    else if (n)
-        fprintf(fp, "</table>\n");
-done:
-    sqlite3_finalize(st);
-    return rc;
+    if (n) fprintf(fp, "</table>\n");
+    store_fit_rows_free(f, n);
+    return 0;
 }
 
 /* One run's curve as a small inline SVG (log tokens, log loss). */
@@ -526,6 +495,65 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     return rc;
 }
 
+/* WSD families (docs/sweep.md): each trunk with its branches, and what the
+ * sharing saved: FLOPs trained against the sum of the nominal budgets. */
+static int section_families(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
+    store_run *runs = NULL;
+    int n = 0, rc, ntrunks = 0;
+    if ((rc = store_list_runs(c->s, c->sweep[0] ? c->sweep : NULL, NULL, &runs, &n, err, errlen)))
+        return rc;
+    double nominal = 0, trained = 0;
+    for (int i = 0; i < n; i++) {
+        const store_run *r = &runs[i];
+        double fpt = r->flops_per_token_chinchilla;
+        int64_t t = r->tokens_done > 0 ? r->tokens_done : r->tokens;
+        if (!(fpt > 0) || t < 0) continue;
+        nominal += (double)t * fpt;
+        trained += (double)(t - (r->fork_tokens > 0 ? r->fork_tokens : 0)) * fpt;
+    }
+    for (int i = 0; i < n; i++) {
+        const store_run *t = &runs[i];
+        int nb = 0;
+        for (int j = 0; j < n; j++)
+            nb += !strcmp(runs[j].parent_run, t->id);
+        if (!nb) continue;
+        if (ntrunks++ == 0) {
+            fprintf(fp,
+                    "<h2 id=\"families\">WSD families</h2>\n<p class=\"meta\">Each trunk "
+                    "trains its largest budget; each branch starts from the trunk's "
+                    "checkpoint at its fork and trains only its cooldown. FLOPs trained "
+                    "(Chinchilla count): %.4g, against %.4g in the nominal budgets (%.3f).</p>\n"
+                    "<table><tr><th>trunk</th><th>run</th><th>shape</th><th>budget "
+                    "(FLOPs)</th><th>tokens</th><th>fork at</th><th>FLOPs trained</th>"
+                    "<th>status</th><th>val loss</th></tr>\n",
+                    trained, nominal, nominal > 0 ? trained / nominal : NAN);
+        }
+        for (int j = 0; j < n; j++) {
+            const store_run *r = &runs[j];
+            if (j != i && strcmp(r->parent_run, t->id)) continue;
+            int64_t fork = r->fork_tokens > 0 ? r->fork_tokens : 0;
+            fprintf(fp, "<tr><td>");
+            H(t->id);
+            fprintf(fp, "</td><td>");
+            H(j == i ? "(trunk)" : r->id);
+            fprintf(fp, "</td><td>%d×%d</td><td class=\"n\">", r->n_layer, r->d_model);
+            num(fp, r->compute_budget, "%.3g");
+            fprintf(fp, "</td><td class=\"n\">%lld</td><td class=\"n\">", (long long)r->tokens);
+            if (fork) fprintf(fp, "%lld", (long long)fork);
+            fprintf(fp, "</td><td class=\"n\">");
+            num(fp, (double)(r->tokens - fork) * r->flops_per_token_chinchilla, "%.3g");
+            fprintf(fp, "</td><td>");
+            H(r->status);
+            fprintf(fp, "</td><td class=\"n\">");
+            num(fp, r->final_val_loss, "%.4f");
+            fprintf(fp, "</td></tr>\n");
+        }
+    }
+    if (ntrunks) fprintf(fp, "</table>\n");
+    store_runs_free(runs, n);
+    return 0;
+}
+
 /* ---- The report --------------------------------------------------------------- */
 
 /* The index of the figure that fits the sweep's mode (IsoFLOP profiles for
@@ -599,6 +627,7 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     fprintf(fp, "</code>. Sections: <a href=\"#answer\">answer</a>, "
                 "<a href=\"#plan\">plan and status</a>, "
                 "<a href=\"#figures\">figures</a>, <a href=\"#fits\">fits</a>, "
+                "<a href=\"#families\">WSD families</a> (if any), "
                 "<a href=\"#runs\">runs</a>, <a href=\"#curves\">learning curves</a>.</p>\n");
     /* the answer, then the figure that fits the sweep's mode */
     section_headline(fp, c);
@@ -608,6 +637,7 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     section_figures(fp, res, -1, lead);
     section_fits(fp, c);
     if ((rc = section_stored_fits(fp, c, err, errlen))) goto done;
+    if ((rc = section_families(fp, c, err, errlen))) goto done;
     if ((rc = section_runs(fp, c, err, errlen))) goto done;
     fprintf(fp, "<script>%s</script>\n</body>\n</html>\n", SORT_JS);
     rc = util_afile_commit(af, err, errlen);

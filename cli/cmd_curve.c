@@ -49,6 +49,26 @@ static const char *num_d(char *buf, double v) {
     return buf;
 }
 
+/* A branch names its parent and fork point (its curve before the fork is
+ * the parent's); a trunk lists its branches. */
+static int print_family(store *s, const store_run *r, char *err, size_t errlen) {
+    if (r->parent_run[0])
+        printf("branch of %s at %lld tokens (the curve before the fork: scaling curve %s)\n",
+               r->parent_run, (long long)r->fork_tokens, r->parent_run);
+    store_run *all = NULL;
+    int n = 0, nb = 0;
+    int rc = store_list_runs(s, r->sweep[0] ? r->sweep : NULL, NULL, &all, &n, err, errlen);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(all[i].parent_run, r->id)) continue;
+        if (nb++ == 0) printf("branches:");
+        printf(" %s (at %lld, %s)", all[i].id, (long long)all[i].fork_tokens, all[i].status);
+    }
+    if (nb) printf("\n");
+    store_runs_free(all, n);
+    return 0;
+}
+
 /* --every K, --steps, --follow, --interval S */
 static int curve_option(void *ctx, int c, const char *val) {
     curve_args *a = ctx;
@@ -184,6 +204,10 @@ int cmd_curve(int argc, char **argv) {
             printf("final val loss %s nats/token (%s bits/byte), train loss %s, tokens done %s\n",
                    num_d(a[0], r.final_val_loss), num_d(a[1], r.final_val_bpb),
                    num_d(a[2], r.final_train_loss), num_i(a[3], r.tokens_done));
+        if (print_family(s, &r, err, sizeof err)) {
+            cli_fail("curve", "%s", err);
+            goto done;
+        }
         printf("\nevals:\n");
     }
     /* a table, or one machine-readable table: two CSV tables in one file

@@ -83,7 +83,6 @@ enum {
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
 
 static const char *params_name[] = {"total", "nonembedding"};
-static const char *flops_name[] = {"chinchilla", "kaplan", "6nd"};
 
 /* ---- Printing --------------------------------------------------------------- */
 
@@ -173,7 +172,38 @@ static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
 
 /* ---- The command -------------------------------------------------------------- */
 
-int cmd_fit(int argc, char **argv) {
+/* What the command line asked for. */
+typedef struct {
+    const char *sweep, *csv, *db; /* db NULL: the default, and a CSV is not stored */
+    const char *sweeps[CLI_MAX_SWEEPS]; /* every --sweep: more than one compares them */
+    int nsweeps;
+    int todo, all;                /* DO_* bits; all: --approach all (a failed law is skipped) */
+    int json, nostore;
+    int collapse; /* --duplicates collapse (1) or keep (0) */
+    fit_opts o;
+} fit_args;
+
+/* A CSV as read: its rows and the duplicates found in it. */
+typedef struct {
+    fit_csv_info info;
+    char dupmsg[400];
+    int ndup;
+} csv_read;
+
+/* The fits of one invocation, slot i = laws[i]. */
+static const char *laws[4] = {"kaplan", "approach1", "approach2", "approach3"};
+static const int bits[4] = {DO_KAPLAN, DO_A1, DO_A2, DO_A3};
+typedef struct {
+    fit_kaplan *fk;
+    fit_frontier *f1, *f2;
+    fit_approach3 *f3;
+    char *js[4], *errs[4]; /* params JSON of a fitted law, or why it failed */
+    int ok[4];
+    int64_t ids[4]; /* fits.id where stored */
+} fit_results;
+
+/* Parses argv into a; returns -1 to go on, else the exit code (help, usage). */
+static int parse_args(int argc, char **argv, fit_args *a) {
     static const struct option opts[] = {{"sweep", required_argument, 0, OPT_SWEEP},
                                          {"csv", required_argument, 0, OPT_CSV},
                                          {"approach", required_argument, 0, OPT_APPROACH},
@@ -191,12 +221,14 @@ int cmd_fit(int argc, char **argv) {
                                          {"duplicates", required_argument, 0, OPT_DUPS},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *sweep = NULL, *csv = NULL, *db = NULL, *sweeps[CLI_MAX_SWEEPS];
-    int nsweeps = 0;
-    int todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3, all = 1, json = 0, nostore = 0, collapse = 1, c;
+    memset(a, 0, sizeof *a);
+    a->todo = DO_KAPLAN | DO_A1 | DO_A2 | DO_A3;
+    a->all = 1;
+    a->collapse = 1;
+    fit_opts_defaults(&a->o);
+    fit_opts *o = &a->o;
     long long v;
-    fit_opts o;
-    fit_opts_defaults(&o);
+    int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -204,68 +236,62 @@ int cmd_fit(int argc, char **argv) {
             fputs(usage_text, stdout);
             return EXIT_OK;
         case OPT_SWEEP:
-            if (nsweeps == CLI_MAX_SWEEPS)
+            if (a->nsweeps == CLI_MAX_SWEEPS)
                 return cli_usage("fit", "--sweep: at most %d sweeps compared at once",
                                  CLI_MAX_SWEEPS);
-            if (!sweep) sweep = optarg;
-            sweeps[nsweeps++] = optarg;
+            if (!a->sweep) a->sweep = optarg;
+            a->sweeps[a->nsweeps++] = optarg;
             break;
         case OPT_CSV:
-            csv = optarg;
+            a->csv = optarg;
             break;
         case OPT_DB:
-            db = optarg;
+            a->db = optarg;
             break;
         case OPT_JSON:
-            json = 1;
+            a->json = 1;
             break;
         case OPT_NOSTORE:
-            nostore = 1;
+            a->nostore = 1;
             break;
         case OPT_DUPS:
             if (strcmp(optarg, "collapse") && strcmp(optarg, "keep"))
                 return cli_usage("fit", "--duplicates: expected collapse or keep, got '%s'",
                                  optarg);
-            collapse = !strcmp(optarg, "collapse");
+            a->collapse = !strcmp(optarg, "collapse");
             break;
         case OPT_WITHE:
-            o.with_E = 1;
+            o->with_E = 1;
             break;
         case OPT_APPROACH:
-            all = !strcmp(optarg, "all");
-            todo = all                         ? todo
-                   : !strcmp(optarg, "1")      ? DO_A1
-                   : !strcmp(optarg, "2")      ? DO_A2
-                   : !strcmp(optarg, "3")      ? DO_A3
-                   : !strcmp(optarg, "kaplan") ? DO_KAPLAN
-                                               : 0;
-            if (!todo)
+            a->all = !strcmp(optarg, "all");
+            a->todo = a->all                      ? a->todo
+                      : !strcmp(optarg, "1")      ? DO_A1
+                      : !strcmp(optarg, "2")      ? DO_A2
+                      : !strcmp(optarg, "3")      ? DO_A3
+                      : !strcmp(optarg, "kaplan") ? DO_KAPLAN
+                                                  : 0;
+            if (!a->todo)
                 return cli_usage("fit", "--approach: expected 1, 2, 3, kaplan or all, got '%s'",
                                  optarg);
             break;
         case OPT_PARAMS:
             if (!strcmp(optarg, "total"))
-                o.params = FIT_PARAMS_TOTAL;
+                o->params = FIT_PARAMS_TOTAL;
             else if (!strcmp(optarg, "nonembedding"))
-                o.params = FIT_PARAMS_NONEMB;
+                o->params = FIT_PARAMS_NONEMB;
             else
                 return cli_usage("fit", "--params: expected total or nonembedding, got '%s'",
                                  optarg);
             break;
         case OPT_FLOPS:
-            if (!strcmp(optarg, "chinchilla"))
-                o.flops = FIT_FLOPS_CHINCHILLA;
-            else if (!strcmp(optarg, "kaplan"))
-                o.flops = FIT_FLOPS_KAPLAN;
-            else if (!strcmp(optarg, "6nd"))
-                o.flops = FIT_FLOPS_6ND;
-            else
+            if (model_flops_parse(optarg, &o->flops))
                 return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'",
                                  optarg);
             break;
         case OPT_BOOT:
             if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;
-            o.bootstrap = (int)v;
+            o->bootstrap = (int)v;
             break;
         case OPT_SEED: {
             char *end;
@@ -273,236 +299,244 @@ int cmd_fit(int argc, char **argv) {
             unsigned long long sv = strtoull(optarg, &end, 10);
             if (!*optarg || *end || errno || optarg[0] == '-')
                 return cli_usage("fit", "--seed: expected an integer 0..2^64-1, got '%s'", optarg);
-            o.seed = sv;
+            o->seed = sv;
             break;
         }
         case OPT_A2WIN:
             if (cli_int("fit", "--a2-window", optarg, 0, 100, &v)) return EXIT_USAGE;
-            o.a2_window = (int)v;
+            o->a2_window = (int)v;
             break;
         case OPT_STARTS:
             if (cli_int("fit", "--starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
-            o.a3_starts = (int)v;
+            o->a3_starts = (int)v;
             break;
         case OPT_THREADS:
             if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
-            o.threads = (int)v;
+            o->threads = (int)v;
             break;
         default:
             return cli_usage("fit", "unknown option");
         }
     }
     if (optind < argc) return cli_usage("fit", "unexpected argument '%s'", argv[optind]);
-    if (sweep && csv) return cli_usage("fit", "--sweep and --csv exclude each other");
-    if (nsweeps > 1) { /* sweeps compared, with this command's bootstrap and seed */
+    if (a->sweep && a->csv) return cli_usage("fit", "--sweep and --csv exclude each other");
+    return -1;
+}
+
+/* Reads a->csv into d and cr, warning on stderr about repeated rows. */
+static int read_csv(const fit_args *a, fit_data *d, csv_read *cr) {
+    char err[UTIL_ERRLEN];
+    memset(cr, 0, sizeof *cr);
+    if (fit_read_csv(d, &cr->info, a->csv, err, sizeof err)) return cli_fail("fit", "%s", err);
+    cr->ndup = fit_duplicates(d, a->collapse, cr->dupmsg, sizeof cr->dupmsg);
+    if (cr->ndup)
+        fprintf(stderr,
+                "scaling fit: warning: %s: %d row%s repeat%s an earlier row exactly (%s): "
+                "%s\n",
+                a->csv, cr->ndup, cr->ndup > 1 ? "s" : "", cr->ndup > 1 ? "" : "s", cr->dupmsg,
+                a->collapse ? "collapsed, each run counted once (--duplicates keep keeps them)"
+                            : "kept, as --duplicates keep asks (they narrow the intervals)");
+    return EXIT_OK;
+}
+
+/* Runs every law asked for into r. A law that fails is an error (exit code
+ * returned) unless --approach all, where it is kept in r->errs and skipped;
+ * nothing fitted at all is one refusal line with every approach's reason. */
+static int run_fits(const fit_args *a, const fit_data *d, fit_results *r) {
+    char err[UTIL_ERRLEN];
+    const char *csv = a->csv;
+    for (int i = 0; i < 4; i++) {
+        if (!(a->todo & bits[i])) continue;
+        int frc = i == 0   ? fit_kaplan_laws(d, &a->o, r->fk, err, sizeof err)
+                  : i == 1 ? fit_approach1(d, &a->o, r->f1, err, sizeof err)
+                  : i == 2 ? fit_approach2(d, &a->o, r->f2, err, sizeof err)
+                           : fit_approach3_fit(d, &a->o, r->f3, err, sizeof err);
+        if (frc) {
+            if (!a->all)
+                return csv ? cli_fail("fit", "%s: %s", csv, err) : cli_fail("fit", "%s", err);
+            r->errs[i] = strdup(err);
+            continue;
+        }
+        r->js[i] = i == 0   ? fit_kaplan_json(r->fk)
+                   : i == 1 ? fit_frontier_json(r->f1)
+                   : i == 2 ? fit_frontier_json(r->f2)
+                            : fit_approach3_json(r->f3);
+        if (!r->js[i]) return cli_fail("fit", "out of memory");
+        r->ok[i] = 1;
+    }
+    if (!r->ok[0] && !r->ok[1] && !r->ok[2] && !r->ok[3]) {
+        char why[2048] = "";
+        size_t len = 0;
+        for (int i = 0; i < 4 && len < sizeof why; i++)
+            if (r->errs[i])
+                len += (size_t)snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "",
+                                        r->errs[i]);
+        return cli_fail("fit", "%s%sno law could be fitted: %s", csv ? csv : "", csv ? ": " : "",
+                        why);
+    }
+    return EXIT_OK;
+}
+
+/* The selection (fits.selection_json): what was fitted and how it was counted. */
+static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
+    const fit_opts *o = &a->o;
+    cJSON *sel = cJSON_CreateObject();
+    if (a->csv)
+        cJSON_AddStringToObject(sel, "csv", a->csv);
+    else if (a->sweep)
+        cJSON_AddStringToObject(sel, "sweep", a->sweep);
+    else
+        cJSON_AddNullToObject(sel, "sweep");
+    cJSON_AddStringToObject(sel, "params", params_name[o->params]);
+    cJSON_AddStringToObject(sel, "flops", model_flops_name(o->flops));
+    cJSON_AddNumberToObject(sel, "bootstrap", o->bootstrap);
+    cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
+    cJSON_AddBoolToObject(sel, "with_E", o->with_E);
+    cJSON_AddNumberToObject(sel, "starts", o->a3_starts);
+    cJSON_AddNumberToObject(sel, "a2_window", o->a2_window);
+    cJSON_AddNumberToObject(sel, "runs", nruns);
+    if (a->csv) {
+        cJSON_AddNumberToObject(sel, "rows", cr->info.nrows);
+        cJSON_AddNumberToObject(sel, "rows_set_aside", cr->info.nset_aside);
+        cJSON_AddNumberToObject(sel, "duplicate_rows", cr->ndup);
+        cJSON_AddStringToObject(sel, "duplicates", a->collapse ? "collapse" : "keep");
+        cJSON_AddBoolToObject(sel, "loss_bits", cr->info.loss_bits);
+        cJSON_AddStringToObject(sel, "note", cr->info.note);
+    }
+    return sel;
+}
+
+/* `scaling fit --json`: the selection and one object per law asked for. */
+static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "selection", sel);
+    for (int i = 0; i < 4; i++) {
+        if (!(a->todo & bits[i])) continue;
+        cJSON *j = r->ok[i] ? cJSON_Parse(r->js[i]) : cJSON_CreateObject();
+        if (!r->ok[i])
+            cJSON_AddStringToObject(j, "error", r->errs[i]);
+        else if (r->ids[i])
+            cJSON_AddNumberToObject(j, "fit_id", (double)r->ids[i]);
+        /* the bootstrap draws are for `scaling predict`; keep stdout readable */
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
+        cJSON_AddItemToObject(out, laws[i], j);
+    }
+    char *txt = cJSON_Print(out);
+    if (txt) puts(txt);
+    free(txt);
+    cJSON_Delete(out);
+}
+
+/* The tables: a header line, then each law beside the published values. */
+static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path,
+                       const csv_read *cr) {
+    const fit_opts *o = &a->o;
+    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n", nruns,
+           a->csv     ? a->csv
+           : a->sweep ? a->sweep
+                      : db_path,
+           params_name[o->params], model_flops_name(o->flops), o->bootstrap,
+           (unsigned long long)o->seed);
+    if (a->csv && (cr->info.nrows != nruns || cr->ndup))
+        printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", cr->info.nrows,
+               cr->ndup, a->collapse ? "collapsed" : "kept", cr->info.nset_aside);
+    if (cr->info.note[0]) printf("  note: %s\n", cr->info.note);
+    printf("\n");
+    for (int i = 0; i < 4; i++) {
+        if (!(a->todo & bits[i])) continue;
+        if (!r->ok[i]) {
+            printf("%s: skipped: %s\n\n", laws[i], r->errs[i]);
+            continue;
+        }
+        if (i == 0) print_kaplan(r->fk, o->with_E, nruns);
+        if (i == 1) print_frontier(1, r->f1, nruns);
+        if (i == 2) print_frontier(2, r->f2, nruns);
+        if (i == 3) print_a3(r->f3);
+        if (cr->info.loss_bits && (i == 0 || i == 3))
+            printf("  note: losses in bits per token; the published values are in nats per "
+                   "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
+        if (r->ids[i]) printf("  stored as fit %lld\n", (long long)r->ids[i]);
+        printf("\n");
+    }
+}
+
+int cmd_fit(int argc, char **argv) {
+    fit_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    if (a.nsweeps > 1) { /* sweeps compared, with this command's bootstrap and seed */
         plot_opts po;
         plot_opts_defaults(&po);
-        po.bootstrap = o.bootstrap;
-        po.seed = o.seed;
-        po.a3_starts = o.a3_starts;
-        return cli_compare("fit", db ? db : CLI_DEFAULT_DB, sweeps, nsweeps, &po, NULL, 0);
+        po.bootstrap = a.o.bootstrap;
+        po.seed = a.o.seed;
+        po.a3_starts = a.o.a3_starts;
+        return cli_compare("fit", a.db ? a.db : CLI_DEFAULT_DB, a.sweeps, a.nsweeps, &po, NULL,
+                           0);
     }
-    if (!csv) {
-        int pick = cli_pick_sweep("fit", db ? db : CLI_DEFAULT_DB, &sweep);
-        if (pick >= 0) return pick;
-    }
-
+    /* one sweep: the one named, or the database's only one */
+    if (!a.csv && (rc = cli_pick_sweep("fit", a.db ? a.db : CLI_DEFAULT_DB, &a.sweep)) >= 0)
+        return rc;
+    rc = EXIT_OK;
     char err[UTIL_ERRLEN];
     store *s = NULL;
     fit_data d = {0, NULL};
-    int rc = EXIT_OK, store_it = !nostore && (!csv || db);
-    const char *db_path = db ? db : CLI_DEFAULT_DB;
-    fit_frontier *f1 = calloc(1, sizeof *f1), *f2 = calloc(1, sizeof *f2);
-    fit_approach3 *f3 = calloc(1, sizeof *f3);
-    fit_kaplan *fk = calloc(1, sizeof *fk);
-    char *js[4] = {NULL, NULL, NULL, NULL}, *errs[4] = {NULL, NULL, NULL, NULL};
-    cJSON *out = NULL;
-    if (!f1 || !f2 || !f3 || !fk) {
+    csv_read cr;
+    memset(&cr, 0, sizeof cr);
+    int store_it = !a.nostore && (!a.csv || a.db);
+    const char *db_path = a.db ? a.db : CLI_DEFAULT_DB;
+    fit_results r = {.fk = calloc(1, sizeof *r.fk),
+                     .f1 = calloc(1, sizeof *r.f1),
+                     .f2 = calloc(1, sizeof *r.f2),
+                     .f3 = calloc(1, sizeof *r.f3)};
+    cJSON *sel = NULL;
+    char *sel_json = NULL;
+    if (!r.f1 || !r.f2 || !r.f3 || !r.fk) {
         rc = cli_fail("fit", "out of memory");
         goto done;
     }
     /* A CSV is read, and fitted, before its database is opened: a refused
      * file or design leaves no database behind. */
-    fit_csv_info info;
-    char dupmsg[400] = "";
-    int ndup = 0;
-    memset(&info, 0, sizeof info);
-    if (csv) {
-        if (fit_read_csv(&d, &info, csv, err, sizeof err)) {
-            rc = cli_fail("fit", "%s", err);
-            goto done;
-        }
-        ndup = fit_duplicates(&d, collapse, dupmsg, sizeof dupmsg);
-        if (ndup)
-            fprintf(stderr,
-                    "scaling fit: warning: %s: %d row%s repeat%s an earlier row exactly (%s): "
-                    "%s\n",
-                    csv, ndup, ndup > 1 ? "s" : "", ndup > 1 ? "" : "s", dupmsg,
-                    collapse ? "collapsed, each run counted once (--duplicates keep keeps them)"
-                             : "kept, as --duplicates keep asks (they narrow the intervals)");
-    }
-    if (!csv) {
-        if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err)) {
-            rc = cli_fail("fit", "%s", err);
-            goto done;
-        }
-    }
-    if (!csv && fit_load_store(&d, s, sweep, err, sizeof err)) {
+    if (a.csv) {
+        if ((rc = read_csv(&a, &d, &cr))) goto done;
+    } else if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err) ||
+               fit_load_store(&d, s, a.sweep, err, sizeof err)) {
         rc = cli_fail("fit", "%s", err);
         goto done;
     }
     if (d.nruns == 0) {
-        rc = cli_fail("fit", "no finished runs%s%s in %s", sweep ? " in sweep " : "",
-                      sweep ? sweep : "", db_path);
+        rc = cli_fail("fit", "no finished runs%s%s in %s", a.sweep ? " in sweep " : "",
+                      a.sweep ? a.sweep : "", db_path);
         goto done;
     }
-
-    /* Fit; laws[i] names the fits table's law of slot i. */
-    static const char *laws[4] = {"kaplan", "approach1", "approach2", "approach3"};
-    static const int bits[4] = {DO_KAPLAN, DO_A1, DO_A2, DO_A3};
-    int ok[4] = {0};
-    for (int i = 0; i < 4; i++) {
-        if (!(todo & bits[i])) continue;
-        int frc = i == 0   ? fit_kaplan_laws(&d, &o, fk, err, sizeof err)
-                  : i == 1 ? fit_approach1(&d, &o, f1, err, sizeof err)
-                  : i == 2 ? fit_approach2(&d, &o, f2, err, sizeof err)
-                           : fit_approach3_fit(&d, &o, f3, err, sizeof err);
-        if (frc) {
-            if (!all) {
-                rc = csv ? cli_fail("fit", "%s: %s", csv, err) : cli_fail("fit", "%s", err);
-                goto done;
-            }
-            errs[i] = strdup(err);
-            continue;
-        }
-        js[i] = i == 0   ? fit_kaplan_json(fk)
-                : i == 1 ? fit_frontier_json(f1)
-                : i == 2 ? fit_frontier_json(f2)
-                         : fit_approach3_json(f3);
-        if (!js[i]) {
-            rc = cli_fail("fit", "out of memory");
-            goto done;
-        }
-        ok[i] = 1;
-    }
-
-    /* Nothing fitted is a refusal: one line with every approach's reason. */
-    if (!ok[0] && !ok[1] && !ok[2] && !ok[3]) {
-        char why[2048] = "";
-        size_t len = 0;
-        for (int i = 0; i < 4 && len < sizeof why; i++)
-            if (errs[i])
-                len +=
-                    (size_t)snprintf(why + len, sizeof why - len, "%s%s", len ? "; " : "", errs[i]);
-        rc =
-            cli_fail("fit", "%s%sno law could be fitted: %s", csv ? csv : "", csv ? ": " : "", why);
-        goto done;
-    }
-
-    /* The selection: what was fitted and how it was counted. */
-    cJSON *sel = cJSON_CreateObject();
-    if (csv)
-        cJSON_AddStringToObject(sel, "csv", csv);
-    else if (sweep)
-        cJSON_AddStringToObject(sel, "sweep", sweep);
-    else
-        cJSON_AddNullToObject(sel, "sweep");
-    cJSON_AddStringToObject(sel, "params", params_name[o.params]);
-    cJSON_AddStringToObject(sel, "flops", flops_name[o.flops]);
-    cJSON_AddNumberToObject(sel, "bootstrap", o.bootstrap);
-    cJSON_AddNumberToObject(sel, "seed", (double)o.seed);
-    cJSON_AddBoolToObject(sel, "with_E", o.with_E);
-    cJSON_AddNumberToObject(sel, "starts", o.a3_starts);
-    cJSON_AddNumberToObject(sel, "a2_window", o.a2_window);
-    cJSON_AddNumberToObject(sel, "runs", d.nruns);
-    if (csv) {
-        cJSON_AddNumberToObject(sel, "rows", info.nrows);
-        cJSON_AddNumberToObject(sel, "rows_set_aside", info.nset_aside);
-        cJSON_AddNumberToObject(sel, "duplicate_rows", ndup);
-        cJSON_AddStringToObject(sel, "duplicates", collapse ? "collapse" : "keep");
-        cJSON_AddBoolToObject(sel, "loss_bits", info.loss_bits);
-        cJSON_AddStringToObject(sel, "note", info.note);
-    }
-    char *sel_json = cJSON_PrintUnformatted(sel);
-
-    int64_t ids[4] = {0, 0, 0, 0};
+    if ((rc = run_fits(&a, &d, &r))) goto done;
+    sel = selection(&a, d.nruns, &cr);
+    sel_json = cJSON_PrintUnformatted(sel);
     /* a CSV's database is opened (created) only when there is a fit to store */
-    if (store_it && !s && (ok[0] || ok[1] || ok[2] || ok[3]) &&
-        store_open(&s, db_path, STORE_CREATE, err, sizeof err)) {
-        cJSON_Delete(sel);
-        free(sel_json);
+    if (store_it && !s && store_open(&s, db_path, STORE_CREATE, err, sizeof err)) {
         rc = cli_fail("fit", "%s", err);
         goto done;
     }
-    if (store_it && s)
-        for (int i = 0; i < 4; i++) {
-            if (!ok[i]) continue;
-            if (store_add_fit(s, csv ? NULL : sweep, laws[i], js[i], sel_json, &ids[i], err,
-                              sizeof err)) {
-                cJSON_Delete(sel);
-                free(sel_json);
-                rc = cli_fail("fit", "%s", err);
-                goto done;
-            }
+    for (int i = 0; store_it && i < 4; i++)
+        if (r.ok[i] && store_add_fit(s, a.csv ? NULL : a.sweep, laws[i], r.js[i], sel_json,
+                                     &r.ids[i], err, sizeof err)) {
+            rc = cli_fail("fit", "%s", err);
+            goto done;
         }
-
-    if (json) {
-        out = cJSON_CreateObject();
-        cJSON_AddItemToObject(out, "selection", sel);
+    if (a.json) {
+        print_json(&a, &r, sel);
         sel = NULL;
-        for (int i = 0; i < 4; i++) {
-            if (!(todo & bits[i])) continue;
-            cJSON *j = ok[i] ? cJSON_Parse(js[i]) : cJSON_CreateObject();
-            if (!ok[i])
-                cJSON_AddStringToObject(j, "error", errs[i]);
-            else if (ids[i])
-                cJSON_AddNumberToObject(j, "fit_id", (double)ids[i]);
-            /* the bootstrap draws are for `scaling predict`; keep stdout readable */
-            cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
-            cJSON_AddItemToObject(out, laws[i], j);
-        }
-        char *txt = cJSON_Print(out);
-        if (txt) puts(txt);
-        free(txt);
     } else {
-        printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n",
-               d.nruns,
-               csv     ? csv
-               : sweep ? sweep
-                       : db_path,
-               params_name[o.params], flops_name[o.flops], o.bootstrap, (unsigned long long)o.seed);
-        if (csv && (info.nrows != d.nruns || ndup))
-            printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", info.nrows, ndup,
-                   collapse ? "collapsed" : "kept", info.nset_aside);
-        if (info.note[0]) printf("  note: %s\n", info.note);
-        printf("\n");
-        for (int i = 0; i < 4; i++) {
-            if (!(todo & bits[i])) continue;
-            if (!ok[i]) {
-                printf("%s: skipped: %s\n\n", laws[i], errs[i]);
-                continue;
-            }
-            if (i == 0) print_kaplan(fk, o.with_E, d.nruns);
-            if (i == 1) print_frontier(1, f1, d.nruns);
-            if (i == 2) print_frontier(2, f2, d.nruns);
-            if (i == 3) print_a3(f3);
-            if (info.loss_bits && (i == 0 || i == 3))
-                printf("  note: losses in bits per token; the published values are in nats per "
-                       "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
-            if (ids[i]) printf("  stored as fit %lld\n", (long long)ids[i]);
-            printf("\n");
-        }
+        print_text(&a, &r, d.nruns, db_path, &cr);
     }
+done:
     cJSON_Delete(sel);
     free(sel_json);
-done:
-    cJSON_Delete(out);
     for (int i = 0; i < 4; i++)
-        free(js[i]), free(errs[i]);
-    free(f1);
-    free(f2);
-    free(f3);
-    free(fk);
+        free(r.js[i]), free(r.errs[i]);
+    free(r.f1);
+    free(r.f2);
+    free(r.f3);
+    free(r.fk);
     fit_data_free(&d);
     store_close(s);
     return rc;

@@ -17,7 +17,10 @@ static const char *usage_text =
     "planned or running in OUT.db is updated; a run whose configuration or final\n"
     "results differ, and a sweep whose file differs, is a conflict: reported on\n"
     "stderr and left as it is in OUT.db. Fits are appended unless identical.\n"
-    "Exit status 1 if an input could not be merged (it is then left out whole).\n";
+    "A shard may be merged while its sweep runs: a run further along in IN.db\n"
+    "(a later status, or a longer curve) updates OUT.db's copy.\n"
+    "Exit status 1 if an input could not be merged (it is then left out whole)\n"
+    "or a conflict remains.\n";
 
 int cmd_merge(int argc, char **argv) {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -48,9 +51,11 @@ int cmd_merge(int argc, char **argv) {
                argv[i], ms.runs_added, ms.runs_updated, ms.conflicts, ms.sweeps_added,
                (long long)ms.steps_added, (long long)ms.evals_added, ms.fits_added);
     }
-    if (total_conflicts)
+    if (total_conflicts) {
         fprintf(stderr, "scaling merge: %d conflicts left as they were in %s (see above)\n",
                 total_conflicts, outp);
+        rc = EXIT_FAIL;
+    }
     store_close(s);
     return rc;
 }

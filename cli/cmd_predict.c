@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +40,6 @@ static const char *usage_text =
     "  -h, --help    this help\n";
 
 enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
-enum { Q_N = FIT_PRED_N, Q_D = FIT_PRED_D, Q_TPP = FIT_PRED_TPP, Q_L = FIT_PRED_L, NQ = FIT_NPRED };
 
 /* An interval that says nothing (zero width, orders of magnitude wide) is
  * not printed as if it were certainty: "n/a" and why (issue 17). */
@@ -67,9 +65,6 @@ static void print_val(const char *name, double est, double lo, double hi, int po
     printf("\n");
 }
 
-/* Predicts at C from stored fit `id` (law and params JSON as stored): prints
- * one block, or adds one object to `out` when it is not NULL. Returns
- * EXIT_OK or the exit code of a reported failure. */
 /* How N and C were counted for a fit (its selection JSON): "total" or
  * "nonembedding", and "chinchilla", "kaplan" or "6nd"; "" where not recorded. */
 static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) {
@@ -81,68 +76,53 @@ static void fit_counting(const char *sj, char *cparams, char *cflops, size_t n) 
     cJSON_Delete(sel);
 }
 
-/* The largest compute among the sweep's finished runs, in FLOPs counted as
+/* The largest compute among the sweep's finished runs d, in FLOPs counted as
  * the fit counted them (a fit with Kaplan's counting measures C in Kaplan's
- * FLOPs): tokens x FLOPs per token, or the nominal budget of an IsoFLOP sweep
- * that counted the same way. 0 when there is none. */
-static double largest_compute(sqlite3 *db, const char *sweep, const char *cparams,
+ * FLOPs): each run's tokens x FLOPs per token, or the nominal budget when the
+ * sweep (plan_flops, its plan's "flops") planned its budgets with the fit's
+ * counting (the runs' own FLOPs differ from it by whole-step rounding). 0 when
+ * there is none. */
+static double largest_compute(const fit_data *d, const char *plan_flops, const char *cparams,
                               const char *cflops) {
-    const char *fpt = !strcmp(cflops, "kaplan") ? "flops_per_token_kaplan"
-                      : !strcmp(cflops, "6nd")
-                          ? (!strcmp(cparams, "nonembedding") ? "6.0 * params_nonembedding"
-                                                              : "6.0 * params_total")
-                          : "flops_per_token_chinchilla";
-    /* The nominal budget when the sweep planned its budgets with the fit's
-     * counting (the runs' own FLOPs differ from it by whole-step rounding). */
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT CASE WHEN ?2 <> '6nd' AND MAX(compute_budget) IS NOT NULL AND "
-             "(SELECT json_extract(plan_json, '$.flops') FROM sweeps WHERE name = ?1) = ?2 "
-             "THEN MAX(compute_budget) ELSE MAX(CAST(tokens AS REAL) * %s) END "
-             "FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " AND status = 'done' AND " STORE_SQL_FITTED,
-             fpt);
-    sqlite3_stmt *st = NULL;
-    double C = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, sweep, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, cflops, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-            C = sqlite3_column_double(st, 0);
+    fit_params p = !strcmp(cparams, "nonembedding") ? FIT_PARAMS_NONEMB : FIT_PARAMS_TOTAL;
+    model_flops_count f = MODEL_FLOPS_CHINCHILLA;
+    model_flops_parse(cflops, &f); /* unrecorded: the fits' default */
+    int nominal = strcmp(cflops, "6nd") && plan_flops && !strcmp(plan_flops, cflops);
+    double C = 0, B = 0;
+    for (int i = 0; i < d->nruns; i++) {
+        double c = fit_run_flops(&d->runs[i], p, f);
+        if (c > C) C = c;
+        if (d->runs[i].budget > B) B = d->runs[i].budget;
     }
-    sqlite3_finalize(st);
-    return C;
+    return nominal && B > 0 ? B : C;
 }
 
+/* The "flops" counting the sweep's plan used ("" when unknown) into out. */
+static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *err, size_t errlen) {
+    store_sweep_row *sw = NULL;
+    int ns = 0, rc = store_read_sweeps(s, sweep, &sw, &ns, err, errlen);
+    out[0] = 0;
+    if (rc) return rc;
+    cJSON *plan = ns ? cJSON_Parse(sw[0].plan_json) : NULL;
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(plan, "flops"));
+    snprintf(out, n, "%s", v ? v : "");
+    cJSON_Delete(plan);
+    store_sweep_rows_free(sw, ns);
+    return 0;
+}
+
+/* Predicts at C from stored fit `id` (law and params JSON as stored): prints
+ * one block, or adds one object to `out` when it is not NULL. Returns
+ * EXIT_OK or the exit code of a reported failure. */
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
                        const char *cparams, const char *cflops, double C, double Cmax,
                        cJSON *out) {
     char err[UTIL_ERRLEN];
-    int a3 = law && !strcmp(law, "approach3");
-    if (!law || (!a3 && strcmp(law, "approach1") && strcmp(law, "approach2")))
-        return cli_fail("predict", "fit %lld is a '%s' fit; predict needs approach1, 2 or 3", id,
-                        law ? law : "?");
-    fit_approach3 *f3 = a3 ? calloc(1, sizeof *f3) : NULL;
-    fit_frontier *ff = a3 ? NULL : calloc(1, sizeof *ff);
-    int rc = EXIT_OK;
-    if (!f3 && !ff) {
-        rc = cli_fail("predict", "out of memory");
-        goto done;
-    }
-    if (a3 ? fit_approach3_from_json(f3, pj ? pj : "", err, sizeof err)
-           : fit_frontier_from_json(ff, pj ? pj : "", err, sizeof err)) {
-        rc = cli_fail("predict", "fit %lld: %s", id, err);
-        goto done;
-    }
-
-    /* Point estimates and intervals over the bootstrap draws: the same
-     * function as the report's headline. */
-    double est[NQ], lo[NQ], hi[NQ];
-    int ns = a3 ? f3->nsamples : ff->nsamples;
-    if (fit_predict(a3 ? NULL : ff, a3 ? f3 : NULL, C, est, lo, hi)) {
-        rc = cli_fail("predict", "out of memory");
-        goto done;
-    }
-    /* How far beyond the data: C over the largest budget the fit saw. */
+    fit_prediction p;
+    if (fit_predict(law, pj, C, &p, err, sizeof err))
+        return cli_fail("predict", "fit %lld: %s", id, err);
+    /* How far beyond the data: C over the largest budget the fit saw (0:
+     * unknown, a fit without its sweep's runs). */
     double beyond = Cmax > 0 ? C / Cmax : NAN;
     char extrap[160] = "";
     if (isfinite(beyond) && beyond > 1.05)
@@ -150,29 +130,9 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
                  beyond, Cmax);
     else if (isfinite(beyond))
         snprintf(extrap, sizeof extrap, "within the fitted budgets (largest %.3g FLOPs)", Cmax);
-    const fit_val *a = a3 ? &f3->a : &ff->a, *b = a3 ? &f3->b : &ff->b;
-    /* A fit whose parameters sat at a bound or were not identified predicts
-     * what its optimiser happened to reach: say which, beside the numbers. */
-    char caution[200] = "";
-    {
-        const fit_val *v[7] = {a, b, a, b, a, b, a};
-        static const char *const nm3[7] = {"E", "A", "B", "alpha", "beta", "a", "b"};
-        static const char *const nm2[2] = {"a", "b"};
-        const char *const *nm = a3 ? nm3 : nm2;
-        if (a3) {
-            const fit_val *w[5] = {&f3->E, &f3->A, &f3->B, &f3->alpha, &f3->beta};
-            for (int k = 0; k < 5; k++)
-                v[k] = w[k];
-            v[5] = a, v[6] = b;
-        }
-        size_t len = 0;
-        for (int k = 0; k < (a3 ? 7 : 2) && len < sizeof caution; k++)
-            if (v[k]->flags)
-                len += (size_t)snprintf(caution + len, sizeof caution - len, "%s%s",
-                                        len ? ", " : "", nm[k]);
-    }
-
-    static const char *names[NQ] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
+    int a3 = !strcmp(law, "approach3");
+    static const char *names[4] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
+    const fit_val *q[4] = {&p.N, &p.D, &p.tpp, &p.L};
     if (out) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "fit_id", (double)id);
@@ -181,42 +141,39 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cparams) cJSON_AddStringToObject(o, "params", cparams);
         if (*cflops) cJSON_AddStringToObject(o, "flops", cflops);
         cJSON_AddNumberToObject(o, "compute", C);
-        cJSON_AddNumberToObject(o, "bootstrap_draws", ns);
-        if (*caution) cJSON_AddStringToObject(o, "caution", caution);
-        if (ns < 2)
+        cJSON_AddNumberToObject(o, "bootstrap_draws", p.nsamples);
+        if (*p.caution) cJSON_AddStringToObject(o, "caution", p.caution);
+        if (p.nsamples < 2)
             cJSON_AddStringToObject(o, "intervals_na", "fewer than 2 bootstrap draws stored");
         if (isfinite(beyond)) {
             cJSON_AddNumberToObject(o, "largest_fitted_compute", Cmax);
             cJSON_AddNumberToObject(o, "extrapolation", beyond);
         }
-        add_val(o, "a", a->est, a->lo, a->hi, 0);
-        add_val(o, "b", b->est, b->lo, b->hi, 0);
-        for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) add_val(o, names[k], est[k], lo[k], hi[k], 1);
+        add_val(o, "a", p.a.est, p.a.lo, p.a.hi, 0);
+        add_val(o, "b", p.b.est, p.b.lo, p.b.hi, 0);
+        for (int k = 0; k < 4; k++)
+            if (k != 3 || a3) add_val(o, names[k], q[k]->est, q[k]->lo, q[k]->hi, 1);
         cJSON_AddItemToArray(out, o);
     } else {
         printf("fit %lld (%s%s%s), compute %.4g FLOPs, %d bootstrap draws", id, law,
-               sweep ? ", sweep " : "", sweep ? sweep : "", C, ns);
+               sweep ? ", sweep " : "", sweep ? sweep : "", C, p.nsamples);
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
         if (*extrap) printf("  extrapolation: %s\n", extrap);
-        if (ns < 2)
+        if (p.nsamples < 2)
             printf("  intervals n/a: %d bootstrap draw%s stored with the fit (2 or more are "
                    "needed; refit with --bootstrap N, or the resamples could not be fitted)\n",
-                   ns, ns == 1 ? "" : "s");
-        print_val("a (N_opt ~ C^a)", a->est, a->lo, a->hi, 0);
-        print_val("b (D_opt ~ C^b)", b->est, b->lo, b->hi, 0);
-        for (int k = 0; k < NQ; k++)
-            if (k != Q_L || a3) print_val(names[k], est[k], lo[k], hi[k], 1);
-        if (*caution)
+                   p.nsamples, p.nsamples == 1 ? "" : "s");
+        print_val("a (N_opt ~ C^a)", p.a.est, p.a.lo, p.a.hi, 0);
+        print_val("b (D_opt ~ C^b)", p.b.est, p.b.lo, p.b.hi, 0);
+        for (int k = 0; k < 4; k++)
+            if (k != 3 || a3) print_val(names[k], q[k]->est, q[k]->lo, q[k]->hi, 1);
+        if (*p.caution)
             printf("  caution: %s at a bound or not identified in this fit (scaling fit prints "
                    "which); read these predictions as the optimiser's, not the data's\n",
-                   caution);
+                   p.caution);
     }
-done:
-    free(f3);
-    free(ff);
-    return rc;
+    return EXIT_OK;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -234,9 +191,6 @@ int cmd_predict(int argc, char **argv) {
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            fputs(usage_text, stdout);
-            return EXIT_OK;
         case OPT_COMPUTE:
             if (cli_double("predict", "--compute", optarg, 1e-300, 1e300, &C)) return EXIT_USAGE;
             break;
@@ -246,6 +200,9 @@ int cmd_predict(int argc, char **argv) {
         case OPT_SWEEP:
             sweep = optarg;
             break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
         case OPT_DB:
             db = optarg;
             break;
@@ -260,9 +217,11 @@ int cmd_predict(int argc, char **argv) {
     if (sweep && fit_id) return cli_usage("predict", "--sweep and --fit exclude each other");
     if (!sweep && !isfinite(C)) return cli_usage("predict", "--compute C is required");
 
-    char err[UTIL_ERRLEN];
+    char err[UTIL_ERRLEN], pflops[32] = "";
     store *s = NULL;
-    sqlite3_stmt *st = NULL;
+    fit_data d = {0, NULL};
+    store_fit_row *fits = NULL;
+    int nfits = 0;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     int rc = EXIT_OK, found = 0;
     if (json && !arr) return cli_fail("predict", "out of memory");
@@ -270,39 +229,53 @@ int cmd_predict(int argc, char **argv) {
         rc = cli_fail("predict", "%s", err);
         goto done;
     }
-    sqlite3 *sdb = store_db(s);
     /* Without --compute, each fit of the sweep is read at the sweep's
      * largest run, in that fit's own FLOP counting. */
-    int largest = sweep && !isfinite(C);
-    if (largest && !(largest_compute(sdb, sweep, "total", "chinchilla") > 0)) {
+    int largest = sweep && !isfinite(C), loaded = 0;
+    if (sweep) {
+        if ((rc = cli_pick_sweep("predict", db, &sweep)) >= 0) goto done;
+        rc = EXIT_OK;
+    }
+    /* the sweep's runs: its largest budget, and how far a prediction reaches
+     * beyond it */
+    if (sweep && (fit_load_store(&d, s, sweep, err, sizeof err) ||
+                  plan_flops(s, sweep, pflops, sizeof pflops, err, sizeof err))) {
+        rc = cli_fail("predict", "%s", err);
+        goto done;
+    }
+    loaded = sweep != NULL;
+    if (largest && !(largest_compute(&d, pflops, "total", "chinchilla") > 0)) {
         rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
         goto done;
     }
-    const char *sql =
-        fit_id  ? "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE id = ?1"
-        : sweep ? "SELECT id, law, sweep, params_json, selection_json FROM fits f WHERE sweep = ?2 "
-                  "AND law IN ('approach1', 'approach2', 'approach3') AND id = "
-                  "(SELECT id FROM fits g WHERE g.sweep = f.sweep AND g.law = f.law "
-                  "ORDER BY created DESC, id DESC LIMIT 1) ORDER BY law"
-                : "SELECT id, law, sweep, params_json, selection_json FROM fits WHERE law = "
-                  "'approach3' "
-                  "ORDER BY created DESC, id DESC LIMIT 1";
-    if (sqlite3_prepare_v2(sdb, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = cli_fail("predict", "%s: %s", db, sqlite3_errmsg(sdb));
-        goto done;
-    }
-    if (fit_id) sqlite3_bind_int64(st, 1, fit_id);
-    if (sweep) sqlite3_bind_text(st, 2, sweep, -1, SQLITE_STATIC);
-    while (rc == EXIT_OK && sqlite3_step(st) == SQLITE_ROW) {
+    /* The fit asked for; else the latest of each approach for the sweep; else
+     * the latest Approach 3 fit. */
+    static const char *const laws[3] = {"approach1", "approach2", "approach3"};
+    for (int k = fit_id ? 0 : sweep ? 0 : 2; rc == EXIT_OK && k < (fit_id ? 1 : 3); k++) {
+        store_fit_rows_free(fits, nfits);
+        fits = NULL;
+        if (fit_id ? store_get_fit(s, fit_id, &fits, &nfits, err, sizeof err)
+                   : store_latest_fit(s, sweep, laws[k], &fits, &nfits, err, sizeof err)) {
+            rc = cli_fail("predict", "%s", err);
+            goto done;
+        }
+        if (!nfits) continue;
+        const store_fit_row *f = &fits[0];
         char cparams[32], cflops[32];
-        fit_counting((const char *)sqlite3_column_text(st, 4), cparams, cflops, sizeof cparams);
-        const char *fsweep = (const char *)sqlite3_column_text(st, 2);
-        double Cmax = fsweep ? largest_compute(sdb, fsweep, cparams, cflops) : 0;
+        fit_counting(f->selection_json, cparams, cflops, sizeof cparams);
+        if (!loaded && f->sweep[0]) { /* --fit ID: the runs of the fit's sweep */
+            if (fit_load_store(&d, s, f->sweep, err, sizeof err) ||
+                plan_flops(s, f->sweep, pflops, sizeof pflops, err, sizeof err)) {
+                rc = cli_fail("predict", "%s", err);
+                goto done;
+            }
+            loaded = 1;
+        }
+        double Cmax = loaded ? largest_compute(&d, pflops, cparams, cflops) : 0;
         double Cf = largest ? Cmax : C;
         if (!found++) C = Cf; /* the top-level "compute" of --json */
-        rc = predict_one(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                         fsweep, (const char *)sqlite3_column_text(st, 3), cparams, cflops, Cf,
-                         Cmax, arr);
+        rc = predict_one(f->id, f->law, f->sweep[0] ? f->sweep : NULL, f->params_json, cparams,
+                         cflops, Cf, Cmax, arr);
     }
     if (rc == EXIT_OK && !found) {
         rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
@@ -330,7 +303,8 @@ int cmd_predict(int argc, char **argv) {
         if (sweep) cJSON_Delete(top);
     }
 done:
-    sqlite3_finalize(st);
+    store_fit_rows_free(fits, nfits);
+    fit_data_free(&d);
     store_close(s);
     cJSON_Delete(arr);
     return rc;

@@ -127,10 +127,10 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
            "counted by %s\n",
            plan->name, sweep_mode_name(plan->mode), n, n < plan->nruns ? " in this shard" : "",
            plan->data_dir, (unsigned long long)plan->data.train_tokens, plan->data.vocab,
-           sweep_flops_name(plan->flops_count));
+           model_flops_name(plan->flops_count));
     printf("%-16s %-12s %-14s %10s %10s %10s %11s %10s %7s %9s\n", "id", "label", "shape",
            "N_nonemb", "N_total", "target", "tokens", "FLOPs", "epochs", "est");
-    double flops = 0, secs = 0;
+    double flops = 0, trained = 0, secs = 0;
     for (int k = 0; k < n; k++) {
         const sweep_item *r = &plan->runs[order[k]];
         const model_shape *s = &r->cfg.shape;
@@ -141,14 +141,23 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
         else
             snprintf(target, sizeof target, "-");
         fmt_time(estimated ? r->est_seconds : NAN, est, sizeof est);
-        printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s\n", r->id,
-               r->label, shape, (long long)r->counts.nonembedding, (long long)r->counts.total,
-               target, (long long)r->cfg.tokens, r->flops, r->epochs, est,
-               r->epochs > 4 ? "  !" : "");
+        printf("%-16s %-12.12s %-14s %10lld %10lld %10s %11lld %10.3g %7.2f %9s%s", r->id, r->label,
+               shape, (long long)r->counts.nonembedding, (long long)r->counts.total, target,
+               (long long)r->cfg.tokens, r->flops, r->epochs, est, r->epochs > 4 ? "  !" : "");
+        if (r->parent >= 0)
+            printf("  branch of %s at %lld tokens: trains %.3g FLOPs", r->cfg.fork_parent,
+                   (long long)r->cfg.fork_tokens, r->flops_trained);
+        else if (r->cfg.nkeep > 0)
+            printf("  trunk: %d fork point%s", r->cfg.nkeep, r->cfg.nkeep == 1 ? "" : "s");
+        printf("\n");
         flops += r->flops;
+        trained += r->flops_trained;
         secs += estimated ? r->est_seconds : 0;
     }
     printf("total: %d runs, %.4g FLOPs", n, flops);
+    if (trained != flops) /* WSD branches train only from their fork on */
+        printf(" in nominal budgets, %.4g FLOPs trained (%.3f of nominal)", trained,
+               flops > 0 ? trained / flops : NAN);
     if (estimated) {
         char a[32], b[32];
         fmt_time(secs, a, sizeof a);
@@ -288,6 +297,14 @@ int cmd_sweep(int argc, char **argv) {
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
+    /* Why this split, for the console: one-thread workers keep every core
+     * busy with no GEMM split across threads (the small sweep shapes gain
+     * little from a second thread, a second run gains a whole core). */
+    char chose[96];
+    snprintf(chose, sizeof chose, "%s%s, %ld core%s", workers ? "-j given" : "",
+             threads ? (workers ? " and --threads given" : "--threads given")
+                     : (workers ? "" : "one 1-thread worker per core"),
+             cores, cores == 1 ? "" : "s");
     if (!workers && !threads) {
         threads = 1;
         workers = cores;
@@ -334,8 +351,8 @@ int cmd_sweep(int argc, char **argv) {
         .progress = progress,
         .ctx = &u,
     };
-    printf("sweep %s: %d runs, %d worker%s x %d thread%s, database %s\n", plan.name, n,
-           (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", db);
+    printf("sweep %s: %d runs, %d worker%s x %d thread%s (%s), database %s\n", plan.name, n,
+           (int)workers, workers == 1 ? "" : "s", (int)threads, threads == 1 ? "" : "s", chose, db);
     fflush(stdout);
     sweep_progress last;
     rc = sweep_run(&plan, &o, &last, err, sizeof err);

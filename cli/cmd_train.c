@@ -37,13 +37,21 @@ static const char usage[] =
     "  --lr X              peak learning rate (default 1e-3)\n"
     "  --min-lr-frac F     cosine floor as a fraction of the peak (default 0.1)\n"
     "  --warmup N          linear warm-up steps (default 100, at most a tenth of the run)\n"
-    "  --schedule S        cosine (to 10% at the budget) | constant | fixed-cosine\n"
+    "  --schedule S        cosine (to 10% at the budget) | constant | fixed-cosine | wsd\n"
     "  --cycle-tokens N    fixed-cosine horizon in tokens, independent of --tokens\n"
+    "  --cooldown F        wsd: the last fraction F of the steps decays (default 0.2)\n"
+    "  --cooldown-shape S  wsd: 1-sqrt (default) | linear\n"
+    "  --fork RUN --at N   branch: start from run RUN's checkpoint at N tokens and go on\n"
+    "                      under this run's own schedule (docs/model.md, Branching)\n"
+    "  --fork-checkpoint P that checkpoint (default: RUN.ckpt.atN beside --checkpoint)\n"
+    "  --keep-at N[,N...]  trunk: keep a checkpoint CHECKPOINT.atN at each of these tokens\n"
     "  --weight-decay X    AdamW decay on matrices (default 0.1)\n"
     "  --grad-clip X       global-norm clip (default 1; 0 off)\n"
     "  --unique-tokens U   train on the first U training tokens only (repeated)\n"
     "  --evals K           log-spaced validations (plus the end; default 10)\n"
-    "  --eval-windows W    held-out windows per validation (default 64)\n"
+    "  --eval-windows W    held-out windows per intermediate validation (default 64)\n"
+    "  --final-eval-tokens N  score the end of the run on at most N validation tokens\n"
+    "                      (default 0: the whole validation split)\n"
     "  --patience P        stop after P validations without improvement (0 off)\n"
     "  --log-every N       steps between step lines (default 10)\n"
     "  --seed S            initialisation and data-order seed (default 1)\n"
@@ -52,7 +60,8 @@ static const char usage[] =
     "                      at the end and on SIGINT/SIGTERM)\n"
     "  --resume            continue from --checkpoint if it exists\n"
     "  --db FILE           log the run, its steps and evals into this results database\n"
-    "                      (default results.db, as every command that writes results)\n"
+    "                      (default results.db, as every command that writes results;\n"
+    "                      one process per run: a second is refused while it trains)\n"
     "  --no-db             record nothing in a database\n"
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
@@ -109,6 +118,13 @@ static int hk_start(void *vctx, const model_train_config *c, const model_train_i
            (long long)c->cycle_tokens, c->weight_decay, c->grad_clip, c->batch,
            c->micro_batch ? c->micro_batch : c->batch, (unsigned long long)c->seed, c->threads,
            info->blas_kernel, info->tokenizer);
+    if (c->schedule == SCHED_WSD)
+        printf("wsd: cooldown=%g shape=%s decay_start_step=%lld\n", c->cooldown,
+               model_cooldown_name(c->cooldown_shape),
+               (long long)model_wsd_decay_start(c, info->steps));
+    if (c->fork_parent[0])
+        printf("fork: parent=%s at_tokens=%lld checkpoint=%s\n", c->fork_parent,
+               (long long)c->fork_tokens, c->fork_checkpoint);
     if (info->eval_windows < info->eval_windows_asked)
         fprintf(stderr,
                 "scaling train: note: --eval-windows %d capped at %d: val.tok holds %llu tokens, "
@@ -147,11 +163,23 @@ static int hk_eval(void *vctx, const model_eval_rec *r, char *err, size_t errlen
         int rc = store_add_eval(x->db, x->rc->id, r->step, r->tokens, r->flops, r->val_loss,
                                 r->val_bpb, err, errlen);
         if (rc) return rc;
+        if (r->window_loss && (rc = store_put_final_eval(x->db, x->rc->id, x->rc->train.shape.n_ctx,
+                                                         r->window_loss, r->nwindows, err, errlen)))
+            return rc;
     }
-    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f\n", (long long)r->step,
-           (long long)r->tokens, r->flops, r->val_loss, r->val_bpb);
+    printf("eval step %lld tokens %lld flops %.6e val_loss %.4f val_bpb %.4f val_tokens %lld\n",
+           (long long)r->step, (long long)r->tokens, r->flops, r->val_loss, r->val_bpb,
+           (long long)r->val_tokens);
     fflush(stdout);
     return 0;
+}
+
+/* The checkpoint about to be written is ahead of every buffered step row:
+ * commit them first (model_hooks.on_checkpoint). */
+static int hk_checkpoint(void *vctx, int64_t step, char *err, size_t errlen) {
+    train_ctx *x = vctx;
+    (void)step;
+    return x->db ? store_flush(x->db, err, errlen) : 0;
 }
 
 /* Parses the command line into *rc (and --db, --quiet). Returns -1 when it
@@ -221,6 +249,18 @@ static int parse_args(int argc, char **argv, run_config *rc, const char **db_pat
         return cli_usage(C, "--micro-batch %d does not divide --batch %d", c->micro_batch,
                          c->batch);
     if (c->resume && !c->checkpoint[0]) return cli_usage(C, "--resume needs --checkpoint PATH");
+    if (!c->fork_parent[0] != !c->fork_tokens)
+        return cli_usage(C, "--fork RUN and --at N go together");
+    if (c->nkeep && !c->checkpoint[0]) return cli_usage(C, "--keep-at needs --checkpoint PATH");
+    if (c->fork_parent[0] && !c->fork_checkpoint[0]) {
+        /* the sweep's layout: every run's checkpoint is DIR/ID.ckpt */
+        const char *slash = strrchr(c->checkpoint, '/');
+        int dirlen = slash ? (int)(slash - c->checkpoint) : 1;
+        const char *dir = slash ? c->checkpoint : ".";
+        char parent[1100];
+        snprintf(parent, sizeof parent, "%.*s/%s.ckpt", dirlen, dir, c->fork_parent);
+        model_fork_path(parent, c->fork_tokens, c->fork_checkpoint, sizeof c->fork_checkpoint);
+    }
     return -1;
 }
 
@@ -234,9 +274,10 @@ static void print_end(const model_train_result *res) {
                res->best_val_loss);
     else
         printf("status: done in %.1f s\n", res->elapsed);
-    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f tokens=%lld flops=%.6e\n",
-           res->final_train_loss, res->final_val_loss, res->final_val_bpb, (long long)res->tokens,
-           res->flops);
+    printf("final train_loss=%.6f val_loss=%.6f val_bpb=%.6f val_tokens=%lld tokens=%lld "
+           "flops=%.6e\n",
+           res->final_train_loss, res->final_val_loss, res->final_val_bpb,
+           (long long)res->final_val_tokens, (long long)res->tokens, res->flops);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -263,6 +304,23 @@ int cmd_train(int argc, char **argv) {
             return cli_fail("train", "%s", err);
     }
     run_resolve(&rc, db_path ? &di : NULL);
+    if (x.db) {
+        /* one process per run: a second one would write the same rows */
+        char lock[32];
+        store_lock_holder h;
+        snprintf(lock, sizeof lock, STORE_LOCK_RUN_PREFIX "%s", rc.id);
+        char what[200];
+        snprintf(what, sizeof what, "%s", "scaling train");
+        if (rc.sweep[0]) snprintf(what, sizeof what, STORE_LOCK_WORKER " (sweep %.120s)", rc.sweep);
+        if (store_lock(x.db, lock, what, 600, &h, NULL, err, sizeof err)) {
+            fprintf(stderr, "scaling train: %s%s\n", err,
+                    h.pid ? "; run it once, or train a repeat of this configuration under "
+                            "another --seed (the seed is part of the run id)"
+                          : "");
+            store_close(x.db);
+            return EXIT_FAIL;
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -272,7 +330,11 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     rc.train.stop = &g_stop;
 
-    model_hooks hooks = {.ctx = &x, .on_start = hk_start, .on_step = hk_step, .on_eval = hk_eval};
+    model_hooks hooks = {.ctx = &x,
+                         .on_start = hk_start,
+                         .on_step = hk_step,
+                         .on_eval = hk_eval,
+                         .on_checkpoint = hk_checkpoint};
     model_train_result res;
     memset(&res, 0, sizeof res);
     int trc = model_train(&rc.train, &hooks, &res, err, sizeof err);

@@ -84,7 +84,9 @@ int data_tokfile_write(const char *path, const uint32_t *tok, size_t n, uint32_t
 
 int data_tokfile_open(data_tokfile *f, const char *path, char *err, size_t errlen) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking: opening a FIFO would otherwise wait for a writer forever;
+     * the fstat below refuses it (and anything else not a regular file) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return util_err(err, errlen, UTIL_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;

@@ -77,6 +77,47 @@ static inline uint32_t data_tokfile_get(const data_tokfile *f, uint64_t i) {
     return ((const uint32_t *)(const void *)f->tokens)[i];
 }
 
+/* ---- Training windows and batches ---------------------------------------- */
+
+/* Shuffled passes without replacement over the training windows.
+ *
+ * The first `usable` tokens of a token file are cut into nwin = (usable - 1) / T
+ * non-overlapping windows; window w is inputs [wT, wT + T) and targets shifted
+ * by one token. Epoch e visits every window once, in a permutation drawn from
+ * the stream (seed, "data-epoch", e) (Fisher–Yates). The k-th window a run
+ * draws (k = 0, 1, ...: step * batch + position in the batch) is therefore a
+ * pure function of (seed, usable, T, k): a resumed run needs only its step
+ * count, and "epochs" = k / nwin exactly. The trailing (usable - 1) mod T
+ * tokens are never trained on (< T of them). */
+typedef struct {
+    uint64_t nwin;  /* windows per epoch */
+    int T;          /* tokens per window (n_ctx) */
+    uint64_t seed;  /* the run's seed */
+    int64_t epoch;  /* epoch whose permutation `perm` holds; -1 before the first */
+    uint32_t *perm; /* (nwin) window order of `epoch` */
+} data_sampler;
+
+/* Tokens one epoch trains on: nwin * T = ((usable - 1) / T) * T, the
+ * denominator of every "epochs" figure (plan, row, trainer); 0 when no
+ * window fits. */
+static inline uint64_t data_epoch_tokens(uint64_t usable, int T) {
+    return T > 0 && usable > (uint64_t)T ? (usable - 1) / (uint64_t)T * (uint64_t)T : 0;
+}
+
+/* 0, or UTIL_EINVAL when fewer than 1 window fits (usable < T + 1) or there
+ * are 2^32 windows or more, UTIL_ENOMEM. data_sampler_free releases. */
+int data_sampler_init(data_sampler *s, uint64_t usable, int T, uint64_t seed, char *err,
+                      size_t errlen);
+void data_sampler_free(data_sampler *s);
+/* First token offset of the k-th window drawn (regenerates the permutation
+ * when k enters a new epoch: O(nwin) once per epoch, no allocation). */
+uint64_t data_sampler_start(data_sampler *s, uint64_t k);
+
+/* Copies window starts[b] (b < B) of f into inputs (B,T) and targets (B,T):
+ * inputs[b][t] = f[starts[b] + t], targets[b][t] = f[starts[b] + t + 1]. */
+void data_fill_batch(int *inputs, int *targets, const data_tokfile *f, const uint64_t *starts,
+                     int B, int T);
+
 /* ---- Prepared directories ----------------------------------------------- */
 
 /* How the validation split is chosen. By document: a seeded shuffle holds out

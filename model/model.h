@@ -1,15 +1,18 @@
 /*
  * model.h — the GPT-style decoder-only Transformer and its training loop.
  *
- * Owns: the shape → parameter layout (one contiguous buffer with named views,
- * the same layout for gradients and AdamW moments), the exact parameter and
- * FLOP counts, forward/backward on the CPU through OpenBLAS, AdamW, the
- * learning-rate schedules, evaluation, checkpoints, the configuration hash
- * (model_run_id: a run's id, which checkpoints carry), and the throughput
- * benchmark.
+ * Owns, by file: the shape → parameter layout and the exact parameter counts
+ * (shape.c: one contiguous buffer with named views, the same layout for
+ * gradients and AdamW moments); how compute is counted, FLOPs per token under
+ * each convention (flops.c); the GPT network's forward/backward and AdamW on
+ * the CPU through OpenBLAS (gpt.c, layer ops in nn.c); the learning-rate
+ * schedules (schedule.c); the configuration's defaults, its hash
+ * (model_run_id: a run's id, which checkpoints carry) and JSON (config.c);
+ * the training loop and evaluation (train.c); checkpoints (checkpoint.c);
+ * the throughput benchmark (bench.c).
  * Does not own: printing (the CLI prints what the hooks report), the results
  * database and a run's row there (run/run.h; the CLI forwards the hooks'
- * records), sweeps.
+ * records), sweeps, which model size is compute-optimal (analysis/fit.h).
  * Errors: 0 or a negative UTIL_E* code, message in the caller's buffer.
  */
 #ifndef SCALING_MODEL_H
@@ -42,7 +45,27 @@ typedef struct {
 int model_shape_check(const model_shape *s, char *err, size_t errlen);
 void model_count_params(const model_shape *s, model_counts *out);
 
-/* Training FLOPs per token (forward + backward).
+/* ---- Counting compute (flops.c) ------------------------------------------ */
+
+/* A counting convention for training compute C. The sweep planner, the
+ * trainer, the runs table and the fits all name conventions with this enum;
+ * runs.flops_per_token_* hold the counts it gives, so that nothing downstream
+ * (SQL included) recomputes FLOPs. */
+typedef enum {
+    MODEL_FLOPS_CHINCHILLA = 0, /* Hoffmann et al. 2022, Appendix F (model_flops_chinchilla) */
+    MODEL_FLOPS_KAPLAN = 1,     /* Kaplan et al. 2020, without de-embedding (model_flops_kaplan) */
+    MODEL_FLOPS_6ND = 2,        /* 6 N: 6 x params_total per token */
+} model_flops_count;
+#define MODEL_FLOPS_NCOUNTS 3
+const char *model_flops_name(model_flops_count f);               /* "chinchilla", "kaplan", "6nd" */
+int model_flops_parse(const char *name, model_flops_count *out); /* 0 or UTIL_EINVAL */
+
+/* Training FLOPs per token (forward + backward) of shape s under convention f:
+ * the one function every consumer of a convention calls (planner, trainer,
+ * runs table). */
+double model_flops_per_token(const model_shape *s, model_flops_count f);
+
+/* The conventions' formulas, and the MFU count (not a convention of C):
  * Kaplan et al. 2020 §2.1: 3 × (2N + 2 n_layer n_ctx d_model) [+ 3 × 2 d_model n_vocab
  * when de-embedding is counted, with_deembed != 0].
  * Hoffmann et al. 2022 Appendix F: 3 × forward, forward counted op by op.
@@ -52,11 +75,47 @@ double model_flops_kaplan(const model_shape *s, int with_deembed);
 double model_flops_chinchilla(const model_shape *s);
 double model_flops_mfu(const model_shape *s);
 
+/* A convention along a family of shapes, as a budget needs it: FLOPs per
+ * token at each model size N (parameters, counted as the caller counts them),
+ * N ascending. Between sizes ln(FLOPs per token) is interpolated linearly in
+ * ln N; outside them FLOPs per token / N is held at its value at the nearest
+ * size; with no sizes (n = 0) the count is 6 N. */
+#define MODEL_FRONTIER_MAX 256
+typedef struct {
+    int n;
+    double N[MODEL_FRONTIER_MAX];   /* parameters, ascending, distinct */
+    double fpt[MODEL_FRONTIER_MAX]; /* training FLOPs per token at N[i] */
+} model_flops_frontier;
+
+/* Adds the size (N, FLOPs per token fpt), kept in order; a size already
+ * present keeps its first count. UTIL_EINVAL (nothing added) when N or fpt
+ * is not finite and positive, or the frontier is full. */
+int model_frontier_add(model_flops_frontier *f, double N, double fpt);
+/* FLOPs per token at size N along f (see above). */
+double model_frontier_fpt(const model_flops_frontier *f, double N);
+/* A budget C split along f at size N: the tokens D = C / FLOPs per token(N)
+ * that spend C. The one conversion of C into (N, D) that the planner's
+ * counterpart in the fits (Approaches 1-3, predict, the figures) all use. */
+double model_frontier_tokens(const model_flops_frontier *f, double C, double N);
+
 /* ---- Training configuration -------------------------------------------- */
 
-typedef enum { SCHED_COSINE = 0, SCHED_CONSTANT = 1, SCHED_FIXED_COSINE = 2 } model_sched;
-const char *model_sched_name(model_sched s);               /* "cosine", ... */
+typedef enum {
+    SCHED_COSINE = 0,
+    SCHED_CONSTANT = 1,
+    SCHED_FIXED_COSINE = 2,
+    SCHED_WSD = 3, /* warm-up, stable, decay (Hägele et al. 2024, arXiv 2405.18392) */
+} model_sched;
+const char *model_sched_name(model_sched s);               /* "cosine", ... "wsd" */
 int model_sched_parse(const char *name, model_sched *out); /* 0 or UTIL_EINVAL */
+
+/* Shape of the WSD cooldown: 1 - sqrt(p) (Hägele et al.'s best) or 1 - p. */
+typedef enum { COOLDOWN_1_SQRT = 0, COOLDOWN_LINEAR = 1 } model_cooldown;
+const char *model_cooldown_name(model_cooldown s);               /* "1-sqrt", "linear" */
+int model_cooldown_parse(const char *name, model_cooldown *out); /* 0 or UTIL_EINVAL */
+
+/* A trunk keeps a checkpoint at most at this many fork points. */
+#define MODEL_MAX_KEEP 64
 
 typedef struct {
     model_shape shape;     /* n_vocab is filled from the data if 0 */
@@ -74,7 +133,8 @@ typedef struct {
     double beta1, beta2, eps; /* 0.9, 0.95, 1e-8 */
     double grad_clip;         /* global-norm clip (1.0; 0 disables) */
     int evals;                /* log-spaced validation points (plus the end) */
-    int eval_windows;         /* held-out windows per validation */
+    int eval_windows;         /* held-out windows per intermediate validation */
+    int64_t final_eval_tokens; /* final validation: 0 = the whole split, else at most this many */
     int patience;             /* early stop after this many evals without improvement (0: off) */
     int log_every;            /* steps between step records */
     uint64_t seed;
@@ -83,6 +143,19 @@ typedef struct {
     double checkpoint_secs; /* write a checkpoint at most this often (and at the end) */
     int resume;             /* continue from `checkpoint` if it exists */
     volatile sig_atomic_t *stop; /* set non-zero to stop cleanly (checkpoint, EINTR) */
+    /* SCHED_WSD: the last `cooldown` of the steps decay (0.2), in this shape */
+    double cooldown;
+    model_cooldown cooldown_shape;
+    /* Branching: a branch starts from its parent's checkpoint at fork_tokens
+     * (a whole step) instead of from initialisation, and continues under its
+     * own schedule; its data order continues the parent's. */
+    char fork_parent[17];       /* the parent run's id ("" for none) */
+    int64_t fork_tokens;        /* the parent's tokens at the fork */
+    char fork_checkpoint[1024]; /* the parent's checkpoint there (model_fork_path) */
+    /* A trunk writes model_fork_path(checkpoint, t) when it reaches each t
+     * (whole steps, below tokens), for the branches that fork there. */
+    int64_t keep_tokens[MODEL_MAX_KEEP];
+    int nkeep;
 } model_train_config;
 
 void model_train_defaults(model_train_config *c);
@@ -96,12 +169,27 @@ int64_t model_train_steps(const model_train_config *c);
 int model_eval_windows_max(uint64_t val_tokens, int n_ctx);
 
 /* Learning rate of optimizer step `step` (0-based) in a run of `steps` steps
- * under c's schedule (see model.c for the formulas). */
+ * under c's schedule (see schedule.c for the formulas). */
 double model_lr_at(const model_train_config *c, int64_t step, int64_t steps);
+
+/* WSD: the first step of the cooldown of a run of `steps` steps, i.e. the
+ * step at which a branch of that length leaves its trunk (the one place the
+ * cooldown length is computed: steps - max(1, round(cooldown * steps))). */
+int64_t model_wsd_decay_start(const model_train_config *c, int64_t steps);
+
+/* The checkpoint a trunk with checkpoint path `ckpt` keeps at `tokens` for
+ * its branches: "CKPT.atTOKENS". */
+void model_fork_path(const char *ckpt, int64_t tokens, char *out, size_t n);
 
 /* Stable run id: 16 hex digits hashing every field that changes what is
  * computed (shape, data checksum-independent path, budget, optimiser, schedule,
- * seed); threads, checkpoint path and logging cadence are left out. */
+ * seed, final eval size); threads, checkpoint path and logging cadence are
+ * left out. Version 2 ("v2|" in the hashed text): windows drawn without
+ * replacement and the final loss on the whole validation split; a v1 id
+ * (windows with replacement, 64 final windows) is never reused for v2 work.
+ * The WSD cooldown and a branch's parent and fork point are hashed only when
+ * set; the fork points a trunk keeps are left out (they change what is
+ * saved, not what is computed). */
 void model_run_id(const model_train_config *c, char out[17]);
 
 /* The configuration as JSON fields (runs.config_json), added to the cJSON
@@ -144,6 +232,11 @@ typedef struct {
     double flops;
     double val_loss; /* nats/token */
     double val_bpb;  /* bits/byte = val_loss / ln 2 / bytes_per_token */
+    int64_t val_tokens; /* validation tokens behind val_loss (targets scored) */
+    /* The final evaluation only (else NULL, 0): the mean loss of each of its
+     * windows, window w covering val.tok tokens [w n_ctx, (w + 1) n_ctx]. */
+    const float *window_loss;
+    int64_t nwindows;
 } model_eval_rec;
 
 typedef enum {
@@ -158,8 +251,9 @@ typedef struct {
     int64_t steps, tokens;
     double flops;
     double final_train_loss, final_val_loss, final_val_bpb;
+    int64_t final_val_tokens; /* validation tokens behind final_val_loss (0 if none) */
     double best_val_loss;
-    double epochs;
+    double epochs; /* training tokens / tokens in the training windows: exact passes */
     double elapsed;
 } model_train_result;
 
@@ -172,6 +266,9 @@ typedef struct {
                     size_t errlen);
     int (*on_step)(void *ctx, const model_step_rec *r, char *err, size_t errlen);
     int (*on_eval)(void *ctx, const model_eval_rec *r, char *err, size_t errlen);
+    /* Called just before a checkpoint at `step` is written: every record
+     * reported so far must be durable when it returns (a resume starts after
+     * the checkpoint and never reports them again). Non-zero: no checkpoint. */
     int (*on_checkpoint)(void *ctx, int64_t step, char *err, size_t errlen);
 } model_hooks;
 
@@ -185,20 +282,34 @@ int model_train(const model_train_config *c, const model_hooks *hooks, model_tra
 
 typedef struct {
     int n_layer, d_model, n_head;
+    int n_ctx, batch; /* tokens per sequence, sequences per step */
     double tokens_per_s, model_flops_per_s, mfu;
     double peak_mem_bytes;  /* peak resident set of the process that trained this shape */
     double base_mem_bytes;  /* its resident set before the model was allocated (runtime) */
     double model_mem_bytes; /* params + grads + AdamW m, v + activations, as allocated */
 } model_bench_row;
 
-/* Measures sgemm GFLOP/s at `threads` and trains each shape of the standard
- * list for a few steps (batch 16 x ctx 256, byte vocab). rows must hold
- * MODEL_BENCH_MAX. */
+/* One shape to benchmark: the network (n_vocab included) and the sequences
+ * of n_ctx tokens per step (random tokens below n_vocab). */
+typedef struct {
+    model_shape shape;
+    int batch;
+} model_bench_spec;
+
+/* Measures sgemm GFLOP/s at `threads` (the MFU denominator, in the same
+ * run), then trains specs[0..n) for `steps` timed steps each (after one
+ * untimed), each in a child process; fills rows[0..n). cpu_time: time both
+ * in process CPU seconds instead of wall seconds (for a shared machine; the
+ * same thing at one thread on an idle one). Returns 0, or a negative code
+ * naming the shape that failed (rows then incomplete). */
+int model_bench_specs(const model_bench_spec *specs, int n, int threads, int steps, int cpu_time,
+                      double *sgemm_gflops, char kernel[64], model_bench_row *rows, char *err,
+                      size_t errlen);
+
+/* The standard shapes, (n_layer, d_model, n_head) = (2,64,2) (4,128,4)
+ * (6,256,8) (8,512,8) at 16 x 256 byte tokens, into specs (room for *n);
+ * *n gets the count. UTIL_EINVAL if *n is too small. */
 #define MODEL_BENCH_MAX 8
-int model_bench(int threads, double *sgemm_gflops, char kernel[64], model_bench_row *rows,
-                int *nrows, char *err, size_t errlen);
-/* The same with `steps` timed steps per shape (model_bench uses 5). */
-int model_bench_ex(int threads, int steps, double *sgemm_gflops, char kernel[64],
-                   model_bench_row *rows, int *nrows, char *err, size_t errlen);
+int model_bench_standard(model_bench_spec *specs, int *n);
 
 #endif

@@ -4,9 +4,11 @@
  *
  * Fast ops: GEMMs through cblas_sgemm, each pool thread on its own slab
  * (OpenBLAS itself is set to one thread, so there is one set of threads and
- * no two pools spin against each other); attention per (batch, head) with
- * loops arranged so the inner loop is a contiguous axpy (auto-vectorized,
- * only the causal lower triangle computed); elementwise loops split by rows.
+ * no two pools spin against each other); attention per (batch, head), as
+ * blocked sgemms over the causal lower triangle for heads of 32 and more, as
+ * hand-vectorised small kernels (vector types) for heads up to 16, where a
+ * BLAS call per 64 x 64 x 8 product costs more than its arithmetic;
+ * elementwise loops split by rows.
  * Reductions use 8 independent lanes so that -O3 vectorizes them without
  * -ffast-math; the split of work depends only on the thread count, so a run
  * is bit-for-bit reproducible at a given thread count.
@@ -383,6 +385,13 @@ static void ln_bwd_task(void *va, int tid, int nt) {
             float nrm = (x[c] - m) * s;
             di[c] += (w[c] * d[c] - dmean - nrm * dnorm) * s;
         }
+        if (nt == 1) { /* dw, db while the row is in cache: ln_bwd_w_task's sums, same order */
+            float *restrict dw = a->dw, *restrict db = a->db;
+            for (int c = 0; c < C; c++) {
+                dw[c] += d[c] * (x[c] - m) * s;
+                db[c] += d[c];
+            }
+        }
     }
 }
 
@@ -417,7 +426,7 @@ void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                  .N = N,
                  .C = C};
     nn_pool_run(p, ln_bwd_task, &a);
-    nn_pool_run(p, ln_bwd_w_task, &a);
+    if (nn_pool_threads(p) > 1) nn_pool_run(p, ln_bwd_w_task, &a);
 }
 
 /* ======================================================================== */
@@ -430,6 +439,8 @@ typedef struct {
     int N, C, OC;
 } mm_args;
 
+#define MM_PREFILL_MAX_K 256 /* see mm_fwd_task */
+
 static void mm_fwd_task(void *va, int tid, int nt) {
     mm_args *a = va;
     size_t lo, hi;
@@ -437,9 +448,18 @@ static void mm_fwd_task(void *va, int tid, int nt) {
     if (hi <= lo) return;
     int rows = (int)(hi - lo);
     float *o = a->out + lo * a->OC;
+    /* With a bias and a short sum the rows start as the bias and sgemm adds to
+     * them (beta 1): one write pass instead of OpenBLAS zeroing C for beta 0
+     * and a second pass adding the bias, and the same bits, round(sum + bias),
+     * as long as OpenBLAS sums all C terms in one K block (320 on Cooperlake;
+     * MM_PREFILL_MAX_K stays below that). Longer sums keep the two passes. */
+    int prefill = a->bias && a->C <= MM_PREFILL_MAX_K;
+    if (prefill)
+        for (int r = 0; r < rows; r++)
+            memcpy(o + (size_t)r * a->OC, a->bias, sizeof(float) * (size_t)a->OC);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, a->OC, a->C, 1.0f,
-                a->inp + lo * a->C, a->C, a->w, a->C, 0.0f, o, a->OC);
-    if (a->bias)
+                a->inp + lo * a->C, a->C, a->w, a->C, prefill ? 1.0f : 0.0f, o, a->OC);
+    if (a->bias && !prefill)
         for (int r = 0; r < rows; r++) {
             float *orow = o + (size_t)r * a->OC;
             for (int c = 0; c < a->OC; c++)
@@ -500,9 +520,10 @@ void nn_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
 #define ATT_TB 64
 
 size_t nn_attention_scratch(int T, int C, int NH) {
-    (void)C;
-    (void)NH;
-    return (size_t)T * T + 16;
+    /* dscores (T, Tp), transposed keys or values (hs, Tp), one row (Tp);
+     * Tp = T rounded up to ATT_JB */
+    size_t Tp = (size_t)(T + 15) / 16 * 16;
+    return Tp * (Tp + (size_t)(C / NH) + 16) + 16;
 }
 
 typedef struct {
@@ -512,6 +533,426 @@ typedef struct {
     float *scratch;
     size_t scratch_per;
 } att_args;
+
+/* Small heads (hs <= ATT_SMALL_HS; the sweeps use 8): a 64 x 64 x 8 product
+ * is far too small for a BLAS call (the call and its packing cost more than
+ * the arithmetic), so these kernels are written with GCC/Clang vector types,
+ * which the compiler maps onto whatever the target has (AVX-512 or AVX2
+ * under -march=native, SSE2 or scalar code elsewhere: the portable path is
+ * the same source):
+ *  - forward: ATT_JB query rows at a time, one per lane, so that the scores,
+ *    the softmax and att V never reduce across lanes;
+ *  - backward: a dscore row ATT_JB keys at a time against a transposed,
+ *    zero-padded copy of V; dQ = D K and the transposed products
+ *    dK = D^T Q, dV = att^T dO keep ATT_RB rows (or key columns) of one
+ *    hs-wide accumulator each in registers.
+ * Sums run in a fixed order, so the bits depend only on the shapes; they
+ * differ from the sgemm path's in rounding (OpenBLAS orders its sums its own
+ * way). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Without AVX-512 GCC notes that passing 64-byte vectors by value has no
+ * settled ABI; these helpers are static, so no such call leaves this file. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+#define ATT_SMALL_HS 16
+#define ATT_JB 16 /* keys per block of a score row = lanes of att_v16 */
+#define ATT_RB 8  /* rows (or key columns) accumulated together */
+
+typedef float att_v16 __attribute__((vector_size(64)));
+typedef int32_t att_i16 __attribute__((vector_size(64)));
+typedef float att_v8 __attribute__((vector_size(32)));
+typedef float att_v4 __attribute__((vector_size(16)));
+
+static inline int att_pad(int T) {
+    return (T + ATT_JB - 1) / ATT_JB * ATT_JB;
+}
+
+static inline att_v16 v16_load(const float *p) {
+    att_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v16_store(float *p, att_v16 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static inline att_v16 v16_splat(float x) {
+    return (att_v16){0} + x;
+}
+
+/* m ? a : b, lane by lane (m all ones or all zeros per lane). */
+static inline att_v16 v16_select(att_i16 m, att_v16 a, att_v16 b) {
+    return (att_v16)(((att_i16)a & m) | ((att_i16)b & ~m));
+}
+
+/* Sum of the lanes by halving (a fixed order). */
+static inline float v16_hsum(att_v16 v) {
+    att_v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    att_v4 c =
+        __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+    return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+/* fast_expf on 16 lanes: the same reduction and polynomial. */
+static inline att_v16 v16_exp(att_v16 x) {
+    x = v16_select(x > -87.0f, x, v16_splat(-87.0f));
+    x = v16_select(x > 88.0f, v16_splat(88.0f), x);
+    att_v16 n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    att_v16 r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    att_v16 q = v16_splat(1.9875691500E-4f);
+    q = q * r + 1.3981999507E-3f;
+    q = q * r + 8.3334519073E-3f;
+    q = q * r + 4.1665795894E-2f;
+    q = q * r + 1.6666665459E-1f;
+    q = q * r + 5.0000001201E-1f;
+    att_v16 y = q * r * r + r + 1.0f;
+    att_i16 bits = (__builtin_convertvector(n, att_i16) + 127) << 23;
+    return y * (att_v16)bits;
+}
+
+/* Kt (hs, Tp) = columns [0, hs) of src (T rows, row stride ld), transposed;
+ * zero in columns [T, Tp). */
+static void att_transpose(float *restrict Kt, const float *restrict src, int T, int Tp, int ld,
+                          int hs) {
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < hs; d++)
+            Kt[(size_t)d * Tp + j] = src[(size_t)j * ld + d];
+    for (int d = 0; d < hs; d++)
+        for (int j = T; j < Tp; j++)
+            Kt[(size_t)d * Tp + j] = 0.0f;
+}
+
+static const att_i16 att_iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* row[0, nb ATT_JB) = q (hs) . Kt[:, 0, nb ATT_JB). */
+static inline void att_dots(float *restrict row, const float *restrict q, const float *restrict Kt,
+                            int Tp, int nb, int hs) {
+    for (int b = 0; b < nb; b++) {
+        const float *k = Kt + b * ATT_JB;
+        att_v16 acc = q[0] * v16_load(k);
+        for (int d = 1; d < hs; d++)
+            acc += q[d] * v16_load(k + (size_t)d * Tp);
+        v16_store(row + b * ATT_JB, acc);
+    }
+}
+
+/* att_rows_times: out[t, :] (row stride ldo) = sum_j W[t, j] X[j, :] (row
+ * stride ldx) for t in [0, T), j up to the end of t's block of ATT_RB rows:
+ * W (row stride ldw) must be zero above the diagonal that far.
+ * att_cols_times: out[j, :] = sum_{t >= j0} W[t, j] X[t, :] for j in [0, T),
+ * j0 the start of j's block of ATT_RB columns: W^T X, W zero above the
+ * diagonal likewise. One version per vector type VT of hs lanes (one
+ * accumulator per row or column), and a plain one for any hs. */
+#define ATT_DEFINE_TIMES(SUF, VT)                                                                  \
+    static void att_rows_times_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     int ldw, const float *restrict X, int ldx, int T, int hs) {   \
+        (void)hs;                                                                                  \
+        for (int t0 = 0; t0 < T; t0 += ATT_RB) {                                                   \
+            int nr = T - t0 < ATT_RB ? T - t0 : ATT_RB, jn = t0 + nr;                              \
+            const float *w0 = W + (size_t)t0 * ldw;                                                \
+            VT acc[ATT_RB];                                                                        \
+            for (int r = 0; r < ATT_RB; r++)                                                       \
+                acc[r] = (VT){0};                                                                  \
+            for (int j = 0; j < jn; j++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)j * ldx, sizeof x);                                         \
+                if (nr == ATT_RB)                                                                  \
+                    for (int r = 0; r < ATT_RB; r++)                                               \
+                        acc[r] += w0[(size_t)r * ldw + j] * x;                                     \
+                else                                                                               \
+                    for (int r = 0; r < nr; r++)                                                   \
+                        acc[r] += w0[(size_t)r * ldw + j] * x;                                     \
+            }                                                                                      \
+            for (int r = 0; r < nr; r++)                                                           \
+                memcpy(out + (size_t)(t0 + r) * ldo, &acc[r], sizeof acc[r]);                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void att_cols_times_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     int ldw, const float *restrict X, int ldx, int T, int hs) {   \
+        (void)hs;                                                                                  \
+        for (int j0 = 0; j0 < T; j0 += ATT_RB) {                                                   \
+            int nc = T - j0 < ATT_RB ? T - j0 : ATT_RB;                                            \
+            VT acc[ATT_RB];                                                                        \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                acc[c] = (VT){0};                                                                  \
+            for (int t = j0; t < T; t++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)t * ldx, sizeof x);                                         \
+                const float *w = W + (size_t)t * ldw + j0;                                         \
+                if (nc == ATT_RB)                                                                  \
+                    for (int c = 0; c < ATT_RB; c++)                                               \
+                        acc[c] += w[c] * x;                                                        \
+                else                                                                               \
+                    for (int c = 0; c < nc; c++)                                                   \
+                        acc[c] += w[c] * x;                                                        \
+            }                                                                                      \
+            for (int c = 0; c < nc; c++)                                                           \
+                memcpy(out + (size_t)(j0 + c) * ldo, &acc[c], sizeof acc[c]);                      \
+        }                                                                                          \
+    }
+ATT_DEFINE_TIMES(16, att_v16)
+ATT_DEFINE_TIMES(8, att_v8)
+ATT_DEFINE_TIMES(4, att_v4)
+
+static void att_rows_times_any(float *restrict out, int ldo, const float *restrict W, int ldw,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int t = 0; t < T; t++) {
+        int jn = (t / ATT_RB + 1) * ATT_RB < T ? (t / ATT_RB + 1) * ATT_RB : T;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int j = 0; j < jn; j++)
+                s += W[(size_t)t * ldw + j] * X[(size_t)j * ldx + d];
+            out[(size_t)t * ldo + d] = s;
+        }
+    }
+}
+
+static void att_cols_times_any(float *restrict out, int ldo, const float *restrict W, int ldw,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int j = 0; j < T; j++) {
+        int j0 = j / ATT_RB * ATT_RB;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int t = j0; t < T; t++)
+                s += W[(size_t)t * ldw + j] * X[(size_t)t * ldx + d];
+            out[(size_t)j * ldo + d] = s;
+        }
+    }
+}
+
+typedef void (*att_times_fn)(float *restrict out, int ldo, const float *restrict W, int ldw,
+                             const float *restrict X, int ldx, int T, int hs);
+
+/* Offset of row block k (rows 16k..16k+15) in a head's weights stored by
+ * lanes: block k holds, for each key j < 16 (k + 1), the 16 rows' weights
+ * (key-major), 128 k (k + 1) floats before it; T^2 floats in all when T is
+ * a multiple of ATT_JB. */
+static inline size_t att_lane_off(int k) {
+    return (size_t)ATT_JB * ATT_JB / 2 * (size_t)k * (size_t)(k + 1);
+}
+
+/* One (batch, head) forward, ATT_JB query rows at a time with one row per
+ * lane, so that nothing is reduced across lanes: the scores come out
+ * transposed (key j: the 16 rows' scores), the softmax runs down each lane,
+ * and att V is hs accumulators of 16 rows. lanes (T a multiple of ATT_JB):
+ * the weights stay in A in that order (att_lane_off); otherwise they go
+ * through P (Tp x ATT_JB scratch) into A's rows. */
+static inline __attribute__((always_inline)) void
+att_small_fwd(float *o, float *A, const float *q, int T, int C, int hs, float *P0, int lanes) {
+    int ld = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int t0 = 0; t0 < T; t0 += ATT_JB) {
+        int nr = T - t0 < ATT_JB ? T - t0 : ATT_JB, jn = t0 + nr;
+        float *P = lanes ? A + att_lane_off(t0 / ATT_JB) : P0;
+        att_v16 qt[ATT_SMALL_HS] = {{0}}, acc[ATT_SMALL_HS] = {{0}};
+        for (int d = 0; d < hs; d++) {
+            for (int l = 0; l < nr; l++)
+                qt[d][l] = q[(size_t)(t0 + l) * ld + d];
+        }
+        /* scores; lane l (row t0 + l) sees keys j <= t0 + l */
+        att_v16 mx = v16_splat(-INFINITY);
+        for (int j = 0; j < jn; j++) {
+            const float *k = q + C + (size_t)j * ld;
+            att_v16 s = qt[0] * k[0];
+            for (int d = 1; d < hs; d++)
+                s += qt[d] * k[d];
+            s *= scale;
+            if (j > t0) s = v16_select(att_iota + t0 >= j, s, v16_splat(-INFINITY));
+            v16_store(P + (size_t)j * ATT_JB, s);
+            mx = v16_select(s > mx, s, mx);
+        }
+        att_v16 sum = v16_splat(0.0f);
+        for (int j = 0; j < jn; j++) {
+            att_v16 e = v16_exp(v16_load(P + (size_t)j * ATT_JB) - mx);
+            if (j > t0) e = v16_select(att_iota + t0 >= j, e, v16_splat(0.0f));
+            v16_store(P + (size_t)j * ATT_JB, e);
+            sum += e;
+        }
+        att_v16 inv = 1.0f / sum;
+        /* normalise, and out = att V */
+        for (int j = 0; j < jn; j++) {
+            att_v16 pj = v16_load(P + (size_t)j * ATT_JB) * inv;
+            v16_store(P + (size_t)j * ATT_JB, pj);
+            const float *v = q + 2 * C + (size_t)j * ld;
+            for (int d = 0; d < hs; d++)
+                acc[d] += pj * v[d];
+        }
+        for (int l = 0; l < nr; l++) {
+            float *orow = o + (size_t)(t0 + l) * C;
+            for (int d = 0; d < hs; d++)
+                orow[d] = acc[d][l];
+        }
+        if (lanes) continue;
+        for (int l = 0; l < nr; l++) {
+            float *row = A + (size_t)(t0 + l) * T;
+            for (int j = 0; j < jn; j++)
+                row[j] = P[(size_t)j * ATT_JB + l];
+            for (int j = jn; j < T; j++)
+                row[j] = 0.0f;
+        }
+    }
+}
+
+/* hs as a constant where it is common, so the channel loops unroll. */
+static void att_small_fwd_any(float *o, float *A, const float *q, int T, int C, int hs, float *P) {
+    int lanes = T % ATT_JB == 0;
+    if (hs == 8)
+        att_small_fwd(o, A, q, T, C, 8, P, lanes);
+    else if (hs == 16)
+        att_small_fwd(o, A, q, T, C, 16, P, lanes);
+    else if (hs == 4)
+        att_small_fwd(o, A, q, T, C, 4, P, lanes);
+    else
+        att_small_fwd(o, A, q, T, C, hs, P, lanes);
+}
+
+/* att_cols_times for weights stored by lanes (att_lane_off): out[j, :] =
+ * sum_{t >= j0} W(t, j) X[t, :], j0 the start of j's block of ATT_RB. */
+#define ATT_DEFINE_COLS_LANES(SUF, VT)                                                             \
+    static void att_cols_lanes_##SUF(float *restrict out, int ldo, const float *restrict W,        \
+                                     const float *restrict X, int ldx, int T) {                    \
+        for (int j0 = 0; j0 < T; j0 += ATT_RB) {                                                   \
+            VT acc[ATT_RB];                                                                        \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                acc[c] = (VT){0};                                                                  \
+            for (int t = j0; t < T; t++) {                                                         \
+                VT x;                                                                              \
+                memcpy(&x, X + (size_t)t * ldx, sizeof x);                                         \
+                const float *w = W + att_lane_off(t / ATT_JB) + (size_t)j0 * ATT_JB + t % ATT_JB;  \
+                for (int c = 0; c < ATT_RB; c++)                                                   \
+                    acc[c] += w[c * ATT_JB] * x;                                                   \
+            }                                                                                      \
+            for (int c = 0; c < ATT_RB; c++)                                                       \
+                memcpy(out + (size_t)(j0 + c) * ldo, &acc[c], sizeof acc[c]);                      \
+        }                                                                                          \
+    }
+ATT_DEFINE_COLS_LANES(16, att_v16)
+ATT_DEFINE_COLS_LANES(8, att_v8)
+ATT_DEFINE_COLS_LANES(4, att_v4)
+
+static void att_cols_lanes_any(float *restrict out, int ldo, const float *restrict W,
+                               const float *restrict X, int ldx, int T, int hs) {
+    for (int j = 0; j < T; j++) {
+        int j0 = j / ATT_RB * ATT_RB;
+        for (int d = 0; d < hs; d++) {
+            float s = 0.0f;
+            for (int t = j0; t < T; t++)
+                s += W[att_lane_off(t / ATT_JB) + (size_t)j * ATT_JB + t % ATT_JB] *
+                     X[(size_t)t * ldx + d];
+            out[(size_t)j * ldo + d] = s;
+        }
+    }
+}
+
+/* One (batch, head) backward with the weights stored by lanes (T a multiple
+ * of ATT_JB), 16 rows at a time with one row per lane: datt, the softmax
+ * backward and dQ = D K never reduce across lanes; D is kept by lanes in Dl
+ * (T x T scratch) for dK = D^T Q, and dV = att^T dO reads A likewise. */
+static inline __attribute__((always_inline)) void att_lanes_bwd(float *dq, const float *dO,
+                                                                const float *q, const float *A,
+                                                                int T, int C, int hs, float *Dl) {
+    int ld = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int t0 = 0; t0 < T; t0 += ATT_JB) {
+        int jn = t0 + ATT_JB;
+        const float *P = A + att_lane_off(t0 / ATT_JB);
+        float *D = Dl + att_lane_off(t0 / ATT_JB);
+        att_v16 dot[ATT_SMALL_HS] = {{0}}, acc[ATT_SMALL_HS] = {{0}};
+        for (int d = 0; d < hs; d++)
+            for (int l = 0; l < ATT_JB; l++)
+                dot[d][l] = dO[(size_t)(t0 + l) * C + d];
+        /* datt = dO V^T, and s = sum_j att datt per row */
+        att_v16 s = v16_splat(0.0f);
+        for (int j = 0; j < jn; j++) {
+            const float *v = q + 2 * C + (size_t)j * ld;
+            att_v16 da = dot[0] * v[0];
+            for (int d = 1; d < hs; d++)
+                da += dot[d] * v[d];
+            v16_store(D + (size_t)j * ATT_JB, da);
+            s += v16_load(P + (size_t)j * ATT_JB) * da;
+        }
+        /* D = att (datt - s) / sqrt(hs) (0 where att is), dQ = D K */
+        for (int j = 0; j < jn; j++) {
+            att_v16 dj =
+                v16_load(P + (size_t)j * ATT_JB) * (v16_load(D + (size_t)j * ATT_JB) - s) * scale;
+            v16_store(D + (size_t)j * ATT_JB, dj);
+            const float *k = q + C + (size_t)j * ld;
+            for (int d = 0; d < hs; d++)
+                acc[d] += dj * k[d];
+        }
+        for (int l = 0; l < ATT_JB; l++)
+            for (int d = 0; d < hs; d++)
+                dq[(size_t)(t0 + l) * ld + d] = acc[d][l];
+    }
+    if (hs == 8) {
+        att_cols_lanes_8(dq + C, ld, Dl, q, ld, T);    /* dK = D^T Q */
+        att_cols_lanes_8(dq + 2 * C, ld, A, dO, C, T); /* dV = att^T dO */
+    } else if (hs == 16) {
+        att_cols_lanes_16(dq + C, ld, Dl, q, ld, T);
+        att_cols_lanes_16(dq + 2 * C, ld, A, dO, C, T);
+    } else if (hs == 4) {
+        att_cols_lanes_4(dq + C, ld, Dl, q, ld, T);
+        att_cols_lanes_4(dq + 2 * C, ld, A, dO, C, T);
+    } else {
+        att_cols_lanes_any(dq + C, ld, Dl, q, ld, T, hs);
+        att_cols_lanes_any(dq + 2 * C, ld, A, dO, C, T, hs);
+    }
+}
+
+static void att_lanes_bwd_any(float *dq, const float *dO, const float *q, const float *A, int T,
+                              int C, int hs, float *Dl) {
+    if (hs == 8)
+        att_lanes_bwd(dq, dO, q, A, T, C, 8, Dl);
+    else if (hs == 16)
+        att_lanes_bwd(dq, dO, q, A, T, C, 16, Dl);
+    else if (hs == 4)
+        att_lanes_bwd(dq, dO, q, A, T, C, 4, Dl);
+    else
+        att_lanes_bwd(dq, dO, q, A, T, C, hs, Dl);
+}
+
+/* One (batch, head) backward. D: T x Tp, Vt: hs x Tp, Ar: Tp scratch. */
+static void att_small_bwd(float *dq, const float *dO, const float *q, const float *A, int T, int C,
+                          int hs, float *D, float *Vt, float *Ar) {
+    int ld = 3 * C, Tp = att_pad(T);
+    float scale = 1.0f / sqrtf((float)hs);
+    att_times_fn rows = hs == 8    ? att_rows_times_8
+                        : hs == 16 ? att_rows_times_16
+                        : hs == 4  ? att_rows_times_4
+                                   : att_rows_times_any;
+    att_times_fn cols = hs == 8    ? att_cols_times_8
+                        : hs == 16 ? att_cols_times_16
+                        : hs == 4  ? att_cols_times_4
+                                   : att_cols_times_any;
+    att_transpose(Vt, q + 2 * C, T, Tp, ld, hs);
+    for (int t = 0; t < T; t++) {
+        int nb = t / ATT_JB + 1, e = nb * ATT_JB < T ? nb * ATT_JB : T;
+        float *dr = D + (size_t)t * Tp;
+        const float *ar = A + (size_t)t * T;
+        if (T != Tp) { /* the last block would run past the row: pad a copy */
+            memcpy(Ar, ar, sizeof(float) * (size_t)e);
+            for (int j = e; j < nb * ATT_JB; j++)
+                Ar[j] = 0.0f;
+            ar = Ar;
+        }
+        /* datt = dO V^T over whole blocks (att is 0 after t, so D is too) */
+        att_dots(dr, dO + (size_t)t * C, Vt, Tp, nb, hs);
+        att_v16 s = {0};
+        for (int b = 0; b < nb; b++) /* sum_j att datt over the row */
+            s += v16_load(ar + b * ATT_JB) * v16_load(dr + b * ATT_JB);
+        float sum = v16_hsum(s);
+        /* softmax backward with the 1/sqrt(hs) scale; zero where att is */
+        for (int b = 0; b < nb; b++)
+            v16_store(dr + b * ATT_JB,
+                      v16_load(ar + b * ATT_JB) * (v16_load(dr + b * ATT_JB) - sum) * scale);
+    }
+    rows(dq, ld, D, Tp, q + C, ld, T, hs);    /* dQ = D K */
+    cols(dq + C, ld, D, Tp, q, ld, T, hs);    /* dK = D^T Q */
+    cols(dq + 2 * C, ld, A, T, dO, C, T, hs); /* dV = att^T dO */
+}
 
 static void att_fwd_task(void *va, int tid, int nt) {
     att_args *a = va;
@@ -524,6 +965,10 @@ static void att_fwd_task(void *va, int tid, int nt) {
         const float *q = a->qkv + (size_t)b * T * ld + h * hs, *k = q + C, *v = q + 2 * C;
         float *A = a->att + bh * T * (size_t)T;
         float *o = a->out + (size_t)b * T * C + h * hs;
+        if (hs <= ATT_SMALL_HS) {
+            att_small_fwd_any(o, A, q, T, C, hs, a->scratch + (size_t)tid * a->scratch_per);
+            continue;
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TB) {
             int t1 = t0 + ATT_TB < T ? t0 + ATT_TB : T;
             /* scores[t0:t1, 0:t1] = scale * Q[t0:t1] K[0:t1]^T */
@@ -546,6 +991,13 @@ static void att_fwd_task(void *va, int tid, int nt) {
                         A + (size_t)t0 * T, T, v, ld, 0.0f, o + (size_t)t0 * C, C);
         }
     }
+}
+
+float nn_attention_weight(const float *att, int b, int h, int t, int j, int T, int C, int NH) {
+    const float *A = att + ((size_t)b * NH + h) * T * (size_t)T;
+    if (C / NH > ATT_SMALL_HS || T % ATT_JB != 0) return A[(size_t)t * T + j];
+    if (j > t / ATT_JB * ATT_JB + ATT_JB - 1) return 0.0f; /* after the row's block */
+    return A[att_lane_off(t / ATT_JB) + (size_t)j * ATT_JB + t % ATT_JB];
 }
 
 void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
@@ -575,6 +1027,15 @@ static void att_bwd_task(void *va, int tid, int nt) {
         float *dq = a->dqkv + (size_t)b * T * ld + h * hs, *dk = dq + C, *dv = dq + 2 * C;
         const float *A = a->catt + bh * T * (size_t)T;
         const float *dO = a->dout + (size_t)b * T * C + h * hs;
+        if (hs <= ATT_SMALL_HS && T % ATT_JB == 0) {
+            att_lanes_bwd_any(dq, dO, q, A, T, C, hs, D);
+            continue;
+        }
+        if (hs <= ATT_SMALL_HS) {
+            float *Vt = D + (size_t)T * att_pad(T);
+            att_small_bwd(dq, dO, q, A, T, C, hs, D, Vt, Vt + (size_t)hs * att_pad(T));
+            continue;
+        }
         for (int t0 = 0; t0 < T; t0 += ATT_TB) {
             int t1 = t0 + ATT_TB < T ? t0 + ATT_TB : T;
             /* datt[t0:t1, 0:t1] = dO[t0:t1] V[0:t1]^T */
@@ -709,9 +1170,15 @@ static void xent_fwd_task(void *va, int tid, int nt) {
         float *x = a->lp + r * V;
         float mx = max8(x, V);
         float zt = x[a->targets[r]] - mx;
-        for (int j = 0; j < V; j++)
-            x[j] = fast_expf(x[j] - mx);
-        float s = sum8(x, V);
+        /* exp and sum8's lane sums in one pass (sum8's order, so its bits) */
+        float acc[8] = {0};
+        int j = 0;
+        for (; j + 8 <= V; j += 8)
+            for (int l = 0; l < 8; l++)
+                acc[l] += x[j + l] = fast_expf(x[j + l] - mx);
+        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; j < V; j++)
+            s += x[j] = fast_expf(x[j] - mx);
         float inv = 1.0f / s;
         for (int j = 0; j < V; j++)
             x[j] *= inv;

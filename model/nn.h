@@ -59,12 +59,18 @@ void nn_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                         const float *w, int N, int C, int OC, nn_pool *p);
 
 /* Causal multi-head attention. qkv (B,T,3C) holds q | k | v, head h at
- * columns h*hs..; out (B,T,C); att (B,NH,T,T) the softmaxed weights (row t
- * valid in columns 0..t). scratch: nn_attention_scratch(T,C,NH) floats per
+ * columns h*hs..; out (B,T,C); att (B,NH,T,T floats) the softmaxed weights
+ * saved for the backward: row t valid in columns 0..t (zero after), except
+ * for heads of up to 16 with T a multiple of 16, where the small kernels keep
+ * each head's weights in their own order (read one with
+ * nn_attention_weight). scratch: nn_attention_scratch(T,C,NH) floats per
  * pool thread. */
 size_t nn_attention_scratch(int T, int C, int NH);
 void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                           float *scratch, nn_pool *p);
+/* The weight of key j in row t of head h, sequence b, from att as written
+ * by nn_attention_forward. */
+float nn_attention_weight(const float *att, int b, int h, int t, int j, int T, int C, int NH);
 /* dqkv (B,T,3C) overwritten, from dout (B,T,C). */
 void nn_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                            int B, int T, int C, int NH, float *scratch, nn_pool *p);

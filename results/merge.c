@@ -7,14 +7,20 @@
  *   sweeps  new name → copied; same name and content → nothing; different
  *           mode/file_text → conflict, ours kept.
  *   runs    new id → copied with its steps and evals. Same id:
- *           config_json differs → conflict, ours kept;
- *           input further along (planned < running < done/failed/diverged)
+ *           config_json values differ → conflict, ours kept (members only
+ *             one side has are no conflict: while a run trains its row holds
+ *             the trainer's JSON, and the sweep puts back its plan's when the
+ *             run ends, so a shard merged while it runs differs so);
+ *           input further along (planned < running < done/failed/diverged,
+ *             or both running and the input's curve reaches a later step)
  *             → an update: the input's row and curve replace ours;
  *           both finished with different status or final numbers → conflict;
- *           otherwise the curves are united (rows we lack are added).
+ *           otherwise the curves are united (rows we lack are added), and the
+ *             input's configuration taken when it has more members.
  *   fits    appended unless an identical row (every column but id) exists.
  * Each conflict is one line on `report`; conflicting rows are left as they were.
  */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -132,7 +138,50 @@ static int copy_curves(store *s, const char *id, int replace, store_merge_stats 
                        ? "INSERT OR REPLACE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1"
                        : "INSERT OR IGNORE INTO main.evals SELECT * FROM src.evals WHERE run_id=?1",
                    id, &ms->evals_added, err, errlen);
+    int64_t windows = 0; /* the per-window losses travel with the run's evals */
+    if (!rc)
+        rc = exec1(s,
+                   replace ? "INSERT OR REPLACE INTO main.final_eval SELECT * FROM src.final_eval "
+                             "WHERE run_id=?1"
+                           : "INSERT OR IGNORE INTO main.final_eval SELECT * FROM src.final_eval "
+                             "WHERE run_id=?1",
+                   id, &windows, err, errlen);
     return rc;
+}
+
+/* Comparing configurations: 0 when JSON objects a and b disagree on a
+ * member both have (or either is not an object and the texts differ), else
+ * 1 + (a has more members than b): 2 means a describes the same run more
+ * fully. The trainer and the sweep describe one run with different members
+ * (the trainer adds threads; the sweep adds its plan's label, budget, FLOP
+ * count), never with different values. */
+static int json_agree(const char *a, const char *b) {
+    if (!strcmp(a, b)) return 1;
+    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+    int ok = cJSON_IsObject(ja) && cJSON_IsObject(jb);
+    for (cJSON *m = ok ? ja->child : NULL; ok && m; m = m->next) {
+        cJSON *o = cJSON_GetObjectItemCaseSensitive(jb, m->string);
+        ok = !o || cJSON_Compare(o, m, 1);
+    }
+    int r = ok ? 1 + (cJSON_GetArraySize(ja) > cJSON_GetArraySize(jb)) : 0;
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    return r;
+}
+
+/* Last logged step of run id in schema db ("main" or "src"), -1 if none. */
+static int64_t last_step(store *s, const char *db, const char *id) {
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    snprintf(sql, sizeof sql, "SELECT max(step) FROM %s.steps WHERE run_id = ?1", db);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
 }
 
 static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE *report, char *err,
@@ -142,7 +191,7 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
     int rc = runs_columns(s, all, sizeof all, set, sizeof set, err, errlen), r;
     if (rc) return rc;
     /* Columns: 0 id, 1 new?, 2 config differs?, 3 in status, 4 our status,
-     * 5 finals differ?, 6.. in/our final_val_loss. */
+     * 5 finals differ?, 6.. in/our final_val_loss, 8.. in/our config_json. */
     if (sqlite3_prepare_v2(s->db,
                            "SELECT i.id, m.id IS NULL, m.config_json IS NOT i.config_json, "
                            "i.status, m.status, "
@@ -150,7 +199,7 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
                            "i.final_train_loss OR m.final_val_loss IS NOT i.final_val_loss OR "
                            "m.final_val_bpb IS NOT i.final_val_bpb OR m.best_val_loss IS NOT "
                            "i.best_val_loss OR m.tokens_done IS NOT i.tokens_done, "
-                           "i.final_val_loss, m.final_val_loss "
+                           "i.final_val_loss, m.final_val_loss, i.config_json, m.config_json "
                            "FROM src.runs i LEFT JOIN main.runs m ON m.id = i.id ORDER BY i.id",
                            -1, &st, NULL) != SQLITE_OK)
         return store__dberr(s, err, errlen, "merging runs");
@@ -167,7 +216,13 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
             if ((rc = copy_curves(s, id, 0, ms, err, errlen))) goto done;
             continue;
         }
+        int agree = 1; /* 2: the input's configuration is the fuller one */
         if (sqlite3_column_int(st, 2)) {
+            const char *ic = (const char *)sqlite3_column_text(st, 8);
+            const char *mc = (const char *)sqlite3_column_text(st, 9);
+            agree = json_agree(ic ? ic : "", mc ? mc : "");
+        }
+        if (!agree) {
             ms->conflicts++;
             if (report)
                 fprintf(report,
@@ -177,6 +232,11 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
             continue;
         }
         int ri = rank(ist), rm = rank(mst);
+        if (ri == 1 && rm == 1) { /* both running: the longer curve is further along */
+            int64_t a = last_step(s, "src", id), b = last_step(s, "main", id);
+            if (a > b) ri = 2;
+            if (a < b) rm = 2;
+        }
         if (ri > rm) { /* the input's copy is further along: an update, not a conflict */
             snprintf(
                 sql, sizeof sql,
@@ -199,6 +259,14 @@ static int merge_runs(store *s, const char *in_path, store_merge_stats *ms, FILE
                         id, s->path, mst, a, in_path, ist, b, s->path);
         } else {
             if ((rc = copy_curves(s, id, 0, ms, err, errlen))) goto done;
+            if (agree == 2) { /* the same run, described more fully in the input */
+                if ((rc = exec1(s,
+                                "UPDATE main.runs SET config_json = (SELECT config_json FROM "
+                                "src.runs WHERE id=?1) WHERE id=?1",
+                                id, NULL, err, errlen)))
+                    goto done;
+                ms->runs_updated++;
+            }
         }
     }
     if (r != SQLITE_DONE) rc = store__dberr(s, err, errlen, "merging runs");

@@ -404,6 +404,16 @@ done:
 /* Public entry points                                                      */
 /* ======================================================================== */
 
+void store_set_query_timeout(store *s, double seconds) {
+    s->query_timeout = seconds > 0 ? seconds : 0;
+}
+
+/* sqlite3_progress_handler: non-zero interrupts the statement. */
+static int past_deadline(void *vs) {
+    store *s = vs;
+    return util_now() > s->query_deadline;
+}
+
 int store_query_params(store *s, const char *sql, const char *const *params, int nparams, int fmt,
                        FILE *fp, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
@@ -423,7 +433,18 @@ int store_query_params(store *s, const char *sql, const char *const *params, int
         else
             sqlite3_bind_null(st, i + 1);
     }
+    if (s->query_timeout > 0) {
+        s->query_deadline = util_now() + s->query_timeout;
+        /* every 10000 virtual-machine instructions: well under a millisecond */
+        sqlite3_progress_handler(s->db, 10000, past_deadline, s);
+    }
     rc = store__emit(st, fmt, fp, err, errlen);
+    if (s->query_timeout > 0) {
+        if (rc && sqlite3_errcode(s->db) == SQLITE_INTERRUPT)
+            rc = util_err(err, errlen, UTIL_EDB, "%s: query stopped at its time limit of %g s",
+                          s->path, s->query_timeout);
+        sqlite3_progress_handler(s->db, 0, NULL, NULL);
+    }
 done:
     sqlite3_finalize(st);
     return rc;

@@ -81,7 +81,31 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  created TEXT NOT NULL\n"
     ") STRICT;\n"
     "CREATE INDEX fits_sweep ON fits(sweep);\n",
-    /* v1 -> v2 (issue 17): a run belongs to every sweep whose plan holds it
+    /* v1 -> v2: who is using the database right now (lock.c). Local to one
+     * file: merge and export leave it alone. */
+    "CREATE TABLE locks(\n"
+    "  name TEXT PRIMARY KEY NOT NULL,\n"
+    "  host TEXT NOT NULL,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  pid_start INTEGER NOT NULL DEFAULT 0,\n"
+    "  what TEXT NOT NULL DEFAULT '',\n"
+    "  since TEXT NOT NULL,\n"
+    "  heartbeat REAL NOT NULL,\n"
+    "  stale_secs REAL NOT NULL\n"
+    ") STRICT;\n",
+    /* v2 -> v3: the final loss on the whole validation split, and its
+     * per-window losses for paired resampling of the eval set. */
+    "ALTER TABLE runs ADD COLUMN final_val_tokens INTEGER;\n"
+    "CREATE TABLE final_eval(\n"
+    "  run_id  TEXT PRIMARY KEY NOT NULL REFERENCES runs(id),\n"
+    "  n_ctx   INTEGER NOT NULL,\n"
+    "  windows INTEGER NOT NULL,\n"
+    "  losses  BLOB NOT NULL\n"
+    ") STRICT;\n",
+    /* v3 -> v4: branches (a run started from another run's checkpoint) */
+    "ALTER TABLE runs ADD COLUMN parent_run TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN fork_tokens INTEGER;\n",
+    /* v4 -> v5 (issue 17): a run belongs to every sweep whose plan holds it
      * (sweep_runs; in_plan 0 = a sweep's earlier plan had it, its fits leave
      * it out); runs.excluded holds why a run is kept out of fits (NULL: it is
      * not); sweeps.description is the sweep file's description. runs.sweep
@@ -221,6 +245,47 @@ static int check_file(const char *path, int *missing, int *empty, char *err, siz
     return 0;
 }
 
+/* Whether path's directory lets us create files (the -wal and -shm). */
+static int dir_writable(const char *path) {
+    char *d = strdup(path);
+    if (!d) return 0;
+    char *slash = strrchr(d, '/');
+    const char *dir = ".";
+    if (slash) {
+        slash[slash == d] = 0; /* "/x.db" -> "/" */
+        dir = d;
+    }
+    int ok = access(dir, W_OK) == 0;
+    free(d);
+    return ok;
+}
+
+/* Whether path-wal exists with content (committed rows not yet in the file). */
+static int wal_has_rows(const char *path) {
+    char w[4096];
+    struct stat st;
+    snprintf(w, sizeof w, "%s-wal", path);
+    return stat(w, &st) == 0 && st.st_size > 0;
+}
+
+/* "file:<percent-encoded path>?immutable=1": a database nobody can be
+ * writing, read without locks, -wal or -shm (read-only media). */
+static char *immutable_uri(const char *path) {
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32);
+    if (!u) return NULL;
+    char *p = u + sprintf(u, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/-_.~", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?immutable=1");
+    return u;
+}
+
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen) {
     int rc = 0, missing, empty;
     store *s = NULL;
@@ -234,6 +299,21 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     if (empty && ro)
         return util_err(err, errlen, UTIL_EDB,
                         "%s: empty file, not an initialised results database", path);
+    /* Writing needs the file and its directory (for -wal and -shm): say so
+     * before SQLite half-opens it and leaves those files behind. */
+    if (!ro && !missing && access(path, W_OK) != 0)
+        return util_err(err, errlen, UTIL_EDB,
+                        "%s: read-only (%s): this command writes to the results database", path,
+                        strerror(errno));
+    if (!ro && !dir_writable(path))
+        return util_err(err, errlen, UTIL_EDB,
+                        "%s: its directory is read-only: writing needs room for %s-wal and -shm",
+                        path, path);
+    /* Reading a file nobody can write (read-only media, a read-only copy):
+     * immutable, so no -shm is needed or left behind, unless a -wal holds
+     * rows the file lacks. */
+    int immutable =
+        ro && !missing && (access(path, W_OK) != 0 || !dir_writable(path)) && !wal_has_rows(path);
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
@@ -246,7 +326,14 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
     s->last_flush = util_now();
     int oflags =
         ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+    char *uri = immutable ? immutable_uri(path) : NULL;
+    if (immutable && !uri) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory opening %s", path);
+        goto fail;
+    }
+    int orc = sqlite3_open_v2(uri ? uri : path, &s->db, oflags | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         rc = util_err(err, errlen, UTIL_EDB, "%s: cannot open: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
@@ -294,8 +381,19 @@ int store_open(store **out, const char *path, int flags, char *err, size_t errle
         /* WAL lets readers and several writers share the file; NORMAL is
          * durable against process death (the OS holds the WAL pages). */
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
+        int jr = SQLITE_ERROR;
+        /* Several processes creating one file race here, and the switch to
+         * WAL does not always wait on the busy handler: retry it. */
+        for (double t0 = util_now();;) {
+            if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+                break;
+            jr = sqlite3_step(st);
+            if ((jr & 0xff) != SQLITE_BUSY || util_now() - t0 > 60.0) break;
+            sqlite3_finalize(st);
+            st = NULL;
+            usleep(1000 + (unsigned)(rand() % 20000));
+        }
+        if (jr == SQLITE_ROW) {
             const char *mode = (const char *)sqlite3_column_text(st, 0);
             if (!mode || strcmp(mode, "wal") != 0) {
                 sqlite3_finalize(st);
@@ -327,7 +425,7 @@ fail:
     return rc;
 }
 
-sqlite3 *store_db(store *s) {
+sqlite3 *store__db(store *s) {
     return s ? s->db : NULL;
 }
 const char *store_path(store *s) {
@@ -345,6 +443,7 @@ void store_close(store *s) {
         char e[UTIL_ERRLEN];
         store_flush(s, e, sizeof e); /* best effort: close has no way to report */
     }
+    if (s->db) store__unlock_all(s);
     sqlite3_finalize(s->ins_step);
     sqlite3_finalize(s->ins_eval);
     if (s->db) sqlite3_close_v2(s->db);
@@ -536,6 +635,7 @@ static const struct {
     F(final_val_loss, K_DBL, U_KEEP),
     F(final_val_bpb, K_DBL, U_KEEP),
     F(best_val_loss, K_DBL, U_KEEP),
+    F(final_val_tokens, K_I64, U_KEEP),
     F(tokens_done, K_I64, U_KEEP),
     F(started, K_TEXT, U_FIRST),
     F(ended, K_TEXT, U_KEEP),
@@ -543,6 +643,8 @@ static const struct {
     F(git_rev, K_TEXT, U_CONF),
     F(blas_kernel, K_TEXT, U_CONF),
     F(config_json, K_JSON, U_CONF),
+    F(parent_run, K_TEXT, U_CONF),
+    F(fork_tokens, K_I64, U_CONF),
     F(excluded, K_TEXT, U_KEEP),
 };
 #undef F
@@ -878,7 +980,8 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen) {
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE runs SET status=?2, final_train_loss=?3, final_val_loss=?4, "
                            "final_val_bpb=?5, best_val_loss=?6, tokens_done=?7, "
-                           "epochs=coalesce(?8, epochs), ended=?9 WHERE id=?1",
+                           "epochs=coalesce(?8, epochs), ended=?9, "
+                           "final_val_tokens=coalesce(?10, final_val_tokens) WHERE id=?1",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = store__dberr(s, err, errlen, "finishing a run");
         goto done;
@@ -895,6 +998,10 @@ int store_finish_run(store *s, const store_run *r, char *err, size_t errlen) {
         sqlite3_bind_null(st, 7);
     bind_real(st, 8, r->epochs);
     sqlite3_bind_text(st, 9, r->ended[0] ? r->ended : now, -1, SQLITE_TRANSIENT);
+    if (r->final_val_tokens >= 0)
+        sqlite3_bind_int64(st, 10, r->final_val_tokens);
+    else
+        sqlite3_bind_null(st, 10);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = store__dberr(s, err, errlen, "finishing a run");
         goto done;
@@ -974,6 +1081,7 @@ int store_flush(store *s, char *err, size_t errlen) {
     int rc = store__begin(s, err, errlen);
     if (rc) return rc; /* still locked after a minute: keep the rows for the next try */
     rc = store__write_steps(s, err, errlen);
+    if (!rc) rc = store__lock_beat(s, err, errlen);
     if (!rc) rc = store__commit(s, err, errlen);
     if (rc) {
         store__rollback(s);
@@ -1129,5 +1237,97 @@ dberr:
 done:
     sqlite3_finalize(st);
     if (rc) store__rollback(s);
+    return rc;
+}
+
+/* ======================================================================== */
+/* The final evaluation's per-window losses                                 */
+/* ======================================================================== */
+
+int store_put_final_eval(store *s, const char *run_id, int n_ctx, const float *loss, int64_t n,
+                         char *err, size_t errlen) {
+    if (n < 1 || (uint64_t)n > (uint64_t)INT32_MAX / sizeof(float))
+        return util_err(err, errlen, UTIL_EINVAL, "run %s: %lld final eval windows: expected 1..%d",
+                        run_id, (long long)n, (int)(INT32_MAX / sizeof(float)));
+    int rc = need_run(s, run_id, err, errlen);
+    if (rc) return rc;
+    /* little-endian float32 whatever the host, so the blob is portable */
+    unsigned char *blob = malloc((size_t)n * 4);
+    if (!blob) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &loss[i], 4);
+        for (int b = 0; b < 4; b++)
+            blob[i * 4 + b] = (unsigned char)(u >> (8 * b));
+    }
+    sqlite3_stmt *st = NULL;
+    rc = store__begin(s, err, errlen);
+    if (rc) goto out;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO final_eval(run_id, n_ctx, windows, losses) "
+                           "VALUES(?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store__dberr(s, err, errlen, "storing the final eval");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, n_ctx);
+    sqlite3_bind_int64(st, 3, n);
+    sqlite3_bind_blob(st, 4, blob, (int)(n * 4), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, "storing the final eval");
+        goto done;
+    }
+    rc = store__commit(s, err, errlen);
+done:
+    sqlite3_finalize(st);
+    if (rc) store__rollback(s);
+out:
+    free(blob);
+    return rc;
+}
+
+int store_get_final_eval(store *s, const char *run_id, int *n_ctx, float **loss, int64_t *n,
+                         char *err, size_t errlen) {
+    *loss = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT n_ctx, windows, losses FROM final_eval WHERE run_id=?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store__dberr(s, err, errlen, "reading the final eval");
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_ROW) {
+        rc = r == SQLITE_DONE ? util_err(err, errlen, UTIL_ENOTFOUND,
+                                         "%s: run %s has no stored final eval", s->path, run_id)
+                              : store__dberr(s, err, errlen, "reading the final eval");
+        goto done;
+    }
+    int64_t w = sqlite3_column_int64(st, 1);
+    const unsigned char *b = sqlite3_column_blob(st, 2);
+    int bytes = sqlite3_column_bytes(st, 2);
+    if (w < 1 || bytes != w * 4 || !b) {
+        rc = util_err(err, errlen, UTIL_ECORRUPT,
+                      "%s: run %s: final eval of %lld windows holds %d bytes", s->path, run_id,
+                      (long long)w, bytes);
+        goto done;
+    }
+    float *v = malloc((size_t)w * sizeof *v);
+    if (!v) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < w; i++) {
+        uint32_t u = 0;
+        for (int k = 0; k < 4; k++)
+            u |= (uint32_t)b[i * 4 + k] << (8 * k);
+        memcpy(&v[i], &u, 4);
+    }
+    *n_ctx = sqlite3_column_int(st, 0);
+    *loss = v;
+    *n = w;
+done:
+    sqlite3_finalize(st);
     return rc;
 }

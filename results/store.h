@@ -1,6 +1,8 @@
 /*
  * store.h — the SQLite results database: schema, migrations, writes from
- * training and sweeps, reads for the CLI and the analysis, export and merge.
+ * training and sweeps, reads for the CLI and the analysis (typed reads for
+ * fit/, the figures, the report, `fit` and `predict` in store_analysis.c),
+ * export and merge. The only module that holds SQL.
  *
  * Schema (version 1, PRAGMA user_version; STRICT tables, foreign keys on, WAL):
  *   sweeps(name PK, mode, file_text, plan_json, created)
@@ -14,6 +16,7 @@
  *   steps(run_id → runs.id, step, tokens, flops, train_loss, lr, grad_norm, elapsed)
  *   evals(run_id → runs.id, step, tokens, flops, val_loss, val_bpb)
  *   fits(id PK, sweep, law, params_json, selection_json, created)
+ *   locks(name PK, host, pid, pid_start, what, since, heartbeat, stale_secs)  (v2)
  * Units: tokens are counts, flops are FLOPs (tokens × flops_per_token_chinchilla
  * unless said), losses nats/token, bpb bits/byte, times ISO-8601 UTC, elapsed s.
  *
@@ -34,7 +37,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -46,9 +49,6 @@ enum { STORE_READONLY = 1, STORE_CREATE = 2 };
  * *out is NULL on failure. store_close accepts NULL. */
 int store_open(store **out, const char *path, int flags, char *err, size_t errlen);
 void store_close(store *s);
-/* The connection, for analysis/'s reads until they move into results/ (issue
- * 12); nothing else may use it. */
-sqlite3 *store_db(store *s);
 
 /* One row of `runs`. Strings are NUL-terminated; unknown numbers are NaN or -1. */
 typedef struct {
@@ -67,12 +67,15 @@ typedef struct {
     char schedule[16];
     int warmup;
     int64_t cycle_tokens;
+    char parent_run[17]; /* a branch: the run it forked from ("" for none) */
+    int64_t fork_tokens; /* a branch: the parent's tokens at the fork (-1 for none) */
     uint64_t seed;
     int threads;
     double compute_budget; /* the IsoFLOP budget that generated it, NaN if none */
     double flops;          /* total training FLOPs of the budget */
     double epochs;
     double final_train_loss, final_val_loss, final_val_bpb, best_val_loss;
+    int64_t final_val_tokens; /* validation tokens behind final_val_loss, -1 unknown */
     int64_t tokens_done;
     char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
     char *config_json; /* owned by whoever filled it; store_run_free_fields */
@@ -104,6 +107,17 @@ int store_add_step(store *s, const char *run_id, int64_t step, int64_t tokens, d
 int store_add_eval(store *s, const char *run_id, int64_t step, int64_t tokens, double flops,
                    double val_loss, double val_bpb, char *err, size_t errlen);
 int store_flush(store *s, char *err, size_t errlen);
+
+/* The final evaluation's per-window losses (table final_eval): loss[w] is the
+ * mean loss in nats/token of validation window w, which covers val.tok tokens
+ * [w n_ctx, (w + 1) n_ctx] (inputs and shifted targets), so runs with the same
+ * data and n_ctx are evaluated on the same windows and can be resampled
+ * paired. Stored as n little-endian float32; replaces an earlier copy. */
+int store_put_final_eval(store *s, const char *run_id, int n_ctx, const float *loss, int64_t n,
+                         char *err, size_t errlen);
+/* Reads them back: *loss malloc'd (free it), *n windows; UTIL_ENOTFOUND if none. */
+int store_get_final_eval(store *s, const char *run_id, int *n_ctx, float **loss, int64_t *n,
+                         char *err, size_t errlen);
 
 /* Stores a fit; *id gets its rowid. An identical row (same sweep, law and
  * JSON) is not stored twice: *id is then the existing row's. */
@@ -195,9 +209,8 @@ typedef struct {
 int store_list_sweeps(store *s, const char *name, store_sweep_name **out, int *n, char *err,
                       size_t errlen);
 
-/* A sweep's runs and planned FLOPs (runs.flops, else tokens x
- * flops_per_token_chinchilla) in each status, in total and per label
- * (ordered by label). *labels is a malloc'd array of *nlabels; caller frees. */
+/* A sweep's runs and planned FLOPs (runs.flops; 0 where a row has none) in each status, in total
+ * and per label (ordered by label). *labels is a malloc'd array of *nlabels; caller frees. */
 typedef struct {
     int64_t runs[STORE_NSTATUS];
     double flops[STORE_NSTATUS];
@@ -247,6 +260,11 @@ int store_print_evals(store *s, const char *run_id, int fmt, FILE *fp, char *err
 int store_print_steps(store *s, const char *run_id, int64_t every, int fmt, FILE *fp, char *err,
                       size_t errlen);
 
+/* Time limit of each later store_query / store_export on s, in seconds
+ * (0, the default: none). A query past it stops with UTIL_EDB and a message
+ * saying so, whatever rows it had printed. */
+void store_set_query_timeout(store *s, double seconds);
+
 /* Writes table ("runs", "steps", "evals", "sweeps", "fits") as CSV or JSON
  * (STORE_FMT_*) to fp; with sweep non-NULL only that sweep's rows (steps and
  * evals of its runs). CSV: header line, NULL as empty field, REAL with 17
@@ -268,10 +286,104 @@ typedef struct {
 int store_merge_ex(store *s, const char *in_path, store_merge_stats *stats, FILE *report, char *err,
                    size_t errlen);
 
+/* ---- Reads for the analysis, `fit` and `predict` (store_analysis.c) ---- */
+
+/* A finished run as the fits load it; NaN where the column is NULL. */
+typedef struct {
+    char id[17];
+    char label[128];
+    double params_total, params_nonembedding;                  /* parameters */
+    double flops_per_token_kaplan, flops_per_token_chinchilla; /* training FLOPs per token */
+    double tokens, tokens_done;           /* planned budget; trained (tokens) */
+    double unique_tokens;                 /* unique training tokens, 0 or NaN: unlimited */
+    double compute_budget;                /* IsoFLOP budget that generated it (FLOPs) */
+    double final_val_loss, best_val_loss; /* nats/token */
+    char parent_run[17];                  /* a WSD branch's trunk (runs.parent_run), "" if none */
+} store_fit_run;
+
+/* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.
+ * *out is a malloc'd array of *n (NULL when 0), freed with free(). */
+int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
+                   size_t errlen);
+
+/* The validation curve of run_id, ordered by tokens (evals whose val_loss is
+ * NULL left out): *tokens and *val_loss are malloc'd arrays of *n (NULL when
+ * 0; NaN for a NULL tokens), freed with free(). */
+int store_eval_curve(store *s, const char *run_id, double **tokens, double **val_loss, int *n,
+                     char *err, size_t errlen);
+
+/* 1 if the database knows `sweep` (as a sweep or on a run), 0 if not, < 0 error. */
+int store_sweep_known(store *s, const char *sweep, char *err, size_t errlen);
+
+/* A row of `sweeps`; every string malloc'd ("" for NULL). */
+typedef struct {
+    char *name, *mode, *created, *plan_json, *file_text;
+} store_sweep_row;
+/* The sweep named `sweep` (NULL: every sweep), ordered by creation and name;
+ * *out malloc'd, freed with store_sweep_rows_free (accepts NULL). */
+int store_read_sweeps(store *s, const char *sweep, store_sweep_row **out, int *n, char *err,
+                      size_t errlen);
+void store_sweep_rows_free(store_sweep_row *rows, int n);
+
+/* A row of `fits`; every string malloc'd ("" for NULL, e.g. a CSV fit's sweep). */
+typedef struct {
+    int64_t id;
+    char *sweep, *law, *created, *params_json, *selection_json;
+} store_fit_row;
+/* The fits of `sweep` (NULL: all) by id; the fit with `id` (0 or 1 row); the
+ * most recently made fit of `law` for `sweep` (NULL: any sweep; 0 or 1 row).
+ * *out malloc'd, freed with store_fit_rows_free (accepts NULL). */
+int store_list_fits(store *s, const char *sweep, store_fit_row **out, int *n, char *err,
+                    size_t errlen);
+int store_get_fit(store *s, int64_t id, store_fit_row **out, int *n, char *err, size_t errlen);
+int store_latest_fit(store *s, const char *sweep, const char *law, store_fit_row **out, int *n,
+                     char *err, size_t errlen);
+void store_fit_rows_free(store_fit_row *rows, int n);
+
 /* The migration mechanism (exposed for tests): brings db from its
  * user_version v to nsteps by running steps[v..nsteps-1] in one transaction,
  * setting application_id and user_version; refuses v > nsteps. On error
  * nothing changed. store_open uses it with the built-in table of steps. */
 int store_migrate(sqlite3 *db, const char *const *steps, int nsteps, char *err, size_t errlen);
+
+/* ---- Locks: who is using this database now (lock.c) -------------------- */
+
+/* The holder of a lock, as recorded in its row. */
+typedef struct {
+    char host[128];  /* util_hostname of the holder */
+    int64_t pid;     /* its process id; 0 when the lock was free */
+    char what[256];  /* what it said it is doing ("sweep NAME", "scaling train") */
+    char since[32];  /* ISO-8601 UTC time it took the lock */
+    double age_secs; /* seconds since its last heartbeat */
+} store_lock_holder;
+
+/* Lock names: the one sweep a database may have running, and a run being
+ * trained (STORE_LOCK_RUN_PREFIX + run id). */
+#define STORE_LOCK_SWEEP "sweep"
+#define STORE_LOCK_RUN_PREFIX "run:"
+
+/* Takes lock `name` for this process (host, pid) with the description
+ * `what`, or confirms that it already holds it. A lock held by another
+ * process is taken over when stale: its process is gone (same host), or its
+ * heartbeat is older than the holder's stale_secs (another host); *holder
+ * (may be NULL) then describes the stale holder and *took_over is 1.
+ * Returns UTIL_EDB with holder->pid set and a message naming the holder when
+ * a live process holds it; other errors as usual. store_close releases the
+ * locks this process took through s. On failure nothing was changed. */
+int store_lock(store *s, const char *name, const char *what, double stale_secs,
+               store_lock_holder *holder, int *took_over, char *err, size_t errlen);
+/* Renews the heartbeat of every lock this connection holds (each flush of
+ * steps does it too). UTIL_EDB if one was taken over by another process. */
+int store_lock_refresh(store *s, char *err, size_t errlen);
+/* Releases lock `name` if this process holds it (else changes nothing). */
+int store_unlock(store *s, const char *name, char *err, size_t errlen);
+/* What a sweep's worker says it is doing (its run lock's `what` starts so). */
+#define STORE_LOCK_WORKER "sweep worker"
+/* Drops the run locks of sweep workers. Only for the holder of
+ * STORE_LOCK_SWEEP before it launches any: every such lock then belongs to a
+ * worker of an earlier sweep, which died with it (perhaps on another node,
+ * whose heartbeat would otherwise hold the run for minutes). *n (may be
+ * NULL) gets how many. */
+int store_lock_drop_workers(store *s, int *n, char *err, size_t errlen);
 
 #endif

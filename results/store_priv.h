@@ -35,11 +35,24 @@ struct store {
     double flush_secs;  /* ... or when this long since the last flush */
     double last_flush;  /* util_now() of the last flush */
     char known_run[17]; /* last run id checked to exist (saves a lookup per row) */
+    char held[4][64];   /* names of the locks this process took through s (lock.c) */
+    int nheld;
+    double query_timeout;  /* seconds a store_query* may run, 0 = no limit */
+    double query_deadline; /* util_now() past which the running query stops */
 };
+
+/* Renews the heartbeat of the held locks inside the caller's open
+ * transaction (lock.c); 0 or UTIL_EDB when one was taken over. */
+int store__lock_beat(store *s, char *err, size_t errlen);
+/* Deletes the held locks' rows, best effort (store_close). */
+void store__unlock_all(store *s);
 
 /* BEGIN IMMEDIATE, retried on SQLITE_BUSY/LOCKED for up to a minute on top of
  * the busy timeout; COMMIT likewise. store__rollback never fails loudly. */
 int store__begin(store *s, char *err, size_t errlen);
+/* The raw connection: results/ and the tests' schema checks only; every
+ * other module goes through the typed functions of store.h. */
+sqlite3 *store__db(store *s);
 int store__commit(store *s, char *err, size_t errlen);
 void store__rollback(store *s);
 

@@ -11,8 +11,9 @@
 
 #include "store_priv.h"
 
-/* FLOPs of a run as planned: runs.flops, else tokens x chinchilla FLOPs/token. */
-#define RUN_FLOPS "coalesce(flops, tokens * flops_per_token_chinchilla, 0)"
+/* FLOPs of a run as planned: runs.flops, which every row is written with
+ * (run_row); SQL never recounts FLOPs (model_flops_per_token does). */
+#define RUN_FLOPS "coalesce(flops, 0)"
 
 static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col) {
     const char *v = (const char *)sqlite3_column_text(st, col);
@@ -190,7 +191,7 @@ int store_print_runs(store *s, const char *sweep, const char *status, int fmt, F
         s,
         "SELECT id, coalesce(?1, sweep) AS sweep, label, status, n_layer, d_model, "
         "params_total, params_nonembedding, tokens, flops, "
-        "final_val_loss, tokens_done, excluded "
+        "final_val_loss, tokens_done, excluded, parent_run, fork_tokens "
         "FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") "
         "AND (?2 IS NULL OR status = ?2) "
         "ORDER BY sweep, compute_budget, params_nonembedding, id",

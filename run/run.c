@@ -24,17 +24,6 @@ void run_config_defaults(run_config *rc) {
     rc->target_params = NAN;
 }
 
-double run_flops_per_token(const char *count, const model_shape *s) {
-    if (!count || !strcmp(count, "chinchilla")) return model_flops_chinchilla(s);
-    if (!strcmp(count, "kaplan")) return model_flops_kaplan(s, 0);
-    if (!strcmp(count, "6nd")) {
-        model_counts c;
-        model_count_params(s, &c);
-        return 6.0 * (double)c.total;
-    }
-    return NAN;
-}
-
 void run_resolve(run_config *rc, const data_info *data) {
     if (rc->train.shape.n_vocab == 0 && data) rc->train.shape.n_vocab = data->vocab;
     if (!rc->id[0]) model_run_id(&rc->train, rc->id);
@@ -49,7 +38,8 @@ static double planned_epochs(const run_config *rc, const data_info *data) {
     double avail = (double)data->train_tokens;
     if (rc->train.unique_tokens > 0 && (uint64_t)rc->train.unique_tokens < data->train_tokens)
         avail = (double)rc->train.unique_tokens;
-    return (double)trained_tokens(rc) / avail;
+    return (double)trained_tokens(rc) /
+           (double)data_epoch_tokens((uint64_t)avail, rc->train.shape.n_ctx);
 }
 
 /* ======================================================================== */
@@ -60,7 +50,8 @@ char *run_config_json(const run_config *rc, const data_info *data) {
     const model_train_config *g = &rc->train;
     model_counts counts;
     model_count_params(&g->shape, &counts);
-    double fpt = run_flops_per_token(rc->flops_count, &g->shape);
+    model_flops_count f;
+    double fpt = model_flops_parse(rc->flops_count, &f) ? NAN : model_flops_per_token(&g->shape, f);
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "id", rc->id);
@@ -83,6 +74,9 @@ char *run_config_json(const run_config *rc, const data_info *data) {
     cJSON_AddStringToObject(o, "flops_count", rc->flops_count);
     cJSON_AddNumberToObject(o, "flops_per_token", fpt);
     cJSON_AddNumberToObject(o, "flops", (double)trained_tokens(rc) * fpt);
+    if (g->fork_parent[0]) /* a branch trains from its fork on */
+        cJSON_AddNumberToObject(o, "flops_trained",
+                                (double)(trained_tokens(rc) - g->fork_tokens) * fpt);
     if (isfinite(rc->compute_budget))
         cJSON_AddNumberToObject(o, "compute_budget", rc->compute_budget);
     cJSON_AddNumberToObject(o, "epochs", planned_epochs(rc, data));
@@ -111,8 +105,8 @@ int run_row(const run_config *rc, const data_info *data, store_run *row, char *e
     row->params_total = counts.total;
     row->params_embedding = counts.embedding;
     row->params_nonembedding = counts.nonembedding;
-    row->flops_per_token_kaplan = model_flops_kaplan(s, 0);
-    row->flops_per_token_chinchilla = model_flops_chinchilla(s);
+    row->flops_per_token_kaplan = model_flops_per_token(s, MODEL_FLOPS_KAPLAN);
+    row->flops_per_token_chinchilla = model_flops_per_token(s, MODEL_FLOPS_CHINCHILLA);
     row->tokens = g->tokens;
     row->unique_tokens = g->unique_tokens;
     row->batch = g->batch;
@@ -120,6 +114,8 @@ int run_row(const run_config *rc, const data_info *data, store_run *row, char *e
     snprintf(row->schedule, sizeof row->schedule, "%s", model_sched_name(g->schedule));
     row->warmup = g->warmup;
     row->cycle_tokens = g->cycle_tokens;
+    snprintf(row->parent_run, sizeof row->parent_run, "%s", g->fork_parent);
+    if (g->fork_parent[0]) row->fork_tokens = g->fork_tokens;
     row->seed = g->seed;
     row->threads = g->threads;
     row->compute_budget = rc->compute_budget;
@@ -167,6 +163,7 @@ int run_record_end(store *db, const char *id, int rc, const model_train_result *
         r.final_val_loss = res->final_val_loss;
         r.final_val_bpb = res->final_val_bpb;
         r.best_val_loss = res->best_val_loss;
+        r.final_val_tokens = res->final_val_tokens;
         r.tokens_done = res->tokens;
         r.epochs = res->epochs;
     }

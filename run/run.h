@@ -46,7 +46,7 @@ typedef struct {
     char sweep[128];          /* sweep it belongs to, "" for none */
     char label[128];          /* the sweep section that generated it, "" for none */
     char mode[16];            /* the sweep's mode, "" for none */
-    char flops_count[16];     /* FLOP count of the budget: chinchilla | kaplan | 6nd */
+    char flops_count[16];     /* FLOP count of the budget: a model_flops_name */
     double compute_budget;    /* the IsoFLOP budget that generated it (FLOPs), NaN if none */
     double target_params;     /* the shape rule's target parameters, NaN if none */
     int target_total;         /* the target counts total (1) or non-embedding (0) parameters */
@@ -55,11 +55,6 @@ typedef struct {
 /* model_train_defaults, one thread, no sweep, budget and target NaN, FLOPs
  * counted the Chinchilla way. */
 void run_config_defaults(run_config *rc);
-
-/* Training FLOPs per token of shape s under the FLOP count `count`
- * ("chinchilla", "kaplan" without de-embedding, "6nd" = 6 x total
- * parameters); NaN for another name. */
-double run_flops_per_token(const char *count, const model_shape *s);
 
 /* The id (model_run_id unless already set) and n_vocab from `data`
  * (data_info_read of train.data_dir) when 0. */
@@ -127,10 +122,17 @@ typedef enum {
     RUN_F_WARMUP,
     RUN_F_SCHED,
     RUN_F_CYCLE,
+    RUN_F_COOLDOWN,
+    RUN_F_COOLSHAPE,
+    RUN_F_FORK,
+    RUN_F_AT,
+    RUN_F_FORKCKPT,
+    RUN_F_KEEPAT,
     RUN_F_WD,
     RUN_F_CLIP,
     RUN_F_EVALS,
     RUN_F_EVALW,
+    RUN_F_FINALEVAL,
     RUN_F_PATIENCE,
     RUN_F_LOGEVERY,
     RUN_F_SEED,

@@ -24,6 +24,8 @@ typedef enum {
     K_DBL,    /* double field */
     K_STR,    /* char array field of `size` bytes */
     K_SCHED,  /* model_sched */
+    K_COOL,   /* model_cooldown */
+    K_KEEP,   /* token counts, comma-separated, appended to train.keep_tokens */
     K_FLOPS,  /* FLOP count name, a char array */
     K_TCOUNT, /* target count: int, 1 total / 0 nonembedding */
     K_SWITCH, /* int set to 1, no value */
@@ -64,10 +66,17 @@ const run_flag run_flags[RUN_NFLAGS] = {
     [RUN_F_WARMUP] = {"warmup", RUN_FLAG_VALUE},
     [RUN_F_SCHED] = {"schedule", RUN_FLAG_VALUE},
     [RUN_F_CYCLE] = {"cycle-tokens", RUN_FLAG_VALUE},
+    [RUN_F_COOLDOWN] = {"cooldown", RUN_FLAG_VALUE},
+    [RUN_F_COOLSHAPE] = {"cooldown-shape", RUN_FLAG_VALUE},
+    [RUN_F_FORK] = {"fork", RUN_FLAG_VALUE},
+    [RUN_F_AT] = {"at", RUN_FLAG_VALUE},
+    [RUN_F_FORKCKPT] = {"fork-checkpoint", RUN_FLAG_VALUE},
+    [RUN_F_KEEPAT] = {"keep-at", RUN_FLAG_VALUE},
     [RUN_F_WD] = {"weight-decay", RUN_FLAG_VALUE},
     [RUN_F_CLIP] = {"grad-clip", RUN_FLAG_VALUE},
     [RUN_F_EVALS] = {"evals", RUN_FLAG_VALUE},
     [RUN_F_EVALW] = {"eval-windows", RUN_FLAG_VALUE},
+    [RUN_F_FINALEVAL] = {"final-eval-tokens", RUN_FLAG_VALUE},
     [RUN_F_PATIENCE] = {"patience", RUN_FLAG_VALUE},
     [RUN_F_LOGEVERY] = {"log-every", RUN_FLAG_VALUE},
     [RUN_F_SEED] = {"seed", RUN_FLAG_VALUE},
@@ -103,10 +112,17 @@ static const flag_def defs[RUN_NFLAGS] = {
     [RUN_F_WARMUP] = {K_INT, T(warmup), 0, 1 << 30, W_ALWAYS},
     [RUN_F_SCHED] = {K_SCHED, T(schedule), 0, 0, W_ALWAYS},
     [RUN_F_CYCLE] = {K_I64, T(cycle_tokens), 1, 4e18, W_SPECIAL},
+    [RUN_F_COOLDOWN] = {K_DBL, T(cooldown), 1e-9, 1, W_SPECIAL},
+    [RUN_F_COOLSHAPE] = {K_COOL, T(cooldown_shape), 0, 0, W_SPECIAL},
+    [RUN_F_FORK] = {K_STR, T(fork_parent), 1, 0, W_UNSET},
+    [RUN_F_AT] = {K_I64, T(fork_tokens), 1, 4e18, W_UNSET},
+    [RUN_F_FORKCKPT] = {K_STR, T(fork_checkpoint), 1, 0, W_UNSET},
+    [RUN_F_KEEPAT] = {K_KEEP, T(nkeep), 1, 4e18, W_UNSET},
     [RUN_F_WD] = {K_DBL, T(weight_decay), 0, 10, W_ALWAYS},
     [RUN_F_CLIP] = {K_DBL, T(grad_clip), 0, 1e9, W_ALWAYS},
     [RUN_F_EVALS] = {K_INT, T(evals), 1, 10000, W_ALWAYS},
     [RUN_F_EVALW] = {K_INT, T(eval_windows), 1, 1 << 20, W_ALWAYS},
+    [RUN_F_FINALEVAL] = {K_I64, T(final_eval_tokens), 0, 4e18, W_ALWAYS},
     [RUN_F_PATIENCE] = {K_INT, T(patience), 0, 10000, W_ALWAYS},
     [RUN_F_LOGEVERY] = {K_INT, T(log_every), 1, 1 << 30, W_ALWAYS},
     [RUN_F_SEED] = {K_U64, T(seed), 0, 4e18, W_ALWAYS},
@@ -125,8 +141,6 @@ static const flag_def defs[RUN_NFLAGS] = {
     [RUN_F_RESUME] = {K_SWITCH, T(resume), 0, 0, W_UNSET},
     [RUN_F_QUIET] = {K_PROC, 0, 0, 0, 0, W_ALWAYS},
 };
-
-static const char *const flops_counts[] = {"chinchilla", "kaplan", "6nd"};
 
 /* ======================================================================== */
 /* Parsing                                                                  */
@@ -181,15 +195,39 @@ int run_flag_set(run_config *rc, run_flag_id f, const char *val, char *err, size
     case K_SCHED:
         if (!val || model_sched_parse(val, (model_sched *)p))
             return util_err(err, errlen, UTIL_EINVAL,
-                            "--%s: expected cosine, constant or fixed-cosine, got '%s'", name,
+                            "--%s: expected cosine, constant, fixed-cosine or wsd, got '%s'", name,
                             val ? val : "");
         return 0;
+    case K_COOL:
+        if (!val || model_cooldown_parse(val, (model_cooldown *)p))
+            return util_err(err, errlen, UTIL_EINVAL, "--%s: expected 1-sqrt or linear, got '%s'",
+                            name, val ? val : "");
+        return 0;
+    case K_KEEP: { /* "N[,N...]"; the flag may repeat */
+        model_train_config *g = &rc->train;
+        const char *q = val ? val : "";
+        do {
+            char *end;
+            errno = 0;
+            double t = strtod(q, &end);
+            if (end == q || (*end && *end != ',') || errno || t != floor(t) || t < d->lo ||
+                t > d->hi)
+                return util_err(err, errlen, UTIL_EINVAL,
+                                "--%s: expected token counts N[,N...], got '%s'", name,
+                                val ? val : "");
+            if (g->nkeep >= MODEL_MAX_KEEP)
+                return util_err(err, errlen, UTIL_EINVAL, "--%s: at most %d token counts", name,
+                                MODEL_MAX_KEEP);
+            g->keep_tokens[g->nkeep++] = (int64_t)t;
+            q = *end ? end + 1 : end;
+        } while (*q);
+        return 0;
+    }
     case K_FLOPS:
-        for (size_t i = 0; val && i < sizeof flops_counts / sizeof *flops_counts; i++)
-            if (!strcmp(val, flops_counts[i])) {
-                snprintf((char *)p, d->size, "%s", val);
-                return 0;
-            }
+        if (!model_flops_parse(val, &(model_flops_count){0})) {
+            snprintf((char *)p, d->size, "%s", val);
+            return 0;
+        }
         return util_err(err, errlen, UTIL_EINVAL,
                         "--%s: expected chinchilla, kaplan or 6nd, got '%s'", name, val ? val : "");
     case K_TCOUNT:
@@ -233,6 +271,7 @@ static int unset(const run_config *rc, run_flag_id f) {
     case K_INT:
     case K_TCOUNT:
     case K_SWITCH:
+    case K_KEEP: /* nkeep */
         return *(const int *)p == 0;
     case K_I64:
         return *(const int64_t *)p == 0;
@@ -256,6 +295,7 @@ static int omitted(const run_config *rc, run_flag_id f) {
         return unset(rc, f);
     case W_SPECIAL:
         if (f == RUN_F_CYCLE) return rc->train.schedule != SCHED_FIXED_COSINE;
+        if (f == RUN_F_COOLDOWN || f == RUN_F_COOLSHAPE) return rc->train.schedule != SCHED_WSD;
         if (f == RUN_F_TARGETCOUNT) return !isfinite(rc->target_params);
         return 0;
     }
@@ -280,6 +320,18 @@ static int add_flag(char **a, int *n, const run_config *rc, run_flag_id f) {
         return addf(a, n, "%s", (const char *)p);
     case K_SCHED:
         return addf(a, n, "%s", model_sched_name(*(const model_sched *)p));
+    case K_COOL:
+        return addf(a, n, "%s", model_cooldown_name(*(const model_cooldown *)p));
+    case K_KEEP: { /* one comma list */
+        const model_train_config *g = &rc->train;
+        char buf[MODEL_MAX_KEEP * 21 + 1];
+        size_t len = 0;
+        buf[0] = 0;
+        for (int k = 0; k < g->nkeep && len < sizeof buf; k++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", k ? "," : "",
+                                    (long long)g->keep_tokens[k]);
+        return addf(a, n, "%s", buf);
+    }
     case K_TCOUNT:
         return addf(a, n, "%s", *(const int *)p ? "total" : "nonembedding");
     case K_SWITCH:

@@ -10,8 +10,9 @@
  * registers each run through run.h and starts `scaling train` with
  * run_worker_argv).
  * Does not own: training (model.h; workers are `scaling train` processes),
- * what a run is, its row and its command line (run/run.h), SQL (results/
- * store.h), printing (progress goes to a callback; the CLI renders it).
+ * what a run is, its row and its command line (run/run.h), how FLOPs are
+ * counted (model_flops_per_token, model.h), SQL (results/store.h), printing
+ * (progress goes to a callback; the CLI renders it).
  * Errors: 0 or a negative UTIL_E* code with a one-line message in the caller's
  * buffer; parse errors read "FILE:LINE: key = value: what was expected".
  */
@@ -29,15 +30,6 @@
 
 typedef enum { SWEEP_GRID = 0, SWEEP_ISOFLOP = 1, SWEEP_KAPLAN = 2, SWEEP_LR = 3 } sweep_mode;
 const char *sweep_mode_name(sweep_mode m); /* "grid", "isoflop", "kaplan", "lr" */
-
-/* Which FLOP count budgets and totals use (per training token). */
-typedef enum {
-    SWEEP_FLOPS_CHINCHILLA = 0, /* model_flops_chinchilla */
-    SWEEP_FLOPS_KAPLAN = 1,     /* model_flops_kaplan(shape, 0) */
-    SWEEP_FLOPS_6ND = 2,        /* 6 * params_total */
-} sweep_flops;
-const char *sweep_flops_name(sweep_flops f);
-double sweep_flops_per_token(sweep_flops f, const model_shape *s);
 
 #define SWEEP_MAX_RUNS 100000
 
@@ -57,6 +49,8 @@ typedef struct {
     double epochs;           /* cfg.tokens / unique training tokens available */
     double est_seconds;      /* estimated wall time on this machine, NaN if not measured */
     int line;                /* line of the generating section's header in the file */
+    int parent;              /* wsd branch: plan index of its trunk (cfg.fork_*), else -1 */
+    double flops_trained;    /* FLOPs this run trains itself (a branch: after its fork) */
     char *config_json;       /* the resolved configuration as JSON (owned) */
 } sweep_item;
 
@@ -65,7 +59,7 @@ typedef struct {
     char description[512]; /* [sweep] description, "" when none (sweeps.description) */
     char path[1024]; /* the sweep file */
     sweep_mode mode;
-    sweep_flops flops_count;
+    model_flops_count flops_count; /* the FLOP count budgets and totals use (model.h) */
     char data_dir[1024];
     data_info data;  /* of data_dir (vocab, train tokens, bytes/token) */
     char *file_text; /* the file as read, with the overrides appended as comments */
@@ -94,13 +88,20 @@ int sweep_shape_for_params(double target, int count_total, double aspect, int he
                            double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
                            size_t errlen);
 
+/* Largest training budget of one run in tokens (`scaling train --tokens`'s
+ * limit) and largest warm-up in steps (an int in model_train_config). */
+#define SWEEP_MAX_TOKENS 4e18
+#define SWEEP_MAX_WARMUP (1 << 30)
+
 /* Token budget (whole optimizer steps of tokens_per_step, at least one step)
- * whose training FLOPs at flops_per_token are nearest to `budget`. */
+ * whose training FLOPs at flops_per_token are nearest to `budget`; -1 when
+ * that is more than SWEEP_MAX_TOKENS or an argument is not positive. */
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step);
 
-/* The deterministic launch order: largest FLOPs first (ties by id), so the
- * long runs start early and the ETA is honest. With shard_n > 1 keeps the
- * entries at positions p of that order with p % shard_n == shard_i - 1.
+/* The deterministic launch order: largest FLOPs trained first (ties by id),
+ * so the long runs start early and the ETA is honest. With shard_n > 1 keeps
+ * the entries at positions p of that order (branches not counted) with
+ * p % shard_n == shard_i - 1, and the branches of the trunks kept.
  * order must hold plan->nruns entries; *n gets the count kept. */
 void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, int *n);
 
@@ -153,7 +154,9 @@ typedef struct {
 
 /* Registers the sweep and its planned runs in the database, then runs every
  * unfinished run of the shard (status other than done/diverged) as a worker
- * process `exe train ... --run-id ID --resume`, at most `workers` at a time,
+ * process `exe train ... --run-id ID --resume`, at most `workers` at a time;
+ * a branch starts once its trunk has written the checkpoint it forks from
+ * (CKPT_DIR/TRUNK.ckpt.atTOKENS), which is deleted when its branches are done;
  * recording crashes as failed and going on. Returns 0 when every run of the
  * shard ended (done, diverged or failed: see *last), UTIL_EINTR when stopped
  * (all runs resumable), another negative code when the database or the

@@ -43,6 +43,8 @@ static int measure(const sweep_plan *plan, const sweep_item *r, int threads, dou
     c.checkpoint[0] = 0;
     c.resume = 0;
     c.stop = NULL;
+    c.fork_parent[0] = 0; /* a probe from initialisation, keeping nothing */
+    c.nkeep = 0;
     probe p = {0};
     model_hooks h = {.ctx = &p, .on_step = on_step};
     model_train_result res;
@@ -73,7 +75,7 @@ int sweep_estimate(sweep_plan *plan, int threads, char *err, size_t errlen) {
         sweep_item *r = &plan->runs[i];
         double t = fhi > flo ? (log(r->flops_per_token) - flo) / (fhi - flo) : 0;
         double rate = exp(log(rlo) + t * (log(rhi) - log(rlo)));
-        r->est_seconds = r->flops / rate;
+        r->est_seconds = r->flops_trained / rate; /* a branch trains from its fork on */
     }
     return 0;
 }

@@ -44,9 +44,9 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"micro_batch", K_MICRO_BATCH, T_INT, 0, 0, 1 << 24, NULL},
     {"lr", K_LR, T_LR, 0, 1e-12, 100, NULL},
     {"min_lr_frac", K_MIN_LR_FRAC, T_DBL, 0, 0, 1, NULL},
-    {"warmup", K_WARMUP, T_INT, 0, 0, 1e12, NULL},
+    {"warmup", K_WARMUP, T_INT, 0, 0, SWEEP_MAX_WARMUP, NULL},
     {"warmup_frac", K_WARMUP_FRAC, T_DBL, 0, 0, 1, NULL},
-    {"warmup_min", K_WARMUP_MIN, T_INT, 0, 0, 1e12, NULL},
+    {"warmup_min", K_WARMUP_MIN, T_INT, 0, 0, SWEEP_MAX_WARMUP, NULL},
     {"schedule", K_SCHEDULE, T_STR, 0, 0, 0, NULL},
     {"cycle_tokens", K_CYCLE_TOKENS, T_DBL, 0, 1, 1e18, NULL},
     {"weight_decay", K_WEIGHT_DECAY, T_DBL, 0, 0, 10, NULL},
@@ -56,10 +56,13 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"grad_clip", K_GRAD_CLIP, T_DBL, 0, 0, 1e9, NULL},
     {"evals", K_EVALS, T_INT, 0, 0, 100000, NULL},
     {"eval_windows", K_EVAL_WINDOWS, T_INT, 0, 1, 1 << 24, NULL},
+    {"final_eval_tokens", K_FINAL_EVAL_TOKENS, T_DBL, 0, 0, 1e18, NULL},
     {"patience", K_PATIENCE, T_INT, 0, 0, 100000, NULL},
     {"log_every", K_LOG_EVERY, T_INT, 0, 1, 1 << 30, NULL},
     {"checkpoint_secs", K_CHECKPOINT_SECS, T_DBL, 0, 0, 1e9, NULL},
     {"seed", K_SEED, T_INT, 0, 0, 9007199254740992.0, "seeds"},
+    {"cooldown", K_COOLDOWN, T_DBL, 0, 1e-9, 1, NULL},
+    {"cooldown_shape", K_COOLDOWN_SHAPE, T_STR, 0, 0, 0, NULL},
 };
 
 const sweep_keydef *sweep_key_find(const char *name) {
@@ -75,6 +78,10 @@ const sweep_keydef *sweep_key_find(const char *name) {
  * ====================================================================== */
 
 #define LINE_MAX_CHARS 4096
+/* libinih's MAX_SECTION is 50 bytes with the NUL: a longer name is cut, and
+ * the keys that follow land in a section of another name. */
+#define SECTION_MAX 50
+#define SECTION_MAX_TEXT "49"
 
 typedef struct {
     FILE *fp;
@@ -143,12 +150,26 @@ static int add_entry(sweep_file *f, const char *sec, const char *key, const char
  * headers with their line, refuses over-long lines instead of splitting them. */
 static char *reader(char *str, int num, void *stream) {
     reader_state *rs = stream;
-    if (!fgets(rs->cur, sizeof rs->cur, rs->fp)) return NULL;
+    /* fgets would hide a NUL byte: strlen stops there and libinih would read
+     * a shorter line than the file holds. Count the bytes ourselves. */
+    size_t len = 0;
+    int c = EOF, nul = 0;
+    while (len < sizeof rs->cur - 1 && (c = fgetc(rs->fp)) != EOF) {
+        if (c == 0) nul = 1;
+        rs->cur[len++] = (char)c;
+        if (c == '\n') break;
+    }
+    rs->cur[len] = 0;
+    if (len == 0 && c == EOF) return NULL;
     rs->line++;
-    size_t len = strlen(rs->cur);
+    if (nul) {
+        rs_fail(rs, UTIL_EINVAL, "a NUL byte: a sweep file is text", NULL, NULL);
+        str[0] = '\n';
+        str[1] = 0;
+        return str;
+    }
     int too_long = (len == sizeof rs->cur - 1 && rs->cur[len - 1] != '\n') || (int)len >= num;
     if (too_long) {
-        int c;
         if (len == sizeof rs->cur - 1 && rs->cur[len - 1] != '\n')
             while ((c = fgetc(rs->fp)) != EOF && c != '\n') {
             }
@@ -179,6 +200,14 @@ static char *reader(char *str, int num, void *stream) {
                 *--e = 0;
             if (!*s)
                 rs_fail(rs, UTIL_EINVAL, "empty section name", NULL, NULL);
+            else if (strlen(s) >= SECTION_MAX)
+                rs_fail(rs, UTIL_EINVAL, "section name '%s' is longer than %s characters", s,
+                        SECTION_MAX_TEXT);
+            else if (strpbrk(s, ";#[]"))
+                rs_fail(rs, UTIL_EINVAL,
+                        "section name '%s': ';', '#', '[' and ']' are not allowed in a section "
+                        "name",
+                        s, NULL);
             else if (add_section(rs->f, s, rs->line))
                 rs_fail(rs, UTIL_ENOMEM, "out of memory", NULL, NULL);
         }

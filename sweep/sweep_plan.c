@@ -18,19 +18,14 @@ const char *sweep_mode_name(sweep_mode m) {
     return (unsigned)m < 4 ? n[m] : "?";
 }
 
-const char *sweep_flops_name(sweep_flops f) {
-    static const char *n[] = {"chinchilla", "kaplan", "6nd"};
-    return (unsigned)f < 3 ? n[f] : "?";
-}
-
-double sweep_flops_per_token(sweep_flops f, const model_shape *s) {
-    return run_flops_per_token(sweep_flops_name(f), s);
-}
-
 int64_t sweep_tokens_for_budget(double budget, double flops_per_token, int64_t tokens_per_step) {
     double per_step = flops_per_token * (double)tokens_per_step;
+    if (!(per_step > 0) || !(budget >= 0) || tokens_per_step < 1) return -1;
     double steps = floor(budget / per_step + 0.5);
     if (steps < 1) steps = 1;
+    /* compared in double before any conversion: (int64_t) of a value past
+     * INT64_MAX is undefined, and steps * tokens_per_step could wrap */
+    if (steps * (double)tokens_per_step > SWEEP_MAX_TOKENS) return -1;
     return (int64_t)steps * tokens_per_step;
 }
 
@@ -162,6 +157,10 @@ static char *run_json(const sweep_plan *p, const sweep_item *r) {
     return run_config_json(&rc, &p->data);
 }
 
+char *sweep_item_json(const sweep_plan *p, const sweep_item *r) {
+    return run_json(p, r);
+}
+
 #define ORIGIN(c, i, sec) ((i) >= 0 ? (c)->f.e[i].origin : (sec)->origin)
 
 typedef struct {
@@ -197,13 +196,12 @@ static int add_run(ctx *c, sweep_item *r) {
 
 /* Keys whose lists multiply (besides the model family). */
 static const sweep_key axis_keys[] = {
-    K_N_CTX,         K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,
-    K_FF_MULT,       K_ASPECT,       K_TOKENS,          K_BUDGET,
-    K_UNIQUE_TOKENS, K_BATCH,        K_MICRO_BATCH,     K_LR,
-    K_MIN_LR_FRAC,   K_WARMUP,       K_WARMUP_FRAC,     K_WARMUP_MIN,
-    K_CYCLE_TOKENS,  K_WEIGHT_DECAY, K_BETA1,           K_BETA2,
-    K_EPS,           K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,
-    K_PATIENCE,      K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
+    K_N_CTX,       K_HEAD_SIZE,    K_N_HEAD,          K_D_FF,          K_FF_MULT,
+    K_ASPECT,      K_TOKENS,       K_BUDGET,          K_UNIQUE_TOKENS, K_BATCH,
+    K_MICRO_BATCH, K_LR,           K_MIN_LR_FRAC,     K_WARMUP,        K_WARMUP_FRAC,
+    K_WARMUP_MIN,  K_CYCLE_TOKENS, K_WEIGHT_DECAY,    K_BETA1,         K_BETA2,
+    K_EPS,         K_GRAD_CLIP,    K_EVALS,           K_EVAL_WINDOWS,  K_FINAL_EVAL_TOKENS,
+    K_PATIENCE,    K_LOG_EVERY,    K_CHECKPOINT_SECS, K_SEED,
 };
 #define NAXIS (int)(sizeof axis_keys / sizeof axis_keys[0])
 
@@ -372,7 +370,7 @@ static int section_axes(section *x) {
             if (*q == '_') *q = '-'; /* fixed_cosine and fixed-cosine both read */
         if (model_sched_parse(nm, &x->sched))
             return util_err(err, errlen, UTIL_EINVAL,
-                            "%s: schedule = %s: expected cosine, constant or fixed-cosine",
+                            "%s: schedule = %s: expected cosine, constant, fixed-cosine or wsd",
                             c->f.e[i_sched].origin, c->val[i_sched].s);
     }
     /* the workers are `scaling train`, which keeps AdamW's betas and eps at
@@ -470,10 +468,17 @@ static int point_budget(section *x, sweep_item *r) {
                         ORIGIN(c, at, sec), g->micro_batch, g->batch);
     }
     int64_t tps = (int64_t)g->batch * s->n_ctx;
-    r->flops_per_token = sweep_flops_per_token(p->flops_count, s);
+    r->flops_per_token = model_flops_per_token(s, p->flops_count);
     if (p->mode == SWEEP_ISOFLOP) {
         r->compute_budget = ax(x, K_BUDGET, 0);
         g->tokens = sweep_tokens_for_budget(r->compute_budget, r->flops_per_token, tps);
+        if (g->tokens < 0)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: budget %.3g FLOPs: [%s] %dx%d would train %.3g tokens, "
+                            "more than the %.0e a run can have",
+                            ORIGIN(c, ax_idx(x, K_BUDGET), sec), r->compute_budget, sec->name,
+                            s->n_layer, s->d_model, r->compute_budget / r->flops_per_token,
+                            SWEEP_MAX_TOKENS);
         double got = (double)g->tokens * r->flops_per_token;
         if (got > 2 * r->compute_budget &&
             (rc = warn(c,
@@ -506,9 +511,9 @@ static int point_budget(section *x, sweep_item *r) {
             ORIGIN(c, at, sec), s->n_ctx, p->data_dir, (unsigned long long)p->data.train_tokens);
     }
     r->flops = (double)g->tokens * r->flops_per_token;
-    r->flops_chinchilla = (double)g->tokens * model_flops_chinchilla(s);
+    r->flops_chinchilla = (double)g->tokens * model_flops_per_token(s, MODEL_FLOPS_CHINCHILLA);
     double avail = g->unique_tokens > 0 ? (double)g->unique_tokens : (double)p->data.train_tokens;
-    r->epochs = (double)g->tokens / avail;
+    r->epochs = (double)g->tokens / (double)data_epoch_tokens((uint64_t)avail, s->n_ctx);
     return 0;
 }
 
@@ -520,15 +525,26 @@ static int point_optim(section *x, sweep_item *r) {
     const sweep_plan *p = c->plan;
     model_train_config *g = &r->cfg;
     int li = ax_idx(x, K_LR);
-    if (li >= 0 && c->val[li].is_rule)
+    if (li >= 0 && c->val[li].is_rule) {
         g->lr = c->val[li].rule_c * pow((double)r->counts.nonembedding, -c->val[li].rule_p);
-    else
+        const sweep_keydef *lk = sweep_key_find("lr");
+        if (!(g->lr >= lk->lo && g->lr <= lk->hi))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: lr = %s gives %g for [%s] %dx%d (%lld non-embedding "
+                            "parameters), out of range [%g, %g]",
+                            ORIGIN(c, li, sec), c->f.e[li].value, g->lr, sec->name,
+                            g->shape.n_layer, g->shape.d_model, (long long)r->counts.nonembedding,
+                            lk->lo, lk->hi);
+    } else
         g->lr = ax(x, K_LR, g->lr);
     g->min_lr_frac = ax(x, K_MIN_LR_FRAC, g->min_lr_frac);
     int64_t steps = model_train_steps(g); /* tokens are whole steps here */
     g->warmup = (int)ax(x, K_WARMUP, g->warmup);
-    if (ax_idx(x, K_WARMUP_FRAC) >= 0)
-        g->warmup = (int)floor(ax(x, K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+    if (ax_idx(x, K_WARMUP_FRAC) >= 0) {
+        /* in double first: a fraction of 1e15 steps does not fit an int */
+        double w = floor(ax(x, K_WARMUP_FRAC, 0) * (double)steps + 0.5);
+        g->warmup = w > SWEEP_MAX_WARMUP ? SWEEP_MAX_WARMUP : (int)w;
+    }
     /* A floor in steps: a fraction of a short run is a handful of
      * steps, too few for AdamW's second moments before the peak lr
      * (the chinchilla preset's 10- and 18-step warm-ups diverged). */
@@ -536,6 +552,19 @@ static int point_optim(section *x, sweep_item *r) {
     if (g->warmup < wmin) g->warmup = (int)wmin;
     if (g->warmup >= steps && steps > 1) g->warmup = (int)(steps - 1);
     g->schedule = x->sched;
+    if (x->sched == SCHED_WSD) {
+        int i_cd = lookup(c, x->sec->name, K_COOLDOWN, NULL);
+        int i_cs = lookup(c, x->sec->name, K_COOLDOWN_SHAPE, NULL);
+        if (i_cd >= 0 && c->val[i_cd].n != 1)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown = %s: expected one fraction (a family shares its trunk)",
+                            c->f.e[i_cd].origin, c->f.e[i_cd].value);
+        g->cooldown = getv(c, i_cd, 0, g->cooldown);
+        if (i_cs >= 0 && model_cooldown_parse(c->val[i_cs].s, &g->cooldown_shape))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: cooldown_shape = %s: expected 1-sqrt or linear",
+                            c->f.e[i_cs].origin, c->val[i_cs].s);
+    }
     g->cycle_tokens = (int64_t)ax(x, K_CYCLE_TOKENS, (double)g->cycle_tokens);
     if (x->sched == SCHED_FIXED_COSINE && g->cycle_tokens <= 0) g->cycle_tokens = g->tokens;
     g->weight_decay = ax(x, K_WEIGHT_DECAY, g->weight_decay);
@@ -546,6 +575,7 @@ static int point_optim(section *x, sweep_item *r) {
     if (p->mode == SWEEP_KAPLAN && !x->evals_set) g->evals = 30;
     g->evals = (int)ax(x, K_EVALS, g->evals);
     g->eval_windows = (int)ax(x, K_EVAL_WINDOWS, g->eval_windows);
+    g->final_eval_tokens = (int64_t)ax(x, K_FINAL_EVAL_TOKENS, (double)g->final_eval_tokens);
     int most = model_eval_windows_max(p->data.val_tokens, g->shape.n_ctx);
     if (most > 0 && g->eval_windows > most) {
         /* what training would do anyway, here so that the run's id
@@ -641,7 +671,7 @@ static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, 
     if (!o) return UTIL_ENOMEM;
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "mode", sweep_mode_name(p->mode));
-    cJSON_AddStringToObject(o, "flops", sweep_flops_name(p->flops_count));
+    cJSON_AddStringToObject(o, "flops", model_flops_name(p->flops_count));
     cJSON_AddStringToObject(o, "data", p->data_dir);
     cJSON_AddStringToObject(o, "file", p->path);
     ovs = cJSON_AddArrayToObject(o, "overrides");
@@ -771,18 +801,12 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         goto fail;
     }
     plan->mode = (sweep_mode)m;
-    plan->flops_count = SWEEP_FLOPS_CHINCHILLA;
-    if (i_fl >= 0) {
-        int f;
-        for (f = 0; f < 3; f++)
-            if (!strcmp(c.val[i_fl].s, sweep_flops_name((sweep_flops)f))) break;
-        if (f == 3) {
-            rc = util_err(err, errlen, UTIL_EINVAL,
-                          "%s: flops = %s: expected chinchilla, kaplan or 6nd", c.f.e[i_fl].origin,
-                          c.val[i_fl].s);
-            goto fail;
-        }
-        plan->flops_count = (sweep_flops)f;
+    plan->flops_count = MODEL_FLOPS_CHINCHILLA;
+    if (i_fl >= 0 && model_flops_parse(c.val[i_fl].s, &plan->flops_count)) {
+        rc =
+            util_err(err, errlen, UTIL_EINVAL, "%s: flops = %s: expected chinchilla, kaplan or 6nd",
+                     c.f.e[i_fl].origin, c.val[i_fl].s);
+        goto fail;
     }
     if (i_data < 0) {
         rc = util_err(err, errlen, UTIL_EINVAL,
@@ -825,6 +849,7 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: the sweep plans no runs", path);
         goto fail;
     }
+    if ((rc = sweep_wsd_families(plan, err, errlen))) goto fail;
 
     /* the stored text: the file, then the overrides as comments */
     {
@@ -868,7 +893,7 @@ fail:
 static int by_flops_desc(const void *a, const void *b, void *arg) {
     const sweep_plan *sp = arg;
     const sweep_item *x = &sp->runs[*(const int *)a], *y = &sp->runs[*(const int *)b];
-    if (x->flops != y->flops) return x->flops < y->flops ? 1 : -1;
+    if (x->flops_trained != y->flops_trained) return x->flops_trained < y->flops_trained ? 1 : -1;
     return strcmp(x->id, y->id);
 }
 
@@ -877,8 +902,16 @@ void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, i
         order[i] = i;
     qsort_r(order, plan->nruns, sizeof *order, by_flops_desc, (void *)plan);
     if (shard_n < 1) shard_n = 1;
-    int k = 0;
+    /* a branch goes with its trunk: it needs the trunk's fork checkpoint */
+    int *shard = malloc((plan->nruns ? plan->nruns : 1) * sizeof *shard);
+    int k = 0, q = 0;
     for (int p = 0; p < plan->nruns; p++)
-        if (p % shard_n == shard_i - 1 || shard_n == 1) order[k++] = order[p];
+        if (plan->runs[order[p]].parent < 0 && shard) shard[order[p]] = q++ % shard_n;
+    for (int p = 0; p < plan->nruns; p++) {
+        const sweep_item *r = &plan->runs[order[p]];
+        int s = !shard ? p % shard_n : shard[r->parent >= 0 ? r->parent : order[p]];
+        if (s == shard_i - 1 || shard_n == 1) order[k++] = order[p];
+    }
+    free(shard);
     *n = k;
 }

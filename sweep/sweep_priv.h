@@ -45,10 +45,13 @@ typedef enum {
     K_GRAD_CLIP, /* optimiser */
     K_EVALS,
     K_EVAL_WINDOWS,
+    K_FINAL_EVAL_TOKENS,
     K_PATIENCE,
     K_LOG_EVERY,
     K_CHECKPOINT_SECS,
     K_SEED,
+    K_COOLDOWN, /* schedule = wsd */
+    K_COOLDOWN_SHAPE,
     K_COUNT
 } sweep_key;
 
@@ -109,5 +112,15 @@ int sweep_file_read(const char *path, const char *const *overrides, int noverrid
 void sweep_file_free(sweep_file *f);
 
 const sweep_keydef *sweep_key_find(const char *name);
+
+/* The resolved configuration of run r as JSON (sweep_plan.c; malloc'd, NULL
+ * when out of memory): the runs table's config_json and the plan's runs. */
+char *sweep_item_json(const sweep_plan *p, const sweep_item *r);
+
+/* WSD families (sweep_wsd.c): sets every run's parent and flops_trained, and
+ * with schedule = wsd turns each family of runs that differ only in their
+ * token budget into one trunk (the largest) and branches that fork from it
+ * at their cooldown's first step. Ids and JSON of changed runs are redone. */
+int sweep_wsd_families(sweep_plan *p, char *err, size_t errlen);
 
 #endif

@@ -47,7 +47,7 @@ void sweep_run_config(const sweep_plan *plan, const sweep_item *r, int threads,
     snprintf(rc->sweep, sizeof rc->sweep, "%s", plan->name);
     snprintf(rc->label, sizeof rc->label, "%s", r->label);
     snprintf(rc->mode, sizeof rc->mode, "%s", sweep_mode_name(plan->mode));
-    snprintf(rc->flops_count, sizeof rc->flops_count, "%s", sweep_flops_name(plan->flops_count));
+    snprintf(rc->flops_count, sizeof rc->flops_count, "%s", model_flops_name(plan->flops_count));
     rc->compute_budget = r->compute_budget;
     rc->target_params = r->target_params;
     rc->target_total = r->target_total;
@@ -83,7 +83,92 @@ typedef struct {
     double flops_at_start; /* finished FLOPs when this invocation began */
     double *partial;       /* per run: FLOPs of the run done so far (from its steps) */
     char *finished;        /* per run: 1 when it needs no more work */
+    int db_rc;             /* first failed write of a status (a full disk): the sweep stops */
+    char db_err[UTIL_ERRLEN];
+    char *ended;           /* per run: its worker ended unfinished (failed or stopped) */
+    char ckpt_dir[1024];
 } pool;
+
+/* Keeps the first failed database write (rc != 0) for sweep_run to return:
+ * the database must never silently disagree with the progress printed. */
+static void note(pool *P, int rc, const char *e) {
+    if (rc && !P->db_rc) {
+        P->db_rc = rc;
+        snprintf(P->db_err, sizeof P->db_err, "%s", e);
+    }
+}
+
+/* ======================================================================
+ * WSD families: when a branch may start, and the fork checkpoints
+ * ====================================================================== */
+
+static void fork_file(const pool *P, const sweep_item *b, char *out, size_t n) {
+    char parent[1100];
+    snprintf(parent, sizeof parent, "%s/%s.ckpt", P->ckpt_dir, b->cfg.fork_parent);
+    model_fork_path(parent, b->cfg.fork_tokens, out, n);
+}
+
+/* 1: run r can start now; 0: it waits for its trunk; -1: its trunk ended
+ * without reaching the fork and never will this time. */
+static int ready(const pool *P, int r) {
+    const sweep_item *b = &P->plan->runs[r];
+    if (b->parent < 0) return 1;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.ckpt", P->ckpt_dir, b->id);
+    if (access(path, F_OK) == 0) return 1; /* resumes from its own checkpoint */
+    fork_file(P, b, path, sizeof path);
+    if (access(path, F_OK) == 0) return 1;
+    return P->finished[b->parent] || P->ended[b->parent] ? -1 : 0;
+}
+
+static int has_status(pool *P, int r, const char *status) {
+    store_run row;
+    char e[UTIL_ERRLEN];
+    store_run_init(&row);
+    int yes = store_get_run(P->db, P->plan->runs[r].id, &row, e, sizeof e) == 0 &&
+              !strcmp(row.status, status);
+    store_run_free_fields(&row);
+    return yes;
+}
+
+/* Says in branch b's log why it did not start: its trunk ended without the
+ * checkpoint it forks from. */
+static void orphan_note(const pool *P, int b, int diverged) {
+    const sweep_item *r = &P->plan->runs[b];
+    char logpath[1200], fork[1200];
+    snprintf(logpath, sizeof logpath, "%s/%s.log", P->ckpt_dir, r->id);
+    fork_file(P, r, fork, sizeof fork);
+    FILE *f = fopen(logpath, "a");
+    if (!f) return;
+    fprintf(f,
+            "sweep: not started: trunk %s ended (%s) without %s, the checkpoint this branch "
+            "forks from at %lld tokens; %s\n",
+            r->cfg.fork_parent, diverged ? "diverged" : "failed, stopped or done", fork,
+            (long long)r->cfg.fork_tokens,
+            diverged ? "the branch would have diverged with it"
+                     : "run the sweep again: an unfinished trunk resumes and writes it (a "
+                       "finished one must be retrained)");
+    fclose(f);
+}
+
+/* Deletes the fork checkpoints whose branches are all finished: the trunk
+ * keeps checkpoints where branches need them and nothing else piles up. */
+static void drop_forks(const pool *P) {
+    const sweep_plan *pl = P->plan;
+    for (int i = 0; i < pl->nruns; i++) {
+        const sweep_item *b = &pl->runs[i];
+        if (b->parent < 0 || !P->finished[i]) continue;
+        int all = 1;
+        for (int j = 0; j < pl->nruns && all; j++) {
+            const sweep_item *o = &pl->runs[j];
+            if (o->parent == b->parent && o->cfg.fork_tokens == b->cfg.fork_tokens)
+                all = P->finished[j];
+        }
+        char path[1200];
+        fork_file(P, b, path, sizeof path);
+        if (all) unlink(path); /* ENOENT when already gone: nothing to do */
+    }
+}
 
 static void emit(pool *P, sweep_event ev, int run, int code) {
     P->pr.ev = ev;
@@ -111,12 +196,13 @@ static void refresh_partial(pool *P, const worker *w, int nw) {
         double loss;
         char e[UTIL_ERRLEN];
         if (store_run_last_step(P->db, r->id, &t, &loss, e, sizeof e) || t < 0) continue;
-        double f = (double)t * r->flops_per_token;
-        P->partial[w[i].run] = f < r->flops ? f : r->flops;
+        double f = (double)(t - (r->parent >= 0 ? r->cfg.fork_tokens : 0)) * r->flops_per_token;
+        P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
         if (len < sizeof P->pr.live)
-            len += (size_t)snprintf(P->pr.live + len, sizeof P->pr.live - len, "%s%.8s %.3f (%.0f%%)",
-                                    len ? ", " : "", r->id, loss,
-                                    r->cfg.tokens > 0 ? 100.0 * (double)t / (double)r->cfg.tokens : 0.0);
+            len += (size_t)snprintf(P->pr.live + len, sizeof P->pr.live - len,
+                                    "%s%.8s %.3f (%.0f%%)", len ? ", " : "", r->id, loss,
+                                    r->cfg.tokens > 0 ? 100.0 * (double)t / (double)r->cfg.tokens
+                                                      : 0.0);
     }
 }
 
@@ -177,21 +263,24 @@ static void reap(pool *P, const worker *w, int status) {
     else
         ev = SWEEP_EV_FAILED;
     if (ev == SWEEP_EV_DIVERGED && (!have || strcmp(row.status, "diverged")))
-        store_set_status(P->db, r->id, "diverged", e, sizeof e);
-    if (ev == SWEEP_EV_FAILED) store_set_status(P->db, r->id, "failed", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "diverged", e, sizeof e), e);
+    if (ev == SWEEP_EV_FAILED) note(P, store_set_status(P->db, r->id, "failed", e, sizeof e), e);
     if (ev == SWEEP_EV_STOPPED && have && !strcmp(row.status, "running"))
-        store_set_status(P->db, r->id, "planned", e, sizeof e);
+        note(P, store_set_status(P->db, r->id, "planned", e, sizeof e), e);
     store_run_free_fields(&row);
     P->pr.running--;
     if (ev == SWEEP_EV_DONE || ev == SWEEP_EV_DIVERGED) {
-        P->partial[w->run] = r->flops;
+        P->partial[w->run] = r->flops_trained;
         P->finished[w->run] = 1;
         P->pr.done++;
         if (ev == SWEEP_EV_DIVERGED) P->pr.diverged++;
+        drop_forks(P);
     } else if (ev == SWEEP_EV_FAILED) {
         P->partial[w->run] = 0;
+        P->ended[w->run] = 1;
         P->pr.failed++;
     } else {
+        P->ended[w->run] = 1;
         P->pr.left++; /* resumable: it will continue next time */
     }
     emit(P, ev, w->run, code);
@@ -216,6 +305,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         snprintf(ckpt_dir, sizeof ckpt_dir, "%s", o->ckpt_dir);
     else
         snprintf(ckpt_dir, sizeof ckpt_dir, "%s.runs", o->db_path);
+    snprintf(P.ckpt_dir, sizeof P.ckpt_dir, "%s", ckpt_dir);
     if ((rc = util_mkdirs(ckpt_dir, err, errlen))) return rc;
     if (access(o->exe, X_OK))
         return util_err(err, errlen, UTIL_EINVAL, "%s: not an executable", o->exe);
@@ -236,12 +326,20 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     order = malloc((plan->nruns ? plan->nruns : 1) * sizeof *order);
     P.partial = calloc(plan->nruns ? plan->nruns : 1, sizeof *P.partial);
     P.finished = calloc(plan->nruns ? plan->nruns : 1, 1);
+    P.ended = calloc(plan->nruns ? plan->nruns : 1, 1);
     w = calloc(o->workers, sizeof *w);
-    if (!order || !P.partial || !P.finished || !w) {
+    if (!order || !P.partial || !P.finished || !P.ended || !w) {
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto done;
     }
     if ((rc = store_open(&P.db, o->db_path, STORE_CREATE, err, errlen))) goto done;
+    /* one sweep per database, wherever its checkpoints are: the lock is a
+     * row in the database (released by store_close, stale when we die) */
+    char what[200];
+    snprintf(what, sizeof what, "sweep %.120s", plan->name);
+    if ((rc = store_lock(P.db, STORE_LOCK_SWEEP, what, 120, NULL, NULL, err, errlen))) goto done;
+    /* workers of an earlier sweep died with it: their run locks are stale */
+    if ((rc = store_lock_drop_workers(P.db, NULL, err, errlen))) goto done;
     if ((rc = store_put_sweep(P.db, plan->name, sweep_mode_name(plan->mode), plan->file_text,
                               plan->plan_json, err, errlen)))
         goto done;
@@ -266,10 +364,10 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         P.pr.total++;
         if (fin) {
             P.finished[order[k]] = 1;
-            P.partial[order[k]] = r->flops;
+            P.partial[order[k]] = r->flops_trained;
             P.pr.done++;
             P.pr.diverged += div;
-            P.flops_at_start += r->flops;
+            P.flops_at_start += r->flops_trained;
             emit(&P, SWEEP_EV_SKIP, order[k], 0);
         } else {
             order[queued++] = order[k];
@@ -292,22 +390,65 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
     }
     P.pr.left = queued;
     P.t0 = util_now();
+    drop_forks(&P); /* of branches finished before an interruption */
 
     /* ---- the loop ----------------------------------------------------- */
-    int next = 0, forwarded = 0;
+    int next = 0, forwarded = 0, lost = 0, halted = 0;
     double last_tick = 0, last_poll = 0;
     for (;;) {
-        int stopping = o->stop && *o->stop;
-        if (stopping && forwarded < (int)*o->stop) {
+        int stopping = (o->stop && *o->stop) || lost || P.db_rc;
+        if ((lost || P.db_rc) && !halted) { /* the database failed us: stop, all resumable */
+            for (int i = 0; i < nw; i++)
+                kill(w[i].pid, SIGINT);
+            halted = 1;
+        }
+        if (stopping && o->stop && forwarded < (int)*o->stop) {
             int sig = *o->stop >= 2 ? SIGKILL : SIGINT;
             for (int i = 0; i < nw; i++)
                 kill(w[i].pid, sig);
             forwarded = (int)*o->stop;
         }
         while (!stopping && nw < o->workers && next < queued) {
-            int run = order[next++];
+            /* the first run in order that can start; a branch whose trunk
+             * ended short of the fork fails (diverged with it if it diverged) */
+            int at = -1;
+            for (int k = next; k < queued && at < 0; k++) {
+                int rd = ready(&P, order[k]);
+                if (rd > 0) at = k;
+                if (rd < 0) {
+                    int b = order[k], par = plan->runs[b].parent;
+                    int div = P.finished[par] && has_status(&P, par, "diverged");
+                    char e[UTIL_ERRLEN];
+                    note(&P,
+                         store_set_status(P.db, plan->runs[b].id, div ? "diverged" : "failed", e,
+                                          sizeof e),
+                         e);
+                    orphan_note(&P, b, div);
+                    memmove(order + k, order + k + 1, (size_t)(queued - k - 1) * sizeof *order);
+                    queued--, k--;
+                    P.pr.left--;
+                    if (div) {
+                        P.finished[b] = 1, P.pr.done++, P.pr.diverged++;
+                        emit(&P, SWEEP_EV_DIVERGED, b, 0);
+                    } else {
+                        P.ended[b] = 1, P.pr.failed++;
+                        emit(&P, SWEEP_EV_FAILED, b, 0);
+                    }
+                }
+            }
+            if (at < 0 && nw == 0 && next < queued) { /* cannot happen: trunks go first */
+                rc = util_err(err, errlen, UTIL_EINVAL,
+                              "sweep %s: %d branches wait for trunks that are not running",
+                              plan->name, queued - next);
+                goto done;
+            }
+            if (at < 0) break; /* branches wait for their trunks' fork checkpoints */
+            int run = order[at];
+            memmove(order + next + 1, order + next, (size_t)(at - next) * sizeof *order);
+            order[next++] = run;
             char e[UTIL_ERRLEN];
-            store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e);
+            note(&P, store_set_status(P.db, plan->runs[run].id, "running", e, sizeof e), e);
+            if (P.db_rc) break;
             pid_t pid = launch(&P, run, ckpt_dir, err, errlen);
             if (pid < 0) {
                 rc = (int)pid;
@@ -356,6 +497,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         if (now - last_poll >= 2.0) {
             refresh_partial(&P, w, nw);
             last_poll = now;
+            if (!lost) lost = store_lock_refresh(P.db, err, errlen); /* taken for dead? */
         }
         if (now - last_tick >= 1.0) {
             emit(&P, SWEEP_EV_TICK, -1, 0);
@@ -363,7 +505,12 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         }
     }
     emit(&P, SWEEP_EV_TICK, -1, 0);
-    if (o->stop && *o->stop)
+    if (lost)
+        rc = lost; /* err says why */
+    else if (P.db_rc)
+        rc = util_err(err, errlen, P.db_rc, "%s (the sweep stopped; every run is resumable)",
+                      P.db_err);
+    else if (o->stop && *o->stop)
         rc = util_err(err, errlen, UTIL_EINTR,
                       "stopped on request: "
                       "every run is resumable");
@@ -374,6 +521,7 @@ done:
     free(order);
     free(P.partial);
     free(P.finished);
+    free(P.ended);
     free(w);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "../analysis/fit.h"
 #include "../analysis/fit_internal.h"
 #include "../results/store.h"
+#include "../results/store_priv.h" /* store__db: schema checks */
 #include "testlib.h"
 
 /* ---- Synthetic data -------------------------------------------------------- */
@@ -228,6 +229,64 @@ Test(fit, approach2_flags_a_minimum_outside_the_sizes) {
     cr_expect(f->pts.extrapolated[0], "minimum below the sampled sizes is flagged");
     cr_expect(strstr(f->warning, "extrapolated") != NULL, "warning: %s", f->warning);
     free(f);
+    free_flat(&d);
+}
+
+/* Item 4's conversion: with FLOPs per token that are not 6 N (here c N^0.9,
+ * 1.3 x 6N at N = 1e7, 1.64 x at 1e6, 0.82 x at 1e9), Approaches 2 and 3 and
+ * predict turn a budget into the same (N_opt, D_opt), that of the truth: the
+ * minimum of L(N, C / fpt(N)) over N. Exact data (no noise). The budgets
+ * 1e17..1e19 FLOPs x 25 sizes 1e6..1e9 (8 per decade). */
+#define CONV_S 0.9
+static double conv_fpt(double N) {
+    return 7.8 * pow(1e7, 1 - CONV_S) * pow(N, CONV_S);
+}
+
+Test(fit, approaches_2_3_and_predict_convert_a_budget_alike_under_non_6nd_counting) {
+    fit_data d = {0, calloc(125, sizeof(fit_run))};
+    for (int b = 0; b < 5; b++)
+        for (int j = 0; j < 25; j++) {
+            double C = 1e17 * pow(10, b / 2.0), N = 1e6 * pow(10, j / 8.0), D = C / conv_fpt(N);
+            fit_run run = mk_run(d.nruns, N, D, chin(N, D));
+            run.fpt_chinchilla = conv_fpt(N);
+            run.budget = C;
+            d.runs[d.nruns++] = run;
+        }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    o.a2_window = 1; /* 3 sizes around each minimum: the parabola's vertex is then close */
+    fit_frontier *f2 = calloc(1, sizeof *f2);
+    fit_approach3 *f3 = calloc(1, sizeof *f3);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach2(&d, &o, f2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_approach3_fit(&d, &o, f3, err, sizeof err), 0, "%s", err);
+    /* truth at a budget between the sampled ones: on ln fpt = ln k + s ln N,
+     * N^(alpha + s beta) = alpha A / (s beta B (k/C)^beta) */
+    double C = pow(10, 17.75), k = conv_fpt(1.0);
+    double Nt =
+        pow(T[3] * T[1] / (CONV_S * T[4] * T[2] * pow(k / C, T[4])), 1 / (T[3] + CONV_S * T[4]));
+    double Dt = C / conv_fpt(Nt);
+    char *j2 = fit_frontier_json(f2), *j3 = fit_approach3_json(f3);
+    fit_prediction p2, p3;
+    cr_assert_eq(fit_predict("approach2", j2, C, &p2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_predict("approach3", j3, C, &p3, err, sizeof err), 0, "%s", err);
+    double N3, D3;
+    fit_approach3_optimal(f3, C, &N3, &D3, NULL);
+    /* Approach 2's own optima at the sampled budgets: D_opt = C / fpt(N_opt) */
+    for (int i = 0; i < f2->pts.n; i++)
+        NEAR(f2->pts.D[i] * conv_fpt(f2->pts.N[i]), f2->pts.C[i], 1e-9 * f2->pts.C[i]);
+    NEAR(N3 / Nt, 1, 0.005);
+    NEAR(D3 / Dt, 1, 0.005);
+    NEAR(p3.N.est / Nt, 1, 0.005);
+    NEAR(p3.D.est / Dt, 1, 0.005);
+    NEAR(p2.N.est / Nt, 1, 0.005);
+    NEAR(p2.D.est / Dt, 1, 0.005);
+    NEAR(p2.tpp.est / p3.tpp.est, 1, 0.01);
+    free(j2);
+    free(j3);
+    free(f2);
+    free(f3);
     free_flat(&d);
 }
 
@@ -571,7 +630,7 @@ Test(fit, csv_loader_contract_and_errors) {
     cr_assert_eq(d.nruns, 2);
     NEAR(d.runs[0].tokens, 6e18 / (6 * 1e8), 1);
     NEAR(d.runs[1].n_total, 2e8, 0);
-    NEAR(fit_run_flops(&d.runs[1], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 1.2e19, 1e6);
+    NEAR(fit_run_flops(&d.runs[1], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 1.2e19, 1e6);
     cr_expect(isnan(d.runs[0].budget));
     fit_data_free(&d);
 
@@ -584,7 +643,7 @@ Test(fit, csv_loader_contract_and_errors) {
     write_file(p, "params,tokens,loss,budget\n1e8,1e10,3,6e18\n");
     cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
     NEAR(d.runs[0].budget, 6e18, 0);
-    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 6e18, 1e3);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 6e18, 1e3);
     fit_data_free(&d);
 
     write_file(p, "params,loss\n1e8,3\n");
@@ -652,7 +711,7 @@ Test(fit, budget_groups_cluster_csv_flops) {
     for (int i = 0; i < 6; i++)
         d.runs[i] = mk_run(i, 1e8, C[i] / 6e8, 3);
     int g[6], ng;
-    cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, FIT_FLOPS_6ND, g, &ng), 0);
+    cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, MODEL_FLOPS_6ND, g, &ng), 0);
     cr_expect_eq(ng, 3);
     cr_expect(g[0] == g[1] && g[1] == g[2] && g[3] == g[4] && g[0] != g[3] && g[5] != g[3]);
     free(d.runs);
@@ -704,12 +763,70 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
     NEAR(d.runs[1].curve_tokens[3], 5e7, 0);
     NEAR(d.runs[1].curve_loss[3], 2.9, 1e-12);
     NEAR(fit_run_best_loss(&d.runs[0]), 3.0, 1e-12);
-    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
-    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, FIT_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
-    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, FIT_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
+    NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
     fit_data_free(&d);
     cr_assert_eq(fit_load_store(&d, s, "nosuch", err, sizeof err), 0, "%s", err);
     cr_expect_eq(d.nruns, 0);
+    fit_data_free(&d);
+    store_close(s);
+}
+
+/* A WSD family: each member a finished run at its own budget; one envelope
+ * curve on the trunk through the cooldown ends, none elsewhere. */
+Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
+    char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
+    snprintf(p, sizeof p, "%s/w.db", dir);
+    store *s;
+    cr_assert_eq(store_open(&s, p, STORE_CREATE, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_sweep(s, "w", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
+    const int64_t tok[3] = {40000000, 10000000, 20000000}; /* trunk, two branches */
+    const double loss[3] = {2.5, 3.1, 2.8};
+    for (int i = 0; i < 3; i++) {
+        store_run r;
+        store_run_init(&r);
+        snprintf(r.id, sizeof r.id, "w%d", i);
+        snprintf(r.sweep, sizeof r.sweep, "w");
+        r.params_total = 1000000;
+        r.params_nonembedding = 900000;
+        r.flops_per_token_chinchilla = 6.5e6;
+        r.tokens = tok[i];
+        r.compute_budget = 6.5e6 * (double)tok[i];
+        if (i) {
+            snprintf(r.parent_run, sizeof r.parent_run, "w0");
+            r.fork_tokens = tok[i] * 4 / 5;
+        }
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        /* constant-lr evals of the trunk lie above the annealed ends */
+        for (int j = 1; j <= 4; j++)
+            cr_assert_eq(store_add_eval(s, r.id, j, tok[i] * j / 4, 0,
+                                        loss[i] + 0.4 * (4 - j) + 0.2, NAN, err, sizeof err),
+                         0, "%s", err);
+        r.final_val_loss = loss[i];
+        r.tokens_done = tok[i];
+        snprintf(r.status, sizeof r.status, "done");
+        cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+        store_run_free_fields(&r);
+    }
+    fit_data d;
+    cr_assert_eq(fit_load_store(&d, s, "w", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(d.nruns, 3);
+    cr_expect_str_eq(d.runs[0].id, "w0");
+    cr_expect_str_eq(d.runs[1].parent, "w0");
+    for (int i = 0; i < 3; i++) { /* each at its own budget and final loss */
+        NEAR(d.runs[i].tokens, (double)tok[i], 0);
+        NEAR(d.runs[i].loss, loss[i], 1e-12);
+        NEAR(d.runs[i].budget, 6.5e6 * (double)tok[i], 1);
+    }
+    cr_assert_eq(d.runs[0].ncurve, 3);
+    cr_assert_eq(d.runs[1].ncurve, 0);
+    cr_assert_eq(d.runs[2].ncurve, 0);
+    const double want_t[3] = {1e7, 2e7, 4e7}, want_l[3] = {3.1, 2.8, 2.5};
+    for (int k = 0; k < 3; k++) {
+        NEAR(d.runs[0].curve_tokens[k], want_t[k], 0);
+        NEAR(d.runs[0].curve_loss[k], want_l[k], 1e-12);
+    }
     fit_data_free(&d);
     store_close(s);
 }
@@ -881,7 +998,7 @@ Test(fit, cli_fits_a_sweep_from_the_database_and_stores_every_law) {
     }
     cr_assert_eq(store_open(&s, db, STORE_READONLY, err, sizeof err), 0, "%s", err);
     sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s),
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s),
                                     "SELECT count(DISTINCT law), min(sweep), "
                                     "min(selection_json LIKE '%\"seed\":20240417%') FROM fits",
                                     -1, &st, NULL),
@@ -1234,7 +1351,7 @@ Test(fit, a_partly_filled_budget_column_drops_no_run) {
         cr_assert_eq(fit_load_csv(&d, p, err, sizeof err), 0, "%s", err);
         cr_assert_eq(d.nruns, 45);
         int g[45], ng;
-        cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, FIT_FLOPS_CHINCHILLA, g, &ng), 0);
+        cr_assert_eq(fit_budget_groups(&d, FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA, g, &ng), 0);
         cr_expect_eq(ng, 5);
         for (int i = 0; i < 45; i++)
             cr_expect_eq(g[i], i / 9, "run %d in group %d", i, g[i]);

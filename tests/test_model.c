@@ -3,6 +3,7 @@
  * worked by hand, schedules, learning, determinism, bit-exact resume,
  * checkpoint corruption, early stopping, divergence, and the CLI contract. */
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,27 +135,85 @@ Test(model, matmul_matches_naive) {
     nn_pool_free(p);
 }
 
-Test(model, attention_matches_naive) {
+/* Fast attention against the naive one for one shape, at 2 threads. */
+static void check_attention(int B, int T, int C, int NH, unsigned seed) {
     nn_pool *p;
     char err[UTIL_ERRLEN];
     cr_assert_eq(nn_pool_create(&p, 2, err, sizeof err), 0);
-    int B = 2, T = 70, C = 24, NH = 3; /* T crosses the 64-row block */
     util_rng r;
-    util_rng_seed(&r, 4, "t");
+    util_rng_seed(&r, seed, "t");
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
     float *qkv = fbuf(nq), *o1 = fbuf(no), *o2 = fbuf(no), *a1 = fbuf(na), *a2 = fbuf(na);
     float *d = fbuf(no), *dq1 = fbuf(nq), *dq2 = fbuf(nq);
     float *sc = fbuf(2 * nn_attention_scratch(T, C, NH));
     fill(qkv, nq, &r, 1), fill(d, no, &r, 1);
+    fill(a1, na, &r, 1), fill(dq1, nq, &r, 1); /* outputs are overwritten, not accumulated */
     nn_attention_forward(o1, a1, qkv, B, T, C, NH, sc, p);
     nn_attention_forward_naive(o2, a2, qkv, B, T, C, NH);
-    assert_close(a1, a2, na, 1e-6, 1e-5, "att");
-    assert_close(o1, o2, no, 1e-5, 1e-4, "att out");
+    char what[64];
+    snprintf(what, sizeof what, "att T%d C%d NH%d", T, C, NH);
+    float *a1r = fbuf(na); /* the fast op's weights, read back row by row */
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < T; j++)
+                    a1r[(((size_t)b * NH + h) * T + t) * T + j] =
+                        nn_attention_weight(a1, b, h, t, j, T, C, NH);
+    assert_close(a1r, a2, na, 1e-6, 1e-5, what);
+    free(a1r);
+    assert_close(o1, o2, no, 1e-5, 1e-4, what);
     nn_attention_backward(dq1, d, qkv, a1, B, T, C, NH, sc, p);
     nn_attention_backward_naive(dq2, d, qkv, a2, B, T, C, NH);
-    assert_close(dq1, dq2, nq, 1e-5, 1e-4, "dqkv");
+    assert_close(dq1, dq2, nq, 1e-5, 1e-4, what);
     free(qkv), free(o1), free(o2), free(a1), free(a2), free(d), free(dq1), free(dq2), free(sc);
     nn_pool_free(p);
+}
+
+Test(model, attention_matches_naive) {
+    check_attention(2, 70, 24, 3, 4);  /* head 8 (small kernels); T crosses 64 */
+    check_attention(3, 64, 72, 9, 5);  /* the sweeps' head 8, ctx 64: weights kept by lanes */
+    check_attention(2, 32, 16, 4, 11); /* head 4 by lanes */
+    check_attention(2, 48, 48, 4, 12); /* head 12 by lanes: the plain kernels */
+    check_attention(2, 13, 16, 1, 6);  /* head 16, fewer rows than one block */
+    check_attention(2, 37, 16, 4, 7);  /* head 4 */
+    check_attention(2, 29, 36, 3, 8);  /* head 12: the plain small kernel */
+    check_attention(2, 70, 64, 2, 9);  /* head 32: blocked sgemms */
+}
+
+/* The attention backward against central differences of
+ * L = sum(out . w) for a fixed random w, at head 8. */
+static void check_attention_gradient(int B, int T, int C, int NH) {
+    util_rng r;
+    util_rng_seed(&r, 10, "t");
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = fbuf(nq), *o = fbuf(no), *w = fbuf(no), *dq = fbuf(nq);
+    float *att = fbuf((size_t)B * NH * T * T), *sc = fbuf(nn_attention_scratch(T, C, NH));
+    fill(qkv, nq, &r, 1), fill(w, no, &r, 1);
+    nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+    nn_attention_backward(dq, w, qkv, att, B, T, C, NH, sc, NULL);
+    for (int e = 0; e < 60; e++) {
+        size_t i = util_rng_below(&r, nq);
+        float save = qkv[i];
+        const float eps = 1e-2f;
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            qkv[i] = save + (sgn ? -eps : eps);
+            nn_attention_forward(o, att, qkv, B, T, C, NH, sc, NULL);
+            l[sgn] = 0;
+            for (size_t k = 0; k < no; k++)
+                l[sgn] += (double)o[k] * w[k];
+        }
+        qkv[i] = save;
+        double fd = (l[0] - l[1]) / (2.0 * eps);
+        cr_assert(fabs(fd - dq[i]) <= 2e-3 + 2e-2 * fabs(fd), "dqkv[%zu]: analytic %g, numeric %g",
+                  i, dq[i], fd);
+    }
+    free(qkv), free(o), free(w), free(dq), free(att), free(sc);
+}
+
+Test(model, attention_gradient_matches_finite_differences) {
+    check_attention_gradient(2, 21, 16, 2); /* rows, padded blocks */
+    check_attention_gradient(2, 32, 16, 2); /* weights kept by lanes */
 }
 
 Test(model, attention_is_causal) {
@@ -341,6 +400,55 @@ Test(model, schedules) {
     cr_assert_eq(model_sched_parse("linear", &m), UTIL_EINVAL);
 }
 
+Test(model, wsd_schedule) {
+    model_train_config c;
+    model_train_defaults(&c);
+    c.lr = 1.0, c.min_lr_frac = 0.1, c.warmup = 10, c.schedule = SCHED_WSD, c.cooldown = 0.2;
+    int64_t steps = 100; /* cooldown: the last 20 steps, 80..99 */
+    cr_assert_eq(model_wsd_decay_start(&c, steps), 80);
+    cr_assert_eq(model_wsd_decay_start(&c, 7), 6);             /* round(1.4) = 1 step */
+    cr_assert_eq(model_wsd_decay_start(&c, 2), 1);             /* at least one step */
+    cr_assert_float_eq(model_lr_at(&c, 4, steps), 0.5, 1e-12); /* warm-up as before */
+    cr_assert_eq(model_lr_at(&c, 10, steps), 1.0);
+    cr_assert_eq(model_lr_at(&c, 79, steps), 1.0);
+    /* 1-sqrt: step 84 is p = 5/20, f = 1 - 0.5 */
+    cr_assert_float_eq(model_lr_at(&c, 84, steps), 0.1 + 0.9 * 0.5, 1e-12);
+    cr_assert_eq(model_lr_at(&c, 99, steps), 0.1); /* the floor at the last step */
+    for (int64_t t = 81; t < steps; t++)
+        cr_assert(model_lr_at(&c, t, steps) < model_lr_at(&c, t - 1, steps));
+    c.cooldown_shape = COOLDOWN_LINEAR;
+    cr_assert_float_eq(model_lr_at(&c, 84, steps), 0.1 + 0.9 * 0.75, 1e-12);
+    cr_assert_eq(model_lr_at(&c, 99, steps), 0.1);
+    /* a shorter run has the same lr as a longer one up to its own cooldown:
+     * what lets a branch leave its trunk there */
+    for (int64_t t = 0; t < model_wsd_decay_start(&c, 60); t++)
+        cr_assert_eq(model_lr_at(&c, t, 60), model_lr_at(&c, t, steps));
+    model_cooldown k;
+    cr_assert_eq(model_cooldown_parse("1-sqrt", &k), 0);
+    cr_assert_eq(k, COOLDOWN_1_SQRT);
+    cr_assert_eq(model_cooldown_parse("linear", &k), 0);
+    cr_assert_eq(k, COOLDOWN_LINEAR);
+    cr_assert_eq(model_cooldown_parse("cosine", &k), UTIL_EINVAL);
+    model_sched m;
+    cr_assert_eq(model_sched_parse("wsd", &m), 0);
+    cr_assert_eq(m, SCHED_WSD);
+    /* the cooldown enters the id of a WSD run only; a fork enters it */
+    char a[17], b[17];
+    model_run_id(&c, a);
+    c.cooldown = 0.3;
+    model_run_id(&c, b);
+    cr_assert_str_neq(a, b);
+    c.schedule = SCHED_COSINE;
+    model_run_id(&c, a);
+    c.cooldown = 0.2;
+    model_run_id(&c, b);
+    cr_assert_str_eq(a, b);
+    snprintf(c.fork_parent, sizeof c.fork_parent, "0123456789abcdef");
+    c.fork_tokens = 64;
+    model_run_id(&c, b);
+    cr_assert_str_neq(a, b);
+}
+
 /* ---- training runs on a prepared directory ----------------------------- */
 
 static char g_dir[256];
@@ -446,7 +554,8 @@ Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data
     cr_assert_eq(res.final_val_loss, a.vloss[a.nevals - 1]);
     data_info di;
     cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
-    cr_assert_float_eq(res.epochs, 30.0 * 64 / (double)di.train_tokens, 1e-12);
+    /* epochs are exact passes over the (train_tokens - 1) / T whole windows */
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / (double)((di.train_tokens - 1) / 16 * 16), 1e-12);
     /* same config, same thread count: same bits */
     cr_assert_eq(run(&c, &d, &res, err), 0, "%s", err);
     cr_assert(memcmp(a.loss, d.loss, sizeof(double) * 30) == 0);
@@ -474,6 +583,97 @@ Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data
     }
     cr_assert_eq(b.nevals, a.nevals);
     cr_assert(memcmp(a.vloss, b.vloss, sizeof(double) * a.nevals) == 0);
+}
+
+/* A branch forked from a WSD trunk at step s (its own cooldown's first step)
+ * equals, bit for bit, the same WSD run trained alone: the trunk's lr before
+ * s is the branch's, and the checkpoint carries the parameters, the AdamW
+ * moments and the data order. */
+Test(model, wsd_branch_equals_the_run_trained_alone, .init = make_data, .fini = rm_data) {
+    char err[UTIL_ERRLEN], parent[17], ckpt[600], fork[700];
+    model_train_result res, alone_res;
+    model_train_config t, b;
+    small_config(&t);
+    t.schedule = SCHED_WSD;
+    t.tokens = 4 * 16 * 40; /* the trunk: 40 steps, cooldown from step 32 */
+    snprintf(ckpt, sizeof ckpt, "%s/trunk.ckpt", g_dir);
+    snprintf(t.checkpoint, sizeof t.checkpoint, "%s", ckpt);
+    b = t;
+    b.tokens = 4 * 16 * 20; /* the branch: 20 steps, cooldown from step 16 */
+    int64_t s = model_wsd_decay_start(&b, 20);
+    cr_assert_eq(s, 16);
+    t.keep_tokens[0] = s * 64;
+    t.nkeep = 1;
+    static rec rt, rb, ra;
+    cr_assert_eq(run(&t, &rt, &res, err), 0, "%s", err);
+    model_fork_path(ckpt, s * 64, fork, sizeof fork);
+    cr_assert_eq(access(fork, F_OK), 0, "no fork checkpoint %s", fork);
+    model_run_id(&t, parent);
+
+    /* alone */
+    b.checkpoint[0] = 0;
+    cr_assert_eq(run(&b, &ra, &alone_res, err), 0, "%s", err);
+    /* branched: only steps 17..20 are trained */
+    snprintf(b.fork_parent, sizeof b.fork_parent, "%s", parent);
+    b.fork_tokens = s * 64;
+    snprintf(b.fork_checkpoint, sizeof b.fork_checkpoint, "%s", fork);
+    cr_assert_eq(run(&b, &rb, &res, err), 0, "%s", err);
+    cr_assert_eq(rb.nsteps, 20 - 16);
+    cr_assert_eq(rb.step[0], 17);
+    for (int i = 0; i < rb.nsteps; i++)
+        cr_assert(memcmp(&rb.loss[i], &ra.loss[16 + i], sizeof(double)) == 0,
+                  "step %lld: branch %.17g, alone %.17g", (long long)rb.step[i], rb.loss[i],
+                  ra.loss[16 + i]);
+    cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+              "final val loss: branch %.17g, alone %.17g", res.final_val_loss,
+              alone_res.final_val_loss);
+    cr_assert(memcmp(&res.final_train_loss, &alone_res.final_train_loss, sizeof(double)) == 0);
+    cr_assert_eq(res.tokens, alone_res.tokens);
+    /* the trunk's own steps before the fork are the branch's past */
+    for (int i = 0; i < 16; i++)
+        cr_assert(memcmp(&rt.loss[i], &ra.loss[i], sizeof(double)) == 0, "step %d", i + 1);
+    /* the trunk's cooldown differs from the branch's: a later step differs */
+    cr_assert(memcmp(&rt.loss[19], &ra.loss[19], sizeof(double)) != 0);
+
+    /* a branch interrupted after its own checkpoint resumes from it, not
+     * from the fork, and still ends where the run trained alone ends */
+    {
+        static rec rr;
+        volatile sig_atomic_t stop = 0;
+        model_train_config r = b;
+        snprintf(r.checkpoint, sizeof r.checkpoint, "%s/branch.ckpt", g_dir);
+        r.checkpoint_secs = 0;
+        r.resume = 1;
+        r.stop = &stop;
+        rr.stop = &stop;
+        rr.stop_after = 18;
+        cr_assert_eq(run(&r, &rr, &res, err), UTIL_EINTR, "%s", err);
+        cr_assert_eq(access(r.checkpoint, F_OK), 0);
+        stop = 0;
+        rr.stop_after = 0;
+        char aside[800];
+        snprintf(aside, sizeof aside, "%s.aside", fork);
+        cr_assert_eq(rename(fork, aside), 0); /* the fork checkpoint is not read again */
+        cr_assert_eq(run(&r, &rr, &res, err), 0, "%s", err);
+        cr_assert_eq(rename(aside, fork), 0);
+        cr_assert_eq(rr.nsteps, 4);
+        cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+                  "resumed branch %.17g, alone %.17g", res.final_val_loss,
+                  alone_res.final_val_loss);
+    }
+
+    /* a wrong parent or fork point is refused, naming the checkpoint */
+    b.fork_tokens = 15 * 64;
+    cr_assert_eq(run(&b, &rb, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "the fork is at 960"), "%s", err);
+    b.fork_tokens = s * 64;
+    b.fork_parent[0] = 'x';
+    cr_assert_eq(run(&b, &rb, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "the fork names parent x"), "%s", err);
+    /* a keep point off the step grid would never be written */
+    t.keep_tokens[0] = 100;
+    cr_assert_eq(run(&t, &rt, &res, err), UTIL_EINVAL);
+    cr_assert(strstr(err, "fork point 100 tokens"), "%s", err);
 }
 
 Test(model, corrupt_checkpoint_is_detected, .init = make_data, .fini = rm_data) {
@@ -550,7 +750,7 @@ Test(model, unique_token_limit_counts_epochs, .init = make_data, .fini = rm_data
     model_train_result res;
     static rec a;
     cr_assert_eq(run(&c, &a, &res, err), 0, "%s", err);
-    cr_assert_float_eq(res.epochs, 30.0 * 64 / 200.0, 1e-12);
+    cr_assert_float_eq(res.epochs, 30.0 * 64 / 192.0, 1e-12); /* 12 windows of 16 */
 }
 
 /* ---- the CLI ---------------------------------------------------------------- */
@@ -616,6 +816,63 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
     cr_assert_eq(sh(cmd), 3); /* diverged */
 }
 
+/* scaling train --fork: the branch of a trunk run through the CLI records its
+ * family in the database and ends where the same run trained alone ends;
+ * misuse is a usage error naming the option. */
+Test(model, cli_train_fork, .init = make_data, .fini = rm_data) {
+    char cmd[4096], base[1024];
+    snprintf(base, sizeof base,
+             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "--warmup 2 --evals 2 --threads 1 --schedule wsd --db %s/f.db --quiet",
+             SCALING_BIN, g_dir, g_dir);
+    /* trunk: 30 steps; branch: 10 steps, cooldown from step 8 = 512 tokens */
+    snprintf(cmd, sizeof cmd, "%s --tokens 1920 --checkpoint %s/T.ckpt --keep-at 512 > %s/t.txt",
+             base, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    char path[512], *text = NULL, e[UTIL_ERRLEN], tid[17] = "";
+    size_t n;
+    snprintf(path, sizeof path, "%s/t.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    const char *idp = strstr(text, "run: id=");
+    cr_assert(idp, "%s", text);
+    snprintf(tid, sizeof tid, "%.16s", idp + 8);
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "%s --tokens 640 --fork %s --at 512 --fork-checkpoint %s/T.ckpt.at512 --run-id br "
+             "> %s/b.txt 2>&1",
+             base, tid, g_dir, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --run-id alone > %s/a.txt 2>&1", base, g_dir);
+    cr_assert_eq(sh(cmd), 0);
+    store *db;
+    snprintf(path, sizeof path, "%s/f.db", g_dir);
+    cr_assert_eq(store_open(&db, path, STORE_READONLY, e, sizeof e), 0, "%s", e);
+    store_run br, al;
+    cr_assert_eq(store_get_run(db, "br", &br, e, sizeof e), 0, "%s", e);
+    cr_assert_eq(store_get_run(db, "alone", &al, e, sizeof e), 0, "%s", e);
+    cr_assert_str_eq(br.parent_run, tid);
+    cr_assert_eq(br.fork_tokens, 512);
+    cr_assert_str_eq(al.parent_run, "");
+    cr_assert_str_eq(br.schedule, "wsd");
+    cr_assert(memcmp(&br.final_val_loss, &al.final_val_loss, sizeof(double)) == 0,
+              "branch %.17g, alone %.17g", br.final_val_loss, al.final_val_loss);
+    cr_assert(strstr(br.config_json, "\"fork_parent\""), "%s", br.config_json);
+    store_run_free_fields(&br);
+    store_run_free_fields(&al);
+    store_close(db);
+    /* usage errors */
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --fork %s > %s/u.txt 2>&1", base, tid, g_dir);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(path, sizeof path, "%s/u.txt", g_dir);
+    cr_assert_eq(util_read_file(path, &text, &n, e, sizeof e), 0);
+    cr_assert(strstr(text, "--fork RUN and --at N go together"), "%s", text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --cooldown-shape cosine 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s --tokens 640 --keep-at 64 2>/dev/null", base);
+    cr_assert_eq(sh(cmd), 2); /* --keep-at needs --checkpoint */
+}
+
 Test(model, cli_bench_usage) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s bench --help >/dev/null", SCALING_BIN);
@@ -624,6 +881,132 @@ Test(model, cli_bench_usage) {
     cr_assert_eq(sh(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s bench --bogus 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);
+    /* --shapes: d_model must split into heads; the shape options need --shapes */
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 2x70 --head-size 8 2>&1 | grep -q 'd_model 70 is not a multiple "
+             "of --head-size 8'",
+             SCALING_BIN);
+    cr_assert_eq(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2x70 --head-size 8 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 2y 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --ctx 64 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+    snprintf(cmd, sizeof cmd, "%s bench --shapes 1x16 --sweep x.ini 2>/dev/null", SCALING_BIN);
+    cr_assert_eq(sh(cmd), 2);
+}
+
+Test(model, cli_bench_shapes_json) {
+    char cmd[1024], out[64];
+    snprintf(out, sizeof out, "/tmp/scaling_test_bench_%d.json", (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "%s bench --shapes 1x16,2x24 --ctx 16 --head-size 8 --batch 2 --steps 1 --cpu-time "
+             "--json > %s",
+             SCALING_BIN, out);
+    cr_assert_eq(sh(cmd), 0);
+    char *text = NULL, e[UTIL_ERRLEN];
+    size_t n;
+    cr_assert_eq(util_read_file(out, &text, &n, e, sizeof e), 0, "%s", e);
+    remove(out);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert(j, "%s", text);
+    cJSON *shapes = cJSON_GetObjectItem(j, "shapes");
+    cr_assert_eq(cJSON_GetArraySize(shapes), 2, "%s", text);
+    const int want[2][3] = {{1, 16, 2}, {2, 24, 3}}; /* n_layer, d_model, n_head = d_model / 8 */
+    for (int i = 0; i < 2; i++) {
+        cJSON *r = cJSON_GetArrayItem(shapes, i);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_layer")->valueint, want[i][0]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "d_model")->valueint, want[i][1]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_head")->valueint, want[i][2]);
+        cr_assert_eq(cJSON_GetObjectItem(r, "n_ctx")->valueint, 16);
+        cr_assert_eq(cJSON_GetObjectItem(r, "batch")->valueint, 2);
+        cr_assert_gt(cJSON_GetObjectItem(r, "tokens_per_s")->valuedouble, 0);
+        cr_assert_gt(cJSON_GetObjectItem(r, "mfu")->valuedouble, 0);
+    }
+    cJSON_Delete(j);
+    free(text);
+}
+
+/* ---- the final evaluation and the window order ----------------------------- */
+
+typedef struct {
+    float w[4096];
+    int64_t n, val_tokens;
+} final_rec;
+
+static int on_final_eval(void *ctx, const model_eval_rec *r, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    final_rec *F = ctx;
+    if (r->window_loss) {
+        cr_assert_leq(r->nwindows, 4096);
+        memcpy(F->w, r->window_loss, (size_t)r->nwindows * sizeof(float));
+        F->n = r->nwindows;
+        F->val_tokens = r->val_tokens;
+    }
+    return 0;
+}
+
+/* With defaults the final loss covers the whole validation split, and equals
+ * an independent evaluation of the run's final checkpoint: one window at a
+ * time (B = 1), over every whole window of val.tok, summed in double. */
+Test(model, final_loss_is_the_whole_split_and_matches_its_checkpoint, .init = make_data,
+     .fini = rm_data) {
+    model_train_config c;
+    small_config(&c);
+    snprintf(c.checkpoint, sizeof c.checkpoint, "%s/final.ckpt", g_dir);
+    char err[UTIL_ERRLEN];
+    model_train_result res;
+    static final_rec F;
+    model_hooks h = {.ctx = &F, .on_eval = on_final_eval};
+    cr_assert_eq(model_train(&c, &h, &res, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(res.status, MODEL_DONE);
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/prep/val.tok", g_dir);
+    data_tokfile va;
+    cr_assert_eq(data_tokfile_open(&va, path, err, sizeof err), 0, "%s", err);
+    int T = c.shape.n_ctx;
+    int64_t nwin = (int64_t)((va.ntokens - 1) / (uint64_t)T);
+    cr_assert_gt(nwin, c.eval_windows, "the split must be larger than the cheap evals");
+    cr_assert_eq(res.final_val_tokens, nwin * T);
+    cr_assert_eq(F.val_tokens, nwin * T);
+    cr_assert_eq(F.n, nwin);
+    cr_assert_lt((int64_t)va.ntokens - res.final_val_tokens, T + 1); /* < T tokens unscored */
+
+    data_info di;
+    cr_assert_eq(data_info_read(c.data_dir, &di, 0, err, sizeof err), 0, "%s", err);
+    model_shape s = c.shape;
+    s.n_vocab = di.vocab;
+    nn_gpt *g = NULL;
+    cr_assert_eq(nn_gpt_create(&g, &s, 1, 1, err, sizeof err), 0, "%s", err);
+    nn_ckpt_state st;
+    cr_assert_eq(nn_ckpt_load(c.checkpoint, g, &st, err, sizeof err), 0, "%s", err);
+    double sum = 0, wsum = 0;
+    for (int64_t w = 0; w < nwin; w++) {
+        for (int t = 0; t < T; t++) {
+            g->inputs[t] = (int)data_tokfile_get(&va, (uint64_t)w * T + t);
+            g->targets[t] = (int)data_tokfile_get(&va, (uint64_t)w * T + t + 1);
+        }
+        double l = nn_gpt_forward(g, 1);
+        sum += l * T;
+        cr_assert_float_eq(F.w[w], l, 1e-5 * (1 + l), "window %lld: %g vs %g", (long long)w, F.w[w],
+                           l);
+        wsum += F.w[w];
+    }
+    double ref = sum / ((double)nwin * T);
+    cr_assert_float_eq(res.final_val_loss, ref, 1e-6 * ref, "%.9g vs %.9g", res.final_val_loss,
+                       ref);
+    cr_assert_float_eq(wsum / nwin, res.final_val_loss, 1e-6 * ref);
+    nn_gpt_free(g);
+    data_tokfile_close(&va);
+
+    /* a cap keeps whole windows: 40 tokens at T = 16 is 2 windows */
+    c.final_eval_tokens = 40;
+    c.checkpoint[0] = 0;
+    cr_assert_eq(model_train(&c, &h, &res, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(res.final_val_tokens, 32);
+    cr_assert_eq(F.n, 2);
 }
 
 /* More validation windows than the split holds are capped at

@@ -170,6 +170,64 @@ Test(run, worker_argv_reads_back_to_the_same_configuration) {
     cr_assert_str_eq(ia, ib);
 }
 
+/* A WSD trunk's and a branch's flags read back: cooldown and its shape (only
+ * for wsd), the fork point, and the kept fork points as one comma list. */
+Test(run, wsd_trunk_and_branch_flags_read_back) {
+    run_config a, b;
+    char err[UTIL_ERRLEN];
+    for (int branch = 0; branch < 2; branch++) {
+        run_config_defaults(&a);
+        model_train_config *g = &a.train;
+        snprintf(g->data_dir, sizeof g->data_dir, "d");
+        g->shape = (model_shape){1, 16, 2, 64, 16, 0};
+        g->tokens = 64000, g->schedule = SCHED_WSD, g->cooldown = 0.25;
+        g->cooldown_shape = COOLDOWN_LINEAR;
+        if (branch) {
+            snprintf(g->fork_parent, sizeof g->fork_parent, "00112233aabbccdd");
+            g->fork_tokens = 4096;
+        } else {
+            g->keep_tokens[0] = 1024, g->keep_tokens[1] = 4096, g->nkeep = 2;
+        }
+        char **argv = run_worker_argv(&a, "/bin/scaling", "r.db");
+        cr_assert_not_null(argv);
+        run_config_defaults(&b);
+        int nkeepflags = 0;
+        for (int i = 2; argv[i]; i++) {
+            int f = flag_by_name(argv[i]);
+            cr_assert_geq(f, 0, "unknown flag %s", argv[i]);
+            const char *val = run_flags[f].flags & RUN_FLAG_VALUE ? argv[++i] : NULL;
+            nkeepflags += f == RUN_F_KEEPAT;
+            if (f == RUN_F_DB || f == RUN_F_QUIET) continue;
+            cr_assert_eq(run_flag_set(&b, (run_flag_id)f, val, err, sizeof err), 0, "%s", err);
+        }
+        run_argv_free(argv);
+        cr_assert_eq(nkeepflags, branch ? 0 : 1);
+        cr_assert_eq(b.train.schedule, SCHED_WSD);
+        cr_assert_eq(b.train.cooldown, 0.25);
+        cr_assert_eq(b.train.cooldown_shape, COOLDOWN_LINEAR);
+        cr_assert_str_eq(b.train.fork_parent, a.train.fork_parent);
+        cr_assert_eq(b.train.fork_tokens, a.train.fork_tokens);
+        cr_assert_eq(b.train.nkeep, a.train.nkeep);
+        for (int k = 0; k < a.train.nkeep; k++)
+            cr_assert_eq(b.train.keep_tokens[k], a.train.keep_tokens[k]);
+        char ia[17], ib[17];
+        model_run_id(&a.train, ia);
+        model_run_id(&b.train, ib);
+        cr_assert_str_eq(ia, ib);
+    }
+    /* a cosine run writes no cooldown; a bad shape or list is named */
+    run_config_defaults(&a);
+    snprintf(a.train.data_dir, sizeof a.train.data_dir, "d");
+    char **argv = run_worker_argv(&a, "/bin/scaling", NULL);
+    for (int i = 0; argv[i]; i++)
+        cr_assert_null(strstr(argv[i], "cooldown"), "%s", argv[i]);
+    run_argv_free(argv);
+    cr_assert_eq(run_flag_set(&b, RUN_F_COOLSHAPE, "cosine", err, sizeof err), UTIL_EINVAL);
+    cr_assert(strstr(err, "--cooldown-shape: expected 1-sqrt or linear"), "%s", err);
+    cr_assert_eq(run_flag_set(&b, RUN_F_KEEPAT, "10,x", err, sizeof err), UTIL_EINVAL);
+    cr_assert(strstr(err, "--keep-at: expected token counts"), "%s", err);
+}
+
 Test(run, every_flag_is_accepted_by_scaling_train) {
     /* each name of the table is one of `scaling train`'s options: getopt
      * does not call it unrecognized (the run itself fails for want of the
@@ -218,8 +276,9 @@ Test(run, status_and_exit_codes_of_an_outcome) {
 static const char *const per_process_columns[] = {"started", "ended", "host", "git_rev",
                                                   "blas_kernel"};
 /* Columns only the end of training writes (compared when `results`). */
-static const char *const result_columns[] = {"status",        "final_train_loss", "final_val_loss",
-                                             "final_val_bpb", "best_val_loss",    "tokens_done"};
+static const char *const result_columns[] = {
+    "status",        "final_train_loss", "final_val_loss",  "final_val_bpb",
+    "best_val_loss", "tokens_done",      "final_val_tokens"};
 
 static int in(const char *name, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../results/store.h"
+#include "../results/store_priv.h" /* store__db: schema checks */
 #include "testlib.h"
 
 /* ======================================================================== */
@@ -167,7 +168,7 @@ static int count_lines(const char *s) {
 Test(store, schema_created_strict_wal_versioned) {
     char *d = tmpdir(), *p = pathin(d, "r.db");
     store *s = open_or_die(p, STORE_CREATE);
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = store__db(s);
     cr_assert_not_null(db);
     store_close(s);
     cr_assert_eq(raw_int(p, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -190,8 +191,8 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 41);
-    /* v2 (issue 17): which sweeps hold a run, why a run is excluded, a description */
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 44);
+    /* v5 (issue 17): which sweeps hold a run, why a run is excluded, a description */
     cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs')"), 3);
     cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='excluded'"),
                  1);
@@ -200,26 +201,26 @@ Test(store, schema_created_strict_wal_versioned) {
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA journal_mode", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
-    cr_assert_eq(sqlite3_prepare_v2(store_db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
+    cr_assert_eq(sqlite3_prepare_v2(store__db(s), "PRAGMA foreign_keys", -1, &st, NULL), 0);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
     /* CHECK on status and foreign keys hold on a raw insert through our connection. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, status) VALUES('x', 'bogus')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, sweep) VALUES('x', 'nosweep')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO steps(run_id, step) VALUES('nope', 1)",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     /* STRICT: text in an INTEGER column is refused. */
-    cr_assert_neq(sqlite3_exec(store_db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
+    cr_assert_neq(sqlite3_exec(store__db(s), "INSERT INTO runs(id, n_layer) VALUES('y', 'four')",
                                NULL, NULL, NULL),
                   SQLITE_OK);
     store_close(s);
@@ -334,10 +335,9 @@ Test(store, migration_mechanism) {
     cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "x", NULL, err, sizeof err), 0, "%s", err);
     store_close(s);
     cr_assert_eq(sqlite3_open(q, &db), SQLITE_OK);
-    /* the steps this program has are applied already; one more is the future */
     const char *future[STORE_SCHEMA_VERSION + 1];
-    for (int k = 0; k < STORE_SCHEMA_VERSION; k++)
-        future[k] = "SELECT 'already applied'";
+    for (int v = 0; v < STORE_SCHEMA_VERSION; v++)
+        future[v] = "SELECT 'already applied'";
     future[STORE_SCHEMA_VERSION] = "ALTER TABLE runs ADD COLUMN note TEXT";
     cr_assert_eq(store_migrate(db, future, STORE_SCHEMA_VERSION + 1, err, sizeof err), 0, "%s",
                  err);
@@ -347,9 +347,9 @@ Test(store, migration_mechanism) {
     cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweeps"), 1);
     /* ... which this program now refuses. */
     cr_assert_lt(store_open(&s, q, STORE_CREATE, err, sizeof err), 0);
-    char newer[64];
-    snprintf(newer, sizeof newer, "schema version %d is newer", STORE_SCHEMA_VERSION + 1);
-    cr_assert(strstr(err, newer), "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "schema version %d is newer", STORE_SCHEMA_VERSION + 1);
+    cr_assert(strstr(err, want), "%s", err);
     rmtree(d);
     free(p), free(q), free(d);
 }
@@ -555,6 +555,63 @@ static void fill(const char *p) {
         store_run_free_fields(&r);
     }
     store_close(s);
+}
+
+/* The typed reads behind fit/, predict and the report return what was written. */
+Test(store, analysis_reads) {
+    char *dir = tmpdir(), *p = pathin(dir, "a.db"), err[UTIL_ERRLEN];
+    fill(p);
+    store *s = open_or_die(p, STORE_READONLY);
+    store_fit_run *runs = NULL;
+    int n = 0;
+    cr_assert_eq(store_fit_runs(s, "sw", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(runs[1].id, "a1");
+    cr_assert_eq(runs[1].params_total, 101000);
+    cr_assert_eq(runs[1].flops_per_token_chinchilla, 6.5 * 101000);
+    cr_assert_eq(runs[1].compute_budget, 1e12);
+    cr_assert_eq(runs[1].final_val_loss, 4.25);
+    free(runs);
+    cr_assert_eq(store_fit_runs(s, NULL, &runs, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 3);
+    free(runs);
+    double *t = NULL, *l = NULL;
+    cr_assert_eq(store_eval_curve(s, "b0", &t, &l, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && t[0] == 300 && l[0] == 5.25);
+    free(t);
+    free(l);
+    cr_assert_eq(store_sweep_known(s, "sw", err, sizeof err), 1);
+    cr_assert_eq(store_sweep_known(s, "nope", err, sizeof err), 0);
+    store_sweep_row *sw = NULL;
+    cr_assert_eq(store_read_sweeps(s, NULL, &sw, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(sw[0].name, "sw") && !strcmp(sw[0].mode, "isoflop"));
+    store_sweep_rows_free(sw, n);
+    store_close(s);
+    s = open_or_die(p, 0);
+    int64_t id[3];
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":1}", "{}", &id[0], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, "sw", "approach3", "{\"v\":2}", "{}", &id[1], err, sizeof err),
+                 0);
+    cr_assert_eq(store_add_fit(s, NULL, "approach1", "{\"v\":3}", "{}", &id[2], err, sizeof err),
+                 0);
+    store_fit_row *f = NULL;
+    cr_assert_eq(store_list_fits(s, "sw", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 2);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach3", &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && f[0].id == id[1] && !strcmp(f[0].params_json, "{\"v\":2}"));
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_latest_fit(s, "sw", "approach1", &f, &n, err, sizeof err), 0);
+    cr_assert_eq(n, 0);
+    store_fit_rows_free(f, n);
+    cr_assert_eq(store_get_fit(s, id[2], &f, &n, err, sizeof err), 0);
+    cr_assert(n == 1 && !strcmp(f[0].law, "approach1") && !strcmp(f[0].sweep, ""));
+    store_fit_rows_free(f, n);
+    store_close(s);
+    rmtree(dir);
+    free(p);
+    free(dir);
 }
 
 static char *query_to_string(store *s, const char *sql, int fmt, int *rc, char *err) {
@@ -1079,14 +1136,95 @@ Test(store_cli, merge_command) {
     cr_assert_eq(raw_int(po, "SELECT count(*) FROM runs"), 3);
     snprintf(args, sizeof args, "merge %s", po);
     cr_assert_eq(run_cli(args, out, sizeof out), 2, "%s", out);
-    /* A shard whose a0 has another configuration: reported on stderr, ours kept. */
+    /* A shard whose a0 has another configuration: reported on stderr, ours
+     * kept, exit 1 (a conflict that remains is a failure to merge it). */
     char *pb = pathin(d, "b.db");
     fill(pb);
     raw_exec(pb, "UPDATE runs SET config_json = '{\"k\": 99}' WHERE id = 'a0'");
     snprintf(args, sizeof args, "merge %s %s", po, pb);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_cli(args, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "conflict: run a0") && strstr(out, "1 conflicts left"), "%s", out);
     cr_assert_eq(raw_int(po, "SELECT config_json = '{\"k\": 0}' FROM runs WHERE id = 'a0'"), 1);
     rmtree(d);
     free(pa), free(pb), free(po), free(d);
+}
+
+/* The final eval's per-window losses round-trip bit for bit, replace an
+ * earlier copy, belong to a known run, and final_val_tokens lands with the
+ * result. */
+Test(store, final_eval_windows_roundtrip) {
+    char *d = tmpdir(), *p = pathin(d, "f.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(p, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r;
+    make_run(&r, "fe1", "sw", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    float w[5] = {2.5f, 1.25f, -0.0f, 3.0e-7f, 7.75f};
+    cr_assert_eq(store_put_final_eval(s, "nosuch", 64, w, 5, err, sizeof err), UTIL_ENOTFOUND);
+    cr_assert_eq(store_put_final_eval(s, "fe1", 64, w, 3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_put_final_eval(s, "fe1", 64, w, 5, err, sizeof err), 0, "%s", err);
+    float *got = NULL;
+    int64_t n = 0;
+    int ctx = 0;
+    cr_assert_eq(store_get_final_eval(s, "fe1", &ctx, &got, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 5);
+    cr_assert_eq(ctx, 64);
+    cr_assert(memcmp(got, w, sizeof w) == 0);
+    free(got);
+    r.final_val_loss = 2.5;
+    r.final_val_tokens = 320;
+    snprintf(r.status, sizeof r.status, "done");
+    cr_assert_eq(store_finish_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_run g;
+    cr_assert_eq(store_get_run(s, "fe1", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(g.final_val_tokens, 320);
+    store_run_free_fields(&g);
+    store_close(s);
+    cr_assert_eq(raw_int(p, "SELECT windows FROM final_eval WHERE run_id='fe1'"), 5);
+    rmtree(d);
+    free(p), free(d);
+}
+
+/* A branch's parent and fork point round-trip; an older file gains the columns
+ * (NULL for its runs) when opened for writing. */
+Test(store, branch_columns_and_their_migration) {
+    char *d = tmpdir(), *p = pathin(d, "b.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(p, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "sw", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r, g;
+    make_run(&r, "trunk", "sw", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    make_run(&r, "branch", "sw", 1);
+    snprintf(r.parent_run, sizeof r.parent_run, "trunk");
+    r.fork_tokens = 4096;
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_get_run(s, "branch", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "trunk");
+    cr_assert_eq(g.fork_tokens, 4096);
+    store_run_free_fields(&g);
+    cr_assert_eq(store_get_run(s, "trunk", &g, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(g.parent_run, "");
+    cr_assert_eq(g.fork_tokens, -1);
+    store_run_free_fields(&g);
+    store_close(s);
+
+    /* a version-3 file (its runs table without the columns) is upgraded in place */
+    char *q = pathin(d, "old.db");
+    s = open_or_die(q, STORE_CREATE);
+    make_run(&r, "old", NULL, 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_close(s);
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN fork_tokens");
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN parent_run");
+    raw_exec(q, "PRAGMA user_version=3");
+    s = open_or_die(q, STORE_CREATE);
+    store_close(s);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM runs WHERE id='old' AND parent_run IS NULL AND "
+                            "fork_tokens IS NULL"),
+                 1);
+    rmtree(d);
+    free(p), free(q), free(d);
 }

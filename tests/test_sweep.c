@@ -154,7 +154,7 @@ Test(sweep, isoflop_budgets_derive_tokens) {
     sweep_plan p;
     cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
     cr_assert_eq(p.nruns, 9);
-    cr_assert_eq(p.flops_count, SWEEP_FLOPS_6ND);
+    cr_assert_eq(p.flops_count, MODEL_FLOPS_6ND);
     int per_budget[3] = {0};
     for (int i = 0; i < p.nruns; i++) {
         const sweep_item *r = &p.runs[i];
@@ -278,9 +278,11 @@ Test(sweep, kaplan_defaults_and_epochs) {
             limited++;
             cr_assert_eq(r->cfg.unique_tokens, 1000);
             cr_assert_eq(r->cfg.patience, 3);
-            cr_assert_float_eq(r->epochs, 6400.0 / 1000, 1e-12);
+            /* exact passes over the 62 whole windows of 16 tokens in 1000 */
+            cr_assert_float_eq(r->epochs, 6400.0 / 992, 1e-12);
         } else {
-            cr_assert_float_eq(r->epochs, 6400.0 / (double)p.data.train_tokens, 1e-12);
+            cr_assert_float_eq(r->epochs, 6400.0 / (double)((p.data.train_tokens - 1) / 16 * 16),
+                               1e-12);
         }
     }
     cr_assert_eq(limited, 1);
@@ -870,5 +872,423 @@ Test(sweep, crashes_and_divergence_are_recorded) {
     o.exe = "/nonexistent/scaling";
     cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0);
     cr_assert_not_null(strstr(err, "/nonexistent/scaling"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* ---- hostile values and files (issue 18) ---------------------------------- */
+
+/* Every number a sweep file can give is range-checked, and what the plan
+ * computes from it (tokens from a FLOP budget) is checked before it is
+ * converted: an overflow is an error naming FILE:LINE, never a run of 0 or
+ * negative tokens. */
+Test(sweep, budgets_past_the_token_limit_are_errors) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_file(path, sizeof path, "huge",
+               "mode = isoflop\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[iso]\nd_model = 16\nn_layer = 1\nbudget = 1e24, 1e30\n");
+    sweep_plan p;
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "planned %d runs", p.nruns);
+    snprintf(want, sizeof want, "%s:10: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "budget"), "%s", err);
+    cr_assert_eq(p.nruns, 0);
+    sweep_plan_free(&p);
+    cr_assert_eq(sweep_tokens_for_budget(1e30, 1000, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 0, 32), -1);
+    cr_assert_eq(sweep_tokens_for_budget(1e9, 1000, 0), -1);
+    /* a warm-up that does not fit an int is refused where it is written */
+    sweep_file(path, sizeof path, "wu",
+               "mode = grid\nn_ctx = 16\nbatch = 2\nhead_size = 8\nwarmup = 1e11\n"
+               "[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    snprintf(want, sizeof want, "%s:7: warmup", path);
+    cr_assert(strstr(err, want) && strstr(err, "out of range"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* What libinih would misread: a section name longer than its buffer (it
+ * reports the error on a later line, or cuts the name), one whose name holds
+ * " ;" (an inline comment to libinih), and a NUL byte (the rest of the line
+ * silently dropped). Each is an error on its own line. */
+Test(sweep, ini_edge_cases_error_on_their_line) {
+    char path[512], err[UTIL_ERRLEN], want[600];
+    sweep_plan p;
+    const char *cases[][2] = {
+        {"mode = grid\n[g_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
+         "d_model = 16\nn_layer = 1\ntokens = 1000\n",
+         "4"},
+        {"mode = grid\n[g ;x]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", "4"},
+    };
+    for (int k = 0; k < 2; k++) {
+        sweep_file(path, sizeof path, "edge", cases[k][0]);
+        cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "case %d parsed", k);
+        snprintf(want, sizeof want, "%s:%s: ", path, cases[k][1]);
+        cr_assert(strstr(err, want) && strstr(err, "section"), "case %d: %s", k, err);
+        sweep_plan_free(&p);
+    }
+    /* n_ctx = 16<NUL>0: libinih would read 16 and drop the rest */
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[sweep]\ndata = %s\nmode = grid\nn_ctx = 16", datadir);
+    fputc(0, f);
+    fputs("0\nbatch = 2\nhead_size = 8\n[g]\nd_model = 16\nn_layer = 1\ntokens = 1000\n", f);
+    fclose(f);
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0, "a NUL byte was read past");
+    snprintf(want, sizeof want, "%s:4: ", path);
+    cr_assert(strstr(err, want) && strstr(err, "NUL"), "%s", err);
+    sweep_plan_free(&p);
+}
+
+/* A status the sweep cannot write (here a trigger raising SQLite's "database
+ * or disk is full", installed by the stand-in worker once the sweep has
+ * started) stops the sweep with that error: it never goes on printing
+ * progress the database does not hold. */
+Test(sweep, failed_status_writes_stop_the_sweep) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512];
+    sweep_file(path, sizeof path, "full",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8, 16, 24\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/full.db", tmp);
+    snprintf(exe, sizeof exe, "%s/filler.sh", tmp);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "#!/bin/sh\nsqlite3 '%s' \"CREATE TRIGGER IF NOT EXISTS full BEFORE UPDATE ON runs "
+             "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;\"\nexit 1\n",
+             db);
+    write_file(exe, script);
+    chmod(exe, 0755);
+    sweep_run_opts o = {
+        .db_path = db, .exe = exe, .workers = 1, .threads = 1, .shard_i = 1, .shard_n = 1};
+    sweep_progress last;
+    int rc = sweep_run(&p, &o, &last, err, sizeof err);
+    cr_assert_neq(rc, 0, "the failed status write was swallowed");
+    cr_assert(strstr(err, "disk is full"), "%s", err);
+    cr_assert_lt(last.done + last.failed, 3, "went on launching after the failure");
+    sweep_plan_free(&p);
+}
+
+/* One sweep per database, wherever its checkpoints go: the lock is a row of
+ * the database naming host and pid; a holder that died is taken over. */
+Test(sweep, one_sweep_per_database_whatever_the_checkpoint_dir) {
+    char path[512], err[UTIL_ERRLEN], db[512], exe[512], other[512];
+    sweep_file(path, sizeof path, "lk",
+               "mode = grid\nn_ctx = 16\nbatch = 4\nhead_size = 8\ntokens = 640\n"
+               "[a]\nd_model = 8\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    snprintf(db, sizeof db, "%s/lk.db", tmp);
+    snprintf(other, sizeof other, "%s/elsewhere", tmp);
+    snprintf(exe, sizeof exe, "%s/ok.sh", tmp);
+    write_file(exe, "#!/bin/sh\nexit 1\n");
+    chmod(exe, 0755);
+    /* another live process (a child that sleeps) holds the database's lock */
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    pid_t holder = fork();
+    if (holder == 0) {
+        store *s = NULL;
+        char e[UTIL_ERRLEN];
+        int ok = store_open(&s, db, STORE_CREATE, e, sizeof e) == 0 &&
+                 store_lock(s, STORE_LOCK_SWEEP, "sweep other", 120, NULL, NULL, e, sizeof e) == 0;
+        if (write(pfd[1], ok ? "y" : "n", 1) != 1) _exit(2);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    cr_assert_eq(read(pfd[0], &c, 1), 1);
+    cr_assert_eq(c, 'y');
+    sweep_run_opts o = {.db_path = db,
+                        .ckpt_dir = other,
+                        .exe = exe,
+                        .workers = 1,
+                        .threads = 1,
+                        .shard_i = 1,
+                        .shard_n = 1};
+    sweep_progress last;
+    cr_assert_neq(sweep_run(&p, &o, &last, err, sizeof err), 0, "two sweeps on one database");
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)holder);
+    cr_assert(strstr(err, pid) && strstr(err, "sweep other"), "%s", err);
+    /* the holder dies without releasing it (SIGKILL): the lock is stale. Its
+     * workers died with it, on whatever node: their run locks (fresh
+     * heartbeats from another host) go; a plain trainer's lock stays. */
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    sqlite3 *raw = NULL;
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(raw,
+                              "INSERT INTO locks VALUES ('run:w', 'node9', 1, 0, 'sweep worker "
+                              "(sweep lk)', 'now', 1e12, 600), ('run:t', 'node9', 1, 0, 'scaling "
+                              "train', 'now', 1e12, 600)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(raw));
+    sqlite3_close(raw);
+    cr_assert_eq(sweep_run(&p, &o, &last, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(name) FROM locks", -1, &q, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "run:t");
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    close(pfd[0]);
+    close(pfd[1]);
+    sweep_plan_free(&p);
+}
+
+/* ---- WSD families ------------------------------------------------------------ */
+
+Test(sweep, wsd_isoflop_trunks_branches_and_flops) {
+    char path[512], err[UTIL_ERRLEN];
+    /* five budgets a factor ~3.2 apart, as in the chinchilla preset */
+    sweep_file(path, sizeof path, "wsdplan",
+               "mode = isoflop\nn_ctx = 16\nbatch = 2\nhead_size = 8\nwarmup_frac = 0.1\n"
+               "schedule = wsd\ncooldown = 0.2\n"
+               "[a]\nbudget = logspace(1e9, 1e11, 5)\nd_model = 16, 32\nn_layer = 1\n");
+    sweep_plan p, cos;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    const char *ov[] = {"schedule=cosine"};
+    cr_assert_eq(parse(path, ov, 1, &cos, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 10);
+    cr_assert_eq(cos.nruns, 10);
+    double nominal = 0, trained = 0, cos_flops = 0;
+    int trunks = 0;
+    for (int i = 0; i < p.nruns; i++) {
+        const sweep_item *r = &p.runs[i];
+        nominal += r->flops;
+        trained += r->flops_trained;
+        cos_flops += cos.runs[i].flops_trained;
+        cr_assert_eq(cos.runs[i].parent, -1);
+        cr_assert_eq(cos.runs[i].cfg.nkeep, 0);
+        if (r->parent < 0) {
+            /* the largest budget of its shape, keeping a checkpoint per branch */
+            trunks++;
+            cr_assert_eq(r->cfg.nkeep, 4, "%s keeps %d", r->id, r->cfg.nkeep);
+            cr_assert_float_eq(r->compute_budget, 1e11, 1e-3);
+            continue;
+        }
+        const sweep_item *t = &p.runs[r->parent];
+        cr_assert_eq(t->parent, -1);
+        cr_assert_eq(t->cfg.shape.d_model, r->cfg.shape.d_model);
+        cr_assert_str_eq(r->cfg.fork_parent, t->id);
+        cr_assert_eq(r->cfg.warmup, t->cfg.warmup); /* one warm-up per family */
+        int64_t tps = (int64_t)r->cfg.batch * r->cfg.shape.n_ctx;
+        cr_assert_eq(r->cfg.fork_tokens,
+                     model_wsd_decay_start(&r->cfg, model_train_steps(&r->cfg)) * tps);
+        int kept = 0;
+        for (int k = 0; k < t->cfg.nkeep; k++)
+            kept |= t->cfg.keep_tokens[k] == r->cfg.fork_tokens;
+        cr_assert(kept, "trunk %s does not keep %lld", t->id, (long long)r->cfg.fork_tokens);
+        cr_assert_float_eq(r->flops_trained,
+                           (double)(r->cfg.tokens - r->cfg.fork_tokens) * r->flops_per_token,
+                           1e-6 * r->flops);
+        cr_assert_lt(r->flops_trained, 0.25 * r->flops);
+        /* its own budget, and its fork in its id and JSON */
+        cr_assert(strstr(r->config_json, "\"fork_parent\""), "%s", r->config_json);
+        char id[17];
+        model_run_id(&r->cfg, id);
+        cr_assert_str_eq(id, r->id);
+    }
+    cr_assert_eq(trunks, 2);
+    cr_assert_float_eq(cos_flops, nominal, 1e-6 * nominal);
+    cr_assert_leq(trained, 0.75 * nominal, "WSD trains %.4g of %.4g nominal FLOPs (%.3f)", trained,
+                  nominal, trained / nominal);
+
+    /* shards keep each family together */
+    for (int N = 2; N <= 3; N++)
+        for (int I = 1; I <= N; I++) {
+            int o[10], m;
+            sweep_order(&p, I, N, o, &m);
+            for (int k = 0; k < m; k++) {
+                int par = p.runs[o[k]].parent, found = par < 0;
+                for (int j = 0; j < m && !found; j++)
+                    found = o[j] == par;
+                cr_assert(found, "shard %d/%d holds a branch without its trunk", I, N);
+            }
+        }
+
+    /* the dry run prints both sums */
+    char out[65536];
+    int rc = tl_sh(out, sizeof out, "%s sweep %s --dry-run --no-estimate --db %s/wsdplan.db", bin(),
+                   path, tmp);
+    cr_assert_eq(rc, 0, "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "FLOPs trained (%.3f of nominal)", trained / nominal);
+    cr_assert_not_null(strstr(out, want), "want '%s' in:\n%s", want, out);
+    cr_assert_not_null(strstr(out, "branch of "), "%s", out);
+    sweep_plan_free(&p);
+    sweep_plan_free(&cos);
+}
+
+/* The pid of the `scaling train` worker of run id (from /proc), 0 if none. */
+static pid_t worker_pid(const char *id) {
+    pid_t found = 0;
+    FILE *ls = popen("ls /proc", "r");
+    char name[64];
+    while (!found && ls && fgets(name, sizeof name, ls)) {
+        int pid = atoi(name);
+        if (pid <= 0) continue;
+        char path[128], buf[8192];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (!buf[i]) buf[i] = ' ';
+        buf[n] = 0;
+        char needle[64];
+        snprintf(needle, sizeof needle, " train ");
+        char idn[64];
+        snprintf(idn, sizeof idn, "--run-id %s ", id);
+        if (strstr(buf, needle) && strstr(buf, idn)) found = pid;
+    }
+    if (ls) pclose(ls);
+    return found;
+}
+
+static double final_loss(const char *db, const char *id) {
+    sqlite3 *h;
+    double l = NAN;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *q;
+        sqlite3_prepare_v2(h, "SELECT final_val_loss FROM runs WHERE id = ?1", -1, &q, NULL);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) l = sqlite3_column_double(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(h);
+    return l;
+}
+
+Test(sweep, wsd_trunk_sigkilled_while_branches_wait_resumes_to_identical_results, .timeout = 900) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "wsdkill",
+               "name = wsdkill\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "lr = 3e-3\nwarmup = 5\nevals = 4\neval_windows = 4\ncheckpoint_secs = 0.01\n"
+               "log_every = 5\nschedule = wsd\n"
+               "[iso]\nbudget = 1e9, 2e9, 8e9\nd_model = 16\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 3);
+    int trunk = -1;
+    for (int i = 0; i < 3; i++)
+        if (p.runs[i].parent < 0) trunk = i;
+    cr_assert_geq(trunk, 0);
+    const sweep_item *T = &p.runs[trunk];
+    cr_assert_eq(T->cfg.nkeep, 2);
+
+    char dbA[512], dbB[512], out[65536];
+    snprintf(dbA, sizeof dbA, "%s/wa.db", tmp);
+    snprintf(dbB, sizeof dbB, "%s/wb.db", tmp);
+    int rc = run_sweep(path, dbA, out, sizeof out);
+    cr_assert_eq(rc, 0, "sweep exited %d:\n%s", rc, out);
+    cr_assert_eq(count_status(dbA, "done"), 3, "%s", out);
+
+    /* B: SIGKILL the trunk's worker after its first checkpoint, before it has
+     * reached its last fork point (a branch still waits for it) */
+    char last_fork[1200], trunk_ckpt[1200];
+    snprintf(trunk_ckpt, sizeof trunk_ckpt, "%s.runs/%s.ckpt", dbB, T->id);
+    model_fork_path(trunk_ckpt, T->cfg.keep_tokens[T->cfg.nkeep - 1], last_fork, sizeof last_fork);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1", "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    double t0 = util_now();
+    int killed = 0, st;
+    while (util_now() - t0 < 300) {
+        if (waitpid(pid, &st, WNOHANG) == pid) break;
+        if (access(trunk_ckpt, F_OK) == 0 && access(last_fork, F_OK) != 0) {
+            pid_t w = worker_pid(T->id);
+            if (w > 0 && access(last_fork, F_OK) != 0) {
+                kill(w, SIGKILL);
+                killed = 1;
+                break;
+            }
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(killed, "the trunk reached its last fork point before it could be killed");
+    waitpid(pid, &st, 0);
+    /* the sweep went on: the branch whose fork checkpoint never came failed */
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "sweep status %d", st);
+    cr_assert_lt(count_status(dbB, "done"), 3);
+    cr_assert_geq(count_status(dbB, "failed"), 2); /* the trunk and a waiting branch */
+    {
+        /* the waiting branch's log says why it did not start */
+        int waiting = -1;
+        for (int i = 0; i < 3; i++)
+            if (p.runs[i].parent >= 0 &&
+                p.runs[i].cfg.fork_tokens == T->cfg.keep_tokens[T->cfg.nkeep - 1])
+                waiting = i;
+        cr_assert_geq(waiting, 0);
+        char logp[1200], *text = NULL, e2[UTIL_ERRLEN];
+        size_t n;
+        snprintf(logp, sizeof logp, "%s.runs/%s.log", dbB, p.runs[waiting].id);
+        cr_assert_eq(util_read_file(logp, &text, &n, e2, sizeof e2), 0, "%s", e2);
+        cr_assert(strstr(text, "not started: trunk"), "%s", text);
+        free(text);
+    }
+
+    rc = run_sweep(path, dbB, out, sizeof out);
+    cr_assert_eq(rc, 0, "resumed sweep exited %d:\n%s", rc, out);
+    cr_assert_eq(count_status(dbB, "done"), 3, "%s", out);
+    for (int i = 0; i < 3; i++) {
+        double la = final_loss(dbA, p.runs[i].id), lb = final_loss(dbB, p.runs[i].id);
+        cr_assert(isfinite(la) && la > 0, "run %s: loss %g", p.runs[i].id, la);
+        cr_assert(memcmp(&la, &lb, sizeof la) == 0, "run %s: %.17g uninterrupted vs %.17g resumed",
+                  p.runs[i].id, la, lb);
+    }
+    /* the trunk resumed from its checkpoint, not from scratch */
+    {
+        char logp[1200], *text = NULL, e2[UTIL_ERRLEN];
+        size_t n;
+        snprintf(logp, sizeof logp, "%s.runs/%s.log", dbB, T->id);
+        cr_assert_eq(util_read_file(logp, &text, &n, e2, sizeof e2), 0, "%s", e2);
+        const char *second = strstr(text, "start_step=");
+        second = second ? strstr(second + 1, "start_step=") : NULL;
+        cr_assert_not_null(second, "%s", text);
+        cr_assert(second[11] >= '1' && second[11] <= '9', "restarted from scratch:\n%s", text);
+        free(text);
+    }
+    /* the family in the database, the fork checkpoints gone */
+    store *s;
+    cr_assert_eq(store_open(&s, dbB, STORE_READONLY, err, sizeof err), 0, "%s", err);
+    double trained = 0, nominal = 0;
+    for (int i = 0; i < 3; i++) {
+        store_run r;
+        store_run_init(&r);
+        cr_assert_eq(store_get_run(s, p.runs[i].id, &r, err, sizeof err), 0, "%s", err);
+        if (i == trunk) {
+            cr_assert_str_eq(r.parent_run, "");
+            cr_assert_eq(r.fork_tokens, -1);
+        } else {
+            cr_assert_str_eq(r.parent_run, T->id);
+            cr_assert_eq(r.fork_tokens, p.runs[i].cfg.fork_tokens);
+        }
+        trained += (double)(r.tokens_done - (r.fork_tokens > 0 ? r.fork_tokens : 0)) *
+                   r.flops_per_token_chinchilla;
+        nominal += (double)r.tokens_done * r.flops_per_token_chinchilla;
+        store_run_free_fields(&r);
+    }
+    store_close(s);
+    double pt = 0, pn = 0;
+    for (int i = 0; i < 3; i++)
+        pt += p.runs[i].flops_trained, pn += p.runs[i].flops;
+    cr_assert_float_eq(trained / nominal, pt / pn, 1e-9);
+    for (int k = 0; k < T->cfg.nkeep; k++) {
+        char f[1300];
+        model_fork_path(trunk_ckpt, T->cfg.keep_tokens[k], f, sizeof f);
+        cr_assert_neq(access(f, F_OK), 0, "%s was left behind", f);
+    }
     sweep_plan_free(&p);
 }
