@@ -96,7 +96,15 @@ static void print_val(const char *law, const char *name, fit_val v) {
     char key[96];
     snprintf(key, sizeof key, "%s.%s", law, name);
     printf("  %-12s %12.5g", name, v.est);
-    if (isfinite(v.lo))
+    char why[160];
+    /* a zero-width interval is no certainty: as predict and the report say it */
+    int degenerate = fit_interval_degenerate(v.est, v.lo, v.hi, 0, why, sizeof why);
+    if (degenerate) {
+        char *colon = strchr(why, ':');
+        if (colon) *colon = 0;
+        printf("  %26s", "");
+        printf("  (interval n/a: %s)", why);
+    } else if (isfinite(v.lo))
         printf("  [%11.5g, %11.5g]", v.lo, v.hi);
     else
         printf("  %26s", "");
