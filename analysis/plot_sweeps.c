@@ -24,7 +24,7 @@ static double largest(const fit_data *d) {
 }
 
 static void fill_row(plot_ctx *c, plot_compare_row *r) {
-    snprintf(r->sweep, sizeof r->sweep, "%s", c->sweep);
+    snprintf(r->sweep, sizeof r->sweep, "%.255s", c->sweep); /* names are short */
     r->nruns = c->d.nruns;
     r->Cmax = largest(&c->d);
     for (int k = 0; k < 3; k++) {
