@@ -32,7 +32,7 @@ static void fill_row(plot_ctx *c, plot_compare_row *r) {
         r->rc[k] = plot__fit(c, w);
         r->tpp[k] = r->tpp_lo[k] = r->tpp_hi[k] = NAN;
         if (r->rc[k]) {
-            snprintf(r->why[k], sizeof r->why[k], "%s", c->why[w]);
+            snprintf(r->why[k], sizeof r->why[k], "%.255s", c->why[w]); /* a line's worth */
             continue;
         }
         const fit_frontier *f2 = k == 0 ? c->a1 : k == 1 ? c->a2 : NULL;
