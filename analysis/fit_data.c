@@ -557,8 +557,7 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
         double v[NCOLS];
         for (int c = 0; c < NCOLS; c++) {
             v[c] = NAN;
-            if (col[c] < 0 || c == COL_STATUS || c == COL_LOSS_BITS || c == COL_EXCLUDED)
-                continue;
+            if (col[c] < 0 || c == COL_STATUS || c == COL_LOSS_BITS || c == COL_EXCLUDED) continue;
             int i = col[c], fl = i < r->nf ? r->line[i] : r->line[r->nf - 1];
             const char *s = i < r->nf ? r->f[i] : "";
             int optional = c == COL_NONEMB || c == COL_TOKENS_DONE || c == COL_UNIQUE ||

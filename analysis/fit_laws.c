@@ -850,13 +850,14 @@ int fit_interval_degenerate(double est, double lo, double hi, int positive, char
     if (!isfinite(lo) || !isfinite(hi)) return 0;
     /* equal to rounding: every draw fitted the same points the same way */
     if (fabs(hi - lo) <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
-        snprintf(why, n, "zero width: every bootstrap draw gave the same value (too few points "
-                         "to vary)");
+        snprintf(why, n,
+                 "zero width: every bootstrap draw gave the same value (too few points "
+                 "to vary)");
         return 1;
     }
     if (positive && lo > 0 && hi / lo > 1e3) {
-        snprintf(why, n, "%.0f orders of magnitude wide: [%.3g, %.3g]",
-                 floor(log10(hi / lo)), lo, hi);
+        snprintf(why, n, "%.0f orders of magnitude wide: [%.3g, %.3g]", floor(log10(hi / lo)), lo,
+                 hi);
         return 1;
     }
     if (positive && !(lo > 0)) {

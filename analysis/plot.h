@@ -86,11 +86,11 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
 #define PLOT_COMPARE_MAX 8
 typedef struct {
     char sweep[256];
-    int nruns;          /* finished runs fitted */
-    int rc[3];          /* approaches 1, 2, 3: 0 fitted, else why[k] says why not */
+    int nruns; /* finished runs fitted */
+    int rc[3]; /* approaches 1, 2, 3: 0 fitted, else why[k] says why not */
     char why[3][256];
-    fit_val a[3], b[3]; /* N_opt ~ C^a, D_opt ~ C^b */
-    double Cmax;        /* the sweep's largest budget (FLOPs) */
+    fit_val a[3], b[3];                  /* N_opt ~ C^a, D_opt ~ C^b */
+    double Cmax;                         /* the sweep's largest budget (FLOPs) */
     double tpp[3], tpp_lo[3], tpp_hi[3]; /* tokens per parameter at Cmax, NaN if none */
 } plot_compare_row;
 /* Fits sweeps[0..n-1] (n <= PLOT_COMPARE_MAX) into rows[]; with outdir
@@ -98,9 +98,9 @@ typedef struct {
  * with the reason in msg when no sweep has a frontier) and, with html,
  * writes outdir/index.html (the table and the figure). A sweep the database
  * does not know is UTIL_ENOTFOUND; nothing is written then. */
-int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o,
-                 const char *outdir, int html, plot_compare_row *rows, int *fig_rc, char *msg,
-                 size_t msglen, char *err, size_t errlen);
+int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o, const char *outdir,
+                 int html, plot_compare_row *rows, int *fig_rc, char *msg, size_t msglen, char *err,
+                 size_t errlen);
 
 /* ---- Pieces exposed for tests ------------------------------------------ */
 

@@ -93,7 +93,9 @@ static int compare_script(plot_ctx **cs, int n, const char *outdir, char **scrip
         char title[300], q[700];
         const fit_val a = f3 ? f3->a : f2->a;
         snprintf(title, sizeof title, "%s: %s, a = %.3f", c->sweep,
-                 w == PLOT_FIT_A3 ? "approach 3" : w == PLOT_FIT_A2 ? "approach 2" : "approach 1",
+                 w == PLOT_FIT_A3   ? "approach 3"
+                 : w == PLOT_FIT_A2 ? "approach 2"
+                                    : "approach 1",
                  a.est);
         if (plot_gp_quote(title, q, sizeof q, err, errlen)) {
             fclose(f);
@@ -104,8 +106,8 @@ static int compare_script(plot_ctx **cs, int n, const char *outdir, char **scrip
                                colour[i % 8], q);
         if (opt && opt->pts.n)
             pl += (size_t)snprintf(plots + pl, sizeof plots - pl,
-                                   ", $o%d u 1:2 w p pt 7 ps 1.3 lc rgb '%s' t 'IsoFLOP minima'",
-                                   i, colour[i % 8]);
+                                   ", $o%d u 1:2 w p pt 7 ps 1.3 lc rgb '%s' t 'IsoFLOP minima'", i,
+                                   colour[i % 8]);
         drawn++;
     }
     if (!drawn) {
@@ -200,9 +202,9 @@ static int compare_html(const char *outdir, const plot_compare_row *rows, int n,
     return util_afile_commit(af, err, errlen);
 }
 
-int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o,
-                 const char *outdir, int html, plot_compare_row *rows, int *fig_rc, char *msg,
-                 size_t msglen, char *err, size_t errlen) {
+int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o, const char *outdir,
+                 int html, plot_compare_row *rows, int *fig_rc, char *msg, size_t msglen, char *err,
+                 size_t errlen) {
     plot_ctx *cs[PLOT_COMPARE_MAX] = {NULL};
     char *script = NULL;
     size_t slen = 0;

@@ -76,8 +76,10 @@ static void val_cell(FILE *fp, double est, double lo, double hi, int positive, c
     num(fp, est, fmt);
     int degenerate = fit_interval_degenerate(est, lo, hi, positive, why, sizeof why);
     if (!degenerate && bootstrap > 0 && isfinite(est) && !(isfinite(lo) && isfinite(hi))) {
-        snprintf(why, sizeof why, "no interval: fewer than 2 of the %d bootstrap resamples could "
-                                  "be fitted", bootstrap);
+        snprintf(why, sizeof why,
+                 "no interval: fewer than 2 of the %d bootstrap resamples could "
+                 "be fitted",
+                 bootstrap);
         degenerate = 1;
     }
     if (degenerate) {
@@ -166,8 +168,8 @@ static void section_headline(FILE *fp, plot_ctx *c) {
                     "<tr><td class=\"n\">%.3g</td><td class=\"n\">%.3g%s</td><td "
                     "class=\"n\">%.3g</td><td class=\"n\">%.3g</td><td "
                     "class=\"n\">%.4f</td></tr>\n",
-                    p->C[i], p->N[i], p->extrapolated[i] ? " (outside the sizes run)" : "",
-                    p->D[i], p->D[i] / p->N[i], p->L[i]);
+                    p->C[i], p->N[i], p->extrapolated[i] ? " (outside the sizes run)" : "", p->D[i],
+                    p->D[i] / p->N[i], p->L[i]);
         fprintf(fp, "</table>\n");
     }
     fprintf(fp, "<p class=\"meta\">Held-out check: none recorded for this sweep.</p>\n");
@@ -422,8 +424,9 @@ static int run_curve(FILE *fp, store *s, const store_run *r, char *err, size_t e
                         5 + (Hh - 10) * (y1 - log10(l[i])) / (y1 - y0));
         fprintf(fp, "\"/>");
     }
-    fprintf(fp, "</svg><br><span class=\"meta\">tokens %.3g to %.3g (log), loss %.3f to %.3f "
-                "(log); blue: validation, grey: train</span></div>\n",
+    fprintf(fp,
+            "</svg><br><span class=\"meta\">tokens %.3g to %.3g (log), loss %.3f to %.3f "
+            "(log); blue: validation, grey: train</span></div>\n",
             pow(10, x0), pow(10, x1), pow(10, y0), pow(10, y1));
 done:
     free(tv), free(lv), free(ts), free(ls);
@@ -567,7 +570,7 @@ static int lead_figure(plot_ctx *c, const plot_result *res) {
     if (c->sweep[0] && store_list_sweeps(c->s, c->sweep, &sw, &n, e, sizeof e) == 0 && n == 1)
         want = !strcmp(sw[0].mode, "kaplan") ? "kaplan-fig1"
                : !strcmp(sw[0].mode, "grid") ? "chinchilla-envelope"
-                                              : "chinchilla-isoflop";
+                                             : "chinchilla-isoflop";
     free(sw);
     for (int i = 0; i < plot_figure_count; i++)
         if (!strcmp(res[i].name, want) && res[i].rc == 0) return i;

@@ -199,8 +199,8 @@ static void print_interval(double est, double lo, double hi, int positive, const
     }
 }
 
-int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n,
-                const void *po, const char *outdir, int html) {
+int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n, const void *po,
+                const char *outdir, int html) {
     char err[UTIL_ERRLEN], msg[512];
     store *s = NULL;
     plot_compare_row rows[PLOT_COMPARE_MAX];
@@ -217,8 +217,8 @@ int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int 
     if (rc) return cli_fail(cmd, "%s", err);
     printf("sweeps compared (each fitted on its own; 95%% bootstrap intervals; tokens per "
            "parameter at each sweep's largest budget):\n");
-    printf("%-16s %-10s  %10s %-22s  %10s %-22s  %10s %-22s\n", "sweep", "approach", "a", "",
-           "b", "", "D/N", "");
+    printf("%-16s %-10s  %10s %-22s  %10s %-22s  %10s %-22s\n", "sweep", "approach", "a", "", "b",
+           "", "D/N", "");
     for (int i = 0; i < n; i++)
         for (int k = 0; k < 3; k++) {
             const plot_compare_row *r = &rows[i];

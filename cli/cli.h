@@ -133,8 +133,8 @@ int cli_pick_sweep(const char *cmd, const char *db, const char **sweep);
  * for the defaults) and prints a and b side by side and tokens per parameter
  * at each sweep's largest budget; with outdir also the overlay figure, and
  * with html the page. Returns the exit code. */
-int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n,
-                const void *po, const char *outdir, int html);
+int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n, const void *po,
+                const char *outdir, int html);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

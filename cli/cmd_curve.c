@@ -136,9 +136,7 @@ static int follow(store *s, const char *id, double interval) {
         last_steps = ns;
         int idx = store_status_index(r.status);
         int over = idx != STORE_PLANNED && idx != STORE_RUNNING;
-        if (over)
-            printf("run %s: %s%s", r.id, r.status,
-                   isnan(r.final_val_loss) ? "\n" : "");
+        if (over) printf("run %s: %s%s", r.id, r.status, isnan(r.final_val_loss) ? "\n" : "");
         if (over && !isnan(r.final_val_loss))
             printf(", final val loss %.4f nats/token\n", r.final_val_loss);
         fflush(stdout);

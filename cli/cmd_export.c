@@ -68,8 +68,9 @@ int cmd_export(int argc, char **argv) {
     for (int i = 0; i < 6; i++)
         known |= !strcmp(table, tables[i]);
     if (!known)
-        return cli_usage("export", "--table: expected runs, steps, evals, sweeps, fits or sweep_runs, got '%s'",
-                         table);
+        return cli_usage(
+            "export", "--table: expected runs, steps, evals, sweeps, fits or sweep_runs, got '%s'",
+            table);
     char err[UTIL_ERRLEN];
     store *s = NULL;
     util_afile *af = NULL;

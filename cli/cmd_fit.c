@@ -478,8 +478,7 @@ int cmd_fit(int argc, char **argv) {
         po.bootstrap = a.o.bootstrap;
         po.seed = a.o.seed;
         po.a3_starts = a.o.a3_starts;
-        return cli_compare("fit", a.db ? a.db : CLI_DEFAULT_DB, a.sweeps, a.nsweeps, &po, NULL,
-                           0);
+        return cli_compare("fit", a.db ? a.db : CLI_DEFAULT_DB, a.sweeps, a.nsweeps, &po, NULL, 0);
     }
     /* one sweep: the one named, or the database's only one */
     if (!a.csv && (rc = cli_pick_sweep("fit", a.db ? a.db : CLI_DEFAULT_DB, &a.sweep)) >= 0)

@@ -32,7 +32,8 @@ static const char *usage_text =
     "                     are compared: DIR/compare.png and .svg overlay their\n"
     "                     N_opt(C) frontiers and IsoFLOP minima, and a and b are\n"
     "                     printed side by side\n"
-    "Without --out the figures go to out/<sweep>/ (compared: out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
+    "Without --out the figures go to out/<sweep>/ (compared: "
+    "out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 /* --figure NAME */
 static int plot_option(void *ctx, int c, const char *val) {

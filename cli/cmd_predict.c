@@ -115,8 +115,7 @@ static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *er
  * one block, or adds one object to `out` when it is not NULL. Returns
  * EXIT_OK or the exit code of a reported failure. */
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
-                       const char *cparams, const char *cflops, double C, double Cmax,
-                       cJSON *out) {
+                       const char *cparams, const char *cflops, double C, double Cmax, cJSON *out) {
     char err[UTIL_ERRLEN];
     fit_prediction p;
     if (fit_predict(law, pj, C, &p, err, sizeof err))

@@ -23,7 +23,8 @@ static const char *usage_text =
     "                     with several, name one); given more than once, a page\n"
     "                     comparing the sweeps (a and b side by side, their\n"
     "                     frontiers and IsoFLOP minima overlaid)\n"
-    "Without --out the report goes to out/<sweep>/ (compared: out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
+    "Without --out the report goes to out/<sweep>/ (compared: "
+    "out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB,   CLI_OPT_OUT,

@@ -77,7 +77,8 @@ int cmd_runs(int argc, char **argv) {
                                          {"why", required_argument, 0, 'w'},
                                          CLI_OPT_DB,
                                          CLI_OPT_CSV,
-                                         CLI_OPT_JSON, CLI_OPT_FORMAT,
+                                         CLI_OPT_JSON,
+                                         CLI_OPT_FORMAT,
                                          CLI_OPT_HELP,
                                          {0, 0, 0, 0}};
     runs_args a = {0};

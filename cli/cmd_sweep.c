@@ -373,8 +373,8 @@ int cmd_sweep(int argc, char **argv) {
         /* "done" is what `status` calls done: trained to the end; a diverged
          * run ended, but it trained nothing a fit can use */
         int trained = last.done - last.diverged;
-        printf("sweep %s: %d of %d runs done, %d diverged, %d failed, in %s\n", plan.name,
-               trained, last.total, last.diverged, last.failed, el);
+        printf("sweep %s: %d of %d runs done, %d diverged, %d failed, in %s\n", plan.name, trained,
+               last.total, last.diverged, last.failed, el);
         if (last.diverged)
             fprintf(stderr,
                     "scaling sweep: %d run%s diverged (loss went non-finite or far above its "

@@ -52,8 +52,9 @@ static void unknown(const char *name) {
     names[NCOMMANDS] = "help";
     const char *near = util_nearest(name, names, NCOMMANDS + 1);
     if (near)
-        fprintf(stderr, "scaling: unknown command '%s'; did you mean '%s'? (see 'scaling --help')\n",
-                name, near);
+        fprintf(stderr,
+                "scaling: unknown command '%s'; did you mean '%s'? (see 'scaling --help')\n", name,
+                near);
     else
         fprintf(stderr, "scaling: unknown command '%s' (see 'scaling --help')\n", name);
 }

@@ -884,8 +884,9 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
     *out = NULL;
     *n = 0;
     rc = select_runs(s,
-                     "WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") AND (?2 IS NULL OR status=?2) "
-                     "ORDER BY sweep, compute_budget, params_nonembedding, id",
+                     "WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+                         "?1") ") AND (?2 IS NULL OR status=?2) "
+                               "ORDER BY sweep, compute_budget, params_nonembedding, id",
                      &st, err, errlen);
     if (rc) return rc;
     bind_text_or_null(st, 1, sweep);
@@ -1023,10 +1024,12 @@ int store_sweep_counts(store *s, const char *sweep, int64_t counts[STORE_NSTATUS
         counts[i] = 0;
     sqlite3_stmt *st = NULL;
     int rc = 0, r;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") "
-                           "GROUP BY status",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+                "?1") ") "
+                      "GROUP BY status",
+            -1, &st, NULL) != SQLITE_OK)
         return store__dberr(s, err, errlen, "counting runs");
     bind_text_or_null(st, 1, sweep);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {

@@ -62,13 +62,14 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
     int rc, cap = 0, m = 0, r;
     *out = NULL;
     *n = 0;
-    if ((rc = prepare(s,
-                      "SELECT id, label, params_total, params_nonembedding, "
-                      "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
-                      "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                      "best_val_loss, parent_run FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
-                      " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
-                      &sweep, 1, &st, "runs", err, errlen)))
+    if ((rc = prepare(
+             s,
+             "SELECT id, label, params_total, params_nonembedding, "
+             "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
+             "tokens_done, unique_tokens, compute_budget, final_val_loss, "
+             "best_val_loss, parent_run FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
+             " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
+             &sweep, 1, &st, "runs", err, errlen)))
         goto done;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (grow((void **)&rows, &cap, m, sizeof *rows)) {

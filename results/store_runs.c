@@ -134,14 +134,16 @@ int store_sweep_status(store *s, const char *sweep, store_status_totals *totals,
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) return store__dberr(s, err, errlen, what);
     /* by label: counts per status, the best final loss of a done run, FLOPs */
-    return select_rows(s,
-                       "SELECT label, sum(status = 'planned'), sum(status = 'running'), "
-                       "sum(status = 'done'), sum(status = 'failed'), "
-                       "sum(status = 'diverged'), min(CASE WHEN status = 'done' THEN "
-                       "final_val_loss END), sum(" RUN_FLOPS ") FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " "
-                       "GROUP BY label ORDER BY label",
-                       sweep, sizeof **labels, label_row, (void **)labels, nlabels,
-                       "reading a sweep's labels", err, errlen);
+    return select_rows(
+        s,
+        "SELECT label, sum(status = 'planned'), sum(status = 'running'), "
+        "sum(status = 'done'), sum(status = 'failed'), "
+        "sum(status = 'diverged'), min(CASE WHEN status = 'done' THEN "
+        "final_val_loss END), sum(" RUN_FLOPS
+        ") FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " "
+                                                      "GROUP BY label ORDER BY label",
+        sweep, sizeof **labels, label_row, (void **)labels, nlabels, "reading a sweep's labels",
+        err, errlen);
 }
 
 static void brief_row(sqlite3_stmt *st, void *e) {
@@ -192,9 +194,10 @@ int store_print_runs(store *s, const char *sweep, const char *status, int fmt, F
         "SELECT id, coalesce(?1, sweep) AS sweep, label, status, n_layer, d_model, "
         "params_total, params_nonembedding, tokens, flops, "
         "final_val_loss, tokens_done, excluded, parent_run, fork_tokens "
-        "FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") "
-        "AND (?2 IS NULL OR status = ?2) "
-        "ORDER BY sweep, compute_budget, params_nonembedding, id",
+        "FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+            "?1") ") "
+                  "AND (?2 IS NULL OR status = ?2) "
+                  "ORDER BY sweep, compute_budget, params_nonembedding, id",
         params, 2, fmt, fp, err, errlen);
 }
 
@@ -235,8 +238,7 @@ static int write1(store *s, const char *sql, const char *const *args, int nargs,
         goto done;
     }
     for (int i = 0; i < nargs; i++)
-        if (args[i])
-            sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+        if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = store__dberr(s, err, errlen, what);
         goto done;
@@ -291,8 +293,8 @@ int store_exclude_run(store *s, const char *id, const char *why, char *err, size
                         id);
     const char *a[2] = {id, why};
     int ch = 0;
-    int rc = write1(s, "UPDATE runs SET excluded = ?2 WHERE id = ?1", a, 2, &ch,
-                    "excluding a run", err, errlen);
+    int rc = write1(s, "UPDATE runs SET excluded = ?2 WHERE id = ?1", a, 2, &ch, "excluding a run",
+                    err, errlen);
     if (!rc && !ch)
         rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: unknown run id '%s'", s->path, id);
     return rc;
@@ -336,25 +338,22 @@ int store_resolve_run(store *s, const char *prefix, char id[17], char *err, size
         char list[256] = "";
         size_t len = 0;
         for (int k = 0; k < nm && k < 5; k++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
-                                    m[k].id);
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", m[k].id);
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: run id '%s' is ambiguous: %s%s", s->path,
                       prefix, list, nm > 5 ? ", ..." : "");
     } else {
         free(m);
         m = NULL;
         rc = select_rows(s, "SELECT id FROM runs WHERE ?1 IS NULL ORDER BY rowid DESC LIMIT 5",
-                         NULL, sizeof *m, id_row, (void **)&m, &nm, "reading run ids", err,
-                         errlen);
+                         NULL, sizeof *m, id_row, (void **)&m, &nm, "reading run ids", err, errlen);
         if (rc) return rc;
         char list[256] = "";
         size_t len = 0;
         for (int k = 0; k < nm; k++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
-                                    m[k].id);
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", m[k].id);
         rc = util_err(err, errlen, UTIL_ENOTFOUND,
-                      "%s: unknown run id '%s' (%s%s; 'scaling runs' lists them)", s->path,
-                      prefix, nm ? "latest runs: " : "the database has no runs", list);
+                      "%s: unknown run id '%s' (%s%s; 'scaling runs' lists them)", s->path, prefix,
+                      nm ? "latest runs: " : "the database has no runs", list);
     }
     free(m);
     return rc;

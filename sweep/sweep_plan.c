@@ -748,8 +748,7 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
                 char hint[160] = "";
                 if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
                 r = util_err(line, sizeof line, UTIL_EINVAL,
-                             "%s: unknown key '%s'%s (see docs/sweep.md)", e->origin, e->key,
-                             hint);
+                             "%s: unknown key '%s'%s (see docs/sweep.md)", e->origin, e->key, hint);
             } else if (k->sweep_only && strcmp(e->section, "sweep")) {
                 r = util_err(line, sizeof line, UTIL_EINVAL, "%s: %s belongs in [sweep], not [%s]",
                              e->origin, e->key, e->section);
@@ -771,8 +770,7 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
     int i_name = lookup(&c, "sweep", K_NAME, NULL), i_mode = lookup(&c, "sweep", K_MODE, NULL);
     int i_data = lookup(&c, "sweep", K_DATA, NULL), i_fl = lookup(&c, "sweep", K_FLOPS, NULL);
     int i_desc = lookup(&c, "sweep", K_DESCRIPTION, NULL);
-    if (i_desc >= 0)
-        snprintf(plan->description, sizeof plan->description, "%s", c.val[i_desc].s);
+    if (i_desc >= 0) snprintf(plan->description, sizeof plan->description, "%s", c.val[i_desc].s);
     if (i_name >= 0)
         snprintf(plan->name, sizeof plan->name, "%s", c.val[i_name].s);
     else

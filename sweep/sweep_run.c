@@ -199,10 +199,9 @@ static void refresh_partial(pool *P, const worker *w, int nw) {
         double f = (double)(t - (r->parent >= 0 ? r->cfg.fork_tokens : 0)) * r->flops_per_token;
         P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
         if (len < sizeof P->pr.live)
-            len += (size_t)snprintf(P->pr.live + len, sizeof P->pr.live - len,
-                                    "%s%.8s %.3f (%.0f%%)", len ? ", " : "", r->id, loss,
-                                    r->cfg.tokens > 0 ? 100.0 * (double)t / (double)r->cfg.tokens
-                                                      : 0.0);
+            len += (size_t)snprintf(
+                P->pr.live + len, sizeof P->pr.live - len, "%s%.8s %.3f (%.0f%%)", len ? ", " : "",
+                r->id, loss, r->cfg.tokens > 0 ? 100.0 * (double)t / (double)r->cfg.tokens : 0.0);
     }
 }
 

@@ -292,7 +292,8 @@ static int edit_distance(const char *a, const char *b) {
     for (int i = 1; i <= la; i++) {
         cur[0] = i;
         for (int j = 1; j <= lb; j++) {
-            int ca = a[i - 1] == '-' ? '_' : a[i - 1] | 32, cb = b[j - 1] == '-' ? '_' : b[j - 1] | 32;
+            int ca = a[i - 1] == '-' ? '_' : a[i - 1] | 32,
+                cb = b[j - 1] == '-' ? '_' : b[j - 1] | 32;
             int d = prev[j - 1] + (ca != cb);
             if (prev[j] + 1 < d) d = prev[j] + 1;
             if (cur[j - 1] + 1 < d) d = cur[j - 1] + 1;
