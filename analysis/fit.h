@@ -355,6 +355,20 @@ char *fit_kaplan_json(const fit_kaplan *f);
 int fit_approach3_from_json(fit_approach3 *f, const char *json, char *err, size_t errlen);
 int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t errlen);
 
+/* The same prediction from the fits themselves (one of f2, for approach 1
+ * or 2, and f3 non-NULL): the report's headline and the comparison of sweeps
+ * read their fits with it, so they print what `scaling predict` prints.
+ * UTIL_ENOMEM or 0. */
+int fit_predict_fits(const fit_frontier *f2, const fit_approach3 *f3, double C,
+                     fit_prediction *out);
+/* Why the 95% interval [lo, hi] around est is no measure of uncertainty,
+ * written into why (returns 1), or 0 when it is one: zero width (every draw
+ * the same: too few points to vary) or, for a positive quantity (positive =
+ * 1), a span of more than 3 orders of magnitude. why opens with a short
+ * phrase ending at the first ':' ("zero width", "4 orders of magnitude
+ * wide") for tight places. A missing interval (NaN) is not degenerate. */
+int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n);
+
 /* ---- The systematic table (fit_systematic.c) ----------------------------- */
 
 /* a and b under each choice made before fitting (docs/fit.md, "The

@@ -419,6 +419,7 @@ enum {
     COL_STATUS,      /* `scaling export`: rows not 'done' are set aside */
     COL_LOSS_BITS,   /* loss in bits per token, when there is no loss column */
     COL_UNIQUE,      /* as runs.unique_tokens: 0 or empty, unlimited */
+    COL_EXCLUDED,    /* `scaling export`: a row with a reason here is kept out, as in fits */
     NCOLS
 };
 
@@ -435,6 +436,7 @@ static const char *const col_names[NCOLS][10] = {
     {"status", NULL},
     {"loss_bits", "val_loss_bits", NULL},
     {"unique_tokens", NULL},
+    {"excluded", NULL},
 };
 
 /* What a column holds, for messages. */
@@ -444,6 +446,7 @@ static const char *const col_what[NCOLS] = {
     "IsoFLOP budget (FLOPs)", "non-embedding parameter count",
     "tokens trained",         "run status",
     "loss (bits per token)",  "unique tokens (0: unlimited)",
+    "reason for exclusion",
 };
 
 static int name_eq(const char *a, const char *b) {
@@ -591,10 +594,14 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
                 continue;
             }
         }
+        if (col[COL_EXCLUDED] >= 0 && col[COL_EXCLUDED] < r->nf && *r->f[col[COL_EXCLUDED]]) {
+            add_line(aside, sizeof aside, &in->nset_aside, line);
+            continue;
+        }
         double v[NCOLS];
         for (int c = 0; c < NCOLS; c++) {
             v[c] = NAN;
-            if (col[c] < 0 || c == COL_STATUS || c == COL_LOSS_BITS) continue;
+            if (col[c] < 0 || c == COL_STATUS || c == COL_LOSS_BITS || c == COL_EXCLUDED) continue;
             int i = col[c], fl = i < r->nf ? r->line[i] : r->line[r->nf - 1];
             const char *s = i < r->nf ? r->f[i] : "";
             int optional = c == COL_NONEMB || c == COL_TOKENS_DONE || c == COL_UNIQUE ||
@@ -662,7 +669,8 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
                           nbits ? "; " : "");
     if (in->nset_aside && nbits < (int)sizeof in->note)
         snprintf(in->note + nbits, sizeof in->note - nbits,
-                 "%s%d of %d rows set aside, their status is not 'done' (line%s %s)",
+                 "%s%d of %d rows set aside, their status is not 'done' or they are excluded "
+                 "(line%s %s)",
                  nbits ? "; " : "", in->nset_aside, in->nrows, in->nset_aside > 1 ? "s" : "",
                  aside);
 done:

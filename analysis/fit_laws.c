@@ -1019,3 +1019,29 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     free(rs.runs);
     return 0;
 }
+
+/* ======================================================================== */
+/* Intervals that say nothing (issue 17)                                    */
+/* ======================================================================== */
+
+int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n) {
+    (void)est;
+    if (!isfinite(lo) || !isfinite(hi)) return 0;
+    /* equal to rounding: every draw fitted the same points the same way */
+    if (fabs(hi - lo) <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
+        snprintf(why, n,
+                 "zero width: every bootstrap draw gave the same value (too few points "
+                 "to vary)");
+        return 1;
+    }
+    if (positive && lo > 0 && hi / lo > 1e3) {
+        snprintf(why, n, "%.0f orders of magnitude wide: [%.3g, %.3g]", floor(log10(hi / lo)), lo,
+                 hi);
+        return 1;
+    }
+    if (positive && !(lo > 0)) {
+        snprintf(why, n, "reaches %.3g: not a positive value", lo);
+        return 1;
+    }
+    return 0;
+}

@@ -23,7 +23,6 @@ int fit_predict(const char *law, const char *params_json, double C, fit_predicti
                         law ? law : "?");
     fit_approach3 *f3 = a3 ? calloc(1, sizeof *f3) : NULL;
     fit_frontier *ff = a3 ? NULL : calloc(1, sizeof *ff);
-    double *q[NQ] = {NULL};
     int rc = 0;
     if (!f3 && !ff) {
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
@@ -32,13 +31,25 @@ int fit_predict(const char *law, const char *params_json, double C, fit_predicti
     if ((rc = a3 ? fit_approach3_from_json(f3, params_json ? params_json : "", err, errlen)
                  : fit_frontier_from_json(ff, params_json ? params_json : "", err, errlen)))
         goto done;
+    if ((rc = fit_predict_fits(ff, f3, C, out))) rc = util_err(err, errlen, rc, "out of memory");
+done:
+    free(f3);
+    free(ff);
+    return rc;
+}
+
+int fit_predict_fits(const fit_frontier *ff, const fit_approach3 *f3, double C,
+                     fit_prediction *out) {
+    memset(out, 0, sizeof *out);
+    int a3 = f3 != NULL, rc = 0;
+    double *q[NQ] = {NULL};
 
     /* Point estimates, then the same quantities for every bootstrap draw. */
     double est[NQ];
     int ns = a3 ? f3->nsamples : ff->nsamples;
     for (int k = 0; k < NQ; k++)
         if (!(q[k] = malloc((ns ? ns : 1) * sizeof *q[k]))) {
-            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            rc = UTIL_ENOMEM;
             goto done;
         }
     if (a3) {
@@ -86,7 +97,5 @@ int fit_predict(const char *law, const char *params_json, double C, fit_predicti
 done:
     for (int k = 0; k < NQ; k++)
         free(q[k]);
-    free(f3);
-    free(ff);
     return rc;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../results/store.h"
+#include "fit.h"
 #include "../util/util.h"
 
 /* Returned by plot_figure when the data lacks what the figure needs. */
@@ -39,7 +40,7 @@ typedef struct {
     int a3_starts;       /* approach 3: L-BFGS starts (0: the fit module's default) */
 } plot_opts;
 
-void plot_opts_defaults(plot_opts *o); /* bootstrap 50, seed 1, gnuplot NULL */
+void plot_opts_defaults(plot_opts *o); /* fit_opts_defaults' bootstrap and seed, gnuplot NULL */
 
 /* A loaded sweep with its fits computed on first use, so that drawing all
  * figures loads the data and fits each law once. Borrows `s` (must outlive
@@ -76,6 +77,30 @@ typedef struct {
  * failure, an unwritable outdir, or gnuplot missing (UTIL_EEXTERNAL). */
 int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts *o,
                 plot_result *res, char *err, size_t errlen);
+
+/* ---- Comparing sweeps (issue 17; plot_compare.c) ----------------------
+ * `fit`, `plot` and `report` with --sweep given more than once: each sweep
+ * fitted on its own (approaches 1 to 3, the same fits as its own report),
+ * a and b side by side, and one figure that overlays the sweeps' N_opt(C)
+ * frontiers and IsoFLOP minima. */
+#define PLOT_COMPARE_MAX 8
+typedef struct {
+    char sweep[256];
+    int nruns; /* finished runs fitted */
+    int rc[3]; /* approaches 1, 2, 3: 0 fitted, else why[k] says why not */
+    char why[3][256];
+    fit_val a[3], b[3];                  /* N_opt ~ C^a, D_opt ~ C^b */
+    double Cmax;                         /* the sweep's largest budget (FLOPs) */
+    double tpp[3], tpp_lo[3], tpp_hi[3]; /* tokens per parameter at Cmax, NaN if none */
+} plot_compare_row;
+/* Fits sweeps[0..n-1] (n <= PLOT_COMPARE_MAX) into rows[]; with outdir
+ * non-NULL also draws outdir/compare.png and .svg (PLOT_SKIPPED in *fig_rc
+ * with the reason in msg when no sweep has a frontier) and, with html,
+ * writes outdir/index.html (the table and the figure). A sweep the database
+ * does not know is UTIL_ENOTFOUND; nothing is written then. */
+int plot_compare(store *s, const char *const *sweeps, int n, const plot_opts *o, const char *outdir,
+                 int html, plot_compare_row *rows, int *fig_rc, char *msg, size_t msglen, char *err,
+                 size_t errlen);
 
 /* ---- Pieces exposed for tests ------------------------------------------ */
 

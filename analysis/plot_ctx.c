@@ -19,8 +19,12 @@ const int plot_figure_count = (int)(sizeof plot_figure_names / sizeof plot_figur
 
 void plot_opts_defaults(plot_opts *o) {
     memset(o, 0, sizeof *o);
-    o->bootstrap = 50;
-    o->seed = 1;
+    /* the fit's own defaults, so that the figures, the report and `scaling
+     * fit` print the same intervals */
+    fit_opts f;
+    fit_opts_defaults(&f);
+    o->bootstrap = f.bootstrap;
+    o->seed = f.seed;
     o->gnuplot = NULL;
 }
 

@@ -1,9 +1,12 @@
 /*
  * report.c — the self-contained HTML report: DIR/index.html beside the
- * figures (DIR/NAME.svg, linked relatively; no script, no network), with the
- * sweep's plan and status, every figure (or why it is missing), the fits with
- * their bootstrap intervals beside the published values, the fits stored in
- * the database, and the runs.
+ * figures (DIR/NAME.svg, linked relatively; no network; one small inline
+ * script sorts the runs table, the page reads the same without it). It leads
+ * with the answer (issue 17): a and b per approach with intervals, tokens
+ * per parameter at the largest budget, the IsoFLOP minima; then the figure
+ * that fits the sweep's mode first, the sweep's plan and status, the other
+ * figures, the fits beside the published values, the fits stored in the
+ * database, the runs (sortable) and each run's learning curve.
  *
  * Every string that comes from the database (sweep names, labels, ids, hosts,
  * sweep files, JSON) goes through plot_html_escape. Does not print.
@@ -49,9 +52,129 @@ static const char *CSS =
     "figure{margin:1em 0 2em 0}figure img{max-width:100%;border:1px solid #eee}\n"
     "figcaption{font-size:.9em;color:#555}.skip{color:#8a5a00}.fail{color:#b00020}\n"
     "pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:20em;font-size:.8em}\n"
-    ".meta{color:#666;font-size:.9em}\n";
+    ".meta{color:#666;font-size:.9em}\n"
+    ".answer{font-size:1.05em}.answer td,.answer th{padding:.3em .8em}.na{color:#8a5a00}\n"
+    "th.sort{cursor:pointer}svg.curve{background:#fafafa;border:1px solid #eee}\n";
+
+/* Sorts the runs table by the clicked column (numbers as numbers). */
+static const char *SORT_JS =
+    "document.querySelectorAll('table.sortable th').forEach(function(th,i){"
+    "th.classList.add('sort');th.title='sort';th.onclick=function(){"
+    "var t=th.closest('table'),rows=Array.from(t.rows).slice(1),d=th.dataset.d=-(th.dataset.d||-1);"
+    "rows.sort(function(a,b){var x=a.cells[i].textContent,y=b.cells[i].textContent,"
+    "u=parseFloat(x),v=parseFloat(y);return d*(isNaN(u)||isNaN(v)?x.localeCompare(y):u-v);});"
+    "rows.forEach(function(r){t.tBodies[0].appendChild(r);});};});\n";
 
 /* ---- Sections ---------------------------------------------------------------- */
+
+/* An estimate with its interval, or "n/a" and why when the interval is
+ * degenerate (fit_interval_degenerate: the same test `scaling predict` makes). */
+static void val_cell(FILE *fp, double est, double lo, double hi, int positive, const char *fmt,
+                     int bootstrap) {
+    char why[160];
+    fprintf(fp, "<td class=\"n\">");
+    num(fp, est, fmt);
+    int degenerate = fit_interval_degenerate(est, lo, hi, positive, why, sizeof why);
+    if (!degenerate && bootstrap > 0 && isfinite(est) && !(isfinite(lo) && isfinite(hi))) {
+        snprintf(why, sizeof why,
+                 "no interval: fewer than 2 of the %d bootstrap resamples could "
+                 "be fitted",
+                 bootstrap);
+        degenerate = 1;
+    }
+    if (degenerate) {
+        fprintf(fp, " <span class=\"na\" title=\"");
+        H(why);
+        char *colon = strchr(why, ':');
+        if (colon) *colon = 0; /* the short phrase; the whole reason on hover */
+        fprintf(fp, "\">[interval n/a: ");
+        H(why);
+        fprintf(fp, "]</span>");
+    } else if (isfinite(lo) && isfinite(hi)) {
+        fputs(" [", fp);
+        num(fp, lo, fmt);
+        fputs(", ", fp);
+        num(fp, hi, fmt);
+        fputc(']', fp);
+    }
+    fprintf(fp, "</td>");
+}
+
+/* The largest compute budget of the fitted runs, in Chinchilla FLOPs: the
+ * IsoFLOP budget where there is one, else tokens x FLOPs per token (as
+ * `scaling predict --sweep` reads it). 0 when there is no run. */
+static double largest_budget(const fit_data *d) {
+    double C = 0, Cb = 0;
+    for (int i = 0; i < d->nruns; i++) {
+        const fit_run *r = &d->runs[i];
+        double f = fit_run_flops(r, FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA);
+        if (isfinite(r->budget) && r->budget > Cb) Cb = r->budget;
+        if (isfinite(f) && f > C) C = f;
+    }
+    return Cb > 0 ? Cb : C;
+}
+
+/* The answer first: what the sweep says about compute-optimal scaling. */
+static void section_headline(FILE *fp, plot_ctx *c) {
+    double C = largest_budget(&c->d);
+    fprintf(fp, "<section id=\"answer\" class=\"answer\"><h2>Answer</h2>\n");
+    if (!c->d.nruns) {
+        fprintf(fp, "<p>No finished run to fit yet.</p></section>\n");
+        return;
+    }
+    fprintf(fp,
+            "<p>Compute-optimal scaling from %d finished runs: N<sub>opt</sub> &prop; "
+            "C<sup>a</sup>, D<sub>opt</sub> &prop; C<sup>b</sup> (95%% bootstrap intervals, %d "
+            "resamples, seed %llu, as <code>scaling fit</code> and <code>scaling predict</code>); "
+            "tokens per parameter at the largest budget, C = %.3g FLOPs.</p>\n",
+            c->d.nruns, c->o.bootstrap, (unsigned long long)c->o.seed, C);
+    fprintf(fp, "<table><tr><th>approach</th><th>a</th><th>b</th><th>tokens per parameter "
+                "at C</th><th>N<sub>opt</sub> at C</th><th>D<sub>opt</sub> at C</th></tr>\n");
+    static const int order[3] = {PLOT_FIT_A1, PLOT_FIT_A2, PLOT_FIT_A3};
+    for (int k = 0; k < 3; k++) {
+        int w = order[k];
+        fprintf(fp, "<tr><td>%s</td>", plot__fit_name(w));
+        if (plot__fit(c, w)) {
+            fprintf(fp, "<td colspan=\"5\" class=\"skip\">not fitted: ");
+            H(c->why[w]);
+            fprintf(fp, "</td></tr>\n");
+            continue;
+        }
+        const fit_frontier *f2 = w == PLOT_FIT_A1 ? c->a1 : w == PLOT_FIT_A2 ? c->a2 : NULL;
+        const fit_approach3 *f3 = w == PLOT_FIT_A3 ? c->a3 : NULL;
+        const fit_val *a = f3 ? &f3->a : &f2->a, *b = f3 ? &f3->b : &f2->b;
+        fit_prediction p;
+        fit_val none = {NAN, NAN, NAN, 0, NAN};
+        p.N = p.D = p.tpp = none;
+        if (C > 0) fit_predict_fits(f2, f3, C, &p);
+        int nb = c->o.bootstrap;
+        val_cell(fp, a->est, a->lo, a->hi, 0, "%.3f", nb);
+        val_cell(fp, b->est, b->lo, b->hi, 0, "%.3f", nb);
+        val_cell(fp, p.tpp.est, p.tpp.lo, p.tpp.hi, 1, "%.3g", nb);
+        val_cell(fp, p.N.est, p.N.lo, p.N.hi, 1, "%.3g", nb);
+        val_cell(fp, p.D.est, p.D.lo, p.D.hi, 1, "%.3g", nb);
+        fprintf(fp, "</tr>\n");
+    }
+    fprintf(fp, "</table>\n");
+    /* the IsoFLOP minima behind approach 2 */
+    if (!plot__fit(c, PLOT_FIT_A2) && c->a2->pts.n > 0) {
+        const fit_optima *p = &c->a2->pts;
+        fprintf(fp, "<p>IsoFLOP minima (approach 2: a parabola in ln N per budget):</p>\n"
+                    "<table><tr><th>budget C (FLOPs)</th><th>N<sub>opt</sub></th>"
+                    "<th>D<sub>opt</sub></th><th>tokens per parameter</th><th>loss at the "
+                    "minimum</th></tr>\n");
+        for (int i = 0; i < p->n; i++)
+            fprintf(fp,
+                    "<tr><td class=\"n\">%.3g</td><td class=\"n\">%.3g%s</td><td "
+                    "class=\"n\">%.3g</td><td class=\"n\">%.3g</td><td "
+                    "class=\"n\">%.4f</td></tr>\n",
+                    p->C[i], p->N[i], p->extrapolated[i] ? " (outside the sizes run)" : "", p->D[i],
+                    p->D[i] / p->N[i], p->L[i]);
+        fprintf(fp, "</table>\n");
+    }
+    fprintf(fp, "<p class=\"meta\">Held-out check: none recorded for this sweep.</p>\n");
+    fprintf(fp, "</section>\n");
+}
 
 /* The end of a table row: three text cells, then two cells whose long text
  * (a sweep file, JSON) is folded under a summary; the caller opened <tr>. */
@@ -111,9 +234,12 @@ done:
     return rc;
 }
 
-static void section_figures(FILE *fp, const plot_result *res) {
-    fprintf(fp, "<h2 id=\"figures\">Figures</h2>\n");
+/* The figures; with only = a figure's index, that one alone (the lead
+ * figure under the answer), with skip = its index, all the others. */
+static void section_figures(FILE *fp, const plot_result *res, int only, int skip) {
+    if (only < 0) fprintf(fp, "<h2 id=\"figures\">Figures</h2>\n");
     for (int i = 0; i < plot_figure_count; i++) {
+        if ((only >= 0 && i != only) || i == skip) continue;
         const plot_result *r = &res[i];
         if (r->rc == 0) {
             fprintf(fp,
@@ -339,6 +465,56 @@ static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) 
     return 0;
 }
 
+/* One run's curve as a small inline SVG (log tokens, log loss). */
+static int run_curve(FILE *fp, store *s, const store_run *r, char *err, size_t errlen) {
+    double *tv = NULL, *lv = NULL, *ts = NULL, *ls = NULL;
+    int nv = 0, ns = 0, rc;
+    if ((rc = store_run_losses(s, r->id, 1, &tv, &lv, &nv, err, errlen)) ||
+        (rc = store_run_losses(s, r->id, 0, &ts, &ls, &ns, err, errlen)))
+        goto done;
+    fprintf(fp, "<div id=\"curve-");
+    H(r->id);
+    fprintf(fp, "\"><b>");
+    H(r->id);
+    fprintf(fp, "</b> ");
+    H(r->label);
+    fprintf(fp, " %d&times;%d, %s", r->n_layer, r->d_model, r->status);
+    if (!nv && !ns) {
+        fprintf(fp, ": no curve logged</div>\n");
+        goto done;
+    }
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int k = 0; k < 2; k++) {
+        const double *t = k ? ts : tv, *l = k ? ls : lv;
+        for (int i = 0; i < (k ? ns : nv); i++)
+            if (t[i] > 0 && l[i] > 0 && isfinite(l[i])) {
+                x0 = fmin(x0, log10(t[i])), x1 = fmax(x1, log10(t[i]));
+                y0 = fmin(y0, log10(l[i])), y1 = fmax(y1, log10(l[i]));
+            }
+    }
+    if (!(x1 > x0)) x1 = x0 + 1;
+    if (!(y1 > y0)) y1 = y0 + 0.1;
+    const int W = 360, Hh = 120;
+    fprintf(fp, "<br><svg class=\"curve\" width=\"%d\" height=\"%d\" role=\"img\">", W, Hh);
+    for (int k = 1; k >= 0; k--) {
+        const double *t = k ? ts : tv, *l = k ? ls : lv;
+        fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"",
+                k ? "#bbb" : "#1f5fa8", k ? "1" : "2");
+        for (int i = 0; i < (k ? ns : nv); i++)
+            if (t[i] > 0 && l[i] > 0 && isfinite(l[i]))
+                fprintf(fp, "%.1f,%.1f ", 5 + (W - 10) * (log10(t[i]) - x0) / (x1 - x0),
+                        5 + (Hh - 10) * (y1 - log10(l[i])) / (y1 - y0));
+        fprintf(fp, "\"/>");
+    }
+    fprintf(fp,
+            "</svg><br><span class=\"meta\">tokens %.3g to %.3g (log), loss %.3f to %.3f "
+            "(log); blue: validation, grey: train</span></div>\n",
+            pow(10, x0), pow(10, x1), pow(10, y0), pow(10, y1));
+done:
+    free(tv), free(lv), free(ts), free(ls);
+    return rc;
+}
+
 static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     store_run *runs = NULL;
     int n = 0, rc;
@@ -346,15 +522,22 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         return rc;
     fprintf(fp, "<h2 id=\"runs\">Runs (%d)</h2>\n", n);
     if (n) {
-        fprintf(fp, "<table><tr><th>id</th><th>sweep</th><th>label</th><th>status</th>"
+        fprintf(fp, "<p class=\"meta\">Click a column's header to sort; a run's id leads "
+                    "to its learning curve.</p>\n");
+        fprintf(fp, "<table class=\"sortable\"><tr><th>id</th><th>sweep</th><th>label</th>"
+                    "<th>status</th>"
                     "<th>shape</th><th>N total</th><th>N non-emb.</th><th>tokens</th>"
                     "<th>budget (FLOPs)</th><th>FLOPs</th><th>val loss</th><th>val bpb</th>"
-                    "<th>tokens done</th><th>host</th><th>ended</th></tr>\n");
+                    "<th>tokens done</th><th>host</th><th>ended</th><th>excluded from fits"
+                    "</th></tr>\n");
     }
     for (int i = 0; i < n; i++) {
         const store_run *r = &runs[i];
-        fprintf(fp, "<tr><td>");
+        fprintf(fp, "<tr><td><a href=\"#curve-");
         H(r->id);
+        fprintf(fp, "\">");
+        H(r->id);
+        fprintf(fp, "</a>");
         fprintf(fp, "</td><td>");
         H(r->sweep);
         fprintf(fp, "</td><td>");
@@ -383,11 +566,18 @@ static int section_runs(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
         H(r->host);
         fprintf(fp, "</td><td>");
         H(r->ended);
+        fprintf(fp, "</td><td>");
+        H(r->excluded);
         fprintf(fp, "</td></tr>\n");
     }
     if (n) fprintf(fp, "</table>\n");
+    /* each run's curve: validation loss (and train loss, grey) against
+     * tokens, log-log, as an inline SVG */
+    if (n) fprintf(fp, "<h2 id=\"curves\">Learning curves</h2>\n");
+    for (int i = 0; i < n && !rc; i++)
+        rc = run_curve(fp, c->s, &runs[i], err, errlen);
     store_runs_free(runs, n);
-    return 0;
+    return rc;
 }
 
 /* WSD families (docs/sweep.md): each trunk with its branches, and what the
@@ -451,6 +641,24 @@ static int section_families(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
 
 /* ---- The report --------------------------------------------------------------- */
 
+/* The index of the figure that fits the sweep's mode (IsoFLOP profiles for
+ * an isoflop sweep, Kaplan's figure 1 for a kaplan sweep, the envelope for a
+ * grid), if it was drawn; -1 otherwise. */
+static int lead_figure(plot_ctx *c, const plot_result *res) {
+    store_sweep_name *sw = NULL;
+    int n = 0;
+    char e[UTIL_ERRLEN];
+    const char *want = "chinchilla-isoflop";
+    if (c->sweep[0] && store_list_sweeps(c->s, c->sweep, &sw, &n, e, sizeof e) == 0 && n == 1)
+        want = !strcmp(sw[0].mode, "kaplan") ? "kaplan-fig1"
+               : !strcmp(sw[0].mode, "grid") ? "chinchilla-envelope"
+                                             : "chinchilla-isoflop";
+    free(sw);
+    for (int i = 0; i < plot_figure_count; i++)
+        if (!strcmp(res[i].name, want) && res[i].rc == 0) return i;
+    return -1;
+}
+
 int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts *o,
                 plot_result *res, char *err, size_t errlen) {
     plot_ctx *c = NULL;
@@ -501,20 +709,25 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     H(util_git_rev());
     fprintf(fp, ") from <code>");
     H(store_path(s));
-    fprintf(fp, "</code>. Sections: <a href=\"#plan\">plan and status</a>, "
+    fprintf(fp, "</code>. Sections: <a href=\"#answer\">answer</a>, "
+                "<a href=\"#plan\">plan and status</a>, "
                 "<a href=\"#figures\">figures</a>, <a href=\"#fits\">fits</a>, "
                 "<a href=\"#systematic\">systematic table</a>, "
                 "<a href=\"#families\">WSD families</a> (if any), "
-                "<a href=\"#runs\">runs</a>.</p>\n");
+                "<a href=\"#runs\">runs</a>, <a href=\"#curves\">learning curves</a>.</p>\n");
+    /* the answer, then the figure that fits the sweep's mode */
+    section_headline(fp, c);
+    int lead = lead_figure(c, res);
+    if (lead >= 0) section_figures(fp, res, lead, -1);
     if ((rc = section_plan(fp, c, err, errlen))) goto done;
-    section_figures(fp, res);
+    section_figures(fp, res, -1, lead);
     section_fits(fp, c);
     a3_excluded(fp, c);
     section_systematic(fp, c);
     if ((rc = section_stored_fits(fp, c, err, errlen))) goto done;
     if ((rc = section_families(fp, c, err, errlen))) goto done;
     if ((rc = section_runs(fp, c, err, errlen))) goto done;
-    fprintf(fp, "</body>\n</html>\n");
+    fprintf(fp, "<script>%s</script>\n</body>\n</html>\n", SORT_JS);
     rc = util_afile_commit(af, err, errlen);
     af = NULL;
 done:

@@ -67,6 +67,7 @@ enum {
     CLI_O_BOOTSTRAP = 'b',
     CLI_O_SEED = 'S',
     CLI_O_A3 = 'a',
+    CLI_O_FORMAT = 'F', /* --format csv|json|table: export's spelling, accepted everywhere */
 };
 /* one option-table entry per macro, as written */
 // clang-format off
@@ -75,6 +76,7 @@ enum {
 #define CLI_OPT_OUT {"out", required_argument, 0, CLI_O_OUT}
 #define CLI_OPT_CSV {"csv", no_argument, 0, CLI_O_CSV}
 #define CLI_OPT_JSON {"json", no_argument, 0, CLI_O_JSON}
+#define CLI_OPT_FORMAT {"format", required_argument, 0, CLI_O_FORMAT}
 #define CLI_OPT_FIT {"bootstrap", required_argument, 0, CLI_O_BOOTSTRAP}, \
     {"seed", required_argument, 0, CLI_O_SEED}, {"a3-starts", required_argument, 0, CLI_O_A3}
 #define CLI_OPT_HELP {"help", no_argument, 0, 'h'}
@@ -85,15 +87,19 @@ enum {
 #define CLI_USAGE_DB_OUT_FIT                                                                       \
     "  --db FILE          results database (default results.db)\n"                                 \
     "  --out DIR          output directory (created if missing)\n"                                 \
-    "  --bootstrap N      bootstrap resamples for intervals and bands (default 50)\n"              \
-    "  --seed S           bootstrap seed (default 1)\n"                                            \
+    "  --bootstrap N      bootstrap resamples for intervals and bands (default 200,\n"             \
+    "                     as scaling fit)\n"                                                       \
+    "  --seed S           bootstrap seed (default 20240417, as scaling fit)\n"                     \
     "  --a3-starts N      approach 3: L-BFGS starts from the best N grid points\n"                 \
     "                     (default: the fit module's, all 4500)\n"                                 \
     "Environment: SCALING_GNUPLOT overrides the gnuplot binary.\n"
 
+#define CLI_MAX_SWEEPS 8 /* --sweep given more than once: sweeps compared */
 typedef struct {
     const char *db;    /* --db, default CLI_DEFAULT_DB */
-    const char *sweep; /* --sweep, NULL when not given */
+    const char *sweep; /* --sweep, NULL when not given (the first when given several times) */
+    const char *sweeps[CLI_MAX_SWEEPS]; /* every --sweep, in order */
+    int nsweeps;
     const char *out;   /* --out, NULL when not given */
     int fmt;           /* STORE_FMT_TABLE, or _CSV / _JSON from --csv / --json */
     int *bootstrap;    /* where --bootstrap, --seed, --a3-starts go (plot_opts fields) */
@@ -113,6 +119,22 @@ typedef int (*cli_own_fn)(void *ctx, int c, const char *val);
  * command to return: EXIT_OK after --help, EXIT_USAGE after a message. */
 int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts, const char *usage,
                cli_opts *o, cli_own_fn own, void *ctx);
+
+/* The sweep a command that reads one sweep works on. Given (*sweep
+ * non-NULL): it must exist, else an error that lists the sweeps there are.
+ * Not given: the database's only sweep; with several, an error that lists
+ * them (pooling sweeps of different designs would fit nonsense); with none,
+ * *sweep stays NULL (runs trained outside sweeps). Returns -1 when good, else
+ * the exit code, the message printed. */
+int cli_pick_sweep(const char *cmd, const char *db, const char **sweep);
+
+/* Several sweeps compared (`fit`, `plot`, `report` with --sweep more than
+ * once): each must exist; fits each (bootstrap, seed, starts from po, NULL
+ * for the defaults) and prints a and b side by side and tokens per parameter
+ * at each sweep's largest budget; with outdir also the overlay figure, and
+ * with html the page. Returns the exit code. */
+int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n, const void *po,
+                const char *outdir, int html);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

@@ -29,7 +29,9 @@ static const char *usage_text =
     "  --tokenizer KIND    byte (vocab 256, default) or bpe (trained on the training split)\n"
     "  --vocab N           BPE vocabulary size, 257..65536 (default 4096)\n"
     "  --val-fraction F    fraction of documents held out, (0, 0.5] (default 0.05)\n"
-    "  --split KIND        document (default): a seeded shuffle holds out whole documents;\n"
+    "  --split KIND        auto (default): by document, or by position when the corpus\n"
+    "                      is one document (text8, enwik8, a file without blank lines);\n"
+    "                      document: a seeded shuffle holds out whole documents;\n"
     "                      position: the end of the token stream, whole windows of --ctx + 1\n"
     "                      tokens, is held out (for a corpus of one or a few documents)\n"
     "  --verbatim          keep line endings as read (default: CRLF and CR become LF)\n"
@@ -105,8 +107,10 @@ static int prepare(int argc, char **argv) {
                 o.split = DATA_SPLIT_DOCUMENT;
             else if (!strcmp(optarg, "position"))
                 o.split = DATA_SPLIT_POSITION;
+            else if (!strcmp(optarg, "auto"))
+                o.split = DATA_SPLIT_AUTO;
             else
-                return cli_usage("data", "--split: expected document or position, got '%s'",
+                return cli_usage("data", "--split: expected auto, document or position, got '%s'",
                                  optarg);
             break;
         case 'V':

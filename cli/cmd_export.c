@@ -17,8 +17,9 @@ static const char *usage_text =
     "those of the sweep's runs). CSV has a header line, empty fields for NULL and\n"
     "reals that read back exactly; JSON is an array of objects.\n"
     "\n"
-    "  --format F     csv (default) or json\n"
-    "  --table T      runs, steps, evals, sweeps or fits\n"
+    "  --format F     csv (default) or json; --csv and --json say the same\n"
+    "  --table T      runs, steps, evals, sweeps, fits or sweep_runs (which\n"
+    "                 sweeps hold which runs)\n"
     "  --sweep NAME   only this sweep\n"
     "  --db FILE      results database (default results.db)\n"
     "  --out FILE     write to FILE (replaced only when complete) instead of stdout\n";
@@ -48,6 +49,8 @@ static int export_option(void *ctx, int c, const char *val) {
 int cmd_export(int argc, char **argv) {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                          {"table", required_argument, 0, 't'},
+                                         CLI_OPT_CSV,
+                                         CLI_OPT_JSON,
                                          CLI_OPT_SWEEP,
                                          CLI_OPT_DB,
                                          CLI_OPT_OUT,
@@ -59,13 +62,15 @@ int cmd_export(int argc, char **argv) {
     if (code >= 0) return code;
     const char *table = a.table, *out = o.out;
     if (optind < argc) return cli_usage("export", "unexpected argument '%s'", argv[optind]);
-    static const char *const tables[] = {"runs", "steps", "evals", "sweeps", "fits"};
+    if (o.fmt != STORE_FMT_TABLE) a.fmt = o.fmt; /* --csv / --json, as runs, curve and query */
+    static const char *const tables[] = {"runs", "steps", "evals", "sweeps", "fits", "sweep_runs"};
     int known = 0;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         known |= !strcmp(table, tables[i]);
     if (!known)
-        return cli_usage("export", "--table: expected runs, steps, evals, sweeps or fits, got '%s'",
-                         table);
+        return cli_usage(
+            "export", "--table: expected runs, steps, evals, sweeps, fits or sweep_runs, got '%s'",
+            table);
     char err[UTIL_ERRLEN];
     store *s = NULL;
     util_afile *af = NULL;

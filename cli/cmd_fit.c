@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../analysis/fit.h"
+#include "../analysis/plot.h"
 #include "../results/store.h"
 #include "cli.h"
 
@@ -34,7 +35,9 @@ static const char *usage_text =
     "  3       L = E + A/N^alpha + B/D^beta by Huber loss and L-BFGS (Hoffmann 2022)\n"
     "\n"
     "options:\n"
-    "  --sweep NAME      runs of this sweep (default: every finished run)\n"
+    "  --sweep NAME      runs of this sweep (default: the database's only sweep;\n"
+    "                    with several, name one); given more than once, the sweeps\n"
+    "                    are fitted each on its own and a, b printed side by side\n"
     "  --csv FILE        a CSV instead, header naming params, tokens or flops, loss\n"
     "                    (optional budget column; tokens = flops / (6 params); names,\n"
     "                    aliases and units: docs/fit.md)\n"
@@ -111,7 +114,15 @@ static void print_val(const char *law, const char *name, fit_val v) {
     char key[96];
     snprintf(key, sizeof key, "%s.%s", law, name);
     printf("  %-12s %12.5g", name, v.est);
-    if (isfinite(v.lo))
+    char why[160];
+    /* a zero-width interval is no certainty: as predict and the report say it */
+    int degenerate = fit_interval_degenerate(v.est, v.lo, v.hi, 0, why, sizeof why);
+    if (degenerate) {
+        char *colon = strchr(why, ':');
+        if (colon) *colon = 0;
+        printf("  %26s", "");
+        printf("  (interval n/a: %s)", why);
+    } else if (isfinite(v.lo))
         printf("  [%11.5g, %11.5g]", v.lo, v.hi);
     else
         printf("  %26s", "");
@@ -209,6 +220,8 @@ static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
 /* What the command line asked for. */
 typedef struct {
     const char *sweep, *csv, *db; /* db NULL: the default, and a CSV is not stored */
+    const char *sweeps[CLI_MAX_SWEEPS]; /* every --sweep: more than one compares them */
+    int nsweeps;
     int todo, all;                /* DO_* bits; all: --approach all (a failed law is skipped) */
     int json, nostore;
     int systematic; /* --systematic */
@@ -274,7 +287,11 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             fputs(usage_text, stdout);
             return EXIT_OK;
         case OPT_SWEEP:
-            a->sweep = optarg;
+            if (a->nsweeps == CLI_MAX_SWEEPS)
+                return cli_usage("fit", "--sweep: at most %d sweeps compared at once",
+                                 CLI_MAX_SWEEPS);
+            if (!a->sweep) a->sweep = optarg;
+            a->sweeps[a->nsweeps++] = optarg;
             break;
         case OPT_CSV:
             a->csv = optarg;
@@ -532,14 +549,14 @@ static void print_text(const fit_args *a, const fit_results *r, const fit_data *
                        const char *db_path, const csv_read *cr) {
     int nruns = d->nruns;
     const fit_opts *o = &a->o;
-    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples of %s (seed %llu)\n",
+    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu) of %s\n",
            nruns,
            a->csv     ? a->csv
            : a->sweep ? a->sweep
                       : db_path,
            params_name[o->params], model_flops_name(o->flops), o->bootstrap,
-           o->bootstrap_mode == FIT_BOOT_RUNS ? "whole runs" : "eval windows and seeds",
-           (unsigned long long)o->seed);
+           (unsigned long long)o->seed,
+           o->bootstrap_mode == FIT_BOOT_RUNS ? "whole runs" : "eval windows and seeds");
     if (a->csv && (cr->info.nrows != nruns || cr->ndup))
         printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", cr->info.nrows,
                cr->ndup, a->collapse ? "collapsed" : "kept", cr->info.nset_aside);
@@ -568,6 +585,17 @@ int cmd_fit(int argc, char **argv) {
     fit_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
+    if (a.nsweeps > 1) { /* sweeps compared, with this command's bootstrap and seed */
+        plot_opts po;
+        plot_opts_defaults(&po);
+        po.bootstrap = a.o.bootstrap;
+        po.seed = a.o.seed;
+        po.a3_starts = a.o.a3_starts;
+        return cli_compare("fit", a.db ? a.db : CLI_DEFAULT_DB, a.sweeps, a.nsweeps, &po, NULL, 0);
+    }
+    /* one sweep: the one named, or the database's only one */
+    if (!a.csv && (rc = cli_pick_sweep("fit", a.db ? a.db : CLI_DEFAULT_DB, &a.sweep)) >= 0)
+        return rc;
     rc = EXIT_OK;
     char err[UTIL_ERRLEN];
     store *s = NULL;

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char *usage_text =
-    "usage: scaling plot --figure NAME|all [--sweep NAME] [--db FILE] --out DIR\n"
+    "usage: scaling plot [--figure NAME|all] [--sweep NAME] [--db FILE] [--out DIR]\n"
     "                    [--bootstrap N] [--seed S] [--a3-starts N]\n"
     "\n"
     "Draws figures with gnuplot (pngcairo and svg): DIR/NAME.png and DIR/NAME.svg.\n"
@@ -26,8 +26,14 @@ static const char *usage_text =
     "A figure whose runs are missing is skipped with a message; the others are\n"
     "still drawn. Exit 1 if any figure failed (skips are not failures).\n"
     "\n"
-    "  --figure NAME|all  which figure(s)\n"
-    "  --sweep NAME       runs of this sweep (default: all finished runs)\n" CLI_USAGE_DB_OUT_FIT;
+    "  --figure NAME|all  which figure(s) (default all)\n"
+    "  --sweep NAME       runs of this sweep (default: the database's only sweep;\n"
+    "                     with several, name one); given more than once, the sweeps\n"
+    "                     are compared: DIR/compare.png and .svg overlay their\n"
+    "                     N_opt(C) frontiers and IsoFLOP minima, and a and b are\n"
+    "                     printed side by side\n"
+    "Without --out the figures go to out/<sweep>/ (compared: "
+    "out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 /* --figure NAME */
 static int plot_option(void *ctx, int c, const char *val) {
@@ -52,8 +58,17 @@ int cmd_plot(int argc, char **argv) {
     if (code >= 0) return code;
     const char *out = o.out;
     if (optind < argc) return cli_usage("plot", "unexpected argument '%s'", argv[optind]);
-    if (!figure) return cli_usage("plot", "--figure is required (a figure name or 'all')");
-    if (!out) return cli_usage("plot", "--out DIR is required");
+    if (!figure) figure = "all";
+    if (o.nsweeps > 1) { /* sweeps compared: the overlay figure */
+        char outdef[512];
+        if (!out) {
+            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
+            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
+                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
+            out = outdef;
+        }
+        return cli_compare("plot", o.db, o.sweeps, o.nsweeps, &po, out, 0);
+    }
     int all = !strcmp(figure, "all"), known = all;
     for (int i = 0; i < plot_figure_count; i++)
         if (!strcmp(figure, plot_figure_names[i])) known = 1;
@@ -63,6 +78,13 @@ int cmd_plot(int argc, char **argv) {
         for (int i = 0; i < plot_figure_count; i++)
             m += snprintf(list + m, sizeof list - m, "%s, ", plot_figure_names[i]);
         return cli_usage("plot", "--figure: expected one of %sall; got '%s'", list, figure);
+    }
+    code = cli_pick_sweep("plot", o.db, &o.sweep);
+    if (code >= 0) return code;
+    char outdef[256];
+    if (!out) { /* out/<sweep>/: each sweep's figures apart */
+        snprintf(outdef, sizeof outdef, "out/%s", o.sweep ? o.sweep : "all");
+        out = outdef;
     }
 
     char err[UTIL_ERRLEN], msg[1024];

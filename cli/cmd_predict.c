@@ -41,18 +41,27 @@ static const char *usage_text =
 
 enum { OPT_COMPUTE = 256, OPT_FIT, OPT_SWEEP, OPT_DB, OPT_JSON };
 
-static void add_val(cJSON *o, const char *name, double est, double lo, double hi) {
+/* An interval that says nothing (zero width, orders of magnitude wide) is
+ * not printed as if it were certainty: "n/a" and why (issue 17). */
+static void add_val(cJSON *o, const char *name, double est, double lo, double hi, int positive) {
     cJSON *j = cJSON_AddObjectToObject(o, name);
-    double v3[3] = {est, lo, hi};
+    char why[160];
+    int bad = fit_interval_degenerate(est, lo, hi, positive, why, sizeof why);
+    double v3[3] = {est, bad ? NAN : lo, bad ? NAN : hi};
     static const char *f[3] = {"est", "lo", "hi"};
     for (int t = 0; t < 3; t++)
         cJSON_AddItemToObject(j, f[t],
                               isfinite(v3[t]) ? cJSON_CreateNumber(v3[t]) : cJSON_CreateNull());
+    if (bad) cJSON_AddStringToObject(j, "interval_na", why);
 }
 
-static void print_val(const char *name, double est, double lo, double hi) {
+static void print_val(const char *name, double est, double lo, double hi, int positive) {
+    char why[160];
     printf("  %-17s %12.5g", name, est);
-    if (isfinite(lo)) printf("  [%.5g, %.5g]", lo, hi);
+    if (fit_interval_degenerate(est, lo, hi, positive, why, sizeof why))
+        printf("  interval n/a: %s", why);
+    else if (isfinite(lo))
+        printf("  [%.5g, %.5g]", lo, hi);
     printf("\n");
 }
 
@@ -106,11 +115,20 @@ static int plan_flops(store *s, const char *sweep, char *out, size_t n, char *er
  * one block, or adds one object to `out` when it is not NULL. Returns
  * EXIT_OK or the exit code of a reported failure. */
 static int predict_one(long long id, const char *law, const char *sweep, const char *pj,
-                       const char *cparams, const char *cflops, double C, cJSON *out) {
+                       const char *cparams, const char *cflops, double C, double Cmax, cJSON *out) {
     char err[UTIL_ERRLEN];
     fit_prediction p;
     if (fit_predict(law, pj, C, &p, err, sizeof err))
         return cli_fail("predict", "fit %lld: %s", id, err);
+    /* How far beyond the data: C over the largest budget the fit saw (0:
+     * unknown, a fit without its sweep's runs). */
+    double beyond = Cmax > 0 ? C / Cmax : NAN;
+    char extrap[160] = "";
+    if (isfinite(beyond) && beyond > 1.05)
+        snprintf(extrap, sizeof extrap, "%.3g\u00d7 beyond the largest fitted budget (%.3g FLOPs)",
+                 beyond, Cmax);
+    else if (isfinite(beyond))
+        snprintf(extrap, sizeof extrap, "within the fitted budgets (largest %.3g FLOPs)", Cmax);
     int a3 = !strcmp(law, "approach3");
     static const char *names[4] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
     const fit_val *q[4] = {&p.N, &p.D, &p.tpp, &p.L};
@@ -124,20 +142,31 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", p.nsamples);
         if (*p.caution) cJSON_AddStringToObject(o, "caution", p.caution);
-        add_val(o, "a", p.a.est, p.a.lo, p.a.hi);
-        add_val(o, "b", p.b.est, p.b.lo, p.b.hi);
+        if (p.nsamples < 2)
+            cJSON_AddStringToObject(o, "intervals_na", "fewer than 2 bootstrap draws stored");
+        if (isfinite(beyond)) {
+            cJSON_AddNumberToObject(o, "largest_fitted_compute", Cmax);
+            cJSON_AddNumberToObject(o, "extrapolation", beyond);
+        }
+        add_val(o, "a", p.a.est, p.a.lo, p.a.hi, 0);
+        add_val(o, "b", p.b.est, p.b.lo, p.b.hi, 0);
         for (int k = 0; k < 4; k++)
-            if (k != 3 || a3) add_val(o, names[k], q[k]->est, q[k]->lo, q[k]->hi);
+            if (k != 3 || a3) add_val(o, names[k], q[k]->est, q[k]->lo, q[k]->hi, 1);
         cJSON_AddItemToArray(out, o);
     } else {
         printf("fit %lld (%s%s%s), compute %.4g FLOPs, %d bootstrap draws", id, law,
                sweep ? ", sweep " : "", sweep ? sweep : "", C, p.nsamples);
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
-        print_val("a (N_opt ~ C^a)", p.a.est, p.a.lo, p.a.hi);
-        print_val("b (D_opt ~ C^b)", p.b.est, p.b.lo, p.b.hi);
+        if (*extrap) printf("  extrapolation: %s\n", extrap);
+        if (p.nsamples < 2)
+            printf("  intervals n/a: %d bootstrap draw%s stored with the fit (2 or more are "
+                   "needed; refit with --bootstrap N, or the resamples could not be fitted)\n",
+                   p.nsamples, p.nsamples == 1 ? "" : "s");
+        print_val("a (N_opt ~ C^a)", p.a.est, p.a.lo, p.a.hi, 0);
+        print_val("b (D_opt ~ C^b)", p.b.est, p.b.lo, p.b.hi, 0);
         for (int k = 0; k < 4; k++)
-            if (k != 3 || a3) print_val(names[k], q[k]->est, q[k]->lo, q[k]->hi);
+            if (k != 3 || a3) print_val(names[k], q[k]->est, q[k]->lo, q[k]->hi, 1);
         if (*p.caution)
             printf("  caution: %s at a bound or not identified in this fit (scaling fit prints "
                    "which); read these predictions as the optimiser's, not the data's\n",
@@ -201,12 +230,19 @@ int cmd_predict(int argc, char **argv) {
     }
     /* Without --compute, each fit of the sweep is read at the sweep's
      * largest run, in that fit's own FLOP counting. */
-    int largest = sweep && !isfinite(C);
-    if (largest && (fit_load_store(&d, s, sweep, err, sizeof err) ||
-                    plan_flops(s, sweep, pflops, sizeof pflops, err, sizeof err))) {
+    int largest = sweep && !isfinite(C), loaded = 0;
+    if (sweep) {
+        if ((rc = cli_pick_sweep("predict", db, &sweep)) >= 0) goto done;
+        rc = EXIT_OK;
+    }
+    /* the sweep's runs: its largest budget, and how far a prediction reaches
+     * beyond it */
+    if (sweep && (fit_load_store(&d, s, sweep, err, sizeof err) ||
+                  plan_flops(s, sweep, pflops, sizeof pflops, err, sizeof err))) {
         rc = cli_fail("predict", "%s", err);
         goto done;
     }
+    loaded = sweep != NULL;
     if (largest && !(largest_compute(&d, pflops, "total", "chinchilla") > 0)) {
         rc = cli_fail("predict", "%s: sweep '%s' has no finished runs", db, sweep);
         goto done;
@@ -226,10 +262,19 @@ int cmd_predict(int argc, char **argv) {
         const store_fit_row *f = &fits[0];
         char cparams[32], cflops[32];
         fit_counting(f->selection_json, cparams, cflops, sizeof cparams);
-        double Cf = largest ? largest_compute(&d, pflops, cparams, cflops) : C;
+        if (!loaded && f->sweep[0]) { /* --fit ID: the runs of the fit's sweep */
+            if (fit_load_store(&d, s, f->sweep, err, sizeof err) ||
+                plan_flops(s, f->sweep, pflops, sizeof pflops, err, sizeof err)) {
+                rc = cli_fail("predict", "%s", err);
+                goto done;
+            }
+            loaded = 1;
+        }
+        double Cmax = loaded ? largest_compute(&d, pflops, cparams, cflops) : 0;
+        double Cf = largest ? Cmax : C;
         if (!found++) C = Cf; /* the top-level "compute" of --json */
         rc = predict_one(f->id, f->law, f->sweep[0] ? f->sweep : NULL, f->params_json, cparams,
-                         cflops, Cf, arr);
+                         cflops, Cf, Cmax, arr);
     }
     if (rc == EXIT_OK && !found) {
         rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)

@@ -29,9 +29,13 @@ static int query_option(void *ctx, int c, const char *val) {
 }
 
 int cmd_query(int argc, char **argv) {
-    static const struct option opts[] = {CLI_OPT_DB,   CLI_OPT_CSV,
-                                         CLI_OPT_JSON, {"timeout", required_argument, 0, 't'},
-                                         CLI_OPT_HELP, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_OPT_DB,
+                                         CLI_OPT_CSV,
+                                         CLI_OPT_JSON,
+                                         CLI_OPT_FORMAT,
+                                         {"timeout", required_argument, 0, 't'},
+                                         CLI_OPT_HELP,
+                                         {0, 0, 0, 0}};
     cli_opts o = {0};
     double timeout = 10; /* seconds: a runaway recursive CTE stops by itself */
     int code = cli_getopt("query", argc, argv, opts, usage_text, &o, query_option, &timeout);

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char *usage_text =
-    "usage: scaling report [--sweep NAME] [--db FILE] --out DIR [--bootstrap N] [--seed S]\n"
+    "usage: scaling report [--sweep NAME] [--db FILE] [--out DIR] [--bootstrap N] [--seed S]\n"
     "\n"
     "Writes DIR/index.html with the sweep's plan and status (sweeps, counts by\n"
     "status), every figure of 'scaling plot' (DIR/NAME.svg and .png beside it,\n"
@@ -19,7 +19,12 @@ static const char *usage_text =
     "A figure that cannot be drawn is listed with the reason; exit 1 only when\n"
     "the page could not be written (or gnuplot is missing).\n"
     "\n"
-    "  --sweep NAME       runs of this sweep (default: all runs)\n" CLI_USAGE_DB_OUT_FIT;
+    "  --sweep NAME       runs of this sweep (default: the database's only sweep;\n"
+    "                     with several, name one); given more than once, a page\n"
+    "                     comparing the sweeps (a and b side by side, their\n"
+    "                     frontiers and IsoFLOP minima overlaid)\n"
+    "Without --out the report goes to out/<sweep>/ (compared: "
+    "out/compare-A-B/).\n" CLI_USAGE_DB_OUT_FIT;
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {CLI_OPT_SWEEP, CLI_OPT_DB,   CLI_OPT_OUT,
@@ -31,7 +36,23 @@ int cmd_report(int argc, char **argv) {
     if (code >= 0) return code;
     const char *out = o.out;
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
-    if (!out) return cli_usage("report", "--out DIR is required");
+    if (o.nsweeps > 1) { /* sweeps compared: a and b side by side, the overlay */
+        char outdef[512];
+        if (!out) {
+            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
+            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
+                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
+            out = outdef;
+        }
+        return cli_compare("report", o.db, o.sweeps, o.nsweeps, &po, out, 1);
+    }
+    code = cli_pick_sweep("report", o.db, &o.sweep);
+    if (code >= 0) return code;
+    char outdef[256];
+    if (!out) { /* out/<sweep>/, as plot */
+        snprintf(outdef, sizeof outdef, "out/%s", o.sweep ? o.sweep : "all");
+        out = outdef;
+    }
 
     char err[UTIL_ERRLEN];
     store *s = NULL;

@@ -38,14 +38,15 @@ static int summarise(store *s, const char *db_path, const char *name, const char
     for (int i = 0; i < STORE_NSTATUS; i++) {
         total += t.runs[i];
         f_all += t.flops[i];
-        if (run_status_finished(i)) f_done += t.flops[i];
+        f_done += t.trained[i];
     }
     printf("sweep %s (%s): %lld runs: %lld done, %lld running, %lld planned, %lld failed, %lld "
            "diverged\n",
            name, mode, (long long)total, (long long)t.runs[STORE_DONE],
            (long long)t.runs[STORE_RUNNING], (long long)t.runs[STORE_PLANNED],
            (long long)t.runs[STORE_FAILED], (long long)t.runs[STORE_DIVERGED]);
-    printf("  FLOPs finished %.4g of %.4g (%.1f%%)\n", f_done, f_all,
+    /* trained, not "finished": a diverged run stopped where it diverged */
+    printf("  FLOPs trained %.4g of %.4g (%.1f%%)\n", f_done, f_all,
            f_all > 0 ? 100 * f_done / f_all : 0.0);
     printf("  %-16s %5s %5s %7s %6s %8s %10s %10s\n", "label", "runs", "done", "running", "failed",
            "diverged", "best_loss", "FLOPs");
@@ -54,7 +55,7 @@ static int summarise(store *s, const char *db_path, const char *name, const char
         int64_t runs = 0, fin = 0;
         for (int i = 0; i < STORE_NSTATUS; i++) {
             runs += l->runs[i];
-            if (run_status_finished(i)) fin += l->runs[i];
+            if (i == STORE_DONE) fin += l->runs[i]; /* the same "done" as the line above */
         }
         char best[32] = "-";
         if (!isnan(l->best_loss)) snprintf(best, sizeof best, "%.4f", l->best_loss);

@@ -3,8 +3,9 @@
  * file (sweep/sweep.h), print the plan (--dry-run) or run it with a pool of
  * worker processes, showing progress on one line on a terminal or as plain
  * log lines (--quiet or not a terminal).
- * Exit codes: 0 every run ended (done or diverged), 1 a run failed or the
- * sweep could not run, 2 usage, 4 interrupted (everything resumable).
+ * Exit codes: 0 every run ended (done or diverged) and at least one is done,
+ * 1 a run failed, none trained to the end (all diverged) or the sweep could
+ * not run, 2 usage, 4 interrupted (everything resumable).
  */
 #include <getopt.h>
 #include <math.h>
@@ -59,6 +60,7 @@ static void fmt_time(double s, char *buf, size_t n) {
 typedef struct {
     int tty, quiet;
     int line_open;
+    double live_every, last_live; /* seconds between "running" lines in a log, the last */
 } ui;
 
 static void progress(void *ctx, const sweep_item *r, const sweep_progress *p) {
@@ -86,11 +88,20 @@ static void progress(void *ctx, const sweep_item *r, const sweep_progress *p) {
         double pct = p->flops_total > 0 ? 100 * p->flops_done / p->flops_total : 0;
         fprintf(stderr,
                 "\r\033[K%d/%d done, %d running, %d failed, %d left | %.3g/%.3g FLOPs (%.0f%%) | "
-                "%s elapsed, ETA %s",
+                "%s elapsed, ETA %s%s%s",
                 p->done, p->total, p->running, p->failed, p->left, p->flops_done, p->flops_total,
-                pct, el, eta);
+                pct, el, eta, p->live[0] ? " | loss " : "", p->live);
         fflush(stderr);
         u->line_open = 1;
+    } else if (!u->quiet && p->ev == SWEEP_EV_TICK && p->live[0] &&
+               p->elapsed - u->last_live >= u->live_every) {
+        /* a log (not a terminal): the running runs' losses now and then */
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+        printf("%s running  %s  [%s elapsed, ETA %s]\n", when, p->live, el, eta);
+        fflush(stdout);
+        u->last_live = p->elapsed;
     }
 }
 
@@ -157,10 +168,11 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
     printf("\n");
 }
 
-/* Runs of this sweep already in the database that the plan no longer has:
- * the sweep file was edited, or run before with different overrides. They
- * stay (nothing finished is thrown away), but `scaling fit --sweep` and the
- * figures take every finished run of the sweep, so say so. */
+/* Runs of this sweep's current plan in the database that this plan does
+ * not have: the sweep file was edited, or run before with different
+ * overrides. They stay (nothing finished is thrown away) but leave the
+ * sweep's plan, so its fits no longer see them: say so, and name the sweep
+ * written. */
 static void warn_stale(const sweep_plan *plan, const char *db) {
     if (access(db, F_OK)) return;
     store *s = NULL;
@@ -182,15 +194,15 @@ static void warn_stale(const sweep_plan *plan, const char *db) {
     free(runs);
     if (!stale) return;
     fprintf(stderr,
-            "warning: %s holds %d run%s of sweep %s (%d finished) that this plan does not "
-            "have (an earlier version of the sweep file, or other overrides?):",
-            db, stale, stale == 1 ? "" : "s", plan->name, finished);
+            "note: this plan changes sweep %s in %s: %d of its runs (%d finished) %s not in "
+            "it (an edited sweep file, or other overrides):",
+            plan->name, db, stale, finished, stale == 1 ? "is" : "are");
     for (int i = 0; i < stale && i < 5; i++)
         fprintf(stderr, " %s", ids[i]);
     if (stale > 5) fprintf(stderr, " and %d more", stale - 5);
     fprintf(stderr,
-            ". 'scaling fit --sweep %s' and the figures use every finished run of the sweep, "
-            "these included; give a changed sweep a new name or database to keep them apart\n",
+            ". They stay in the database but leave sweep %s, whose fits and figures take only "
+            "this plan's runs; to keep both plans, give this one its own name (name=...)\n",
             plan->name);
 }
 
@@ -268,7 +280,7 @@ int cmd_sweep(int argc, char **argv) {
     }
 
     sweep_plan plan;
-    char err[UTIL_ERRLEN];
+    char err[4096]; /* a sweep file's errors, several lines */
     int rc = sweep_parse(file, ov, nov, db, &plan, err, sizeof err);
     free(ov);
     if (rc) return cli_fail("sweep", "%s", err);
@@ -316,7 +328,10 @@ int cmd_sweep(int argc, char **argv) {
         goto out;
     }
 
-    ui u = {isatty(2), quiet, 0};
+    /* SCALING_LIVE_EVERY: seconds between the running runs' loss lines when
+     * the output is a log (default 30) */
+    const char *le = getenv("SCALING_LIVE_EVERY");
+    ui u = {isatty(2), quiet, 0, le && atof(le) > 0 ? atof(le) : 30.0, -1e30};
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -355,8 +370,22 @@ int cmd_sweep(int argc, char **argv) {
     } else if (rc) {
         status = cli_fail("sweep", "%s", err);
     } else {
-        printf("sweep %s: %d of %d runs done (%d diverged), %d failed, in %s\n", plan.name,
-               last.done, last.total, last.diverged, last.failed, el);
+        /* "done" is what `status` calls done: trained to the end; a diverged
+         * run ended, but it trained nothing a fit can use */
+        int trained = last.done - last.diverged;
+        printf("sweep %s: %d of %d runs done, %d diverged, %d failed, in %s\n", plan.name, trained,
+               last.total, last.diverged, last.failed, el);
+        if (last.diverged)
+            fprintf(stderr,
+                    "scaling sweep: %d run%s diverged (loss went non-finite or far above its "
+                    "start): they stay in the database, out of the fits; a longer warm-up or a "
+                    "lower learning rate usually helps, e.g. 'scaling sweep %s warmup_frac=0.1' "
+                    "or 'lr=...', which plans them as new runs\n",
+                    last.diverged, last.diverged == 1 ? "" : "s", file);
+        if (!last.failed && last.total > 0 && trained == 0) {
+            fprintf(stderr, "scaling sweep: no run of sweep %s trained to the end\n", plan.name);
+            status = EXIT_FAIL;
+        }
         if (last.failed) {
             fprintf(stderr, "scaling sweep: %d run%s failed: see the logs in %s%s\n", last.failed,
                     last.failed == 1 ? "" : "s", ckpt ? ckpt : db, ckpt ? "" : ".runs");

@@ -29,13 +29,15 @@ static const char usage[] =
     "\n"
     "  --data DIR          prepared data directory (scaling data prepare)\n"
     "  --layers L, --d-model D, --heads H, --d-ff F (default 4D), --ctx T\n"
+    "                      (or by the sweep files' names: --n_layer, --d_model,\n"
+    "                      --n_head, --d_ff, --n_ctx; - or _ alike)\n"
     "  --batch B           sequences per optimizer step\n"
     "  --micro-batch M     sequences per forward/backward (divides B; default B)\n"
     "  --tokens N          training budget in tokens (rounded up to whole steps)\n"
     "  --lr X              peak learning rate (default 1e-3)\n"
     "  --min-lr-frac F     cosine floor as a fraction of the peak (default 0.1)\n"
     "  --warmup N          linear warm-up steps (default 100, at most a tenth of the run)\n"
-    "  --schedule S        cosine (to 10%% at the budget) | constant | fixed-cosine | wsd\n"
+    "  --schedule S        cosine (to 10% at the budget) | constant | fixed-cosine | wsd\n"
     "  --cycle-tokens N    fixed-cosine horizon in tokens, independent of --tokens\n"
     "  --cooldown F        wsd: the last fraction F of the steps decays (default 0.2)\n"
     "  --cooldown-shape S  wsd: 1-sqrt (default) | linear\n"
@@ -58,7 +60,9 @@ static const char usage[] =
     "                      at the end and on SIGINT/SIGTERM)\n"
     "  --resume            continue from --checkpoint if it exists\n"
     "  --db FILE           log the run, its steps and evals into this results database\n"
-    "                      (one process per run: a second is refused while it trains)\n"
+    "                      (default results.db, as every command that writes results;\n"
+    "                      one process per run: a second is refused while it trains)\n"
+    "  --no-db             record nothing in a database\n"
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
     "  --label L           sweep label (database)\n"
@@ -182,13 +186,27 @@ static int hk_checkpoint(void *vctx, int64_t step, char *err, size_t errlen) {
  * went well, else the exit code (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, run_config *rc, const char **db_path, int *quiet) {
     const char *C = "train";
-    struct option opts[RUN_NFLAGS + 2];
+    /* the sweep files' names of the shape keys, as aliases (one vocabulary) */
+    static const struct {
+        const char *name;
+        run_flag_id f;
+    } aliases[] = {
+        {"n_layer", RUN_F_LAYERS}, {"n-layer", RUN_F_LAYERS}, {"d_model", RUN_F_DMODEL},
+        {"n_head", RUN_F_HEADS},   {"n-head", RUN_F_HEADS},   {"d_ff", RUN_F_DFF},
+        {"n_ctx", RUN_F_CTX},      {"n-ctx", RUN_F_CTX},
+    };
+    enum { NALIAS = sizeof aliases / sizeof aliases[0] };
+    struct option opts[RUN_NFLAGS + NALIAS + 3];
     for (int f = 0; f < RUN_NFLAGS; f++)
         opts[f] = (struct option){
             run_flags[f].name,
             run_flags[f].flags & RUN_FLAG_VALUE ? required_argument : no_argument, 0, 256 + f};
-    opts[RUN_NFLAGS] = (struct option){"help", no_argument, 0, 'h'};
-    opts[RUN_NFLAGS + 1] = (struct option){0, 0, 0, 0};
+    for (int k = 0; k < NALIAS; k++)
+        opts[RUN_NFLAGS + k] =
+            (struct option){aliases[k].name, required_argument, 0, 256 + (int)aliases[k].f};
+    opts[RUN_NFLAGS + NALIAS] = (struct option){"help", no_argument, 0, 'h'};
+    opts[RUN_NFLAGS + NALIAS + 1] = (struct option){"no-db", no_argument, 0, 'N'};
+    opts[RUN_NFLAGS + NALIAS + 2] = (struct option){0, 0, 0, 0};
     int seen[RUN_NFLAGS] = {0}, ch;
     char err[UTIL_ERRLEN];
     optind = 0;
@@ -196,6 +214,10 @@ static int parse_args(int argc, char **argv, run_config *rc, const char **db_pat
         if (ch == 'h') {
             fputs(usage, stdout);
             return EXIT_OK;
+        }
+        if (ch == 'N') {
+            *db_path = NULL;
+            continue;
         }
         if (ch < 256 || ch >= 256 + RUN_NFLAGS) return cli_usage(C, "unknown option");
         run_flag_id f = (run_flag_id)(ch - 256);
@@ -261,7 +283,7 @@ static void print_end(const model_train_result *res) {
 int cmd_train(int argc, char **argv) {
     run_config rc;
     run_config_defaults(&rc);
-    const char *db_path = NULL;
+    const char *db_path = CLI_DEFAULT_DB; /* --no-db: NULL */
     int quiet = 0;
     int code = parse_args(argc, argv, &rc, &db_path, &quiet);
     if (code >= 0) return code;

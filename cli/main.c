@@ -44,6 +44,21 @@ static int find(const char *name) {
     return -1;
 }
 
+/* "unknown command", with the nearest command's name when one is near. */
+static void unknown(const char *name) {
+    const char *names[NCOMMANDS + 1];
+    for (int i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    names[NCOMMANDS] = "help";
+    const char *near = util_nearest(name, names, NCOMMANDS + 1);
+    if (near)
+        fprintf(stderr,
+                "scaling: unknown command '%s'; did you mean '%s'? (see 'scaling --help')\n", name,
+                near);
+    else
+        fprintf(stderr, "scaling: unknown command '%s' (see 'scaling --help')\n", name);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -65,7 +80,7 @@ int main(int argc, char **argv) {
         }
         int i = find(argv[2]);
         if (i < 0) {
-            fprintf(stderr, "scaling: unknown command '%s'\n", argv[2]);
+            unknown(argv[2]);
             return EXIT_USAGE;
         }
         char *hargv[] = {argv[2], "--help", NULL};
@@ -73,7 +88,7 @@ int main(int argc, char **argv) {
     }
     int i = find(cmd);
     if (i < 0) {
-        fprintf(stderr, "scaling: unknown command '%s' (see 'scaling --help')\n", cmd);
+        unknown(cmd);
         return EXIT_USAGE;
     }
     return commands[i].fn(argc - 1, argv + 1);

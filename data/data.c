@@ -520,6 +520,7 @@ void data_prepare_defaults(data_prepare_opts *o) {
     o->val_fraction = 0.05;
     o->seed = 1;
     o->min_ctx = 1024;
+    o->split = DATA_SPLIT_AUTO;
 }
 
 /* One split's text: documents joined, each ending in "\n" plus a blank line. */
@@ -758,7 +759,8 @@ typedef struct {
     const char *const *inputs;
     int ninputs;
     const char *brown_dir;
-    const data_prepare_opts *o;
+    const data_prepare_opts *o; /* &oc */
+    data_prepare_opts oc;       /* the caller's options, the auto split resolved */
     char sources[512]; /* the inputs joined by commas, for messages */
     corpus c;
     split_text tr, va;
@@ -777,7 +779,8 @@ static int check_prepare_opts(int ninputs, const data_prepare_opts *o, char *err
                         o->vocab);
     if (o->tokenizer != DATA_TOK_BPE && o->tokenizer != DATA_TOK_BYTE)
         return util_err(err, errlen, UTIL_EINVAL, "unknown tokenizer kind %d", (int)o->tokenizer);
-    if (o->split != DATA_SPLIT_DOCUMENT && o->split != DATA_SPLIT_POSITION)
+    if (o->split != DATA_SPLIT_DOCUMENT && o->split != DATA_SPLIT_POSITION &&
+        o->split != DATA_SPLIT_AUTO)
         return util_err(err, errlen, UTIL_EINVAL, "unknown split kind %d", (int)o->split);
     if (!(o->val_fraction > 0 && o->val_fraction <= 0.5))
         return util_err(err, errlen, UTIL_EINVAL,
@@ -849,6 +852,15 @@ static int read_inputs(prep *P, char *err, size_t errlen) {
     if (rc) return rc;
     if (P->c.n == 0)
         return util_err(err, errlen, UTIL_EINVAL, "%s: empty corpus (no text)", P->sources);
+    if (P->oc.split == DATA_SPLIT_AUTO) {
+        P->oc.split = P->c.ndocs < 2 ? DATA_SPLIT_POSITION : DATA_SPLIT_DOCUMENT;
+        if (P->c.ndocs < 2)
+            warnf(o,
+                  "%s: only one document (no blank lines, one file): the validation split is "
+                  "the end of the token stream, whole windows of --ctx + 1 = %d tokens "
+                  "(--split position; 'data info' says so)",
+                  P->sources, o->min_ctx + 1);
+    }
     if (P->c.ndocs < 2 && o->split == DATA_SPLIT_DOCUMENT)
         return util_err(err, errlen, UTIL_EINVAL,
                         "%s: only one document; a validation split by document needs at least 2 "
@@ -1063,7 +1075,9 @@ int data_prepare(const char *const *inputs, int ninputs, const char *brown_dir, 
     P.inputs = inputs;
     P.ninputs = ninputs;
     P.brown_dir = brown_dir ? brown_dir : "corpus/brown/package";
-    P.o = o;
+    P.oc = *o;
+    P.o = &P.oc;
+    o = P.o;
     P.t0 = util_now();
     char *tmp = NULL, *path = NULL, *json = NULL, *outbuf = NULL;
     int rc = 0, made_tmp = 0, exists = 0;

@@ -124,7 +124,12 @@ void data_fill_batch(int *inputs, int *targets, const data_tokfile *f, const uin
  * whole documents. By position: the last part of the token stream (all
  * documents in input order), a whole number of windows of min_ctx+1 tokens,
  * for corpora with one or a few documents. */
-typedef enum { DATA_SPLIT_DOCUMENT = 0, DATA_SPLIT_POSITION = 1 } data_split_kind;
+typedef enum {
+    DATA_SPLIT_DOCUMENT = 0,
+    DATA_SPLIT_POSITION = 1,
+    DATA_SPLIT_AUTO = 2, /* the default: by document, by position when there is one document
+                            (text8, enwik8, a file without blank lines), with a warning */
+} data_split_kind;
 
 typedef struct {
     data_tok_kind tokenizer; /* byte or bpe */
@@ -132,7 +137,7 @@ typedef struct {
     double val_fraction;     /* fraction held out (of documents, or of the stream), default 0.05 */
     uint64_t seed;           /* seeds the document split */
     int min_ctx;             /* each split (train and val) must hold more than this many tokens */
-    data_split_kind split;   /* by document (default) or by position */
+    data_split_kind split;   /* auto (default), by document or by position */
     int verbatim;            /* 1: keep line endings as read; 0: CRLF and lone CR become LF */
     /* Called (when not NULL) with one line, no newline, for each entry of a
      * directory that is skipped (dangling link, link loop, unreadable, not a

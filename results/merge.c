@@ -312,6 +312,14 @@ int store_merge_ex(store *s, const char *in_path, store_merge_stats *ms, FILE *r
     if ((rc = store__begin(s, err, errlen))) goto done;
     if ((rc = merge_sweeps(s, in_path, ms, report, err, errlen))) goto done;
     if ((rc = merge_runs(s, in_path, ms, report, err, errlen))) goto done;
+    /* sweeps' memberships: a run the input's sweep holds is held by it here */
+    rc = exec1(s,
+               "INSERT OR IGNORE INTO main.sweep_runs(sweep, run_id, in_plan) "
+               "SELECT r.sweep, r.run_id, r.in_plan FROM src.sweep_runs r "
+               "WHERE EXISTS (SELECT 1 FROM main.runs WHERE id = r.run_id) "
+               "AND EXISTS (SELECT 1 FROM main.sweeps WHERE name = r.sweep)",
+               NULL, NULL, err, errlen);
+    if (rc) goto done;
     int64_t nf = 0;
     rc = exec1(s,
                "INSERT INTO main.fits(sweep, law, params_json, selection_json, created) "

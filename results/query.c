@@ -460,14 +460,18 @@ int store_export(store *s, const char *table, const char *sweep, int fmt, FILE *
     static const struct {
         const char *table, *sql;
     } q[] = {
-        {"runs", "SELECT * FROM runs WHERE ?1 IS NULL OR sweep=?1 "
-                 "ORDER BY sweep, compute_budget, params_nonembedding, id"},
+        {"runs", "SELECT * FROM runs WHERE ?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+                     "?1") " "
+                           "ORDER BY sweep, compute_budget, params_nonembedding, id"},
         {"steps", "SELECT * FROM steps WHERE ?1 IS NULL OR run_id IN "
-                  "(SELECT id FROM runs WHERE sweep=?1) ORDER BY run_id, step"},
-        {"evals", "SELECT * FROM evals WHERE ?1 IS NULL OR run_id IN "
-                  "(SELECT id FROM runs WHERE sweep=?1) ORDER BY run_id, tokens"},
+                  "(SELECT id FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") ") ORDER BY run_id, step"},
+        {"evals",
+         "SELECT * FROM evals WHERE ?1 IS NULL OR run_id IN "
+         "(SELECT id FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") ") ORDER BY run_id, tokens"},
         {"sweeps", "SELECT * FROM sweeps WHERE ?1 IS NULL OR name=?1 ORDER BY name"},
         {"fits", "SELECT * FROM fits WHERE ?1 IS NULL OR sweep=?1 ORDER BY id"},
+        {"sweep_runs", "SELECT * FROM sweep_runs WHERE ?1 IS NULL OR sweep=?1 "
+                       "ORDER BY sweep, run_id"},
     };
     if (fmt != STORE_FMT_CSV && fmt != STORE_FMT_JSON && fmt != STORE_FMT_TABLE)
         return util_err(err, errlen, UTIL_EINVAL, "unknown export format %d", fmt);
@@ -477,5 +481,6 @@ int store_export(store *s, const char *table, const char *sweep, int fmt, FILE *
             return store_query_params(s, q[i].sql, p, 1, fmt, fp, err, errlen);
         }
     return util_err(err, errlen, UTIL_EINVAL,
-                    "table '%s': expected runs, steps, evals, sweeps or fits", table ? table : "");
+                    "table '%s': expected runs, steps, evals, sweeps, fits or sweep_runs",
+                    table ? table : "");
 }

@@ -105,6 +105,21 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     /* v3 -> v4: branches (a run started from another run's checkpoint) */
     "ALTER TABLE runs ADD COLUMN parent_run TEXT;\n"
     "ALTER TABLE runs ADD COLUMN fork_tokens INTEGER;\n",
+    /* v4 -> v5 (issue 17): a run belongs to every sweep whose plan holds it
+     * (sweep_runs; in_plan 0 = a sweep's earlier plan had it, its fits leave
+     * it out); runs.excluded holds why a run is kept out of fits (NULL: it is
+     * not); sweeps.description is the sweep file's description. runs.sweep
+     * stays: the sweep that registered the run first. */
+    "CREATE TABLE sweep_runs(\n"
+    "  sweep   TEXT NOT NULL REFERENCES sweeps(name),\n"
+    "  run_id  TEXT NOT NULL REFERENCES runs(id),\n"
+    "  in_plan INTEGER NOT NULL DEFAULT 1 CHECK(in_plan IN (0, 1)),\n"
+    "  PRIMARY KEY(sweep, run_id)\n"
+    ") STRICT, WITHOUT ROWID;\n"
+    "CREATE INDEX sweep_runs_run ON sweep_runs(run_id);\n"
+    "INSERT INTO sweep_runs(sweep, run_id) SELECT sweep, id FROM runs WHERE sweep IS NOT NULL;\n"
+    "ALTER TABLE runs ADD COLUMN excluded TEXT;\n"
+    "ALTER TABLE sweeps ADD COLUMN description TEXT NOT NULL DEFAULT '';\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
@@ -588,7 +603,7 @@ static const struct {
     size_t off, size;
 } cols[] = {
     F(id, K_TEXT, U_KEY),
-    F(sweep, K_TEXT, U_CONF),
+    F(sweep, K_TEXT, U_FIRST), /* the first sweep; sweep_runs holds them all */
     F(label, K_TEXT, U_CONF),
     F(status, K_TEXT, U_KEEP),
     F(data_dir, K_TEXT, U_CONF),
@@ -630,6 +645,7 @@ static const struct {
     F(config_json, K_JSON, U_CONF),
     F(parent_run, K_TEXT, U_CONF),
     F(fork_tokens, K_I64, U_CONF),
+    F(excluded, K_TEXT, U_KEEP),
 };
 #undef F
 #define NCOLS (int)(sizeof cols / sizeof cols[0])
@@ -790,6 +806,26 @@ int store_put_run(store *s, const store_run *r, char *err, size_t errlen) {
                       sqlite3_errmsg(s->db));
         goto done;
     }
+    /* the sweep registering it now holds it in its plan, whichever sweep
+     * registered it first (runs.sweep) */
+    if (r->sweep[0]) {
+        sqlite3_finalize(st);
+        st = NULL;
+        if (sqlite3_prepare_v2(s->db,
+                               "INSERT INTO sweep_runs(sweep, run_id, in_plan) VALUES(?1, ?2, 1) "
+                               "ON CONFLICT(sweep, run_id) DO UPDATE SET in_plan = 1",
+                               -1, &st, NULL) != SQLITE_OK) {
+            rc = store__dberr(s, err, errlen, "storing a sweep's run");
+            goto done;
+        }
+        sqlite3_bind_text(st, 1, r->sweep, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, r->id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = util_err(err, errlen, UTIL_EDB, "%s: storing run %s of sweep %s: %s", s->path,
+                          r->id, r->sweep, sqlite3_errmsg(s->db));
+            goto done;
+        }
+    }
     rc = store__commit(s, err, errlen);
     if (!rc) snprintf(s->known_run, sizeof s->known_run, "%s", r->id);
 done:
@@ -848,8 +884,9 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
     *out = NULL;
     *n = 0;
     rc = select_runs(s,
-                     "WHERE (?1 IS NULL OR sweep=?1) AND (?2 IS NULL OR status=?2) "
-                     "ORDER BY sweep, compute_budget, params_nonembedding, id",
+                     "WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+                         "?1") ") AND (?2 IS NULL OR status=?2) "
+                               "ORDER BY sweep, compute_budget, params_nonembedding, id",
                      &st, err, errlen);
     if (rc) return rc;
     bind_text_or_null(st, 1, sweep);
@@ -987,10 +1024,12 @@ int store_sweep_counts(store *s, const char *sweep, int64_t counts[STORE_NSTATUS
         counts[i] = 0;
     sqlite3_stmt *st = NULL;
     int rc = 0, r;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR sweep=?1) "
-                           "GROUP BY status",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT status, count(*) FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+                "?1") ") "
+                      "GROUP BY status",
+            -1, &st, NULL) != SQLITE_OK)
         return store__dberr(s, err, errlen, "counting runs");
     bind_text_or_null(st, 1, sweep);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {

@@ -37,7 +37,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -79,6 +79,8 @@ typedef struct {
     int64_t tokens_done;
     char started[32], ended[32], host[128], git_rev[64], blas_kernel[64];
     char *config_json; /* owned by whoever filled it; store_run_free_fields */
+    char excluded[256]; /* why it is kept out of fits, "" when it is not (store_exclude_run
+                           sets it; store_put_run leaves it) */
 } store_run;
 
 void store_run_init(store_run *r);        /* zeroes numbers to NaN/-1, strings empty */
@@ -162,6 +164,40 @@ int store_list_runs(store *s, const char *sweep, const char *status, store_run *
                     char *err, size_t errlen);
 void store_runs_free(store_run *runs, int n);
 
+/* ---- Sweeps that share runs, and runs kept out of fits (issue 17) -------
+ * A run belongs to every sweep whose plan registered it (sweep_runs), so a
+ * sweep re-run under another name keeps its runs; a sweep's listings,
+ * status and fits take the runs of its current plan (in_plan = 1).
+ * STORE_SQL_IN_SWEEP(p): the SQL condition "runs.id is in the current plan
+ * of the sweep bound to parameter p" (e.g. "?1"), for the reads that still
+ * live outside results/ until issue 12 part B moves them here.
+ * STORE_SQL_FITTED: the condition that a run is not excluded from fits. */
+#define STORE_SQL_IN_SWEEP(p)                                                                      \
+    "id IN (SELECT run_id FROM sweep_runs WHERE sweep = " p " AND in_plan = 1)"
+#define STORE_SQL_FITTED "excluded IS NULL"
+
+/* After a sweep registered its runs: the sweep's members that are not in
+ * ids[0..n-1] (its whole plan, every shard) leave its plan (kept in the
+ * database, out of its listings and fits); *dropped (may be NULL) counts
+ * those that were in it until now. */
+int store_sweep_plan(store *s, const char *sweep, const char *const *ids, int n, int *dropped,
+                     char *err, size_t errlen);
+/* Stores the sweep file's description (sweeps.description). */
+int store_sweep_describe(store *s, const char *sweep, const char *description, char *err,
+                         size_t errlen);
+/* Keeps run id out of every fit with the reason why (non-empty), or with
+ * why NULL takes it back in. UTIL_ENOTFOUND for an unknown id. */
+int store_exclude_run(store *s, const char *id, const char *why, char *err, size_t errlen);
+/* The reason run id is excluded into why (empty when it is not). */
+int store_run_excluded(store *s, const char *id, char *why, size_t n, char *err, size_t errlen);
+/* The full id of the one run whose id starts with prefix (a whole id
+ * included). UTIL_ENOTFOUND when none does, UTIL_EINVAL when several do; the
+ * message names the candidates or some runs that exist. */
+int store_resolve_run(store *s, const char *prefix, char id[17], char *err, size_t errlen);
+/* For messages: "a, b, c" (the sweeps in the database, oldest first; "none"
+ * when there is none) into buf; returns how many there are, or < 0. */
+int store_sweep_names(store *s, char *buf, size_t n, char *err, size_t errlen);
+
 /* ---- Reads for the CLI and the sweep pool (store_runs.c) ---------------- */
 
 /* Sweeps named `name` (NULL: every sweep), oldest first. *out is a malloc'd
@@ -178,6 +214,8 @@ int store_list_sweeps(store *s, const char *name, store_sweep_name **out, int *n
 typedef struct {
     int64_t runs[STORE_NSTATUS];
     double flops[STORE_NSTATUS];
+    double trained[STORE_NSTATUS]; /* FLOPs trained: planned for done, tokens_done x
+                                      FLOPs/token for the others (a diverged run stopped early) */
 } store_status_totals;
 typedef struct {
     char label[128];             /* "" for none */
@@ -200,6 +238,15 @@ typedef struct {
 int store_sweep_runs(store *s, const char *sweep, store_run_brief **out, int *n, char *err,
                      size_t errlen);
 
+/* run_id's last logged step: its tokens into *tokens (-1 when none is
+ * logged) and its train loss (nats/token) into *loss (NaN when none). */
+int store_run_last_step(store *s, const char *run_id, int64_t *tokens, double *loss, char *err,
+                        size_t errlen);
+/* run_id's curve: evals (tokens, val_loss) when evals, else steps (tokens,
+ * train_loss), by tokens. *tokens and *loss are malloc'd arrays of *n (NULL
+ * when 0); the caller frees both. */
+int store_run_losses(store *s, const char *run_id, int evals, double **tokens, double **loss,
+                     int *n, char *err, size_t errlen);
 /* Tokens of run_id's last logged step into *tokens, -1 when none is logged. */
 int store_run_tokens_logged(store *s, const char *run_id, int64_t *tokens, char *err,
                             size_t errlen);

@@ -62,26 +62,27 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
     int rc, cap = 0, m = 0, r;
     *out = NULL;
     *n = 0;
-    if ((rc = prepare(s,
-                      "SELECT id, label, params_total, params_nonembedding, "
-                      "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
-                      "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-                      "best_val_loss, parent_run, n_vocab, n_ctx, batch, warmup, "
-                      /* the configuration without the seed (and without what
-                       * does not change the result: threads, host, times) */
-                      "ifnull(data_dir, '') || '|' || ifnull(tokenizer, '') || '|' || "
-                      "ifnull(n_vocab, '') || '|' || ifnull(n_layer, '') || '|' || "
-                      "ifnull(d_model, '') || '|' || ifnull(n_head, '') || '|' || "
-                      "ifnull(d_ff, '') || '|' || ifnull(n_ctx, '') || '|' || "
-                      "ifnull(tokens, '') || '|' || ifnull(unique_tokens, '') || '|' || "
-                      "ifnull(batch, '') || '|' || ifnull(lr, '') || '|' || "
-                      "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
-                      "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
-                      "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
-                      "n_layer, d_model, n_head, d_ff, epochs "
-                      "FROM runs WHERE status = 'done' "
-                      "AND (?1 IS NULL OR sweep = ?1) ORDER BY id",
-                      &sweep, 1, &st, "runs", err, errlen)))
+    if ((rc = prepare(
+             s,
+             "SELECT id, label, params_total, params_nonembedding, "
+             "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
+             "tokens_done, unique_tokens, compute_budget, final_val_loss, "
+             "best_val_loss, parent_run, n_vocab, n_ctx, batch, warmup, "
+             /* the configuration without the seed (and without what does
+              * not change the result: threads, host, times) */
+             "ifnull(data_dir, '') || '|' || ifnull(tokenizer, '') || '|' || "
+             "ifnull(n_vocab, '') || '|' || ifnull(n_layer, '') || '|' || "
+             "ifnull(d_model, '') || '|' || ifnull(n_head, '') || '|' || "
+             "ifnull(d_ff, '') || '|' || ifnull(n_ctx, '') || '|' || "
+             "ifnull(tokens, '') || '|' || ifnull(unique_tokens, '') || '|' || "
+             "ifnull(batch, '') || '|' || ifnull(lr, '') || '|' || "
+             "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
+             "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
+             "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
+             "n_layer, d_model, n_head, d_ff, epochs "
+             "FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
+             " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
+             &sweep, 1, &st, "runs", err, errlen)))
         goto done;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (grow((void **)&rows, &cap, m, sizeof *rows)) {
@@ -170,7 +171,7 @@ int store_sweep_known(store *s, const char *sweep, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     int rc = prepare(s,
                      "SELECT 1 FROM sweeps WHERE name = ?1 "
-                     "UNION ALL SELECT 1 FROM runs WHERE sweep = ?1 LIMIT 1",
+                     "UNION ALL SELECT 1 FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " LIMIT 1",
                      &sweep, 1, &st, "sweeps", err, errlen);
     if (rc) return rc;
     int r = sqlite3_step(st);

@@ -118,8 +118,10 @@ int store_sweep_status(store *s, const char *sweep, store_status_totals *totals,
     *nlabels = 0;
     /* by status: counts and planned FLOPs */
     rc = prepare1(s,
-                  "SELECT status, count(*), sum(" RUN_FLOPS ") FROM runs "
-                  "WHERE sweep = ?1 GROUP BY status",
+                  "SELECT status, count(*), sum(" RUN_FLOPS "), sum(CASE WHEN status = 'done' "
+                  "THEN " RUN_FLOPS " ELSE coalesce(tokens_done * flops_per_token_chinchilla, 0) "
+                  "END) FROM runs "
+                  "WHERE " STORE_SQL_IN_SWEEP("?1") " GROUP BY status",
                   sweep, &st, what, err, errlen);
     if (rc) return rc;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -127,18 +129,21 @@ int store_sweep_status(store *s, const char *sweep, store_status_totals *totals,
         if (i < 0) continue; /* the schema's CHECK allows no other word */
         totals->runs[i] += sqlite3_column_int64(st, 1);
         totals->flops[i] += sqlite3_column_double(st, 2);
+        totals->trained[i] += sqlite3_column_double(st, 3);
     }
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) return store__dberr(s, err, errlen, what);
     /* by label: counts per status, the best final loss of a done run, FLOPs */
-    return select_rows(s,
-                       "SELECT label, sum(status = 'planned'), sum(status = 'running'), "
-                       "sum(status = 'done'), sum(status = 'failed'), "
-                       "sum(status = 'diverged'), min(CASE WHEN status = 'done' THEN "
-                       "final_val_loss END), sum(" RUN_FLOPS ") FROM runs WHERE sweep = ?1 "
-                       "GROUP BY label ORDER BY label",
-                       sweep, sizeof **labels, label_row, (void **)labels, nlabels,
-                       "reading a sweep's labels", err, errlen);
+    return select_rows(
+        s,
+        "SELECT label, sum(status = 'planned'), sum(status = 'running'), "
+        "sum(status = 'done'), sum(status = 'failed'), "
+        "sum(status = 'diverged'), min(CASE WHEN status = 'done' THEN "
+        "final_val_loss END), sum(" RUN_FLOPS
+        ") FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " "
+                                                      "GROUP BY label ORDER BY label",
+        sweep, sizeof **labels, label_row, (void **)labels, nlabels, "reading a sweep's labels",
+        err, errlen);
 }
 
 static void brief_row(sqlite3_stmt *st, void *e) {
@@ -155,7 +160,7 @@ int store_sweep_runs(store *s, const char *sweep, store_run_brief **out, int *n,
     /* rowid order: the order the runs were registered in */
     return select_rows(s,
                        "SELECT id, status, params_nonembedding, lr, final_val_loss "
-                       "FROM runs WHERE sweep = ?1 ORDER BY rowid",
+                       "FROM runs WHERE " STORE_SQL_IN_SWEEP("?1") " ORDER BY rowid",
                        sweep, sizeof **out, brief_row, (void **)out, n, "reading a sweep's runs",
                        err, errlen);
 }
@@ -186,12 +191,13 @@ int store_print_runs(store *s, const char *sweep, const char *status, int fmt, F
     const char *params[2] = {sweep, status};
     return store_query_params(
         s,
-        "SELECT id, sweep, label, status, "
-        "CASE WHEN n_layer IS NULL THEN NULL ELSE n_layer || 'x' || d_model END AS shape, "
-        "params_total, params_nonembedding AS params_nonemb, tokens, flops, "
-        "final_val_loss, tokens_done, parent_run AS parent, fork_tokens AS fork_at "
-        "FROM runs WHERE (?1 IS NULL OR sweep = ?1) AND (?2 IS NULL OR status = ?2) "
-        "ORDER BY sweep, compute_budget, params_nonembedding, id",
+        "SELECT id, coalesce(?1, sweep) AS sweep, label, status, n_layer, d_model, "
+        "params_total, params_nonembedding, tokens, flops, "
+        "final_val_loss, tokens_done, excluded, parent_run, fork_tokens "
+        "FROM runs WHERE (?1 IS NULL OR " STORE_SQL_IN_SWEEP(
+            "?1") ") "
+                  "AND (?2 IS NULL OR status = ?2) "
+                  "ORDER BY sweep, compute_budget, params_nonembedding, id",
         params, 2, fmt, fp, err, errlen);
 }
 
@@ -214,4 +220,220 @@ int store_print_steps(store *s, const char *run_id, int64_t every, int fmt, FILE
         "FROM steps WHERE run_id = ?1 AND (step % CAST(?2 AS INTEGER) = 0 OR "
         "step = (SELECT max(step) FROM steps WHERE run_id = ?1)) ORDER BY step",
         params, 2, fmt, fp, err, errlen);
+}
+
+/* ======================================================================== */
+/* Sweeps that share runs, runs kept out of fits, ids by prefix             */
+/* ======================================================================== */
+
+/* Runs sql with ?1..?nargs bound to text (NULL binds NULL) in one
+ * transaction; *changed (may be NULL) gets sqlite3_changes. */
+static int write1(store *s, const char *sql, const char *const *args, int nargs, int *changed,
+                  const char *what, char *err, size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    int rc = store__begin(s, err, errlen);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = store__dberr(s, err, errlen, what);
+        goto done;
+    }
+    for (int i = 0; i < nargs; i++)
+        if (args[i]) sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, what);
+        goto done;
+    }
+    if (changed) *changed = sqlite3_changes(s->db);
+    rc = store__commit(s, err, errlen);
+done:
+    sqlite3_finalize(st);
+    if (rc) store__rollback(s);
+    return rc;
+}
+
+static void id_row(sqlite3_stmt *st, void *e) {
+    store_run_brief *b = e;
+    copy_text(b->id, sizeof b->id, st, 0);
+}
+
+int store_sweep_plan(store *s, const char *sweep, const char *const *ids, int n, int *dropped,
+                     char *err, size_t errlen) {
+    store_run_brief *m = NULL;
+    int nm = 0, rc, gone = 0;
+    if (dropped) *dropped = 0;
+    rc = select_rows(s, "SELECT run_id FROM sweep_runs WHERE sweep = ?1 AND in_plan = 1", sweep,
+                     sizeof *m, id_row, (void **)&m, &nm, "reading a sweep's plan", err, errlen);
+    if (rc) return rc;
+    for (int k = 0; k < nm && !rc; k++) {
+        int found = 0;
+        for (int i = 0; i < n && !found; i++)
+            found = !strcmp(ids[i], m[k].id);
+        if (found) continue;
+        const char *a[2] = {sweep, m[k].id};
+        int ch = 0;
+        rc = write1(s, "UPDATE sweep_runs SET in_plan = 0 WHERE sweep = ?1 AND run_id = ?2", a, 2,
+                    &ch, "updating a sweep's plan", err, errlen);
+        gone += ch;
+    }
+    free(m);
+    if (dropped) *dropped = gone;
+    return rc;
+}
+
+int store_sweep_describe(store *s, const char *sweep, const char *description, char *err,
+                         size_t errlen) {
+    const char *a[2] = {sweep, description ? description : ""};
+    return write1(s, "UPDATE sweeps SET description = ?2 WHERE name = ?1", a, 2, NULL,
+                  "storing a sweep's description", err, errlen);
+}
+
+int store_exclude_run(store *s, const char *id, const char *why, char *err, size_t errlen) {
+    if (why && !*why)
+        return util_err(err, errlen, UTIL_EINVAL, "run %s: the reason for excluding it is empty",
+                        id);
+    const char *a[2] = {id, why};
+    int ch = 0;
+    int rc = write1(s, "UPDATE runs SET excluded = ?2 WHERE id = ?1", a, 2, &ch, "excluding a run",
+                    err, errlen);
+    if (!rc && !ch)
+        rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: unknown run id '%s'", s->path, id);
+    return rc;
+}
+
+int store_run_excluded(store *s, const char *id, char *why, size_t n, char *err, size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    why[0] = 0;
+    int rc = prepare1(s, "SELECT coalesce(excluded, '') FROM runs WHERE id = ?1", id, &st,
+                      "reading a run", err, errlen);
+    if (rc) return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        copy_text(why, n, st, 0);
+    else if (r == SQLITE_DONE)
+        rc = util_err(err, errlen, UTIL_ENOTFOUND, "%s: unknown run id '%s'", s->path, id);
+    else
+        rc = store__dberr(s, err, errlen, "reading a run");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_resolve_run(store *s, const char *prefix, char id[17], char *err, size_t errlen) {
+    store_run_brief *m = NULL;
+    int nm = 0, rc;
+    id[0] = 0;
+    if (!prefix || !*prefix || strlen(prefix) > 16)
+        return util_err(err, errlen, UTIL_EINVAL, "run id '%s': expected 1 to 16 characters",
+                        prefix ? prefix : "");
+    /* the exact id first, then ids that start with the prefix (substr, not
+     * LIKE: '_' and '%' are literal here) */
+    rc = select_rows(s,
+                     "SELECT id FROM runs WHERE id = ?1 UNION ALL SELECT id FROM "
+                     "(SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 "
+                     "ORDER BY id LIMIT 6)",
+                     prefix, sizeof *m, id_row, (void **)&m, &nm, "reading run ids", err, errlen);
+    if (rc) return rc;
+    if (nm >= 1 && (nm == 1 || !strcmp(m[0].id, prefix))) {
+        snprintf(id, 17, "%s", m[0].id);
+    } else if (nm > 1) {
+        char list[256] = "";
+        size_t len = 0;
+        for (int k = 0; k < nm && k < 5; k++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", m[k].id);
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s: run id '%s' is ambiguous: %s%s", s->path,
+                      prefix, list, nm > 5 ? ", ..." : "");
+    } else {
+        free(m);
+        m = NULL;
+        rc = select_rows(s, "SELECT id FROM runs WHERE ?1 IS NULL ORDER BY rowid DESC LIMIT 5",
+                         NULL, sizeof *m, id_row, (void **)&m, &nm, "reading run ids", err, errlen);
+        if (rc) return rc;
+        char list[256] = "";
+        size_t len = 0;
+        for (int k = 0; k < nm; k++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", m[k].id);
+        rc = util_err(err, errlen, UTIL_ENOTFOUND,
+                      "%s: unknown run id '%s' (%s%s; 'scaling runs' lists them)", s->path, prefix,
+                      nm ? "latest runs: " : "the database has no runs", list);
+    }
+    free(m);
+    return rc;
+}
+
+int store_sweep_names(store *s, char *buf, size_t n, char *err, size_t errlen) {
+    store_sweep_name *v = NULL;
+    int nv = 0;
+    int rc = store_list_sweeps(s, NULL, &v, &nv, err, errlen);
+    if (rc) return rc;
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nv && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", v[i].name);
+    if (!nv) snprintf(buf, n, "none");
+    free(v);
+    return nv;
+}
+
+int store_run_last_step(store *s, const char *run_id, int64_t *tokens, double *loss, char *err,
+                        size_t errlen) {
+    sqlite3_stmt *st = NULL;
+    *tokens = -1;
+    *loss = NAN;
+    int rc = prepare1(s,
+                      "SELECT tokens, train_loss FROM steps WHERE run_id = ?1 "
+                      "ORDER BY step DESC LIMIT 1",
+                      run_id, &st, "reading a run's steps", err, errlen);
+    if (rc) return rc;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *tokens = sqlite3_column_int64(st, 0);
+        *loss = column_or_nan(st, 1);
+    } else if (r != SQLITE_DONE) {
+        rc = store__dberr(s, err, errlen, "reading a run's steps");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct {
+    double tokens, loss;
+} loss_point;
+
+static void loss_row(sqlite3_stmt *st, void *e) {
+    loss_point *p = e;
+    p->tokens = sqlite3_column_double(st, 0);
+    p->loss = column_or_nan(st, 1);
+}
+
+int store_run_losses(store *s, const char *run_id, int evals, double **tokens, double **loss,
+                     int *n, char *err, size_t errlen) {
+    loss_point *v = NULL;
+    int nv = 0;
+    *tokens = *loss = NULL;
+    *n = 0;
+    int rc = select_rows(s,
+                         evals ? "SELECT tokens, val_loss FROM evals WHERE run_id = ?1 "
+                                 "ORDER BY tokens"
+                               : "SELECT tokens, train_loss FROM steps WHERE run_id = ?1 "
+                                 "ORDER BY step",
+                         run_id, sizeof *v, loss_row, (void **)&v, &nv, "reading a run's curve",
+                         err, errlen);
+    if (rc) return rc;
+    if (nv) {
+        *tokens = malloc((size_t)nv * sizeof **tokens);
+        *loss = malloc((size_t)nv * sizeof **loss);
+        if (!*tokens || !*loss) {
+            free(*tokens);
+            free(*loss);
+            *tokens = *loss = NULL;
+            free(v);
+            return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        }
+        for (int i = 0; i < nv; i++) {
+            (*tokens)[i] = v[i].tokens;
+            (*loss)[i] = v[i].loss;
+        }
+    }
+    free(v);
+    *n = nv;
+    return 0;
 }

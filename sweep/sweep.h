@@ -56,6 +56,7 @@ typedef struct {
 
 typedef struct {
     char name[128];  /* [sweep] name (default: the file's base name) */
+    char description[512]; /* [sweep] description, "" when none (sweeps.description) */
     char path[1024]; /* the sweep file */
     sweep_mode mode;
     model_flops_count flops_count; /* the FLOP count budgets and totals use (model.h) */
@@ -135,6 +136,8 @@ typedef struct {
     int total, done, running, failed, diverged, left; /* in this shard */
     double flops_done, flops_total; /* FLOPs (plan's count) finished or in flight / planned */
     double elapsed, eta;            /* seconds; eta NaN until it can be estimated */
+    char live[256]; /* the running runs and their latest train loss, "ID LOSS (PCT%), ..."
+                       ("" when none has logged a step); refreshed every 2 s */
 } sweep_progress;
 
 typedef struct {

@@ -729,25 +729,48 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < c.f.n; i++) {
-        const sweep_entry *e = &c.f.e[i];
-        const sweep_keydef *k = sweep_key_find(e->key);
-        if (!k) {
-            rc = util_err(err, errlen, UTIL_EINVAL, "%s: unknown key '%s' (see docs/sweep.md)",
-                          e->origin, e->key);
-            goto fail;
+    /* every entry is checked and every bad one reported, one per line, up
+     * to MAX_REPORTED: a file with three typos takes one edit, not three runs */
+    {
+        enum { MAX_REPORTED = 8 };
+        const char *names[K_COUNT];
+        for (int k = 0; k < K_COUNT; k++)
+            names[k] = sweep_keys[k].name;
+        char line[UTIL_ERRLEN];
+        size_t len = 0;
+        int nbad = 0;
+        for (int i = 0; i < c.f.n; i++) {
+            const sweep_entry *e = &c.f.e[i];
+            const sweep_keydef *k = sweep_key_find(e->key);
+            int r = 0;
+            if (!k) {
+                const char *near = util_nearest(e->key, names, K_COUNT);
+                char hint[160] = "";
+                if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+                r = util_err(line, sizeof line, UTIL_EINVAL,
+                             "%s: unknown key '%s'%s (see docs/sweep.md)", e->origin, e->key, hint);
+            } else if (k->sweep_only && strcmp(e->section, "sweep")) {
+                r = util_err(line, sizeof line, UTIL_EINVAL, "%s: %s belongs in [sweep], not [%s]",
+                             e->origin, e->key, e->section);
+            } else {
+                r = sweep_value_parse(e, k, db_path, &c.val[i], line, sizeof line);
+            }
+            if (!r) continue;
+            if (!rc || rc == UTIL_EINVAL) rc = r;
+            if (nbad++ < MAX_REPORTED && len < errlen)
+                len += (size_t)snprintf(err + len, errlen - len, "%s%s", len ? "\n" : "", line);
+            if (r == UTIL_ENOMEM) break;
         }
-        if (k->sweep_only && strcmp(e->section, "sweep")) {
-            rc = util_err(err, errlen, UTIL_EINVAL, "%s: %s belongs in [sweep], not [%s]",
-                          e->origin, e->key, e->section);
-            goto fail;
-        }
-        if ((rc = sweep_value_parse(e, k, db_path, &c.val[i], err, errlen))) goto fail;
+        if (nbad > MAX_REPORTED && len < errlen)
+            snprintf(err + len, errlen - len, "\n(and %d more)", nbad - MAX_REPORTED);
+        if (rc) goto fail;
     }
 
     /* [sweep] settings */
     int i_name = lookup(&c, "sweep", K_NAME, NULL), i_mode = lookup(&c, "sweep", K_MODE, NULL);
     int i_data = lookup(&c, "sweep", K_DATA, NULL), i_fl = lookup(&c, "sweep", K_FLOPS, NULL);
+    int i_desc = lookup(&c, "sweep", K_DESCRIPTION, NULL);
+    if (i_desc >= 0) snprintf(plan->description, sizeof plan->description, "%s", c.val[i_desc].s);
     if (i_name >= 0)
         snprintf(plan->name, sizeof plan->name, "%s", c.val[i_name].s);
     else

@@ -185,15 +185,23 @@ static void emit(pool *P, sweep_event ev, int run, int code) {
     if (P->o->progress) P->o->progress(P->o->ctx, run >= 0 ? &P->plan->runs[run] : NULL, &P->pr);
 }
 
-/* FLOPs done so far by a running run: its last logged step's tokens. */
+/* FLOPs done so far by a running run: its last logged step's tokens; and
+ * the live note of the running runs' latest losses. */
 static void refresh_partial(pool *P, const worker *w, int nw) {
+    size_t len = 0;
+    P->pr.live[0] = 0;
     for (int i = 0; i < nw; i++) {
         const sweep_item *r = &P->plan->runs[w[i].run];
         int64_t t;
+        double loss;
         char e[UTIL_ERRLEN];
-        if (store_run_tokens_logged(P->db, r->id, &t, e, sizeof e) || t < 0) continue;
+        if (store_run_last_step(P->db, r->id, &t, &loss, e, sizeof e) || t < 0) continue;
         double f = (double)(t - (r->parent >= 0 ? r->cfg.fork_tokens : 0)) * r->flops_per_token;
         P->partial[w[i].run] = f < r->flops_trained ? f : r->flops_trained;
+        if (len < sizeof P->pr.live)
+            len += (size_t)snprintf(
+                P->pr.live + len, sizeof P->pr.live - len, "%s%.8s %.3f (%.0f%%)", len ? ", " : "",
+                r->id, loss, r->cfg.tokens > 0 ? 100.0 * (double)t / (double)r->cfg.tokens : 0.0);
     }
 }
 
@@ -363,6 +371,21 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         } else {
             order[queued++] = order[k];
         }
+    }
+    /* the sweep's plan is this plan: runs of an earlier one (other
+     * overrides, an edited file) stay in the database, out of its fits */
+    {
+        const char **ids = malloc((plan->nruns ? plan->nruns : 1) * sizeof *ids);
+        if (!ids) {
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < plan->nruns; i++)
+            ids[i] = plan->runs[i].id;
+        rc = store_sweep_plan(P.db, plan->name, ids, plan->nruns, NULL, err, errlen);
+        free(ids);
+        if (!rc) rc = store_sweep_describe(P.db, plan->name, plan->description, err, errlen);
+        if (rc) goto done;
     }
     P.pr.left = queued;
     P.t0 = util_now();

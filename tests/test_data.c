@@ -1034,10 +1034,16 @@ Test(data_prepare, few_documents_warn_and_split_by_position) {
         free(tok);
         data_tok_free(t);
     }
-    /* one document: refused by document (naming the way out), fine by position */
+    /* one document: refused by document (naming the way out), fine by
+     * position, and by position by default (issue 17) */
     write_file(one, text, n / 3);
     in[0] = one;
     o = small_opts();
+    cr_assert_eq(o.split, DATA_SPLIT_AUTO);
+    cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert(strstr(info, "split by position"), "%s", info);
+    o.split = DATA_SPLIT_DOCUMENT;
     cr_assert_eq(data_prepare(in, 1, NULL, out, &o, info, sizeof info, err, sizeof err),
                  UTIL_EINVAL);
     cr_assert(strstr(err, "only one document") && strstr(err, "--split position"), "%s", err);
@@ -1061,7 +1067,7 @@ Test(data_prepare, few_documents_warn_and_split_by_position) {
     cr_assert(strstr(buf, "\"split\":\"position\"") && strstr(buf, "\"window_tokens\":65"), "%s",
               buf);
     cr_assert_eq(run(buf, sizeof buf, "data prepare '%s' --out '%s' --split words", file, out), 2);
-    cr_assert(strstr(buf, "--split: expected document or position, got 'words'"), "%s", buf);
+    cr_assert(strstr(buf, "--split: expected auto, document or position, got 'words'"), "%s", buf);
     free(text);
     free(stream);
     free(one);

@@ -816,7 +816,7 @@ static int sh(const char *cmd) {
 Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini = rm_data) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "%s train --no-db --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
              "--tokens 640 --warmup 2 --evals 2 --threads 1 > %s/out.txt 2> %s/err.txt",
              SCALING_BIN, g_dir, g_dir, g_dir);
     cr_assert_eq(sh(cmd), 0);
@@ -863,7 +863,7 @@ Test(model, cli_train_prints_final_line_and_exit_codes, .init = make_data, .fini
     snprintf(cmd, sizeof cmd, "%s train --layers 1 2>/dev/null", SCALING_BIN);
     cr_assert_eq(sh(cmd), 2);
     snprintf(cmd, sizeof cmd,
-             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "%s train --no-db --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
              "--tokens 6400 --lr 1000 --warmup 0 --threads 1 >/dev/null 2>&1",
              SCALING_BIN, g_dir);
     cr_assert_eq(sh(cmd), 3); /* diverged */
@@ -1098,7 +1098,7 @@ Test(model, eval_windows_capped_at_the_split, .init = make_data, .fini = rm_data
               capped.final_val_loss);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "%s train --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
+             "%s train --no-db --data %s/prep --layers 1 --d-model 16 --heads 2 --ctx 16 --batch 4 "
              "--tokens 128 --evals 1 --eval-windows 100000 --threads 1 > %s/ew.txt 2>&1",
              SCALING_BIN, g_dir, g_dir);
     cr_assert_eq(sh(cmd), 0);

@@ -191,7 +191,13 @@ Test(store, schema_created_strict_wal_versioned) {
                             "('run_id','step','train_loss','tokens','flops','lr','grad_norm',"
                             "'elapsed')"),
                  8);
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 43);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 44);
+    /* v5 (issue 17): which sweeps hold a run, why a run is excluded, a description */
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs')"), 3);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='excluded'"),
+                 1);
+    cr_assert_eq(
+        raw_int(p, "SELECT count(*) FROM pragma_table_info('sweeps') WHERE name='description'"), 1);
     /* WAL is a property of the file. */
     s = open_or_die(p, 0);
     sqlite3_stmt *st = NULL;
@@ -1210,6 +1216,10 @@ Test(store, branch_columns_and_their_migration) {
     make_run(&r, "old", NULL, 1);
     cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
     store_close(s);
+    /* v5's additions (issue 17) first, then v4's */
+    raw_exec(q, "DROP TABLE sweep_runs");
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN excluded");
+    raw_exec(q, "ALTER TABLE sweeps DROP COLUMN description");
     raw_exec(q, "ALTER TABLE runs DROP COLUMN fork_tokens");
     raw_exec(q, "ALTER TABLE runs DROP COLUMN parent_run");
     raw_exec(q, "PRAGMA user_version=3");
@@ -1221,4 +1231,66 @@ Test(store, branch_columns_and_their_migration) {
                  1);
     rmtree(d);
     free(p), free(q), free(d);
+}
+
+/* Issue 17: a version-4 file (runs.sweep only) is upgraded in place: every
+ * run is in its sweep's plan; a run re-registered by a second sweep belongs
+ * to both; a plan that drops a run keeps it in the database, out of the
+ * sweep's listings; exclusion is stored and taken back. */
+Test(store, sweep_membership_and_its_migration) {
+    char *d = tmpdir(), *q = pathin(d, "v4.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(q, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "a", "grid", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r;
+    make_run(&r, "r1", "a", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    make_run(&r, "r2", "a", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    store_close(s);
+    raw_exec(q, "DROP TABLE sweep_runs");
+    raw_exec(q, "ALTER TABLE runs DROP COLUMN excluded");
+    raw_exec(q, "ALTER TABLE sweeps DROP COLUMN description");
+    raw_exec(q, "PRAGMA user_version=4");
+    s = open_or_die(q, STORE_CREATE);
+    cr_assert_eq(raw_int(q, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweep_runs WHERE sweep='a' AND in_plan=1"), 2);
+    /* a second sweep registers r1: both hold it, runs.sweep keeps the first */
+    cr_assert_eq(store_put_sweep(s, "b", "grid", "", NULL, err, sizeof err), 0, "%s", err);
+    make_run(&r, "r1", "b", 1);
+    cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM sweep_runs WHERE run_id='r1'"), 2);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM runs WHERE id='r1' AND sweep='a'"), 1);
+    int64_t counts[STORE_NSTATUS];
+    int64_t total = 0;
+    cr_assert_eq(store_sweep_counts(s, "b", counts, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < STORE_NSTATUS; i++)
+        total += counts[i];
+    cr_assert_eq(total, 1);
+    /* a's new plan holds r2 only: r1 leaves it, and stays in the database */
+    const char *plan[] = {"r2"};
+    int dropped = -1;
+    cr_assert_eq(store_sweep_plan(s, "a", plan, 1, &dropped, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dropped, 1);
+    cr_assert_eq(store_sweep_counts(s, "a", counts, err, sizeof err), 0, "%s", err);
+    total = 0;
+    for (int i = 0; i < STORE_NSTATUS; i++)
+        total += counts[i];
+    cr_assert_eq(total, 1);
+    cr_assert_eq(raw_int(q, "SELECT count(*) FROM runs"), 2);
+    /* exclusion, by a unique prefix, and back */
+    char id[17], why[64];
+    cr_assert_eq(store_resolve_run(s, "r", id, err, sizeof err), UTIL_EINVAL);
+    cr_assert(strstr(err, "ambiguous") && strstr(err, "r1") && strstr(err, "r2"), "%s", err);
+    cr_assert_eq(store_resolve_run(s, "r2", id, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_exclude_run(s, id, "spike", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_run_excluded(s, "r2", why, sizeof why, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(why, "spike");
+    cr_assert_eq(store_exclude_run(s, "r2", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_run_excluded(s, "r2", why, sizeof why, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(why, "");
+    cr_assert_eq(store_exclude_run(s, "nosuch", "x", err, sizeof err), UTIL_ENOTFOUND);
+    store_close(s);
+    rmtree(d);
+    free(q), free(d);
 }

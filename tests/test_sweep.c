@@ -808,10 +808,10 @@ Test(sweep, cli_dry_run_shards_and_errors) {
     store_close(st);
     snprintf(args, sizeof args, "sweep %s --dry-run --no-estimate --db %s", path, db);
     cr_assert_eq(run_cmd(args, out, sizeof out), 0, "%s", out);
-    char *w = strstr(out, "warning: "), *eol = w ? strchr(w, '\n') : NULL;
-    if (eol) *eol = 0; /* the warning line alone, not the plan listed after it */
-    cr_assert(w && strstr(w, "1 run of sweep") && strstr(w, "(1 finished)") &&
-                  strstr(w, "deadbeef00000000"),
+    char *w = strstr(out, "note: "), *eol = w ? strchr(w, '\n') : NULL;
+    if (eol) *eol = 0; /* the note alone, not the plan listed after it */
+    cr_assert(w && strstr(w, "this plan changes sweep cli") && strstr(w, "1 of its runs") &&
+                  strstr(w, "(1 finished)") && strstr(w, "deadbeef00000000"),
               "%s", out);
     cr_assert_null(strstr(w, p.runs[0].id), "a planned run is not stale: %s", out);
     /* usage errors */

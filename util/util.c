@@ -280,3 +280,37 @@ void util_line_fit(const double *x, const double *y, int n, double *slope, doubl
     *slope = b;
     *icpt = n > 0 ? (sy - b * sx) / n : 0;
 }
+
+/* Levenshtein distance of a and b (case ignored, '-' = '_'), capped at 64 characters. */
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 64) la = 64;
+    if (lb > 64) lb = 64;
+    int prev[65], cur[65];
+    for (int j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (int i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int ca = a[i - 1] == '-' ? '_' : a[i - 1] | 32,
+                cb = b[j - 1] == '-' ? '_' : b[j - 1] | 32;
+            int d = prev[j - 1] + (ca != cb);
+            if (prev[j] + 1 < d) d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d) d = cur[j - 1] + 1;
+            cur[j] = d;
+        }
+        memcpy(prev, cur, sizeof prev);
+    }
+    return prev[lb];
+}
+
+const char *util_nearest(const char *name, const char *const *names, int n) {
+    const char *best = NULL;
+    int bd = 1 << 30, len = (int)strlen(name);
+    int limit = len / 3 > 2 ? len / 3 : 2;
+    for (int i = 0; i < n; i++) {
+        int d = edit_distance(name, names[i]);
+        if (d < bd) bd = d, best = names[i];
+    }
+    return bd <= limit ? best : NULL;
+}

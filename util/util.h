@@ -102,6 +102,11 @@ int util_read_file(const char *path, char **out, size_t *n, char *err, size_t er
 /* mkdir -p. */
 int util_mkdirs(const char *path, char *err, size_t errlen);
 
+/* The name of names[0..n-1] nearest to `name` by edit distance (case
+ * ignored; '-' and '_' alike), or NULL when none is within a third of its
+ * length (at least 2 edits): for "did you mean" hints. */
+const char *util_nearest(const char *name, const char *const *names, int n);
+
 /* ---- Clocks and the environment ---------------------------------------- */
 
 double util_now(void);                  /* monotonic seconds */
