@@ -286,6 +286,7 @@ static int retry_diverged(sweep_plan *plan, const char *db, int retry) {
         rc = -1;
     }
 out:
+    fflush(stdout); /* before warn_stale's note on stderr */
     free(mem);
     store_sweep_rows_free(row, nrow);
     store_close(s);
@@ -311,11 +312,16 @@ static int exclude_retried(const sweep_plan *plan, const char *db) {
 
 int cmd_sweep(int argc, char **argv) {
     static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},      {"ckpt-dir", required_argument, 0, 'c'},
-        {"workers", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
-        {"dry-run", no_argument, 0, 'n'},       {"no-estimate", no_argument, 0, 'E'},
-        {"shard", required_argument, 0, 's'},   {"quiet", no_argument, 0, 'q'},
-        {"retry", required_argument, 0, 'r'},   {"help", no_argument, 0, 'h'},
+        {"db", required_argument, 0, 'd'},
+        {"ckpt-dir", required_argument, 0, 'c'},
+        {"workers", required_argument, 0, 'j'},
+        {"threads", required_argument, 0, 't'},
+        {"dry-run", no_argument, 0, 'n'},
+        {"no-estimate", no_argument, 0, 'E'},
+        {"shard", required_argument, 0, 's'},
+        {"quiet", no_argument, 0, 'q'},
+        {"retry", required_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *db = CLI_DEFAULT_DB, *ckpt = NULL;

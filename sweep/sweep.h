@@ -78,7 +78,7 @@ typedef struct {
  * sweep_apply_retries replays them on the next invocation, so the plan stays
  * the same without --retry (docs/sweep.md). */
 typedef struct sweep_retry_item {
-    char from[17], to[17]; /* the diverged run's id, its replacement's */
+    char from[17], to[17];      /* the diverged run's id, its replacement's */
     int warmup_from, warmup_to; /* warm-up steps */
     int run;                    /* plan index of the replacement */
     int fresh;                  /* 1: made by sweep_retry now, 0: replayed */

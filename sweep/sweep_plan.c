@@ -968,13 +968,12 @@ static int retry_one(sweep_plan *p, int i, int warmup, int fresh, char *err, siz
 
 int sweep_retry(sweep_plan *plan, int i, int warmup, char *err, size_t errlen) {
     if (i < 0 || i >= plan->nruns || warmup < 0 || warmup > SWEEP_MAX_WARMUP)
-        return util_err(err, errlen, UTIL_EINVAL, "retry of run %d with warmup %d: out of range",
-                        i, warmup);
+        return util_err(err, errlen, UTIL_EINVAL, "retry of run %d with warmup %d: out of range", i,
+                        warmup);
     return retry_one(plan, i, warmup, 1, err, errlen);
 }
 
-int sweep_apply_retries(sweep_plan *plan, const char *stored_plan_json, char *err,
-                        size_t errlen) {
+int sweep_apply_retries(sweep_plan *plan, const char *stored_plan_json, char *err, size_t errlen) {
     if (!stored_plan_json || !*stored_plan_json) return 0;
     cJSON *o = cJSON_Parse(stored_plan_json);
     const cJSON *e;

@@ -228,16 +228,17 @@ Test(everyday, p5_all_diverged_is_a_failure, .init = setup_data, .fini = teardow
 
 /* ---- 5. --retry diverged: the same runs with a longer warm-up ---------- */
 #define DIV_INI                                                                                    \
-    "[sweep]\nname = div\nmode = grid\ndata = data\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"      \
+    "[sweep]\nname = div\nmode = grid\ndata = data\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"        \
     "warmup = 0\nevals = 2\neval_windows = 4\ntokens = 20000\n"
 
 /* The warm-ups of the runs in sweep div's plan, "W W\n" in id order, into buf. */
 static void plan_warmups(char *buf, size_t n) {
-    cr_assert_eq(sh("%s query \"SELECT group_concat(warmup, ' ') FROM (SELECT warmup FROM runs WHERE id "
-                    "IN (SELECT run_id FROM sweep_runs WHERE sweep = 'div' AND in_plan = 1) "
-                    "ORDER BY id)\" --db r.db --csv",
-                    S),
-                 0, "%s", out);
+    cr_assert_eq(
+        sh("%s query \"SELECT group_concat(warmup, ' ') FROM (SELECT warmup FROM runs WHERE id "
+           "IN (SELECT run_id FROM sweep_runs WHERE sweep = 'div' AND in_plan = 1) "
+           "ORDER BY id)\" --db r.db --csv",
+           S),
+        0, "%s", out);
     const char *nl = strchr(out, '\n');
     snprintf(buf, n, "%s", nl ? nl + 1 : "");
 }
