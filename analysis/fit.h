@@ -38,6 +38,14 @@ typedef struct {
     double *curve_tokens, *curve_loss;
     char parent[17]; /* a WSD branch: the run it forked from (runs.parent_run), "" if none */
     int line;        /* CSV: the physical line of the row (0: from the database) */
+    /* The final eval's per-window losses (nats/token, table final_eval), for
+     * fit_noise_draw; NULL (nwin 0) for CSV rows and runs stored without them */
+    float *win;
+    int nwin, win_ctx;    /* windows, and their length in tokens */
+    uint64_t config;      /* hash of the configuration without the seed: runs
+                           * sharing it are seeds of one configuration (0: unknown) */
+    double n_vocab;       /* vocabulary size, 0 if unknown */
+    double warmup_tokens; /* tokens of the lr warm-up, 0 if unknown */
 } fit_run;
 
 typedef struct {
@@ -130,6 +138,11 @@ typedef struct {
     int n;
     double C[FIT_MAX_POINTS], N[FIT_MAX_POINTS], D[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
     int extrapolated[FIT_MAX_POINTS]; /* approach 2: minimum outside the sampled sizes */
+    /* approach 1: 1 for an envelope point between two evals (interpolated),
+     * 0 for an eval's own; the regression weight of each point (interpolated
+     * points together weigh no more than the measured ones; approach 2: 1) */
+    int interpolated[FIT_MAX_POINTS];
+    double weight[FIT_MAX_POINTS];
     /* approach 2: parabola L = p0 + p1 x + p2 x^2 with x = ln N, per budget */
     double parab[FIT_MAX_POINTS][3];
 } fit_optima;
@@ -171,6 +184,14 @@ typedef struct {
 
 typedef struct {
     fit_powerlaw LN, LD, LC; /* L(N), L(D), L(Cmin) */
+    /* L(Cmin) in the other form: with E when the fit's laws have none
+     * (fit_opts.with_E 0), pure when they have one; the same points */
+    fit_powerlaw LC_other;
+    int LC_other_with_E;
+    /* compute (FLOPs) where L(Cmin)'s points start: past the warm-up of the
+     * run on the frontier and below the unigram plateau ln V - 1 (NaN: no
+     * point was left out, e.g. without vocabulary or warm-up known) */
+    double LC_from;
     fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
     int have_LD, have_joint;
     char warning[512];
@@ -189,7 +210,35 @@ typedef struct {
     int envelope_points;     /* approach 1 and L(Cmin): log-spaced compute values (200) */
     int a2_window;           /* approach 2: parabola through the sizes within this many
                                 ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
+    int bootstrap_mode;      /* FIT_BOOT_NOISE (default): each resample is fit_noise_draw;
+                              * FIT_BOOT_RUNS: whole runs drawn with replacement */
 } fit_opts;
+
+enum { FIT_BOOT_NOISE = 0, FIT_BOOT_RUNS = 1 };
+
+/* One draw of the measurement noise behind d (docs/fit.md, "Noise draws"):
+ * out gets a copy of d's runs whose losses are re-estimated
+ *  - from a resample with replacement of each run's final-eval windows, the
+ *    same window indices for every run sharing (win_ctx, nwin): paired, so
+ *    a hard window raises every run's loss together;
+ *  - where a configuration (fit_run.config) was trained under k seeds, from
+ *    k of its seeds drawn with replacement (each member takes the loss and
+ *    curve of a drawn seed, plus that seed's window resampling).
+ * The design stays: every run keeps its size, tokens, budget and family.
+ * A run's curve moves with its final loss (shifted by the draw's change; a
+ * WSD trunk's family curve takes its members' drawn losses). Runs without
+ * windows keep their loss (fit_noise_missing counts them). out's runs own
+ * their curves and carry no windows: free it with fit_data_free. */
+int fit_noise_draw(const fit_data *d, fit_data *out, util_rng *r, char *err, size_t errlen);
+/* Whether a draw of d has any noise to draw: some run has windows or some
+ * configuration has 2 or more seeds. Without (a CSV, say) the bootstraps in
+ * FIT_BOOT_NOISE mode resample whole runs instead, and say so. */
+int fit_noise_available(const fit_data *d);
+/* Runs of d without final-eval windows (their eval noise is in no draw). */
+int fit_noise_missing(const fit_data *d);
+/* Appends to w the note "eval noise not included for N runs" when N > 0, or
+ * the fallback to whole runs when !fit_noise_available(d). */
+void fit_noise_note(const fit_data *d, char *w, size_t wlen);
 
 void fit_opts_defaults(fit_opts *o);
 
@@ -228,13 +277,17 @@ void fit_percentiles(double *x, int n, double *lo, double *hi);
 
 /* Lower envelope of all eval curves against compute, at n log-spaced points
  * between the smallest and largest compute seen: env_C[i], env_L[i], and the
- * index of the run on the envelope. Used by Approach 1, L(Cmin) and figures. */
+ * index of the run on the envelope. A curve (smoothed in ln C) counts only
+ * between evals at most 1.5x apart in compute or within 5% of an eval: a
+ * point no curve covers so is NaN with run -1 (a gap). Used by Approach 1,
+ * L(Cmin) and figures. */
 int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                  int *env_run, char *err, size_t errlen);
 
 /* Kaplan's compute frontier: fit_envelope made monotone (the lowest loss
- * reached with at most C FLOPs, a running minimum), so a curve that ends does
- * not let the envelope jump up to the next run. L(Cmin) and its figure use
+ * reached with at most C FLOPs, a running minimum, where the envelope is
+ * defined; gaps stay NaN), so a curve that ends does not let the envelope
+ * jump up to the next run. L(Cmin) and its figure use
  * it; Approach 1 keeps the plain envelope, whose run gives N_opt at that C. */
 int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                           int *env_run, char *err, size_t errlen);

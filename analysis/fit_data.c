@@ -79,6 +79,7 @@ void fit_data_free(fit_data *d) {
     for (int i = 0; i < d->nruns; i++) {
         free(d->runs[i].curve_tokens);
         free(d->runs[i].curve_loss);
+        free(d->runs[i].win);
     }
     free(d->runs);
     d->runs = NULL;
@@ -130,6 +131,14 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
     return 0;
 }
 
+/* FNV-1a of a NUL-terminated string; 0 is kept for "unknown". */
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
     store_fit_run *rows = NULL;
     int n = 0, rc;
@@ -155,6 +164,10 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->budget = x->compute_budget > 0 ? x->compute_budget : NAN;
         r->loss = isfinite(x->final_val_loss) ? x->final_val_loss : x->best_val_loss;
         snprintf(r->parent, sizeof r->parent, "%s", x->parent_run);
+        r->config = x->config[0] ? fnv1a(x->config) : 0;
+        r->n_vocab = x->n_vocab > 0 ? x->n_vocab : 0;
+        r->warmup_tokens =
+            x->warmup > 0 && x->batch > 0 && x->n_ctx > 0 ? x->warmup * x->batch * x->n_ctx : 0;
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;
@@ -165,7 +178,8 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
             if (t[k] > 0 && isfinite(l[k])) t[r->ncurve] = t[k], l[r->ncurve++] = l[k];
         if (!isfinite(r->loss) && r->ncurve > 0) r->loss = r->curve_loss[r->ncurve - 1];
     }
-    rc = family_curves(d, err, errlen);
+    if ((rc = family_curves(d, err, errlen))) goto done;
+    rc = fit__noise_load(d, s, err, errlen);
 done:
     free(rows);
     if (rc) fit_data_free(d);
@@ -675,11 +689,13 @@ int fit_duplicates(fit_data *d, int collapse, char *msg, size_t msglen) {
 
 /* ---- Lower envelope of the learning curves -------------------------------- */
 
-/* A run's curve as (ln C, smoothed loss): a centred moving average over 3
- * interior evals takes out eval noise. The two ends stay raw: averaging the
- * first eval with the next one would pull a steeply falling curve below
- * itself where it starts, and the envelope below every run there. */
-static int smooth_curve(const fit_run *r, const fit_opts *o, double *lc, double *ls) {
+/* A run's curve as (ln C, smoothed loss), smoothed in ln C (not by index):
+ * each interior eval becomes a Gaussian-weighted mean (sigma = ln 1.5 / 2)
+ * of the evals within FIT_GAP_MAX of it in compute, so evals 5-10x apart are
+ * never averaged and a sparse curve stays raw. The two ends stay raw:
+ * averaging the first eval with the next would pull a steeply falling curve
+ * below itself where it starts, and the envelope below every run there. */
+int fit__curve(const fit_run *r, const fit_opts *o, double *lc, double *ls) {
     int n = 0;
     for (int i = 0; i < r->ncurve; i++) {
         double c = fit_run_flops_at(r, o->params, o->flops, r->curve_tokens[i]);
@@ -688,19 +704,48 @@ static int smooth_curve(const fit_run *r, const fit_opts *o, double *lc, double 
         ls[n] = r->curve_loss[i];
         n++;
     }
-    if (n >= 3) {
-        double raw_prev = 0;
-        for (int i = 0; i < n; i++) {
-            double raw = ls[i];
-            if (i > 0 && i + 1 < n) ls[i] = (raw_prev + raw + ls[i + 1]) / 3;
-            raw_prev = raw;
+    if (n < 3) return n;
+    double *raw = malloc((size_t)n * sizeof *raw);
+    if (!raw) return n; /* unsmoothed */
+    memcpy(raw, ls, (size_t)n * sizeof *raw);
+    const double h = log(FIT_GAP_MAX), sig = h / 2;
+    for (int i = 1; i + 1 < n; i++) {
+        double sw = 0, sv = 0;
+        for (int j = 0; j < n; j++) {
+            double u = lc[j] - lc[i];
+            if (fabs(u) > h * (1 + 1e-9)) continue;
+            double w = exp(-0.5 * u * u / (sig * sig));
+            sw += w, sv += w * raw[j];
         }
+        ls[i] = sv / sw;
     }
+    free(raw);
     return n;
 }
 
-int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
-                 int *env_run, char *err, size_t errlen) {
+double fit__curve_at(const double *lc, const double *ls, int m, double x, int *measured) {
+    const double gap = log(FIT_GAP_MAX) * (1 + 1e-9), snap = log(FIT_SNAP);
+    *measured = 0;
+    if (m < 1) return NAN;
+    for (int k = 0; k + 1 < m; k++) { /* inside a segment no wider than FIT_GAP_MAX */
+        if (x < lc[k] - 1e-12 || x > lc[k + 1] + 1e-12) continue;
+        if (lc[k + 1] - lc[k] > gap) break;
+        double t = lc[k + 1] > lc[k] ? (x - lc[k]) / (lc[k + 1] - lc[k]) : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        *measured = t < 1e-9 || t > 1 - 1e-9;
+        return ls[k] + t * (ls[k + 1] - ls[k]);
+    }
+    int best = -1; /* else the nearest measured point within FIT_SNAP */
+    for (int k = 0; k < m; k++)
+        if (fabs(x - lc[k]) <= snap && (best < 0 || fabs(x - lc[k]) < fabs(x - lc[best])))
+            best = k;
+    if (best < 0) return NAN;
+    *measured = 1;
+    return ls[best];
+}
+
+int fit__envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                  int *env_run, int *env_measured, char *err, size_t errlen) {
     int rc = 0, maxc = 1;
     double *lc = NULL, *ls = NULL, lo = INFINITY, hi = -INFINITY;
     if (n < 2) return util_err(err, errlen, UTIL_EINVAL, "fit: envelope needs n >= 2, got %d", n);
@@ -730,25 +775,21 @@ int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, dou
         env_C[j] = exp(llo + (lhi - llo) * j / (n - 1));
         env_L[j] = NAN;
         env_run[j] = -1;
+        if (env_measured) env_measured[j] = 0;
     }
     for (int i = 0; i < d->nruns; i++) {
-        int m = smooth_curve(&d->runs[i], o, lc, ls);
+        int m = fit__curve(&d->runs[i], o, lc, ls);
         if (m < 2) continue;
-        int k = 0;
         for (int j = 0; j < n; j++) {
             double x = llo + (lhi - llo) * j / (n - 1);
             if (j == 0) x = llo;
             if (j == n - 1) x = lhi;
-            if (x < lc[0] - 1e-12 || x > lc[m - 1] + 1e-12) continue;
-            while (k + 1 < m - 1 && lc[k + 1] < x)
-                k++;
-            double t = lc[k + 1] > lc[k] ? (x - lc[k]) / (lc[k + 1] - lc[k]) : 0;
-            if (t < 0) t = 0;
-            if (t > 1) t = 1;
-            double L = ls[k] + t * (ls[k + 1] - ls[k]);
-            if (!isfinite(env_L[j]) || L < env_L[j]) {
+            int meas;
+            double L = fit__curve_at(lc, ls, m, x, &meas);
+            if (isfinite(L) && (!isfinite(env_L[j]) || L < env_L[j])) {
                 env_L[j] = L;
                 env_run[j] = i;
+                if (env_measured) env_measured[j] = meas;
             }
         }
     }
@@ -758,15 +799,22 @@ done:
     return rc;
 }
 
+int fit_envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                 int *env_run, char *err, size_t errlen) {
+    return fit__envelope(d, o, n, env_C, env_L, env_run, NULL, err, errlen);
+}
+
 int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
                           int *env_run, char *err, size_t errlen) {
     int rc = fit_envelope(d, o, n, env_C, env_L, env_run, err, errlen);
     if (rc) return rc;
+    /* where the envelope is defined (no gap), the lowest loss reached so far */
     double best = INFINITY;
     int best_run = -1;
     for (int j = 0; j < n; j++) {
-        if (isfinite(env_L[j]) && env_L[j] < best) best = env_L[j], best_run = env_run[j];
-        if (best_run >= 0) env_L[j] = best, env_run[j] = best_run;
+        if (!isfinite(env_L[j])) continue;
+        if (env_L[j] < best) best = env_L[j], best_run = env_run[j];
+        env_L[j] = best, env_run[j] = best_run;
     }
     return 0;
 }

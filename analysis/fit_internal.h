@@ -24,6 +24,27 @@ int fit__solve(double *A, double *b, int k);
  * shared, not owned). out->runs is malloc'd; free it with free(out->runs). */
 int fit__resample(const fit_data *d, util_rng *r, fit_data *out);
 
+/* Approach 1's and L(Cmin)'s envelope (docs/fit.md): a curve is interpolated
+ * (linearly in ln C) only between evals at most FIT_GAP_MAX apart in
+ * compute; elsewhere it has a value only within FIT_SNAP of an eval. */
+#define FIT_GAP_MAX 1.5
+#define FIT_SNAP 1.05
+/* Run r's curve as (ln C, loss smoothed in ln C) into lc, ls (r->ncurve
+ * room); returns the points. */
+int fit__curve(const fit_run *r, const fit_opts *o, double *lc, double *ls);
+/* The curve (lc, ls, m points) at ln C = x: interpolated inside a segment no
+ * wider than FIT_GAP_MAX, else the nearest eval within FIT_SNAP, else NaN.
+ * *measured: 1 when the value is an eval's own (at or snapped to it). */
+double fit__curve_at(const double *lc, const double *ls, int m, double x, int *measured);
+/* fit_envelope that also says, per point, whether its value is an eval's own
+ * (env_measured may be NULL). */
+int fit__envelope(const fit_data *d, const fit_opts *o, int n, double *env_C, double *env_L,
+                  int *env_run, int *env_measured, char *err, size_t errlen);
+
+/* Attaches to each run of d (loaded from s) its final eval's per-window
+ * losses (fit_run.win); a run stored without them keeps none. fit_noise.c. */
+int fit__noise_load(fit_data *d, store *s, char *err, size_t errlen);
+
 /* Percentile interval (2.5%, 97.5%) of k draws (sorted in place) into v->lo,
  * v->hi; NaN when k < 2. */
 void fit__interval(double *draws, int k, fit_val *v);

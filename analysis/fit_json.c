@@ -69,6 +69,8 @@ char *fit_frontier_json(const fit_frontier *f) {
         cJSON_AddItemToObject(p, "D", num(f->pts.D[i]));
         cJSON_AddItemToObject(p, "L", num(f->pts.L[i]));
         cJSON_AddBoolToObject(p, "extrapolated", f->pts.extrapolated[i]);
+        cJSON_AddBoolToObject(p, "interpolated", f->pts.interpolated[i]);
+        cJSON_AddItemToObject(p, "weight", num(f->pts.weight[i]));
         cJSON_AddItemToObject(p, "parabola", row(f->pts.parab[i], 3));
         cJSON_AddItemToArray(pts, p);
     }
@@ -122,6 +124,13 @@ char *fit_kaplan_json(const fit_kaplan *f) {
     add_pl(o, "LN", &f->LN, 1);
     add_pl(o, "LD", &f->LD, f->have_LD);
     add_pl(o, "LC", &f->LC, isfinite(f->LC.alpha.est));
+    /* the other form of L(Cmin) (with E when LC has none), and where its points start */
+    add_pl(o, "LC_other", &f->LC_other, isfinite(f->LC_other.alpha.est));
+    cJSON_AddBoolToObject(o, "LC_other_with_E", f->LC_other_with_E);
+    if (isfinite(f->LC_from))
+        cJSON_AddNumberToObject(o, "LC_from", f->LC_from);
+    else
+        cJSON_AddNullToObject(o, "LC_from");
     if (f->have_joint) {
         cJSON *j = cJSON_AddObjectToObject(o, "joint");
         add_val(j, "Nc", f->Nc);

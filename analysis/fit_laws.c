@@ -24,10 +24,27 @@ static void append_warning(char *w, size_t n, const char *msg) {
 
 /* ---- Frontier cores (Approaches 1 and 2) ------------------------------------ */
 
-/* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares);
- * v = (a, b, kN, kD). Returns -1 if the points cannot determine them. */
+/* Weighted least squares y = icpt + slope x (w > 0); -1 when degenerate. */
+static int wols(const double *x, const double *y, const double *w, int n, double *slope,
+                double *icpt) {
+    double sw = 0, sx = 0, sy = 0;
+    for (int i = 0; i < n; i++)
+        sw += w[i], sx += w[i] * x[i], sy += w[i] * y[i];
+    if (n < 2 || !(sw > 0)) return -1;
+    double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++)
+        sxx += w[i] * (x[i] - mx) * (x[i] - mx), sxy += w[i] * (x[i] - mx) * (y[i] - my);
+    if (!(sxx > 1e-300)) return -1;
+    *slope = sxy / sxx;
+    *icpt = my - *slope * mx;
+    return 0;
+}
+
+/* Fits N_opt = kN C^a and D_opt = kD C^b to pts (log-log least squares,
+ * weighted by pts->weight); v = (a, b, kN, kD). Returns -1 if the points
+ * cannot determine them. */
 static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double *v) {
-    double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS];
+    double lc[FIT_MAX_POINTS], ln[FIT_MAX_POINTS], ld[FIT_MAX_POINTS], w[FIT_MAX_POINTS];
     int m = 0;
     for (int i = 0; i < pts->n; i++) {
         if (!(pts->C[i] > 0 && pts->N[i] > 0 && pts->D[i] > 0)) continue;
@@ -35,10 +52,11 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
         lc[m] = log(pts->C[i]);
         ln[m] = log(pts->N[i]);
         ld[m] = log(pts->D[i]);
+        w[m] = pts->weight[i] > 0 ? pts->weight[i] : 1;
         m++;
     }
     double sa, ia, sb, ib;
-    if (fit__ols(lc, ln, m, &sa, &ia) || fit__ols(lc, ld, m, &sb, &ib)) return -1;
+    if (wols(lc, ln, w, m, &sa, &ia) || wols(lc, ld, w, m, &sb, &ib)) return -1;
     v[0] = sa;
     v[1] = sb;
     v[2] = exp(ia);
@@ -46,21 +64,86 @@ static int frontier_regress(const fit_optima *pts, int skip_extrapolated, double
     return 0;
 }
 
-/* Approach 1: envelope of the curves; the run on it gives N, and D = C / (the
- * FLOPs per token at N along the count). Fills pts; returns 0, or a negative
- * code with err. */
+/* Whether a point of the compute frontier at C FLOPs with loss L, reached by
+ * run r, is past the start-up transient: r's warm-up has ended (its tokens at
+ * C) and L is below the unigram plateau ln V - 1 nats (a model that has only
+ * learnt byte frequencies sits near ln V minus their entropy gap). Unknown
+ * warm-up or vocabulary (a CSV) does not exclude. */
+static int past_transient(const fit_run *r, const fit_opts *o, double C, double L) {
+    double fpt = fit_run_flops_at(r, o->params, o->flops, 1.0);
+    if (r->warmup_tokens > 0 && fpt > 0 && C / fpt < r->warmup_tokens * (1 - 1e-9)) return 0;
+    if (r->n_vocab > 1 && !(L < log(r->n_vocab) - 1)) return 0;
+    return 1;
+}
+
+/* Approach 1, as Hoffmann et al. (2022, 3.1) did it: the lower envelope of
+ * the learning curves, each run on it giving N_opt at that C (and D = C /
+ * the FLOPs per token at N along the count). Its points are
+ *  - every eval (smoothed in ln C) that no other curve undercuts at its
+ *    compute (measured points, weight 1), and
+ *  - the envelope's log-spaced points that lie between two evals of their
+ *    run at most 1.5x apart (interpolated; never across a wider gap), which
+ *    together weigh at most as much as the measured points;
+ * each past the start-up transient (past_transient: before it, every size
+ * sits on the unigram plateau and the one on the envelope says nothing).
+ * Fills pts; returns 0, or a negative code with err. */
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
     int n = o->envelope_points > 1 ? o->envelope_points : 200;
     if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
     double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];
-    int run[FIT_MAX_POINTS], rc;
-    if ((rc = fit_envelope(d, o, n, C, L, run, err, errlen))) return rc;
+    int run[FIT_MAX_POINTS], meas[FIT_MAX_POINTS], rc;
+    if ((rc = fit__envelope(d, o, n, C, L, run, meas, err, errlen))) return rc;
+    /* every run's curve, for the measured points */
+    int nr = d->nruns, tot = 0;
+    for (int i = 0; i < nr; i++)
+        tot += d->runs[i].ncurve;
+    double *lc = malloc((size_t)(tot ? tot : 1) * sizeof *lc),
+           *ls = malloc((size_t)(tot ? tot : 1) * sizeof *ls);
+    int *off = malloc((size_t)(nr + 1) * sizeof *off), *cnt = malloc((size_t)(nr + 1) * sizeof *cnt);
+    /* candidates: measured (run, C, L) then interpolated envelope points */
+    int cap = tot + n;
+    double *cC = malloc((size_t)cap * sizeof *cC), *cL = malloc((size_t)cap * sizeof *cL);
+    int *crun = malloc((size_t)cap * sizeof *crun);
+    if (!lc || !ls || !off || !cnt || !cC || !cL || !crun) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
+        goto out;
+    }
+    for (int i = 0, at = 0; i < nr; i++) {
+        off[i] = at;
+        cnt[i] = d->runs[i].ncurve >= 2 ? fit__curve(&d->runs[i], o, lc + at, ls + at) : 0;
+        at += cnt[i];
+    }
+    int nm = 0, ni = 0;
+    for (int i = 0; i < nr; i++)
+        for (int k = 0; k < cnt[i] && cnt[i] >= 2; k++) {
+            double x = lc[off[i] + k], y = ls[off[i] + k];
+            int on = 1;
+            for (int j = 0; j < nr && on; j++) {
+                if (j == i || cnt[j] < 2) continue;
+                int mj;
+                double yj = fit__curve_at(lc + off[j], ls + off[j], cnt[j], x, &mj);
+                on = !(yj < y);
+            }
+            if (on && past_transient(&d->runs[i], o, exp(x), y))
+                cC[nm] = exp(x), cL[nm] = y, crun[nm++] = i;
+        }
+    for (int j = 0; j < n; j++)
+        if (run[j] >= 0 && !meas[j] && past_transient(&d->runs[run[j]], o, C[j], L[j])) {
+            cC[nm + ni] = C[j], cL[nm + ni] = L[j], crun[nm + ni] = run[j];
+            ni++;
+        }
+    if (nm > FIT_MAX_POINTS) { /* an extreme case: the first runs' evals */
+        ni = 0;
+        nm = FIT_MAX_POINTS;
+    }
+    if (ni > FIT_MAX_POINTS - nm) ni = FIT_MAX_POINTS - nm;
+    double wi = ni > nm ? (double)nm / ni : 1;
     /* The smallest and the largest model (among runs with curves) hold the
      * envelope also where the optimum lies beyond the sampled sizes; their
      * stretches are left out of the regression when 2 or more sizes remain. */
     double nmin = INFINITY, nmax = -INFINITY, Nseen[FIT_MAX_POINTS];
-    for (int i = 0; i < d->nruns; i++) {
+    for (int i = 0; i < nr; i++) {
         if (d->runs[i].ncurve < 2) continue;
         double N = fit_run_params(&d->runs[i], o->params);
         if (N < nmin) nmin = N;
@@ -68,29 +151,34 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
     }
     for (int pass = 0; pass < 2; pass++) {
         pts->n = 0;
-        for (int j = 0; j < n; j++) {
-            if (run[j] < 0) continue;
-            const fit_run *r = &d->runs[run[j]];
+        for (int j = 0; j < nm + ni; j++) {
+            const fit_run *r = &d->runs[crun[j]];
             double N = fit_run_params(r, o->params);
             if (pass == 0 && (N == nmin || N == nmax)) continue;
             int k = pts->n++;
-            pts->C[k] = C[j];
-            pts->L[k] = L[j];
+            pts->C[k] = cC[j];
+            pts->L[k] = cL[j];
             pts->N[k] = N;
-            pts->D[k] = model_frontier_tokens(count, C[j], N);
+            pts->D[k] = model_frontier_tokens(count, cC[j], N);
             pts->extrapolated[k] = 0;
+            pts->interpolated[k] = j >= nm;
+            pts->weight[k] = j >= nm ? wi : 1;
             Nseen[k] = N;
         }
         if (fit__ndistinct(Nseen, pts->n) >= 2) break;
     }
-    if (fit__ndistinct(Nseen, pts->n) < 2)
-        return util_err(err, errlen, UTIL_EINVAL,
-                        "approach 1: one model size is on the envelope at every compute value; "
-                        "N_opt cannot be fitted against C (need runs of several sizes whose "
-                        "curves cross)");
+    if (fit__ndistinct(Nseen, pts->n) < 2) {
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "approach 1: one model size is on the envelope at every compute value; "
+                      "N_opt cannot be fitted against C (need runs of several sizes whose "
+                      "curves cross)");
+        goto out;
+    }
     if (frontier_regress(pts, 0, v))
-        return util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
-    return 0;
+        rc = util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
+out:
+    free(lc), free(ls), free(off), free(cnt), free(cC), free(cL), free(crun);
+    return rc;
 }
 
 /* Approach 2: a parabola in ln N through each budget's final losses; the
@@ -183,6 +271,8 @@ static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_front
         pts->D[k] = model_frontier_tokens(count, C, pts->N[k]);
         pts->L[k] = b[0] + b[1] * us + b[2] * us * us;
         pts->extrapolated[k] = xs < xmin || xs > xmax;
+        pts->interpolated[k] = 0;
+        pts->weight[k] = 1;
         nextra += pts->extrapolated[k];
         pts->parab[k][0] = b[0] - b[1] * xm + b[2] * xm * xm;
         pts->parab[k][1] = b[1] - 2 * b[2] * xm;
@@ -247,7 +337,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
     int rc = 0, ngroups = 0, *group = NULL, K = o->bootstrap;
     double *draws = NULL;
     fit_optima *tmp = NULL;
-    fit_data rs = {0, NULL};
+    fit_data rs = {0, NULL}, nd = {0, NULL};
     const char *what = which == 1 ? "approach 1" : "approach 2";
     memset(out, 0, sizeof *out);
     out->a = out->b = out->kN = out->kD = fit__val(NAN);
@@ -313,10 +403,16 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         rs.nruns = d->nruns;
         util_rng r;
         util_rng_seed(&r, o->seed, "bootstrap");
-        int m = 0, failed = 0;
+        int m = 0, failed = 0, noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
         char e2[UTIL_ERRLEN];
         for (int k = 0; k < K; k++) {
-            if (which == 1) {
+            const fit_data *bd = &rs;
+            if (noise) {
+                /* the design kept, the measurements redrawn (fit_noise.c) */
+                fit_data_free(&nd);
+                if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) goto done;
+                bd = &nd;
+            } else if (which == 1) {
                 for (int i = 0; i < d->nruns; i++)
                     rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
             } else {
@@ -339,8 +435,8 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                 }
             }
             double bv[4];
-            int brc = which == 1 ? a1_core(&rs, o, &count, tmp, bv, e2, sizeof e2)
-                                 : a2_core(&rs, o, &count, group, ngroups, tmp, bv, NULL, NULL, 0,
+            int brc = which == 1 ? a1_core(bd, o, &count, tmp, bv, e2, sizeof e2)
+                                 : a2_core(bd, o, &count, group, ngroups, tmp, bv, NULL, NULL, 0,
                                            e2, sizeof e2);
             if (brc) {
                 failed++;
@@ -382,10 +478,12 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
         if (m >= 20 && (below < 0.1 * m || above < 0.1 * m)) {
             char msg[200];
             snprintf(msg, sizeof msg,
-                     "only %.0f%% of the bootstrap draws of a lie %s the estimate (fewer distinct "
-                     "sizes per resample): read its interval as indicative",
+                     "only %.0f%% of the bootstrap draws of a lie %s the estimate (%s): read its "
+                     "interval as indicative",
                      100.0 * (below < above ? below : above) / m,
-                     below < above ? "below" : "above");
+                     below < above ? "below" : "above",
+                     noise ? "the optima are sampled sizes: a draw moves only to another size"
+                           : "fewer distinct sizes per resample");
             append_warning(out->warning, sizeof out->warning, msg);
         }
         if (failed) {
@@ -394,12 +492,15 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      K);
             append_warning(out->warning, sizeof out->warning, msg);
         }
+        if (o->bootstrap_mode == FIT_BOOT_NOISE)
+            fit_noise_note(d, out->warning, sizeof out->warning);
     }
 done:
     free(group);
     free(tmp);
     free(draws);
     free(rs.runs);
+    fit_data_free(&nd);
     return rc;
 }
 
@@ -554,7 +655,18 @@ static int joint_fit(const double *lnN, const double *lnD, const double *lnL, in
 
 /* KV_AT + law: E of L(N), L(D), L(Cmin) at a bound (1 lower, 2 upper, 0 no);
  * KV_MINL + law: the lowest loss of the law's points (E's upper bound). */
-enum { KV_LN = 0, KV_LD = 3, KV_LC = 6, KV_J = 9, KV_AT = 13, KV_MINL = 16, KV_N = 19 };
+enum {
+    KV_LN = 0,
+    KV_LD = 3,
+    KV_LC = 6,
+    KV_J = 9,
+    KV_AT = 13,
+    KV_MINL = 16,
+    KV_LC2 = 19, /* L(Cmin) in the other form (E when !with_E, none when with_E) */
+    KV_AT2 = 22, /* its E at a bound */
+    KV_FROM = 23, /* compute where L(Cmin)'s points start (NaN: all kept) */
+    KV_N = 24
+};
 
 static double min_of(const double *x, int n) {
     double m = INFINITY;
@@ -650,18 +762,27 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         append_warning(warn, warnlen,
                        "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
 
-    /* L(Cmin): the envelope of the curves, or of the final points without curves */
+    /* L(Cmin): the envelope of the curves, or of the final points without
+     * curves, from where the transient has ended (past_transient) */
     for (int i = 0; i < n; i++)
         nenv += d->runs[i].ncurve >= 2;
     m = 0;
+    int ncut = 0;
     if (nenv > 0) {
         int ne = o->envelope_points > 1 ? o->envelope_points : 200, run[FIT_MAX_POINTS];
         if (ne > FIT_MAX_POINTS) ne = FIT_MAX_POINTS;
         double C[FIT_MAX_POINTS], EL[FIT_MAX_POINTS];
         char e2[UTIL_ERRLEN];
         if (!fit_envelope_frontier(d, o, ne, C, EL, run, e2, sizeof e2))
-            for (int j = 0; j < ne; j++)
-                if (run[j] >= 0) X[m] = C[j], L[m] = EL[j], m++;
+            for (int j = 0; j < ne; j++) {
+                if (run[j] < 0) continue;
+                if (!m && !past_transient(&d->runs[run[j]], o, C[j], EL[j])) {
+                    ncut++;
+                    continue;
+                }
+                if (!m && ncut) v[KV_FROM] = C[j];
+                X[m] = C[j], L[m] = EL[j], m++;
+            }
     } else {
         /* Pareto front: runs with a lower loss than every run of less compute */
         for (int i = 0; i < n && m < FIT_MAX_POINTS; i++) {
@@ -671,7 +792,12 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
                 double Cj = fit_run_flops(&d->runs[j], o->params, o->flops);
                 dominated = j != i && Cj <= Ci && d->runs[j].loss < d->runs[i].loss;
             }
-            if (!dominated) X[m] = Ci, L[m] = d->runs[i].loss, m++;
+            if (dominated) continue;
+            if (!past_transient(&d->runs[i], o, Ci, d->runs[i].loss)) {
+                ncut++;
+                continue;
+            }
+            X[m] = Ci, L[m] = d->runs[i].loss, m++;
         }
     }
     np[2] = m;
@@ -679,8 +805,22 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
     if (!powerlaw_fit(X, L, m, o->with_E, v + KV_LC, v + KV_AT + 2)) {
         have[2] = 1;
         negative_note(warn, warnlen, "L(Cmin)", v[KV_LC + 1]);
+        /* the other form through the same points (fit prints both) */
+        double at2 = 0;
+        if (powerlaw_fit(X, L, m, !o->with_E, v + KV_LC2, &at2))
+            for (int q = 0; q < 3; q++)
+                v[KV_LC2 + q] = NAN;
+        v[KV_AT2] = at2;
     } else if (warn)
         append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
+    if (warn && ncut) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "L(Cmin) starts at %.3g FLOPs: %d earlier envelope points were in warm-up or "
+                 "above the unigram plateau ln V - 1",
+                 v[KV_FROM], ncut);
+        append_warning(warn, warnlen, msg);
+    }
 
     /* joint L(N, D) */
     for (int i = 0; i < n; i++) {
@@ -788,6 +928,9 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     set_pl(&out->LN, v + KV_LN, np[0]);
     set_pl(&out->LD, v + KV_LD, np[1]);
     set_pl(&out->LC, v + KV_LC, np[2]);
+    set_pl(&out->LC_other, v + KV_LC2, np[2]);
+    out->LC_other_with_E = !o->with_E;
+    out->LC_from = v[KV_FROM];
     out->Nc = fit__val(v[KV_J]);
     out->Dc = fit__val(v[KV_J + 1]);
     out->aN = fit__val(v[KV_J + 2]);
@@ -809,12 +952,26 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
     util_rng r;
     util_rng_seed(&r, o->seed, "bootstrap");
     char e2[UTIL_ERRLEN];
+    fit_data nd = {0, NULL};
+    int noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
     for (int k = 0; k < K; k++) {
-        for (int i = 0; i < d->nruns; i++)
-            rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+        const fit_data *bd = &rs;
+        if (noise) {
+            fit_data_free(&nd);
+            if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) {
+                free(draws);
+                free(col);
+                free(rs.runs);
+                return rc;
+            }
+            bd = &nd;
+        } else {
+            for (int i = 0; i < d->nruns; i++)
+                rs.runs[i] = d->runs[util_rng_below(&r, (uint64_t)d->nruns)];
+        }
         int bh[4] = {0}, bn[3];
         double *bv = draws + (size_t)k * KV_N;
-        if (kaplan_core(&rs, o, v + KV_J, bv, bh, bn, NULL, 0, e2, sizeof e2))
+        if (kaplan_core(bd, o, v + KV_J, bv, bh, bn, NULL, 0, e2, sizeof e2))
             for (int q = 0; q < KV_N; q++)
                 bv[q] = NAN;
         for (int q = 0; q < 4; q++) {
@@ -823,6 +980,9 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
             if (!bh[q])
                 for (int t = 0; t < len[q]; t++)
                     bv[lo[q] + t] = NAN;
+            if (!bh[q] && q == 2)
+                for (int t = 0; t < 3; t++)
+                    bv[KV_LC2 + t] = NAN;
         }
     }
     fit_val *f[KV_N] = {&out->LN.Xc, &out->LN.alpha, &out->LN.E,     &out->LD.Xc, &out->LD.alpha,
@@ -834,7 +994,26 @@ int fit_kaplan_laws(const fit_data *d, const fit_opts *o, fit_kaplan *out, char 
             col[k] = draws[(size_t)k * KV_N + q];
         fit__interval(col, K, f[q]);
     }
+    fit_val *f2[3] = {&out->LC_other.Xc, &out->LC_other.alpha, &out->LC_other.E};
+    for (int q = 0; q < 3 && isfinite(out->LC_other.alpha.est); q++) {
+        if (!out->LC_other_with_E && q == 2) continue;
+        for (int k = 0; k < K; k++)
+            col[k] = draws[(size_t)k * KV_N + KV_LC2 + q];
+        fit__interval(col, K, f2[q]);
+    }
+    if (out->LC_other_with_E && isfinite(out->LC_other.E.est)) {
+        int m2 = 0, nlow = 0, nhigh = 0;
+        for (int k = 0; k < K; k++) {
+            const double *b = draws + (size_t)k * KV_N;
+            if (!isfinite(b[KV_LC2 + 1])) continue;
+            m2++, nlow += b[KV_AT2] == 1, nhigh += b[KV_AT2] == 2;
+        }
+        fit__mark(&out->LC_other.E, (int)v[KV_AT2], nlow, nhigh, m2, 0, v[KV_MINL + 2],
+                  FIT__SCALE);
+    }
+    fit_data_free(&nd);
     kaplan_mark(out, o, v, draws, K);
+    if (o->bootstrap_mode == FIT_BOOT_NOISE) fit_noise_note(d, out->warning, sizeof out->warning);
     free(draws);
     free(col);
     free(rs.runs);

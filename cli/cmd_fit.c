@@ -48,7 +48,11 @@ static const char *usage_text =
     "  --params P        count total parameters (default, as Chinchilla) or\n"
     "                    nonembedding (as Kaplan)\n"
     "  --flops F         FLOPs per token: chinchilla (default), kaplan, or 6nd (6 N)\n"
-    "  --bootstrap K     resamples of whole runs for the intervals (default 200, 0: none)\n"
+    "  --bootstrap K     resamples for the intervals (default 200, 0: none)\n"
+    "  --bootstrap-mode M  noise (default): each resample redraws the final-eval\n"
+    "                    windows (paired across runs) and the seeds of each\n"
+    "                    configuration, the design kept; runs: whole runs drawn\n"
+    "                    with replacement (Approach 2: within each budget)\n"
     "  --seed S          bootstrap seed (default 20240417)\n"
     "  --with-E          Kaplan laws with an irreducible term: L = E + (Xc/X)^alpha\n"
     "  --a2-window K     approach 2: fit each parabola to the sizes within K ranks\n"
@@ -74,6 +78,7 @@ enum {
     OPT_STARTS,
     OPT_A2WIN,
     OPT_THREADS,
+    OPT_BOOTMODE,
     OPT_DB,
     OPT_JSON,
     OPT_NOSTORE,
@@ -167,7 +172,15 @@ static void print_kaplan(const fit_kaplan *f, int with_E, int nruns) {
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_pl("L(N)", "N", &f->LN, with_E);
     if (f->have_LD) print_pl("L(D)", "D", &f->LD, with_E);
-    if (isfinite(f->LC.alpha.est)) print_pl("L(Cmin)", "C", &f->LC, with_E);
+    if (isfinite(f->LC.alpha.est)) {
+        /* both forms through the same points: with and without E */
+        print_pl("L(Cmin)", "C", &f->LC, with_E);
+        if (isfinite(f->LC_other.alpha.est))
+            print_pl("L(Cmin)", "C", &f->LC_other, f->LC_other_with_E);
+        if (isfinite(f->LC_from))
+            printf("  (L(Cmin) points from C = %.4g FLOPs: after warm-up, below ln V - 1)\n",
+                   f->LC_from);
+    }
     if (f->have_joint) {
         printf(" L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD\n");
         print_val("kaplan.joint", "Nc", f->Nc);
@@ -223,6 +236,7 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                          {"starts", required_argument, 0, OPT_STARTS},
                                          {"a2-window", required_argument, 0, OPT_A2WIN},
                                          {"threads", required_argument, 0, OPT_THREADS},
+                                         {"bootstrap-mode", required_argument, 0, OPT_BOOTMODE},
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
@@ -318,6 +332,15 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             if (cli_int("fit", "--starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
             o->a3_starts = (int)v;
             break;
+        case OPT_BOOTMODE:
+            if (!strcmp(optarg, "noise"))
+                o->bootstrap_mode = FIT_BOOT_NOISE;
+            else if (!strcmp(optarg, "runs"))
+                o->bootstrap_mode = FIT_BOOT_RUNS;
+            else
+                return cli_usage("fit", "--bootstrap-mode: expected noise or runs, got '%s'",
+                                 optarg);
+            break;
         case OPT_THREADS:
             if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
             o->threads = (int)v;
@@ -399,6 +422,8 @@ static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
     cJSON_AddStringToObject(sel, "flops", model_flops_name(o->flops));
     cJSON_AddNumberToObject(sel, "bootstrap", o->bootstrap);
     cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
+    cJSON_AddStringToObject(sel, "bootstrap_mode",
+                            o->bootstrap_mode == FIT_BOOT_RUNS ? "runs" : "noise");
     cJSON_AddBoolToObject(sel, "with_E", o->with_E);
     cJSON_AddNumberToObject(sel, "starts", o->a3_starts);
     cJSON_AddNumberToObject(sel, "a2_window", o->a2_window);
@@ -439,12 +464,14 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
 static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path,
                        const csv_read *cr) {
     const fit_opts *o = &a->o;
-    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu)\n", nruns,
+    printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu) of %s\n",
+           nruns,
            a->csv     ? a->csv
            : a->sweep ? a->sweep
                       : db_path,
            params_name[o->params], model_flops_name(o->flops), o->bootstrap,
-           (unsigned long long)o->seed);
+           (unsigned long long)o->seed,
+           o->bootstrap_mode == FIT_BOOT_RUNS ? "whole runs" : "eval windows and seeds");
     if (a->csv && (cr->info.nrows != nruns || cr->ndup))
         printf("  %d data rows read; %d duplicate rows %s; %d set aside\n", cr->info.nrows,
                cr->ndup, a->collapse ? "collapsed" : "kept", cr->info.nset_aside);

@@ -132,7 +132,8 @@ typedef struct {
     double weight_decay;      /* AdamW decoupled decay on matrices only (0.1) */
     double beta1, beta2, eps; /* 0.9, 0.95, 1e-8 */
     double grad_clip;         /* global-norm clip (1.0; 0 disables) */
-    int evals;                /* log-spaced validation points (plus the end) */
+    int evals;                /* log-spaced validation points (plus the end and a
+                               * dense tail over the last 80%: train.c eval_points) */
     int eval_windows;         /* held-out windows per intermediate validation */
     int64_t final_eval_tokens; /* final validation: 0 = the whole split, else at most this many */
     int patience;             /* early stop after this many evals without improvement (0: off) */

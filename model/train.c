@@ -94,8 +94,15 @@ static int check_tokens(const data_tokfile *f, const char *path, int vocab, char
     return 0;
 }
 
-/* Validation points: steps round(steps^(i/K)), i = 1..K, deduplicated (the
- * last is the end of the budget). Returns the count written to pts. */
+/* Validation points: steps round(steps^(i/K)), i = 1..K (log-spaced from the
+ * start), and over the last 80% of the budget a dense tail: from the end down
+ * by factors of at most 1.5 (s -> ceil(s / 1.5)) until 20% of the steps, so
+ * that neighbouring evals there are at most 1.5x apart in compute, as
+ * Approach 1's envelope needs (docs/fit.md); that adds about 5 evals
+ * (evals = 4: 9 in all) and derives from `steps` alone, so run ids (which
+ * hash `evals`) stay. Sorted, deduplicated, the last the end of the budget.
+ * pts has room for K + EVAL_DENSE_MAX + 1. Returns the count written. */
+#define EVAL_DENSE_MAX 64 /* the tail has ln 5 / ln 1.5 + 2 = 6 points, more only for tiny steps */
 static int eval_points(int64_t steps, int K, int64_t *pts) {
     int n = 0;
     for (int i = 1; i <= K; i++) {
@@ -104,8 +111,23 @@ static int eval_points(int64_t steps, int K, int64_t *pts) {
         if (s > steps) s = steps;
         if (n == 0 || s > pts[n - 1]) pts[n++] = s;
     }
-    if (n == 0 || pts[n - 1] != steps) pts[n++] = steps;
-    return n;
+    /* the dense tail, descending, then merged */
+    int64_t tail[2 * EVAL_DENSE_MAX];
+    int nt = 0;
+    for (int64_t s = steps; s >= 1 && nt < 2 * EVAL_DENSE_MAX;) {
+        tail[nt++] = s;
+        if (s <= 1 || 5 * s <= steps) break;
+        int64_t next = (s * 2 + 2) / 3; /* ceil(s / 1.5) */
+        s = next < s ? next : s - 1;
+    }
+    int64_t *m = pts + n; /* merge into the free room after the log points */
+    int nm = 0, a = 0, b = nt - 1;
+    while (a < n || b >= 0) {
+        int64_t v = b < 0 || (a < n && pts[a] < tail[b]) ? pts[a++] : tail[b--];
+        if (nm == 0 || v > m[nm - 1]) m[nm++] = v;
+    }
+    memmove(pts, m, (size_t)nm * sizeof *pts);
+    return nm;
 }
 
 static int check_config(const model_train_config *c, char *err, size_t errlen) {
@@ -316,7 +338,7 @@ int model_train(const model_train_config *cin, const model_hooks *hk, model_trai
     info.val_tokens = va.ntokens;
     if (hk && hk->on_start && (rc = hk->on_start(hk->ctx, c, &info, err, errlen))) goto done;
 
-    pts = calloc((size_t)c->evals + 2, sizeof *pts);
+    pts = calloc(2 * ((size_t)c->evals + 2 * EVAL_DENSE_MAX + 2), sizeof *pts);
     if (!pts) {
         rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
         goto done;

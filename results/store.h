@@ -299,6 +299,11 @@ typedef struct {
     double compute_budget;                /* IsoFLOP budget that generated it (FLOPs) */
     double final_val_loss, best_val_loss; /* nats/token */
     char parent_run[17];                  /* a WSD branch's trunk (runs.parent_run), "" if none */
+    double n_vocab, n_ctx, batch, warmup; /* vocabulary, context, sequences per step, warm-up
+                                           * steps (NaN when NULL) */
+    /* everything that defines the run except its seed (shape, data, budget,
+     * schedule, fork), so runs differing only by seed share it; "" if unknown */
+    char config[320];
 } store_fit_run;
 
 /* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.

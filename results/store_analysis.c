@@ -67,7 +67,19 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
              "SELECT id, label, params_total, params_nonembedding, "
              "flops_per_token_kaplan, flops_per_token_chinchilla, tokens, "
              "tokens_done, unique_tokens, compute_budget, final_val_loss, "
-             "best_val_loss, parent_run FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
+             "best_val_loss, parent_run, n_vocab, n_ctx, batch, warmup, "
+             /* the configuration without the seed (and without what does
+              * not change the result: threads, host, times) */
+             "ifnull(data_dir, '') || '|' || ifnull(tokenizer, '') || '|' || "
+             "ifnull(n_vocab, '') || '|' || ifnull(n_layer, '') || '|' || "
+             "ifnull(d_model, '') || '|' || ifnull(n_head, '') || '|' || "
+             "ifnull(d_ff, '') || '|' || ifnull(n_ctx, '') || '|' || "
+             "ifnull(tokens, '') || '|' || ifnull(unique_tokens, '') || '|' || "
+             "ifnull(batch, '') || '|' || ifnull(lr, '') || '|' || "
+             "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
+             "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
+             "ifnull(fork_tokens, '') || '|' || ifnull(params_total, '') "
+             "FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
              " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
              &sweep, 1, &st, "runs", err, errlen)))
         goto done;
@@ -90,6 +102,11 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
         x->final_val_loss = col_num(st, 10);
         x->best_val_loss = col_num(st, 11);
         col_copy(st, 12, x->parent_run, sizeof x->parent_run);
+        x->n_vocab = col_num(st, 13);
+        x->n_ctx = col_num(st, 14);
+        x->batch = col_num(st, 15);
+        x->warmup = col_num(st, 16);
+        col_copy(st, 17, x->config, sizeof x->config);
     }
     if (r != SQLITE_DONE)
         rc =

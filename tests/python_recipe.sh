@@ -56,7 +56,7 @@ sed -n '/<!-- recipe:begin -->/,/<!-- recipe:end -->/p' "$src/docs/results.md" |
   sed '1,2d;$d' | sed '$d' >recipe.py
 out=$("$py" recipe.py r.db tiny isoflop.png)
 echo "$out"
-grep -q "sweep tiny: 6 runs, 18 evals, .* steps, 1 fits" <<<"$out" || { echo "python_recipe: unexpected counts" >&2; exit 1; }
+grep -q "sweep tiny: 6 runs, 44 evals, .* steps, 1 fits" <<<"$out" || { echo "python_recipe: unexpected counts" >&2; exit 1; }
 grep -q "^approach3: a = " <<<"$out" || { echo "python_recipe: no fit read" >&2; exit 1; }
 grep -q "^minima: C=2e+09: N=" <<<"$out" || { echo "python_recipe: no minima" >&2; exit 1; }
 [ -s isoflop.png ] || { echo "python_recipe: no figure written" >&2; exit 1; }

@@ -309,6 +309,67 @@ Test(fit, approach1_recovers_the_exponents_from_learning_curves) {
     fit_data_free(&d);
 }
 
+/* Hand-made curves with gaps: evals in dense clusters (1.3x apart) 5-6x
+ * apart from each other. Approach 1 interpolates only inside the clusters,
+ * never across a gap wider than 1.5x; its other points are evals. */
+Test(fit, approach1_interpolates_across_no_gap_wider_than_1_5x) {
+    static const double tk[9] = {1e8, 1.3e8, 1.69e8, 1e9, 1.3e9, 1.69e9, 1e10, 1.3e10, 1.69e10};
+    fit_data d = {4, calloc(4, sizeof(fit_run))};
+    for (int k = 0; k < 4; k++) {
+        double N = 1e7 * pow(4, k);
+        fit_run *run = &d.runs[k];
+        *run = mk_run(k, N, 1.69e10, 0);
+        run->ncurve = 9;
+        run->curve_tokens = malloc(9 * sizeof(double));
+        run->curve_loss = malloc(9 * sizeof(double));
+        for (int j = 0; j < 9; j++)
+            run->curve_tokens[j] = tk[j], run->curve_loss[j] = chin(N, tk[j]);
+        run->loss = run->curve_loss[8];
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    fit_frontier *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach1(&d, &o, f, err, sizeof err), 0, "%s", err);
+    int ninterp = 0, nmeas = 0;
+    double winterp = 0;
+    for (int p = 0; p < f->pts.n; p++) {
+        const fit_run *r = NULL;
+        for (int k = 0; k < 4; k++)
+            if (d.runs[k].n_total == f->pts.N[p]) r = &d.runs[k];
+        cr_assert_not_null(r);
+        double t = f->pts.C[p] / (6 * r->n_total); /* the run's tokens at that C */
+        if (!f->pts.interpolated[p]) {
+            int at = 0; /* an eval of its own run */
+            for (int j = 0; j < 9; j++)
+                at |= fabs(t / tk[j] - 1) < 1e-9;
+            cr_assert(at, "measured point at %g tokens is no eval", t);
+            nmeas++;
+            continue;
+        }
+        ninterp++;
+        winterp += f->pts.weight[p];
+        int inside = 0; /* between two evals at most 1.5x apart */
+        for (int j = 0; j + 1 < 9; j++)
+            inside |= t >= tk[j] * (1 - 1e-9) && t <= tk[j + 1] * (1 + 1e-9) &&
+                      tk[j + 1] / tk[j] <= 1.5 + 1e-9;
+        cr_assert(inside, "point at %g tokens interpolated across a gap", t);
+    }
+    cr_expect_gt(nmeas, 2);
+    cr_expect_gt(ninterp, 2);
+    cr_expect_leq(winterp, nmeas + 1e-9, "interpolated points outweigh the measured");
+    /* the plain envelope has gaps too: no curve defined 3x past a cluster */
+    double C[200], L[200];
+    int run[200], ngap = 0;
+    cr_assert_eq(fit_envelope(&d, &o, 200, C, L, run, err, sizeof err), 0, "%s", err);
+    for (int j = 0; j < 200; j++)
+        ngap += run[j] < 0;
+    cr_expect_gt(ngap, 0);
+    free(f);
+    fit_data_free(&d);
+}
+
 Test(fit, envelope_takes_the_lower_curve) {
     util_rng r;
     util_rng_seed(&r, 6, "test");
@@ -336,6 +397,55 @@ Test(fit, envelope_takes_the_lower_curve) {
     /* the run on the envelope at large C is larger than at small C */
     cr_expect(d.runs[run[40]].n_total > d.runs[run[10]].n_total);
     fit_data_free(&d);
+}
+
+/* Curves that sit on the unigram plateau ln 256 through warm-up and then
+ * follow L = (Cc/C)^0.1: L(Cmin) starts after the transient and recovers
+ * 0.1; through the plateau (no vocabulary or warm-up known) it does not. */
+static void plateau_curves(fit_data *d, int known) {
+    const double Cc = 1.024e16, Cw = 5e8; /* L(1e13) = 2; warm-up ends at Cw FLOPs */
+    d->nruns = 3;
+    d->runs = calloc(3, sizeof *d->runs);
+    for (int k = 0; k < 3; k++) {
+        double N = 1e6 * pow(2, k), Cend = 1e13 / pow(2, 2 - k);
+        fit_run *r = &d->runs[k];
+        *r = mk_run(k, N, Cend / (6 * N), 0);
+        int m = (int)floor(log(Cend / 1e7) / log(1.2)) + 1;
+        r->ncurve = m;
+        r->curve_tokens = malloc((size_t)m * sizeof(double));
+        r->curve_loss = malloc((size_t)m * sizeof(double));
+        for (int j = 0; j < m; j++) {
+            double C = 1e7 * pow(1.2, j);
+            r->curve_tokens[j] = C / (6 * N);
+            r->curve_loss[j] = C < Cw ? log(256) : fmin(log(256), pow(Cc / C, 0.1));
+        }
+        r->loss = r->curve_loss[m - 1];
+        r->n_vocab = known ? 256 : 0;
+        r->warmup_tokens = known ? Cw / (6 * N) : 0;
+    }
+}
+
+Test(fit, kaplan_Cmin_starts_after_the_transient_and_has_both_forms) {
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    char err[UTIL_ERRLEN];
+    fit_kaplan *k = calloc(1, sizeof *k);
+    fit_data d;
+    plateau_curves(&d, 1);
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    NEAR(k->LC.alpha.est, 0.1, 2e-3);
+    cr_expect(isfinite(k->LC_from) && k->LC_from >= 2.5e9, "starts at %g", k->LC_from);
+    cr_expect_eq(k->LC_other_with_E, 1);
+    cr_expect(isfinite(k->LC_other.alpha.est) && isfinite(k->LC_other.E.est));
+    cr_expect(k->LC_other.E.est < 0.2, "E %g of a pure power law", k->LC_other.E.est);
+    fit_data_free(&d);
+    plateau_curves(&d, 0); /* the plateau in the fit: another slope */
+    cr_assert_eq(fit_kaplan_laws(&d, &o, k, err, sizeof err), 0, "%s", err);
+    cr_expect(fabs(k->LC.alpha.est - 0.1) > 0.01, "alpha %g", k->LC.alpha.est);
+    cr_expect(!isfinite(k->LC_from));
+    fit_data_free(&d);
+    free(k);
 }
 
 Test(fit, kaplan_power_laws) {
@@ -742,6 +852,10 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
             cr_assert_eq(store_add_eval(s, r.id, j * 10, j * 12500000LL, 0, 5.0 - 0.5 * j - 0.1 * i,
                                         NAN, err, sizeof err),
                          0, "%s", err);
+        if (i == 0) { /* the final eval's windows: for noise draws */
+            const float w[3] = {2.9f, 3.0f, 3.1f};
+            cr_assert_eq(store_put_final_eval(s, r.id, 64, w, 3, err, sizeof err), 0, "%s", err);
+        }
         if (i < 2) { /* run2 stays unfinished */
             r.final_val_loss = 3.0 - 0.1 * i;
             r.best_val_loss = 2.9 - 0.1 * i;
@@ -763,6 +877,13 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
     NEAR(d.runs[1].curve_tokens[3], 5e7, 0);
     NEAR(d.runs[1].curve_loss[3], 2.9, 1e-12);
     NEAR(fit_run_best_loss(&d.runs[0]), 3.0, 1e-12);
+    cr_assert_eq(d.runs[0].nwin, 3);
+    cr_assert_eq(d.runs[0].win_ctx, 64);
+    NEAR(d.runs[0].win[2], 3.1, 1e-6);
+    cr_assert_eq(d.runs[1].nwin, 0, "stored without windows");
+    cr_assert_eq(fit_noise_missing(&d), 1);
+    cr_assert_neq(d.runs[0].config, 0);
+    cr_assert_neq(d.runs[0].config, d.runs[1].config, "different sizes");
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
@@ -829,6 +950,164 @@ Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
     }
     fit_data_free(&d);
     store_close(s);
+}
+
+/* ---- Noise draws (fit_noise.c) ------------------------------------------------------ */
+
+/* Three runs on the same 200 windows (a shared text difficulty base[k] plus a
+ * run offset), one configuration run under two seeds, one run without
+ * windows. */
+static void noise_data(fit_data *d) {
+    enum { W = 200 };
+    util_rng g;
+    util_rng_seed(&g, 7, "test");
+    float base[W];
+    for (int k = 0; k < W; k++)
+        base[k] = (float)(3.0 + 0.5 * util_rng_normal(&g)); /* a hard or easy window */
+    d->nruns = 5;
+    d->runs = calloc(5, sizeof *d->runs);
+    const double off[5] = {0.0, 0.1, 0.25, 0.3, 0};
+    for (int i = 0; i < 5; i++) {
+        d->runs[i] = mk_run(i, 1e6 * (i + 1), 2e7, NAN);
+        if (i == 4) {
+            d->runs[i].loss = 2.9; /* no windows (a CSV row, say) */
+            continue;
+        }
+        d->runs[i].win = malloc(W * sizeof(float));
+        d->runs[i].nwin = W;
+        d->runs[i].win_ctx = 64;
+        double s = 0;
+        for (int k = 0; k < W; k++)
+            s += d->runs[i].win[k] = base[k] + (float)off[i];
+        d->runs[i].loss = s / W;
+    }
+    /* runs 2 and 3: one configuration, two seeds */
+    d->runs[2].config = d->runs[3].config = 42;
+    d->runs[3].n_total = d->runs[3].n_nonemb = d->runs[2].n_total;
+}
+
+Test(fit, noise_draws_are_paired_unbiased_and_deterministic) {
+    fit_data d, o, o2;
+    char err[UTIL_ERRLEN];
+    noise_data(&d);
+    cr_assert_eq(fit_noise_missing(&d), 1);
+    char note[128] = "";
+    fit_noise_note(&d, note, sizeof note);
+    cr_expect(strstr(note, "eval noise not included for 1 run"), "%s", note);
+    util_rng r, r2;
+    util_rng_seed(&r, 5, "bootstrap");
+    util_rng_seed(&r2, 5, "bootstrap");
+    enum { K = 4000 };
+    double sum[5] = {0}, sd0 = 0;
+    int moved = 0, seed_swaps = 0;
+    for (int k = 0; k < K; k++) {
+        cr_assert_eq(fit_noise_draw(&d, &o, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(o.nruns, 5);
+        if (k < 20) { /* the same seed gives the same draw */
+            cr_assert_eq(fit_noise_draw(&d, &o2, &r2, err, sizeof err), 0, "%s", err);
+            for (int i = 0; i < 5; i++)
+                cr_assert_eq(o.runs[i].loss, o2.runs[i].loss);
+            fit_data_free(&o2);
+        }
+        /* paired: the same windows for every run, so the offsets between
+         * runs survive exactly while each loss moves */
+        NEAR(o.runs[1].loss - o.runs[0].loss, 0.1, 1e-5);
+        moved += fabs(o.runs[0].loss - d.runs[0].loss) > 1e-3;
+        sd0 += (o.runs[0].loss - d.runs[0].loss) * (o.runs[0].loss - d.runs[0].loss);
+        /* seeds: each of runs 2 and 3 takes one of the two seeds' losses,
+         * with the same window draw */
+        double o2l = o.runs[2].loss - o.runs[0].loss, o3l = o.runs[3].loss - o.runs[0].loss;
+        cr_assert(fabs(o2l - 0.25) < 1e-5 || fabs(o2l - 0.3) < 1e-5, "%g", o2l);
+        cr_assert(fabs(o3l - 0.25) < 1e-5 || fabs(o3l - 0.3) < 1e-5, "%g", o3l);
+        seed_swaps += fabs(o2l - 0.3) < 1e-5;
+        cr_assert_eq(o.runs[4].loss, 2.9, "a run without windows keeps its loss");
+        /* the design stays */
+        for (int i = 0; i < 5; i++) {
+            cr_assert_eq(o.runs[i].n_total, d.runs[i].n_total);
+            cr_assert_eq(o.runs[i].tokens, d.runs[i].tokens);
+            cr_assert_null(o.runs[i].win);
+        }
+        for (int i = 0; i < 5; i++)
+            sum[i] += o.runs[i].loss;
+        fit_data_free(&o);
+    }
+    cr_expect_gt(moved, K / 2, "the eval noise moves the losses");
+    /* the window mean's standard error: 0.5 / sqrt(200) = 0.035 */
+    sd0 = sqrt(sd0 / K);
+    cr_expect(sd0 > 0.025 && sd0 < 0.045, "sd %g", sd0);
+    cr_expect(seed_swaps > K / 3 && seed_swaps < 2 * K / 3, "%d", seed_swaps);
+    /* unbiased: the mean over draws is the point estimate (runs 2 and 3:
+     * the mean of their configuration's seeds) */
+    for (int i = 0; i < 5; i++) {
+        double want = i == 2 || i == 3 ? 0.5 * (d.runs[2].loss + d.runs[3].loss) : d.runs[i].loss;
+        NEAR(sum[i] / K, want, 4 * sd0 / sqrt(K));
+    }
+    fit_data_free(&d);
+}
+
+/* Approach 2's default bootstrap redraws the eval windows: with windows
+ * whose run-specific noise is sigma 0.05 over 100 windows (0.005 per loss),
+ * its interval brackets the estimate and differs from the runs bootstrap. */
+Test(fit, approach2_bootstraps_eval_noise_by_default) {
+    util_rng r;
+    util_rng_seed(&r, 21, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.0);
+    float base[100];
+    for (int k = 0; k < 100; k++)
+        base[k] = (float)(0.3 * util_rng_normal(&r));
+    for (int i = 0; i < d.nruns; i++) {
+        fit_run *x = &d.runs[i];
+        x->win = malloc(100 * sizeof(float));
+        x->nwin = 100, x->win_ctx = 64;
+        double sum = 0;
+        for (int k = 0; k < 100; k++)
+            sum += x->win[k] = (float)(x->loss + base[k] + 0.05 * util_rng_normal(&r));
+        x->loss = sum / 100;
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 100;
+    fit_frontier *f = calloc(1, sizeof *f), *g = calloc(1, sizeof *g);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach2(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect(f->a.lo < f->a.est && f->a.est < f->a.hi, "[%g, %g] around %g", f->a.lo, f->a.hi,
+              f->a.est);
+    NEAR(f->a.est, T_A, 0.03);
+    cr_expect(!strstr(f->warning, "eval noise not included"), "%s", f->warning);
+    o.bootstrap_mode = FIT_BOOT_RUNS;
+    cr_assert_eq(fit_approach2(&d, &o, g, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(g->a.est, f->a.est);
+    cr_expect(g->a.lo != f->a.lo || g->a.hi != f->a.hi);
+    free(f);
+    free(g);
+    fit_data_free(&d);
+}
+
+/* A WSD trunk's family curve takes its members' drawn losses. */
+Test(fit, noise_draw_moves_a_family_curve_with_its_members) {
+    fit_data d, o;
+    char err[UTIL_ERRLEN];
+    noise_data(&d);
+    /* run 0 the trunk, run 1 its branch at half the tokens */
+    d.runs[1].n_total = d.runs[1].n_nonemb = d.runs[0].n_total;
+    d.runs[1].tokens = 1e7;
+    snprintf(d.runs[1].parent, sizeof d.runs[1].parent, "%s", d.runs[0].id);
+    d.runs[0].ncurve = 2;
+    d.runs[0].curve_tokens = malloc(2 * sizeof(double));
+    d.runs[0].curve_loss = malloc(2 * sizeof(double));
+    d.runs[0].curve_tokens[0] = 1e7, d.runs[0].curve_loss[0] = d.runs[1].loss;
+    d.runs[0].curve_tokens[1] = 2e7, d.runs[0].curve_loss[1] = d.runs[0].loss;
+    util_rng r;
+    util_rng_seed(&r, 9, "bootstrap");
+    for (int k = 0; k < 10; k++) {
+        cr_assert_eq(fit_noise_draw(&d, &o, &r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(o.runs[0].ncurve, 2);
+        cr_assert_eq(o.runs[0].curve_loss[0], o.runs[1].loss);
+        cr_assert_eq(o.runs[0].curve_loss[1], o.runs[0].loss);
+        fit_data_free(&o);
+    }
+    fit_data_free(&d);
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -1211,6 +1490,10 @@ Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
         cr_expect(strstr(out, csv) && strstr(out, want[i]), "%s", out);
         cr_expect(access(db, F_OK) != 0, "a refusal left %s behind", db);
     }
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --bootstrap-mode bogus --db %s 2>&1", SCALING_BIN,
+             csv, db);
+    cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "--bootstrap-mode: expected noise or runs"), "%s", out);
 }
 
 Test(fit, parameters_at_a_bound_are_reported_as_such, .timeout = 300) {

@@ -550,6 +550,15 @@ Test(model, training_is_deterministic_and_resumes_bit_exactly, .init = make_data
     cr_assert_eq(a.nsteps, 30);
     cr_assert_eq(res.steps, 30);
     cr_assert_eq(a.estep[a.nevals - 1], 30); /* an eval at the end */
+    /* the log-spaced start (evals = 4: steps 2, 5, 13) and over the last 80%
+     * (steps 6..30) neighbouring evals at most 1.5x apart (Approach 1) */
+    cr_assert_eq(a.estep[0], 2);
+    for (int i = 1; i < a.nevals; i++) {
+        cr_assert_gt(a.estep[i], a.estep[i - 1]);
+        if (5 * a.estep[i] > 30) /* a point inside the last 80% and its predecessor */
+            cr_assert_leq(a.estep[i], 1.5 * a.estep[i - 1], "evals at %lld and %lld",
+                          (long long)a.estep[i - 1], (long long)a.estep[i]);
+    }
     cr_assert(a.loss[29] < a.loss[0] - 0.5, "loss %g -> %g", a.loss[0], a.loss[29]);
     cr_assert_eq(res.final_val_loss, a.vloss[a.nevals - 1]);
     data_info di;
