@@ -3,6 +3,7 @@
  * file (sweep/sweep.h), print the plan (--dry-run) or run it with a pool of
  * worker processes, showing progress on one line on a terminal or as plain
  * log lines (--quiet or not a terminal).
+ * --retry diverged replaces the plan's diverged runs (sweep_retry).
  * Exit codes: 0 every run ended (done or diverged) and at least one is done,
  * 1 a run failed, none trained to the end (all diverged) or the sweep could
  * not run, 2 usage, 4 interrupted (everything resumable).
@@ -35,6 +36,8 @@ static const char *usage_text =
     "  --no-estimate     with --dry-run: skip the throughput measurement\n"
     "  --shard I/N       run only shard I of N (1 <= I <= N) of the plan\n"
     "  --quiet           plain log lines instead of a progress line\n"
+    "  --retry diverged  plan the runs that diverged again with twice the warm-up\n"
+    "                    (at least 50 steps more), as new runs that replace them\n"
     "  -h, --help        this help\n"
     "\n"
     "exit status: 0 all runs ended, 1 a run failed, 2 usage, 4 interrupted (resumable)\n";
@@ -186,6 +189,8 @@ static void warn_stale(const sweep_plan *plan, const char *db) {
         int found = 0;
         for (int i = 0; i < plan->nruns && !found; i++)
             found = !strcmp(plan->runs[i].id, runs[k].id);
+        for (int i = 0; i < plan->nretries && !found; i++) /* said by retry_diverged */
+            found = !strcmp(plan->retries[i].from, runs[k].id);
         if (found) continue;
         if (stale < 5) snprintf(ids[stale], sizeof ids[stale], "%s", runs[k].id);
         stale++;
@@ -206,17 +211,122 @@ static void warn_stale(const sweep_plan *plan, const char *db) {
             plan->name);
 }
 
+/* "2x64 at 1e+11 FLOPs" or "2x64, 20000 tokens": which run, for a person */
+static void run_brief(const sweep_item *r, char *buf, size_t n) {
+    if (isfinite(r->compute_budget))
+        snprintf(buf, n, "%dx%d at %.3g FLOPs", r->cfg.shape.n_layer, r->cfg.shape.d_model,
+                 r->compute_budget);
+    else
+        snprintf(buf, n, "%dx%d, %lld tokens", r->cfg.shape.n_layer, r->cfg.shape.d_model,
+                 (long long)r->cfg.tokens);
+}
+
+/* Replays the retries the sweep's stored plan remembers (so the plan stays
+ * the same without --retry), then with `retry` replaces each run of the plan
+ * that diverged by one with a longer warm-up, printing what changed. Diverged
+ * runs of the stored plan that the overrides already changed are said, not
+ * retried. Returns 0, -1 when there is nothing to retry, or an exit status. */
+static int retry_diverged(sweep_plan *plan, const char *db, int retry) {
+    store *s = NULL;
+    store_sweep_row *row = NULL;
+    store_run_brief *mem = NULL;
+    char err[UTIL_ERRLEN];
+    int nrow = 0, nmem = 0, rc = 0, todo = 0;
+    if (access(db, F_OK) || store_open(&s, db, STORE_READONLY, err, sizeof err)) {
+        if (!retry) return 0;
+        printf("sweep %s: nothing to retry (%s has no runs)\n", plan->name, db);
+        return -1;
+    }
+    if (store_read_sweeps(s, plan->name, &row, &nrow, err, sizeof err) ||
+        (nrow > 0 && sweep_apply_retries(plan, row[0].plan_json, err, sizeof err)) ||
+        (retry && store_sweep_runs(s, plan->name, &mem, &nmem, err, sizeof err))) {
+        rc = cli_fail("sweep", "%s", err);
+        goto out;
+    }
+    for (int i = 0; retry && i < plan->nruns; i++) {
+        store_run r;
+        store_run_init(&r);
+        int div = !store_get_run(s, plan->runs[i].id, &r, err, sizeof err) &&
+                  store_status_index(r.status) == STORE_DIVERGED;
+        store_run_free_fields(&r);
+        if (!div) continue;
+        char what[96], old[17];
+        run_brief(&plan->runs[i], what, sizeof what);
+        snprintf(old, sizeof old, "%s", plan->runs[i].id);
+        int w0 = plan->runs[i].cfg.warmup, w = sweep_retry_warmup(&plan->runs[i]);
+        if (w < 0) {
+            printf("run %s (%s): diverged; not retried: its warm-up of %d steps is already "
+                   "its whole run\n",
+                   old, what, w0);
+            continue;
+        }
+        if (sweep_retry(plan, i, w, err, sizeof err)) {
+            printf("run %s (%s): diverged; not retried: %s\n", old, what, err);
+            continue;
+        }
+        printf("run %s (%s): warmup %d -> %d steps, as run %s\n", old, what, w0, w,
+               plan->runs[i].id);
+        todo++;
+    }
+    /* diverged runs of the stored plan that this plan no longer has */
+    for (int k = 0; k < nmem; k++) {
+        int found = mem[k].status != STORE_DIVERGED;
+        for (int i = 0; i < plan->nruns && !found; i++)
+            found = !strcmp(plan->runs[i].id, mem[k].id);
+        for (int i = 0; i < plan->nretries && !found; i++)
+            found = !strcmp(plan->retries[i].from, mem[k].id);
+        if (found) continue;
+        printf("run %s: diverged; not retried: the overrides already change its configuration "
+               "(this plan's runs replace it)\n",
+               mem[k].id);
+        todo++;
+    }
+    if (retry && !todo) {
+        printf("sweep %s: nothing to retry (no run of its plan diverged)\n", plan->name);
+        rc = -1;
+    }
+out:
+    fflush(stdout); /* before warn_stale's note on stderr */
+    free(mem);
+    store_sweep_rows_free(row, nrow);
+    store_close(s);
+    return rc;
+}
+
+/* The replaced runs keep their row and status, out of the plan (sweep_run
+ * drops them from sweep_runs) and out of fits with the reason. */
+static int exclude_retried(const sweep_plan *plan, const char *db) {
+    store *s = NULL;
+    char err[UTIL_ERRLEN], why[96];
+    int rc = 0;
+    for (int i = 0; i < plan->nretries && !rc; i++) {
+        const sweep_retry_item *t = &plan->retries[i];
+        if (!t->fresh) continue;
+        snprintf(why, sizeof why, "diverged; retried as %s", t->to);
+        rc = (!s && store_open(&s, db, STORE_CREATE, err, sizeof err)) ||
+             store_exclude_run(s, t->from, why, err, sizeof err);
+    }
+    store_close(s);
+    return rc ? cli_fail("sweep", "%s", err) : 0;
+}
+
 int cmd_sweep(int argc, char **argv) {
     static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},      {"ckpt-dir", required_argument, 0, 'c'},
-        {"workers", required_argument, 0, 'j'}, {"threads", required_argument, 0, 't'},
-        {"dry-run", no_argument, 0, 'n'},       {"no-estimate", no_argument, 0, 'E'},
-        {"shard", required_argument, 0, 's'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"db", required_argument, 0, 'd'},
+        {"ckpt-dir", required_argument, 0, 'c'},
+        {"workers", required_argument, 0, 'j'},
+        {"threads", required_argument, 0, 't'},
+        {"dry-run", no_argument, 0, 'n'},
+        {"no-estimate", no_argument, 0, 'E'},
+        {"shard", required_argument, 0, 's'},
+        {"quiet", no_argument, 0, 'q'},
+        {"retry", required_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *db = CLI_DEFAULT_DB, *ckpt = NULL;
     long long workers = 0, threads = 0;
-    int dry = 0, no_est = 0, quiet = 0, shard_i = 1, shard_n = 1;
+    int dry = 0, no_est = 0, quiet = 0, shard_i = 1, shard_n = 1, retry = 0;
     optind = 0;
     int c;
     while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
@@ -241,6 +351,11 @@ int cmd_sweep(int argc, char **argv) {
             break;
         case 'q':
             quiet = 1;
+            break;
+        case 'r':
+            if (strcmp(optarg, "diverged"))
+                return cli_usage("sweep", "--retry: expected 'diverged', got '%s'", optarg);
+            retry = 1;
             break;
         case 's': {
             char tail;
@@ -286,6 +401,10 @@ int cmd_sweep(int argc, char **argv) {
     if (rc) return cli_fail("sweep", "%s", err);
     for (int i = 0; i < plan.nwarnings; i++)
         fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+    if ((rc = retry_diverged(&plan, db, retry))) {
+        sweep_plan_free(&plan);
+        return rc < 0 ? EXIT_OK : rc;
+    }
     warn_stale(&plan, db);
 
     int *order = malloc(plan.nruns * sizeof *order), n = 0;
@@ -327,6 +446,8 @@ int cmd_sweep(int argc, char **argv) {
         print_plan(&plan, order, n, (int)workers, (int)threads, est);
         goto out;
     }
+
+    if ((status = exclude_retried(&plan, db))) goto out;
 
     /* SCALING_LIVE_EVERY: seconds between the running runs' loss lines when
      * the output is a log (default 30) */
@@ -379,8 +500,8 @@ int cmd_sweep(int argc, char **argv) {
             fprintf(stderr,
                     "scaling sweep: %d run%s diverged (loss went non-finite or far above its "
                     "start): they stay in the database, out of the fits; a longer warm-up or a "
-                    "lower learning rate usually helps, e.g. 'scaling sweep %s warmup_frac=0.1' "
-                    "or 'lr=...', which plans them as new runs\n",
+                    "lower learning rate usually helps: 'scaling sweep %s --retry diverged' "
+                    "plans them again with twice the warm-up, as new runs\n",
                     last.diverged, last.diverged == 1 ? "" : "s", file);
         if (!last.failed && last.total > 0 && trained == 0) {
             fprintf(stderr, "scaling sweep: no run of sweep %s trained to the end\n", plan.name);

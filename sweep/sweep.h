@@ -68,7 +68,21 @@ typedef struct {
     sweep_item *runs; /* in file order */
     int nwarnings;
     char **warnings; /* "FILE:LINE: ..." notes the CLI prints (duplicates, >4 epochs) */
+    int nretries;
+    struct sweep_retry_item *retries; /* diverged runs this plan replaces (sweep_retry) */
 } sweep_plan;
+
+/* A diverged run replaced by the same run with a longer warm-up. The plan
+ * remembers its retries in plan_json's "retries" ([{"run","warmup","as"}],
+ * in the order made), which the database keeps as the sweep's plan_json:
+ * sweep_apply_retries replays them on the next invocation, so the plan stays
+ * the same without --retry (docs/sweep.md). */
+typedef struct sweep_retry_item {
+    char from[17], to[17];      /* the diverged run's id, its replacement's */
+    int warmup_from, warmup_to; /* warm-up steps */
+    int run;                    /* plan index of the replacement */
+    int fresh;                  /* 1: made by sweep_retry now, 0: replayed */
+} sweep_retry_item;
 
 /* Parses the sweep file at `path` with command-line overrides ("key=value"
  * for [sweep], "section.key=value" for a section) and expands it into *plan.
@@ -79,6 +93,18 @@ typedef struct {
 int sweep_parse(const char *path, const char *const *overrides, int noverrides, const char *db_path,
                 sweep_plan *plan, char *err, size_t errlen);
 void sweep_plan_free(sweep_plan *plan); /* accepts a zeroed or freed plan */
+
+/* The warm-up a retry of r gets: doubled and at least 50 steps longer, at
+ * most the run's steps - 1; -1 when it cannot grow. */
+int sweep_retry_warmup(const sweep_item *r);
+/* Replaces plan run i by the same run with `warmup` steps of warm-up (a new
+ * id and config_json), recorded in plan->retries and plan_json. UTIL_EINVAL
+ * for a run of a WSD family (trunk and branches share one warm-up). */
+int sweep_retry(sweep_plan *plan, int i, int warmup, char *err, size_t errlen);
+/* Replays the retries recorded in stored_plan_json (the sweep's plan_json in
+ * the database; NULL or "" for none) on this plan's runs, in the order they
+ * were made; those whose run this plan does not have stay recorded. */
+int sweep_apply_retries(sweep_plan *plan, const char *stored_plan_json, char *err, size_t errlen);
 
 /* Picks the shape nearest to `target` parameters (non-embedding unless
  * count_total) with d_model/n_layer near `aspect`, d_model a multiple of

@@ -698,6 +698,7 @@ void sweep_plan_free(sweep_plan *plan) {
     free(plan->warnings);
     free(plan->file_text);
     free(plan->plan_json);
+    free(plan->retries);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -881,6 +882,118 @@ fail:
     free(c.val);
     sweep_file_free(&c.f);
     sweep_plan_free(plan);
+    return rc;
+}
+
+/* ======================================================================
+ * Retries of diverged runs
+ * ====================================================================== */
+
+int sweep_retry_warmup(const sweep_item *r) {
+    int64_t steps = model_train_steps(&r->cfg);
+    /* doubled, and at least 50 steps more: a 0- or 10-step warm-up doubled
+     * is still too short for AdamW's second moments (see warmup_min) */
+    int64_t w = 2 * (int64_t)r->cfg.warmup;
+    if (w < (int64_t)r->cfg.warmup + 50) w = (int64_t)r->cfg.warmup + 50;
+    if (w > steps - 1) w = steps - 1;
+    if (w > SWEEP_MAX_WARMUP) w = SWEEP_MAX_WARMUP;
+    return w > r->cfg.warmup ? (int)w : -1;
+}
+
+/* Appends {"run","warmup","as"} to plan_json's "retries". */
+static int record_retry(sweep_plan *p, int i, const char *from, int warmup, const char *to) {
+    cJSON *o = cJSON_Parse(p->plan_json ? p->plan_json : "{}"), *runs, *rs, *e;
+    if (!o) return UTIL_ENOMEM;
+    rs = cJSON_GetObjectItem(o, "retries");
+    if (!rs) rs = cJSON_AddArrayToObject(o, "retries");
+    e = cJSON_CreateObject();
+    if (!rs || !e) goto nomem;
+    cJSON_AddItemToArray(rs, e);
+    if (!cJSON_AddStringToObject(e, "run", from) || !cJSON_AddNumberToObject(e, "warmup", warmup) ||
+        !cJSON_AddStringToObject(e, "as", to))
+        goto nomem;
+    runs = cJSON_GetObjectItem(o, "runs");
+    if (i >= 0 && runs && i < cJSON_GetArraySize(runs)) {
+        cJSON *r = cJSON_Parse(p->runs[i].config_json);
+        if (!r || !cJSON_ReplaceItemInArray(runs, i, r)) goto nomem;
+    }
+    char *j = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!j) return UTIL_ENOMEM;
+    free(p->plan_json);
+    p->plan_json = j;
+    return 0;
+nomem:
+    cJSON_Delete(o);
+    return UTIL_ENOMEM;
+}
+
+static int retry_one(sweep_plan *p, int i, int warmup, int fresh, char *err, size_t errlen) {
+    sweep_item *r = &p->runs[i];
+    if (r->parent >= 0 || r->cfg.nkeep > 0)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "run %s is part of a WSD family, which shares one warm-up: set warmup "
+                        "for its section instead",
+                        r->id);
+    sweep_item n = *r;
+    n.cfg.warmup = warmup;
+    model_run_id(&n.cfg, n.id);
+    for (int k = 0; k < p->nruns; k++)
+        if (!strcmp(p->runs[k].id, n.id))
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "run %s with warmup %d is run %s, already in the plan", r->id, warmup,
+                            n.id);
+    n.config_json = run_json(p, &n);
+    sweep_retry_item *m = realloc(p->retries, (p->nretries + 1) * sizeof *m);
+    if (!n.config_json || !m) {
+        free(n.config_json);
+        if (m) p->retries = m;
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    }
+    p->retries = m;
+    sweep_retry_item *t = &p->retries[p->nretries++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->from, sizeof t->from, "%s", r->id);
+    snprintf(t->to, sizeof t->to, "%s", n.id);
+    t->warmup_from = r->cfg.warmup;
+    t->warmup_to = warmup;
+    t->run = i;
+    t->fresh = fresh;
+    free(r->config_json);
+    *r = n;
+    if (record_retry(p, i, t->from, warmup, t->to))
+        return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    return 0;
+}
+
+int sweep_retry(sweep_plan *plan, int i, int warmup, char *err, size_t errlen) {
+    if (i < 0 || i >= plan->nruns || warmup < 0 || warmup > SWEEP_MAX_WARMUP)
+        return util_err(err, errlen, UTIL_EINVAL, "retry of run %d with warmup %d: out of range", i,
+                        warmup);
+    return retry_one(plan, i, warmup, 1, err, errlen);
+}
+
+int sweep_apply_retries(sweep_plan *plan, const char *stored_plan_json, char *err, size_t errlen) {
+    if (!stored_plan_json || !*stored_plan_json) return 0;
+    cJSON *o = cJSON_Parse(stored_plan_json);
+    const cJSON *e;
+    int rc = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "retries")) {
+        const cJSON *from = cJSON_GetObjectItem(e, "run"), *w = cJSON_GetObjectItem(e, "warmup"),
+                    *to = cJSON_GetObjectItem(e, "as");
+        if (!cJSON_IsString(from) || !cJSON_IsNumber(w) || !cJSON_IsString(to) ||
+            w->valuedouble < 0 || w->valuedouble > SWEEP_MAX_WARMUP)
+            continue; /* not one this code wrote */
+        int i = -1;
+        for (int k = 0; k < plan->nruns && i < 0; k++)
+            if (!strcmp(plan->runs[k].id, from->valuestring)) i = k;
+        if (i >= 0)
+            rc = retry_one(plan, i, w->valueint, 0, err, errlen);
+        else if (record_retry(plan, -1, from->valuestring, w->valueint, to->valuestring))
+            rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        if (rc) break;
+    }
+    cJSON_Delete(o);
     return rc;
 }
 

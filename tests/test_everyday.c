@@ -226,6 +226,81 @@ Test(everyday, p5_all_diverged_is_a_failure, .init = setup_data, .fini = teardow
     cr_assert(!strstr(out, "(100.0%)"), "diverged runs stopped early: %s", out);
 }
 
+/* ---- 5. --retry diverged: the same runs with a longer warm-up ---------- */
+#define DIV_INI                                                                                    \
+    "[sweep]\nname = div\nmode = grid\ndata = data\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"        \
+    "warmup = 0\nevals = 2\neval_windows = 4\ntokens = 20000\n"
+
+/* The warm-ups of the runs in sweep div's plan, "W W\n" in id order, into buf. */
+static void plan_warmups(char *buf, size_t n) {
+    cr_assert_eq(
+        sh("%s query \"SELECT group_concat(warmup, ' ') FROM (SELECT warmup FROM runs WHERE id "
+           "IN (SELECT run_id FROM sweep_runs WHERE sweep = 'div' AND in_plan = 1) "
+           "ORDER BY id)\" --db r.db --csv",
+           S),
+        0, "%s", out);
+    const char *nl = strchr(out, '\n');
+    snprintf(buf, n, "%s", nl ? nl + 1 : "");
+}
+
+Test(everyday, p5_retry_diverged, .init = setup_data, .fini = teardown) {
+    static char runs[sizeof out];
+    char w[64];
+    write_file("div.ini", DIV_INI "lr = 100\nshapes = 1x16, 2x16\n");
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --quiet 2>&1", S), 1, "%s", out);
+    cr_assert(strstr(out, "--retry diverged"), "the hint names the retry: %s", out);
+    /* the retry says what changes; at lr 100 the runs diverge again, said the same way */
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --retry diverged --quiet 2>&1", S), 1, "%s", out);
+    cr_assert_eq(count_lines("): warmup 0 -> 50 steps, as run "), 2, "%s", out);
+    cr_assert(strstr(out, "(1x16, ") && strstr(out, "(2x16, "), "%s", out);
+    cr_assert(strstr(out, "0 of 2 runs done, 2 diverged"), "%s", out);
+    plan_warmups(w, sizeof w);
+    cr_assert_str_eq(w, "50 50\n");
+    /* the originals stay in the database with the reason, out of the plan */
+    cr_assert_eq(sh("%s runs --db r.db --csv", S), 0, "%s", out);
+    cr_assert_eq(count_lines(",diverged,"), 4, "%s", out);
+    cr_assert_eq(count_lines("diverged; retried as "), 2, "%s", out);
+    cr_assert_eq(sh("%s runs --db r.db --sweep div --csv", S), 0, "%s", out);
+    cr_assert_eq(count_lines(",div,"), 2, "%s", out);
+    cr_assert_eq(count_lines("retried as"), 0, "%s", out);
+    snprintf(runs, sizeof runs, "%s", out);
+    cr_assert_eq(sh("%s status --db r.db --sweep div", S), 0, "%s", out);
+    cr_assert(strstr(out, "2 runs: 0 done") && strstr(out, "2 diverged"), "%s", out);
+    /* the plan is remembered: the same command without --retry keeps it */
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --quiet 2>&1", S), 1, "%s", out);
+    cr_assert(!strstr(out, "this plan changes") && !strstr(out, " start "), "%s", out);
+    cr_assert_eq(sh("%s runs --db r.db --sweep div --csv", S), 0, "%s", out);
+    cr_assert_str_eq(out, runs);
+    /* a second retry doubles again */
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --retry diverged --quiet 2>&1", S), 1, "%s", out);
+    cr_assert_eq(count_lines("): warmup 50 -> 100 steps, as run "), 2, "%s", out);
+    plan_warmups(w, sizeof w);
+    cr_assert_str_eq(w, "100 100\n");
+    /* overrides that change the runs already replace them: said, not retried */
+    cr_assert_eq(sh("%s sweep div.ini lr=1e-3 --db r.db --retry diverged --dry-run --no-estimate "
+                    "2>&1",
+                    S),
+                 0, "%s", out);
+    cr_assert_eq(count_lines("not retried: the overrides already change its configuration"), 2,
+                 "%s", out);
+}
+
+Test(everyday, p5_retry_trains_and_fits_see_it, .init = setup_data, .fini = teardown) {
+    /* lr 1 diverges without a warm-up and trains with 50 steps of it */
+    write_file("div.ini", DIV_INI "lr = 1\nshapes = 1x16, 2x16, 3x16\n");
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --quiet 2>&1", S), 1, "%s", out);
+    cr_assert(strstr(out, "0 of 3 runs done, 3 diverged"), "%s", out);
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --retry diverged --quiet 2>&1", S), 0, "%s", out);
+    cr_assert_eq(count_lines("): warmup 0 -> 50 steps"), 3, "%s", out);
+    cr_assert(strstr(out, "3 of 3 runs done, 0 diverged"), "%s", out);
+    cr_assert_eq(sh("%s status --db r.db --sweep div", S), 0, "%s", out);
+    cr_assert(strstr(out, "3 runs: 3 done"), "%s", out);
+    cr_assert_eq(fitted_runs("div"), 3, "%s", out);
+    /* nothing left to retry: said, exit 0 */
+    cr_assert_eq(sh("%s sweep div.ini --db r.db --retry diverged 2>&1", S), 0, "%s", out);
+    cr_assert(strstr(out, "nothing to retry"), "%s", out);
+}
+
 /* ---- 6. one vocabulary ------------------------------------------------- */
 Test(everyday, p6_one_vocabulary, .init = setup_run, .fini = teardown) {
     static char a[sizeof out];

@@ -1190,6 +1190,21 @@ static void noise_data(fit_data *d) {
     d->runs[3].n_total = d->runs[3].n_nonemb = d->runs[2].n_total;
 }
 
+/* With one seed per configuration the interval cannot hold seed noise, and
+ * the note says so; with a repeated seed it does not. */
+Test(fit, noise_note_says_when_seed_noise_is_missing) {
+    fit_data d;
+    noise_data(&d);
+    char note[512] = "";
+    fit_noise_note(&d, note, sizeof note);
+    cr_expect(!strstr(note, "seed noise not included"), "%s", note);
+    d.runs[3].config = 43; /* every configuration under one seed */
+    note[0] = 0;
+    fit_noise_note(&d, note, sizeof note);
+    cr_expect(strstr(note, "seed noise not included"), "%s", note);
+    fit_data_free(&d);
+}
+
 Test(fit, noise_draws_are_paired_unbiased_and_deterministic) {
     fit_data d, o, o2;
     char err[UTIL_ERRLEN];
