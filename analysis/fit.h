@@ -46,6 +46,8 @@ typedef struct {
                            * sharing it are seeds of one configuration (0: unknown) */
     double n_vocab;       /* vocabulary size, 0 if unknown */
     double warmup_tokens; /* tokens of the lr warm-up, 0 if unknown */
+    double fpt_actual;    /* model_flops_actual of the run's shape, 0 if unknown (CSV) */
+    double epochs;        /* passes over the unique training tokens, NaN if unknown */
 } fit_run;
 
 typedef struct {
@@ -160,6 +162,13 @@ typedef struct {
     double samples[FIT_SAMPLES][4];
 } fit_frontier;
 
+/* A run Approach 3 left out, and why ("0.47 tokens per parameter (< 1)"). */
+typedef struct {
+    char run[17];
+    char reason[112];
+} fit_exclusion;
+#define FIT_MAX_EXCLUDED 256 /* listed; nexcluded counts them all */
+
 typedef struct {
     fit_val E, A, B, alpha, beta; /* L = E + A/N^alpha + B/D^beta */
     fit_val a, b, G;              /* frontier exponents and G under C = 6ND (see fit_approach3.c) */
@@ -171,6 +180,12 @@ typedef struct {
     double start[5]; /* best start (a, b, e, alpha, beta) of the grid */
     int starts_run;  /* L-BFGS runs made from the grid */
     int boot_failed; /* resamples whose fit failed (not counted) */
+    int boot_starts; /* L-BFGS starts per resample: the best of the grid (+ the fit) */
+    int boot_noise;  /* the resamples were noise draws (fit_noise_draw), not whole runs */
+    int domain_all;  /* every run fitted (--a3-domain all); else the domain's */
+    int nexcluded;   /* runs outside the domain, left out; the first
+                      * FIT_MAX_EXCLUDED listed in excluded[] */
+    fit_exclusion excluded[FIT_MAX_EXCLUDED];
     /* bootstrap draws (E, A, B, alpha, beta), the first FIT_SAMPLES kept */
     int nsamples;
     double samples[FIT_SAMPLES][5];
@@ -207,6 +222,11 @@ typedef struct {
     int threads;             /* worker threads for approach 3 (default 2) */
     int a3_starts;           /* approach 3: L-BFGS from the best this many grid points
                               * by objective value; 0 (default): from all 4500 */
+    int a3_domain_all;       /* approach 3: fit every run; 0 (default): only the runs
+                              * inside the law's domain (fit_a3_outside) */
+    int a3_boot_starts;      /* approach 3: each resample runs L-BFGS from the best
+                              * this many grid points on its own data, and from the
+                              * full-data fit (64; 0: from the full-data fit only) */
     int envelope_points;     /* approach 1 and L(Cmin): log-spaced compute values (200) */
     int a2_window;           /* approach 2: parabola through the sizes within this many
                                 ranks of each budget's lowest loss (2: up to 5 sizes; 0: all) */
@@ -246,6 +266,21 @@ int fit_approach1(const fit_data *d, const fit_opts *o, fit_frontier *out, char 
                   size_t errlen);
 int fit_approach2(const fit_data *d, const fit_opts *o, fit_frontier *out, char *err,
                   size_t errlen);
+/* Approach 3's domain: runs whose loss the law L = E + A/N^alpha + B/D^beta
+ * can describe with D the tokens trained. Outside it are runs
+ *  - with fewer than FIT_A3_MIN_TPP tokens per parameter (N under p): the
+ *    loss is still falling through start-up, not along B/D^beta;
+ *  - trained for fewer than FIT_A3_MIN_WARMUP times their warm-up (tokens
+ *    against warm-up tokens, i.e. steps against warm-up steps): mostly warm-up;
+ *  - with more than FIT_A3_MAX_EPOCHS passes over their unique tokens:
+ *    repeated tokens are worth less than new ones, which flattens L in D.
+ * Unknown quantities (a CSV without them) do not exclude. Returns 1 and the
+ * reasons, "; "-separated, in why (may be NULL), or 0 when inside. */
+#define FIT_A3_MIN_TPP 1.0
+#define FIT_A3_MIN_WARMUP 10.0
+#define FIT_A3_MAX_EPOCHS 4.0
+int fit_a3_outside(const fit_run *r, fit_params p, char *why, size_t whylen);
+
 /* The type fit_approach3 takes the plain name, so Approach 3's function is
  * fit_approach3_fit (a typedef and a function cannot share a name in C). */
 int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
@@ -333,6 +368,42 @@ int fit_predict_fits(const fit_frontier *f2, const fit_approach3 *f3, double C,
  * phrase ending at the first ':' ("zero width", "4 orders of magnitude
  * wide") for tight places. A missing interval (NaN) is not degenerate. */
 int fit_interval_degenerate(double est, double lo, double hi, int positive, char *why, size_t n);
+
+/* ---- The systematic table (fit_systematic.c) ----------------------------- */
+
+/* a and b under each choice made before fitting (docs/fit.md, "The
+ * systematic table"): N total or non-embedding x C counted as chinchilla,
+ * 6nd or actual x {Approach 3 in domain, Approach 3 on every run, Approach 2
+ * window 2, Approach 2 every size}: 24 cells, each with its bootstrap
+ * interval (o->bootstrap draws of o->bootstrap_mode). Approach 3's a and b
+ * under a count other than 6nd are its frontier's mean slopes between the
+ * smallest and largest compute of the runs (Clo, Chi). */
+enum { FIT_SYS_A3_DOMAIN, FIT_SYS_A3_ALL, FIT_SYS_A2_W2, FIT_SYS_A2_ALL, FIT_SYS_NEST };
+#define FIT_SYS_NCOUNTS 3 /* chinchilla, 6nd, actual */
+typedef struct {
+    fit_params params;
+    model_flops_count flops;
+    int estimator;           /* FIT_SYS_* */
+    fit_val a, b;            /* NaN estimate when not fitted */
+    int nruns;               /* runs behind the fit */
+    double Clo, Chi;         /* compute range the exponents describe (approach 2: its budgets) */
+    char error[UTIL_ERRLEN]; /* why the cell was not fitted; "" when it was */
+} fit_sys_cell;
+typedef struct {
+    int n;
+    fit_sys_cell cell[2 * FIT_SYS_NCOUNTS * FIT_SYS_NEST];
+} fit_systematic;
+/* Fits every cell; a cell the data cannot support keeps its reason (only
+ * running out of memory is an error). o gives the bootstrap and options;
+ * its params, flops, a3_domain_all and a2_window are overridden per cell. */
+int fit_systematic_table(const fit_data *d, const fit_opts *o, fit_systematic *out, char *err,
+                         size_t errlen);
+const char *fit_sys_estimator_name(int e); /* "approach3 in domain", ... */
+/* The largest minus the smallest estimate of a, and of b, over the cells fitted. */
+void fit_systematic_spread(const fit_systematic *t, double *da, double *db);
+/* JSON of the table: {"cells": [{"params", "flops", "estimator", "a", "b",
+ * "nruns", "C_lo", "C_hi", "error"}...], "spread_a", "spread_b"}. */
+char *fit_systematic_json(const fit_systematic *t);
 
 /* ---- Published reference values (published.c) ------------------------- */
 

@@ -5,8 +5,19 @@
  *   log L-hat = LSE(a - alpha ln N, b - beta ln D, e),  A = e^a, B = e^b, E = e^e,
  * by L-BFGS (liblbfgs, analytic gradient) from their grid of initialisations
  * (alpha, beta in 0..2 step 0.5; e in -1..1 step 0.5; a, b in 0..25 step 5:
- * 4500 starts), keeping the best. Bootstrap resamples of runs start from the
- * best full-data fit. Work is split over o->threads pthreads.
+ * 4500 starts), keeping the best. Work is split over o->threads pthreads.
+ *
+ * Domain: by default only the runs inside the law's domain are fitted
+ * (fit_a3_outside: at least 1 token per parameter, 10 x the warm-up, at most
+ * 4 epochs); the others are listed in out->excluded with the reason.
+ *
+ * Bootstrap: each resample is a noise draw (fit_noise_draw: eval windows
+ * paired across runs, seeds within a configuration, the design kept), or with
+ * FIT_BOOT_RUNS (or data with no noise to draw) the runs drawn with
+ * replacement. Each is refitted from the best o->a3_boot_starts points of the
+ * grid by the resample's own objective, and from the full-data fit; the best
+ * of those, polished, is the draw (a resample whose optimum lies in another
+ * basin is not held to the full-data one).
  *
  * Frontier: on the budget's curve D = C / FLOPs per token(N), with the fit's own
  * count of C along its sizes (out->count, fit_count_frontier), N_opt minimises
@@ -125,10 +136,11 @@ typedef struct {
     const int *starts; /* grid indices to run L-BFGS from */
     int nstarts;
     /* bootstrap phase */
-    const int *boot_idx; /* (nboot, n) resampled rows */
-    int nboot;
-    const double *x0; /* (5,) starting point for the resamples */
-    double *boot_x;   /* (nboot, 5) results; NaN row when failed */
+    const double *bN, *bD, *bL; /* (nboot, n): each resample's ln N, ln D, ln L */
+    int nboot, boot_starts;     /* boot_starts: grid points per resample */
+    const double *x0;           /* (5,) the full-data fit, a start of every resample */
+    double *boot_x;             /* (nboot, 5) results; NaN row when failed */
+    double *fv;                 /* (2 A3_NGRID) this worker's scratch for ranking starts */
     int tid, nthreads;
     /* this worker's A3_KEEP best grid results, ascending by (f, start) */
     int nbest;
@@ -165,16 +177,42 @@ static void *a3_grid_worker(void *arg) {
     return NULL;
 }
 
+static int cmp_fidx(const void *a, const void *b);
+
+/* Resample j: L-BFGS (loose) from the best w->boot_starts grid points by the
+ * resample's objective, the best of them polished; and (tight) from the
+ * full-data fit. The lower objective wins. */
 static void *a3_boot_worker(void *arg) {
     a3_work *w = arg;
     for (int j = w->tid; j < w->nboot; j += w->nthreads) {
-        a3_prob q = *w->p;
-        q.idx = w->boot_idx + (size_t)j * q.n;
-        double x[5];
+        size_t off = (size_t)j * w->p->n;
+        a3_prob q = {w->p->n, w->bN + off, w->bD + off, w->bL + off, NULL, w->p->delta};
+        double x[5], xb[5] = {0}, fb = INFINITY;
         memcpy(x, w->x0, sizeof x);
         double f = a3_minimise(&q, x, 1);
+        if (isfinite(f)) fb = f, memcpy(xb, x, sizeof x);
+        int K = w->boot_starts < A3_NGRID ? w->boot_starts : A3_NGRID;
+        if (K > 0) {
+            for (int i = 0; i < A3_NGRID; i++) {
+                a3_start(i, x, NULL);
+                double v = a3_eval(&q, x, NULL);
+                w->fv[2 * i] = isfinite(v) ? v : INFINITY;
+                w->fv[2 * i + 1] = i;
+            }
+            qsort(w->fv, A3_NGRID, 2 * sizeof *w->fv, cmp_fidx);
+            double xg[5], fg = INFINITY;
+            for (int k = 0; k < K; k++) {
+                a3_start((int)w->fv[2 * k + 1], x, NULL);
+                double v = a3_minimise(&q, x, 0);
+                if (isfinite(v) && v < fg) fg = v, memcpy(xg, x, sizeof x);
+            }
+            if (isfinite(fg)) {
+                fg = a3_minimise(&q, xg, 1);
+                if (isfinite(fg) && fg < fb) fb = fg, memcpy(xb, xg, sizeof xg);
+            }
+        }
         for (int k = 0; k < 5; k++)
-            w->boot_x[j * 5 + k] = isfinite(f) ? x[k] : NAN;
+            w->boot_x[j * 5 + k] = isfinite(fb) ? xb[k] : NAN;
     }
     return NULL;
 }
@@ -240,15 +278,15 @@ static int a3_vanishes(const double *v, int q, const double *range) {
     return most < tiny;
 }
 
-int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
-                      size_t errlen) {
+/* The fit of d's runs (all of them: the domain is chosen by the caller). */
+static int a3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
+                  size_t errlen) {
     int rc = 0, n = d->nruns, nth = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
     double *lnN = NULL, *lnD = NULL, *lnL = NULL, *fv = NULL, *boot_x = NULL, *draws = NULL;
-    int *starts = NULL, *boot_idx = NULL;
+    double *bN = NULL, *bD = NULL, *bL = NULL, *bfv = NULL;
+    int *starts = NULL;
     a3_work w[64];
-    memset(out, 0, sizeof *out);
     if ((rc = fit__check_runs(d, o->params, "approach 3", err, errlen))) return rc;
-    fit_count_frontier(d, o->params, o->flops, &out->count);
     if (n < 6)
         return util_err(err, errlen, UTIL_EINVAL,
                         "approach 3: %d runs, need at least 6 to fit 5 parameters", n);
@@ -365,30 +403,55 @@ int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, 
                  "initialisation grid",
                  out->start[0], out->start[1], out->start[2], out->start[3], out->start[4]);
 
-    /* Bootstrap: resample whole runs, start from the full-data fit. */
+    /* Bootstrap: noise draws of the runs' losses (the design kept), or whole
+     * runs drawn with replacement; each refitted from the best grid points of
+     * its own objective and from the full-data fit. */
     double range[5];
     a3_range(lnN, lnD, lnL, n, range);
     int est_at[3], nat[3] = {0, 0, 0}, m = 0;
     for (int q = 0; q < 3; q++)
         est_at[q] = a3_vanishes(v, q, range);
     int K = o->bootstrap;
+    out->boot_starts = o->a3_boot_starts > 0 ? o->a3_boot_starts : 0;
+    out->boot_noise = o->bootstrap_mode == FIT_BOOT_NOISE && fit_noise_available(d);
     if (K > 0) {
-        boot_idx = malloc((size_t)K * n * sizeof *boot_idx);
+        size_t kn = (size_t)K * n;
+        bN = malloc(kn * sizeof *bN);
+        bD = malloc(kn * sizeof *bD);
+        bL = malloc(kn * sizeof *bL);
+        bfv = malloc((size_t)nth * 2 * A3_NGRID * sizeof *bfv);
         boot_x = malloc((size_t)K * 5 * sizeof *boot_x);
         draws = malloc((size_t)K * sizeof *draws);
-        if (!boot_idx || !boot_x || !draws) {
+        if (!bN || !bD || !bL || !bfv || !boot_x || !draws) {
             rc = util_err(err, errlen, UTIL_ENOMEM, "approach 3: out of memory (bootstrap)");
             goto done;
         }
         util_rng r;
         util_rng_seed(&r, o->seed, "bootstrap");
-        for (size_t i = 0; i < (size_t)K * n; i++)
-            boot_idx[i] = (int)util_rng_below(&r, n);
+        for (int j = 0; j < K; j++) {
+            double *jN = bN + (size_t)j * n, *jD = bD + (size_t)j * n, *jL = bL + (size_t)j * n;
+            if (out->boot_noise) { /* the design kept, the measurements redrawn */
+                fit_data nd = {0, NULL};
+                if ((rc = fit_noise_draw(d, &nd, &r, err, errlen))) goto done;
+                for (int i = 0; i < n; i++) {
+                    jN[i] = lnN[i], jD[i] = lnD[i];
+                    jL[i] = nd.runs[i].loss > 0 ? log(nd.runs[i].loss) : NAN;
+                }
+                fit_data_free(&nd);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    int k = (int)util_rng_below(&r, n);
+                    jN[i] = lnN[k], jD[i] = lnD[k], jL[i] = lnL[k];
+                }
+            }
+        }
         for (int t = 0; t < nth; t++) {
-            w[t].boot_idx = boot_idx;
+            w[t].bN = bN, w[t].bD = bD, w[t].bL = bL;
             w[t].nboot = K;
+            w[t].boot_starts = out->boot_starts;
             w[t].x0 = xbest;
             w[t].boot_x = boot_x;
+            w[t].fv = bfv + (size_t)t * 2 * A3_NGRID;
         }
         a3_parallel(a3_boot_worker, w, nth);
         double *vals = malloc((size_t)K * 8 * sizeof *vals);
@@ -436,9 +499,56 @@ done:
     free(lnL);
     free(starts);
     free(fv);
-    free(boot_idx);
+    free(bN);
+    free(bD);
+    free(bL);
+    free(bfv);
     free(boot_x);
     free(draws);
+    return rc;
+}
+
+int fit_approach3_fit(const fit_data *d, const fit_opts *o, fit_approach3 *out, char *err,
+                      size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (d->nruns < 1) return util_err(err, errlen, UTIL_EINVAL, "approach 3: no runs");
+    /* the count along every size measured, those left out included */
+    fit_count_frontier(d, o->params, o->flops, &out->count);
+    fit_data in = {0, calloc((size_t)d->nruns, sizeof *in.runs)}; /* structs copied, not owned */
+    if (!in.runs) return util_err(err, errlen, UTIL_ENOMEM, "approach 3: out of memory");
+    int nx = 0;
+    for (int i = 0; i < d->nruns; i++) {
+        char why[sizeof out->excluded[0].reason];
+        if (!o->a3_domain_all && fit_a3_outside(&d->runs[i], o->params, why, sizeof why)) {
+            if (nx < FIT_MAX_EXCLUDED) {
+                fit_exclusion *x = &out->excluded[nx];
+                snprintf(x->run, sizeof x->run, "%s", d->runs[i].id);
+                snprintf(x->reason, sizeof x->reason, "%s", why);
+            }
+            nx++;
+            continue;
+        }
+        in.runs[in.nruns++] = d->runs[i];
+    }
+    out->domain_all = o->a3_domain_all != 0;
+    out->nexcluded = nx;
+    int rc = a3_fit(&in, o, out, err, errlen); /* fills the rest of out */
+    if (rc && nx) {
+        size_t len = strlen(err);
+        snprintf(err + len, errlen > len ? errlen - len : 0,
+                 " (%d of %d runs left out, outside the domain; --a3-domain all fits them)", nx,
+                 d->nruns);
+    } else if (!rc && nx) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "%d of %d runs outside the domain left out (listed; "
+                 "--a3-domain all fits them)",
+                 nx, d->nruns);
+        fit__warn(out->warning, sizeof out->warning, msg);
+    }
+    if (!rc && o->bootstrap > 0 && o->bootstrap_mode == FIT_BOOT_NOISE)
+        fit_noise_note(&in, out->warning, sizeof out->warning);
+    free(in.runs);
     return rc;
 }
 

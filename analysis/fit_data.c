@@ -29,7 +29,8 @@ void fit_opts_defaults(fit_opts *o) {
                     .huber_delta = 1e-3,
                     .threads = 2,
                     .envelope_points = 200,
-                    .a2_window = 2};
+                    .a2_window = 2,
+                    .a3_boot_starts = 64};
 }
 
 double fit_run_params(const fit_run *r, fit_params p) {
@@ -46,6 +47,9 @@ double fit_run_flops_at(const fit_run *r, fit_params p, model_flops_count f, dou
         /* Kaplan's C = 6 N D counts non-embedding parameters */
         if (r->fpt_kaplan > 0) return r->fpt_kaplan * tokens;
         return 6.0 * (r->n_nonemb > 0 ? r->n_nonemb : r->n_total) * tokens;
+    case MODEL_FLOPS_ACTUAL:
+        if (r->fpt_actual > 0) return r->fpt_actual * tokens;
+        break;
     case MODEL_FLOPS_6ND:
         break;
     }
@@ -63,6 +67,24 @@ void fit_count_frontier(const fit_data *d, fit_params p, model_flops_count f,
     for (int i = 0; i < d->nruns; i++) /* a size beyond MODEL_FRONTIER_MAX is left out */
         model_frontier_add(out, fit_run_params(&d->runs[i], p),
                            fit_run_flops_at(&d->runs[i], p, f, 1.0));
+}
+
+int fit_a3_outside(const fit_run *r, fit_params p, char *why, size_t whylen) {
+    char buf[160] = "";
+    size_t len = 0;
+    double N = fit_run_params(r, p), tpp = r->tokens / N;
+    if (tpp < FIT_A3_MIN_TPP)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%.3g tokens per parameter (< %g)",
+                                tpp, FIT_A3_MIN_TPP);
+    if (r->warmup_tokens > 0 && r->tokens < FIT_A3_MIN_WARMUP * r->warmup_tokens &&
+        len < sizeof buf)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%strained %.3g x its warm-up (< %g)",
+                                len ? "; " : "", r->tokens / r->warmup_tokens, FIT_A3_MIN_WARMUP);
+    if (r->epochs > FIT_A3_MAX_EPOCHS && len < sizeof buf)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.3g epochs (> %g)",
+                                len ? "; " : "", r->epochs, FIT_A3_MAX_EPOCHS);
+    if (why && whylen) snprintf(why, whylen, "%s", buf);
+    return len > 0;
 }
 
 double fit_run_best_loss(const fit_run *r) {
@@ -168,6 +190,14 @@ int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t e
         r->n_vocab = x->n_vocab > 0 ? x->n_vocab : 0;
         r->warmup_tokens =
             x->warmup > 0 && x->batch > 0 && x->n_ctx > 0 ? x->warmup * x->batch * x->n_ctx : 0;
+        model_shape sh = {.n_layer = x->n_layer,
+                          .d_model = x->d_model,
+                          .n_head = x->n_head,
+                          .d_ff = x->d_ff,
+                          .n_ctx = isfinite(x->n_ctx) ? (int)x->n_ctx : 0,
+                          .n_vocab = isfinite(x->n_vocab) ? (int)x->n_vocab : 0};
+        r->fpt_actual = model_shape_check(&sh, NULL, 0) ? 0 : model_flops_actual(&sh);
+        r->epochs = x->epochs >= 0 ? x->epochs : NAN;
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;
@@ -615,6 +645,8 @@ int fit_read_csv(fit_data *d, fit_csv_info *info, const char *path, char *err, s
         run->budget = v[COL_BUDGET];
         run->unique_tokens = v[COL_UNIQUE] > 0 ? v[COL_UNIQUE] : 0;
         run->loss = v[COL_LOSS];
+        /* a CSV has no epochs column: only from unique_tokens, where given */
+        run->epochs = run->unique_tokens > 0 ? run->tokens / run->unique_tokens : NAN;
     }
     if (d->nruns == 0) {
         rc = util_err(err, errlen, UTIL_EINVAL, "%s: no data rows after the header (line %d)%s",

@@ -92,6 +92,18 @@ char *fit_approach3_json(const fit_approach3 *f) {
     cJSON_AddNumberToObject(o, "starts_run", f->starts_run);
     cJSON_AddNumberToObject(o, "npoints", f->npoints);
     cJSON_AddNumberToObject(o, "bootstrap_failed", f->boot_failed);
+    cJSON_AddNumberToObject(o, "bootstrap_starts", f->boot_starts);
+    cJSON_AddStringToObject(o, "bootstrap_draws", f->boot_noise ? "noise" : "runs");
+    /* the domain: every run, or the runs inside it with the others listed */
+    cJSON_AddStringToObject(o, "domain", f->domain_all ? "all" : "in");
+    cJSON_AddNumberToObject(o, "nexcluded", f->nexcluded);
+    cJSON *ex = cJSON_AddArrayToObject(o, "excluded");
+    for (int i = 0; ex && i < f->nexcluded && i < FIT_MAX_EXCLUDED; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "run", f->excluded[i].run);
+        cJSON_AddStringToObject(e, "reason", f->excluded[i].reason);
+        cJSON_AddItemToArray(ex, e);
+    }
     cJSON_AddStringToObject(o, "warning", f->warning);
     /* the fit's count of C along its sizes, for its frontier: {"N": [...],
      * "flops_per_token": [...]}; empty arrays mean C = 6 N D */
@@ -103,6 +115,35 @@ char *fit_approach3_json(const fit_approach3 *f) {
     cJSON *s = cJSON_AddArrayToObject(o, "samples"); /* (E, A, B, alpha, beta) per draw */
     for (int i = 0; s && i < f->nsamples; i++)
         cJSON_AddItemToArray(s, row(f->samples[i], 5));
+    return finish(o);
+}
+
+char *fit_systematic_json(const fit_systematic *t) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON *cells = cJSON_AddArrayToObject(o, "cells");
+    for (int i = 0; cells && i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "params",
+                                c->params == FIT_PARAMS_NONEMB ? "nonembedding" : "total");
+        cJSON_AddStringToObject(j, "flops", model_flops_name(c->flops));
+        cJSON_AddStringToObject(j, "estimator", fit_sys_estimator_name(c->estimator));
+        add_val(j, "a", c->a);
+        add_val(j, "b", c->b);
+        cJSON_AddNumberToObject(j, "nruns", c->nruns);
+        cJSON_AddItemToObject(j, "C_lo", num(c->Clo));
+        cJSON_AddItemToObject(j, "C_hi", num(c->Chi));
+        if (c->error[0])
+            cJSON_AddStringToObject(j, "error", c->error);
+        else
+            cJSON_AddNullToObject(j, "error");
+        cJSON_AddItemToArray(cells, j);
+    }
+    double da, db;
+    fit_systematic_spread(t, &da, &db);
+    cJSON_AddItemToObject(o, "spread_a", num(da));
+    cJSON_AddItemToObject(o, "spread_b", num(db));
     return finish(o);
 }
 

@@ -363,6 +363,88 @@ static void section_fits(FILE *fp, plot_ctx *c) {
     }
 }
 
+/* Approach 3's runs outside its domain, with the reason each was left out. */
+static void a3_excluded(FILE *fp, plot_ctx *c) {
+    const fit_approach3 *f = c->a3;
+    if (!f || c->rc[PLOT_FIT_A3] || !f->nexcluded) return;
+    fprintf(fp,
+            "<p class=\"meta\">Chinchilla approach 3 left out %d run%s outside its domain "
+            "(at least 1 token per parameter, 10&times; the warm-up, at most 4 epochs):</p>\n"
+            "<table><tr><th>run</th><th>reason</th></tr>\n",
+            f->nexcluded, f->nexcluded == 1 ? "" : "s");
+    for (int i = 0; i < f->nexcluded && i < FIT_MAX_EXCLUDED; i++) {
+        fprintf(fp, "<tr><td><code>");
+        H(f->excluded[i].run);
+        fprintf(fp, "</code></td><td>");
+        H(f->excluded[i].reason);
+        fprintf(fp, "</td></tr>\n");
+    }
+    fprintf(fp, "</table>\n");
+}
+
+/* An exponent with its interval in a cell: "0.574 [0.563, 0.580]". */
+static void sys_val(FILE *fp, fit_val v) {
+    fprintf(fp, "<td class=\"n\">");
+    num(fp, v.est, "%.3f");
+    if (isfinite(v.lo) && isfinite(v.hi)) {
+        fputs(" [", fp);
+        num(fp, v.lo, "%.3f");
+        fputs(", ", fp);
+        num(fp, v.hi, "%.3f");
+        fputc(']', fp);
+    }
+    if (v.flags & FIT_UNIDENTIFIED) fputs(" (not identified)", fp);
+    fprintf(fp, "</td>");
+}
+
+/* The systematic table (fit_systematic_table): a and b under each choice made
+ * before fitting, beside the intervals. */
+static void section_systematic(FILE *fp, plot_ctx *c) {
+    char err[UTIL_ERRLEN];
+    fit_systematic *t = malloc(sizeof *t);
+    fprintf(fp,
+            "<h2 id=\"systematic\">Systematic table</h2>\n<p class=\"meta\">a "
+            "(N<sub>opt</sub> &prop; C<sup>a</sup>) and b (D<sub>opt</sub> &prop; "
+            "C<sup>b</sup>) under each choice made before fitting, with 95%% intervals of "
+            "%d bootstrap draws. Approach 3 under the chinchilla and actual counts: its "
+            "frontier's mean slopes between the runs' smallest and largest compute "
+            "(docs/fit.md).</p>\n",
+            c->chin_opts.bootstrap);
+    if (!t || fit_systematic_table(&c->d, &c->chin_opts, t, err, sizeof err)) {
+        fprintf(fp, "<p class=\"skip\">not computed: ");
+        H(t ? err : "out of memory");
+        fprintf(fp, "</p>\n");
+        free(t);
+        return;
+    }
+    fprintf(fp, "<table><tr><th>N</th><th>C</th><th>estimator</th><th>a</th><th>b</th>"
+                "<th>runs</th></tr>\n");
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *x = &t->cell[i];
+        fprintf(fp, "<tr><td>%s</td><td>%s</td><td>%s</td>",
+                x->params == FIT_PARAMS_NONEMB ? "non-embedding" : "total",
+                model_flops_name(x->flops), fit_sys_estimator_name(x->estimator));
+        if (x->error[0]) {
+            fprintf(fp, "<td colspan=\"3\" class=\"skip\">not fitted: ");
+            H(x->error);
+            fprintf(fp, "</td></tr>\n");
+            continue;
+        }
+        sys_val(fp, x->a);
+        sys_val(fp, x->b);
+        fprintf(fp, "<td class=\"n\">%d</td></tr>\n", x->nruns);
+    }
+    double da, db;
+    fit_systematic_spread(t, &da, &db);
+    fprintf(fp, "</table>\n<p class=\"meta\">Spread over the choices (largest &minus; "
+                "smallest estimate): a ");
+    num(fp, da, "%.3f");
+    fprintf(fp, ", b ");
+    num(fp, db, "%.3f");
+    fprintf(fp, ".</p>\n");
+    free(t);
+}
+
 /* Fits stored by `scaling fit` in the fits table. */
 static int section_stored_fits(FILE *fp, plot_ctx *c, char *err, size_t errlen) {
     store_fit_row *f = NULL;
@@ -630,6 +712,7 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     fprintf(fp, "</code>. Sections: <a href=\"#answer\">answer</a>, "
                 "<a href=\"#plan\">plan and status</a>, "
                 "<a href=\"#figures\">figures</a>, <a href=\"#fits\">fits</a>, "
+                "<a href=\"#systematic\">systematic table</a>, "
                 "<a href=\"#families\">WSD families</a> (if any), "
                 "<a href=\"#runs\">runs</a>, <a href=\"#curves\">learning curves</a>.</p>\n");
     /* the answer, then the figure that fits the sweep's mode */
@@ -639,6 +722,8 @@ int plot_report(store *s, const char *sweep, const char *outdir, const plot_opts
     if ((rc = section_plan(fp, c, err, errlen))) goto done;
     section_figures(fp, res, -1, lead);
     section_fits(fp, c);
+    a3_excluded(fp, c);
+    section_systematic(fp, c);
     if ((rc = section_stored_fits(fp, c, err, errlen))) goto done;
     if ((rc = section_families(fp, c, err, errlen))) goto done;
     if ((rc = section_runs(fp, c, err, errlen))) goto done;

@@ -21,7 +21,7 @@
 
 static const char *usage_text =
     "usage: scaling fit [--sweep NAME | --csv FILE] [--approach 1|2|3|kaplan|all]\n"
-    "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd]\n"
+    "                   [--params total|nonembedding] [--flops chinchilla|kaplan|6nd|actual]\n"
     "                   [--bootstrap K] [--seed S] [--with-E] [--a2-window K] [--starts K]\n"
     "                   [--threads T] [--duplicates collapse|keep] [--db FILE] [--json]\n"
     "                   [--no-store]\n"
@@ -47,7 +47,8 @@ static const char *usage_text =
     "                    the data cannot support is reported and skipped)\n"
     "  --params P        count total parameters (default, as Chinchilla) or\n"
     "                    nonembedding (as Kaplan)\n"
-    "  --flops F         FLOPs per token: chinchilla (default), kaplan, or 6nd (6 N)\n"
+    "  --flops F         FLOPs per token: chinchilla (default), kaplan, 6nd (6 N) or\n"
+    "                    actual (the matmuls the trainer runs, docs/model.md)\n"
     "  --bootstrap K     resamples for the intervals (default 200, 0: none)\n"
     "  --bootstrap-mode M  noise (default): each resample redraws the final-eval\n"
     "                    windows (paired across runs) and the seeds of each\n"
@@ -59,7 +60,16 @@ static const char *usage_text =
     "                    of the budget's lowest loss (default 2; 0: every size)\n"
     "  --starts K        approach 3: run L-BFGS from the best K of the 4500 grid\n"
     "                    starts by objective (default 0: from all of them)\n"
+    "  --a3-domain D     approach 3: in (default) fits the runs inside the law's\n"
+    "                    domain (>= 1 token per parameter, >= 10x the warm-up,\n"
+    "                    <= 4 epochs) and lists the others; all fits every run\n"
+    "  --a3-boot-starts K  approach 3: each bootstrap resample runs L-BFGS from\n"
+    "                    the best K grid starts on its own data and from the\n"
+    "                    full-data fit (default 64; 0: from the full-data fit only)\n"
     "  --threads T       approach 3 worker threads (default 2)\n"
+    "  --systematic      also the systematic table: a and b under N total or\n"
+    "                    non-embedding x C chinchilla, 6nd or actual x Approach 3\n"
+    "                    in domain or every run, Approach 2 window 2 or every size\n"
     "  --db FILE         results database (default results.db); fits are stored in\n"
     "                    it (for --csv only when --db is given)\n"
     "  --json            print one JSON object instead of the table\n"
@@ -79,10 +89,13 @@ enum {
     OPT_A2WIN,
     OPT_THREADS,
     OPT_BOOTMODE,
+    OPT_A3DOMAIN,
+    OPT_A3BOOT,
     OPT_DB,
     OPT_JSON,
     OPT_NOSTORE,
-    OPT_DUPS
+    OPT_DUPS,
+    OPT_SYSTEMATIC
 };
 
 enum { DO_KAPLAN = 1, DO_A1 = 2, DO_A2 = 4, DO_A3 = 8 };
@@ -142,10 +155,11 @@ static void print_frontier(int which, const fit_frontier *f, int nruns) {
     if (f->warning[0]) printf("  note: %s\n", f->warning);
 }
 
-static void print_a3(const fit_approach3 *f) {
-    printf("Chinchilla approach 3 (L = E + A/N^alpha + B/D^beta), %d runs, Huber objective "
-           "%.6g, L-BFGS from %d starts\n",
-           f->npoints, f->objective, f->starts_run);
+static void print_a3(const fit_approach3 *f, const fit_data *d) {
+    printf("Chinchilla approach 3 (L = E + A/N^alpha + B/D^beta), %d runs (%s), Huber "
+           "objective %.6g, L-BFGS from %d starts\n",
+           f->npoints, f->domain_all ? "every run" : "inside its domain", f->objective,
+           f->starts_run);
     printf("  %-12s %12s  %26s   published\n", "quantity", "estimate", "95% interval");
     print_val("approach3", "E", f->E);
     print_val("approach3", "A", f->A);
@@ -155,6 +169,16 @@ static void print_a3(const fit_approach3 *f) {
     print_val("approach3", "a", f->a);
     print_val("approach3", "b", f->b);
     print_val("approach3", "G", f->G);
+    if (f->nexcluded)
+        printf("  excluded, outside the domain (%d of %d runs):\n", f->nexcluded,
+               f->nexcluded + f->npoints);
+    for (int i = 0; i < f->nexcluded && i < FIT_MAX_EXCLUDED; i++) {
+        const fit_run *x = NULL;
+        for (int k = 0; k < d->nruns && !x; k++)
+            if (!strcmp(d->runs[k].id, f->excluded[i].run)) x = &d->runs[k];
+        printf("    %-16s N %-9.4g D %-9.4g %s\n", f->excluded[i].run, x ? x->n_total : NAN,
+               x ? x->tokens : NAN, f->excluded[i].reason);
+    }
     if (f->warning[0]) printf("  note: %s\n", f->warning);
 }
 
@@ -200,6 +224,7 @@ typedef struct {
     int nsweeps;
     int todo, all;                /* DO_* bits; all: --approach all (a failed law is skipped) */
     int json, nostore;
+    int systematic; /* --systematic */
     int collapse; /* --duplicates collapse (1) or keep (0) */
     fit_opts o;
 } fit_args;
@@ -221,6 +246,7 @@ typedef struct {
     char *js[4], *errs[4]; /* params JSON of a fitted law, or why it failed */
     int ok[4];
     int64_t ids[4]; /* fits.id where stored */
+    fit_systematic *sys; /* --systematic, else NULL */
 } fit_results;
 
 /* Parses argv into a; returns -1 to go on, else the exit code (help, usage). */
@@ -237,10 +263,13 @@ static int parse_args(int argc, char **argv, fit_args *a) {
                                          {"a2-window", required_argument, 0, OPT_A2WIN},
                                          {"threads", required_argument, 0, OPT_THREADS},
                                          {"bootstrap-mode", required_argument, 0, OPT_BOOTMODE},
+                                         {"a3-domain", required_argument, 0, OPT_A3DOMAIN},
+                                         {"a3-boot-starts", required_argument, 0, OPT_A3BOOT},
                                          {"db", required_argument, 0, OPT_DB},
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"no-store", no_argument, 0, OPT_NOSTORE},
                                          {"duplicates", required_argument, 0, OPT_DUPS},
+                                         {"systematic", no_argument, 0, OPT_SYSTEMATIC},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
@@ -276,6 +305,9 @@ static int parse_args(int argc, char **argv, fit_args *a) {
         case OPT_NOSTORE:
             a->nostore = 1;
             break;
+        case OPT_SYSTEMATIC:
+            a->systematic = 1;
+            break;
         case OPT_DUPS:
             if (strcmp(optarg, "collapse") && strcmp(optarg, "keep"))
                 return cli_usage("fit", "--duplicates: expected collapse or keep, got '%s'",
@@ -308,8 +340,8 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             break;
         case OPT_FLOPS:
             if (model_flops_parse(optarg, &o->flops))
-                return cli_usage("fit", "--flops: expected chinchilla, kaplan or 6nd, got '%s'",
-                                 optarg);
+                return cli_usage(
+                    "fit", "--flops: expected chinchilla, kaplan, 6nd or actual, got '%s'", optarg);
             break;
         case OPT_BOOT:
             if (cli_int("fit", "--bootstrap", optarg, 0, 1000000, &v)) return EXIT_USAGE;
@@ -340,6 +372,15 @@ static int parse_args(int argc, char **argv, fit_args *a) {
             else
                 return cli_usage("fit", "--bootstrap-mode: expected noise or runs, got '%s'",
                                  optarg);
+            break;
+        case OPT_A3DOMAIN:
+            if (strcmp(optarg, "in") && strcmp(optarg, "all"))
+                return cli_usage("fit", "--a3-domain: expected in or all, got '%s'", optarg);
+            o->a3_domain_all = !strcmp(optarg, "all");
+            break;
+        case OPT_A3BOOT:
+            if (cli_int("fit", "--a3-boot-starts", optarg, 0, 4500, &v)) return EXIT_USAGE;
+            o->a3_boot_starts = (int)v;
             break;
         case OPT_THREADS:
             if (cli_int("fit", "--threads", optarg, 1, 64, &v)) return EXIT_USAGE;
@@ -426,6 +467,8 @@ static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
                             o->bootstrap_mode == FIT_BOOT_RUNS ? "runs" : "noise");
     cJSON_AddBoolToObject(sel, "with_E", o->with_E);
     cJSON_AddNumberToObject(sel, "starts", o->a3_starts);
+    cJSON_AddStringToObject(sel, "a3_domain", o->a3_domain_all ? "all" : "in");
+    cJSON_AddNumberToObject(sel, "a3_boot_starts", o->a3_boot_starts);
     cJSON_AddNumberToObject(sel, "a2_window", o->a2_window);
     cJSON_AddNumberToObject(sel, "runs", nruns);
     if (a->csv) {
@@ -454,15 +497,57 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
         cJSON_DeleteItemFromObjectCaseSensitive(j, "samples");
         cJSON_AddItemToObject(out, laws[i], j);
     }
+    if (r->sys) {
+        char *js = fit_systematic_json(r->sys);
+        cJSON *j = js ? cJSON_Parse(js) : NULL;
+        free(js);
+        if (j) cJSON_AddItemToObject(out, "systematic", j);
+    }
     char *txt = cJSON_Print(out);
     if (txt) puts(txt);
     free(txt);
     cJSON_Delete(out);
 }
 
+/* "0.574 [0.563, 0.580]", or the estimate alone, or "-" */
+static const char *fv_text(char *buf, size_t n, fit_val v) {
+    if (!isfinite(v.est))
+        snprintf(buf, n, "-");
+    else if (isfinite(v.lo))
+        snprintf(buf, n, "%.3f [%.3f, %.3f]%s", v.est, v.lo, v.hi,
+                 v.flags & FIT_UNIDENTIFIED ? "*" : "");
+    else
+        snprintf(buf, n, "%.3f", v.est);
+    return buf;
+}
+
+static void print_systematic(const fit_systematic *t, const fit_opts *o) {
+    printf("Systematic table: a (N_opt ~ C^a) and b (D_opt ~ C^b) under each choice, with "
+           "95%% intervals of %d %s draws (* not identified)\n",
+           o->bootstrap, o->bootstrap_mode == FIT_BOOT_RUNS ? "whole-run" : "noise");
+    printf("  %-13s %-11s %-20s %-27s %-27s %5s\n", "N", "C", "estimator", "a", "b", "runs");
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        char ba[64], bb[64];
+        printf("  %-13s %-11s %-20s ", params_name[c->params], model_flops_name(c->flops),
+               fit_sys_estimator_name(c->estimator));
+        if (c->error[0])
+            printf("not fitted: %s\n", c->error);
+        else
+            printf("%-27s %-27s %5d\n", fv_text(ba, sizeof ba, c->a), fv_text(bb, sizeof bb, c->b),
+                   c->nruns);
+    }
+    double da, db;
+    fit_systematic_spread(t, &da, &db);
+    printf("  spread over the choices (largest - smallest estimate): a %.3f, b %.3f\n", da, db);
+    printf("  Approach 3 under chinchilla and actual: the frontier's mean slopes between the "
+           "runs' smallest and largest compute\n\n");
+}
+
 /* The tables: a header line, then each law beside the published values. */
-static void print_text(const fit_args *a, const fit_results *r, int nruns, const char *db_path,
-                       const csv_read *cr) {
+static void print_text(const fit_args *a, const fit_results *r, const fit_data *d,
+                       const char *db_path, const csv_read *cr) {
+    int nruns = d->nruns;
     const fit_opts *o = &a->o;
     printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu) of %s\n",
            nruns,
@@ -486,13 +571,14 @@ static void print_text(const fit_args *a, const fit_results *r, int nruns, const
         if (i == 0) print_kaplan(r->fk, o->with_E, nruns);
         if (i == 1) print_frontier(1, r->f1, nruns);
         if (i == 2) print_frontier(2, r->f2, nruns);
-        if (i == 3) print_a3(r->f3);
+        if (i == 3) print_a3(r->f3, d);
         if (cr->info.loss_bits && (i == 0 || i == 3))
             printf("  note: losses in bits per token; the published values are in nats per "
                    "token (E, A, B in nats = bits x ln 2 = bits x 0.693)\n");
         if (r->ids[i]) printf("  stored as fit %lld\n", (long long)r->ids[i]);
         printf("\n");
     }
+    if (r->sys) print_systematic(r->sys, o);
 }
 
 int cmd_fit(int argc, char **argv) {
@@ -543,6 +629,11 @@ int cmd_fit(int argc, char **argv) {
         goto done;
     }
     if ((rc = run_fits(&a, &d, &r))) goto done;
+    if (a.systematic && (!(r.sys = malloc(sizeof *r.sys)) ||
+                         fit_systematic_table(&d, &a.o, r.sys, err, sizeof err))) {
+        rc = cli_fail("fit", "%s", r.sys ? err : "out of memory");
+        goto done;
+    }
     sel = selection(&a, d.nruns, &cr);
     sel_json = cJSON_PrintUnformatted(sel);
     /* a CSV's database is opened (created) only when there is a fit to store */
@@ -560,7 +651,7 @@ int cmd_fit(int argc, char **argv) {
         print_json(&a, &r, sel);
         sel = NULL;
     } else {
-        print_text(&a, &r, d.nruns, db_path, &cr);
+        print_text(&a, &r, &d, db_path, &cr);
     }
 done:
     cJSON_Delete(sel);
@@ -571,6 +662,7 @@ done:
     free(r.f2);
     free(r.f3);
     free(r.fk);
+    free(r.sys);
     fit_data_free(&d);
     store_close(s);
     return rc;

@@ -66,7 +66,7 @@ static const char usage[] =
     "  --run-id ID         database run id (default: hash of the configuration)\n"
     "  --sweep NAME        sweep the run belongs to (database)\n"
     "  --label L           sweep label (database)\n"
-    "  --mode M, --flops-count chinchilla|kaplan|6nd, --compute-budget C,\n"
+    "  --mode M, --flops-count chinchilla|kaplan|6nd|actual, --compute-budget C,\n"
     "  --target-params N, --target-count total|nonembedding\n"
     "                      what the sweep planned (database; a sweep's workers get them)\n"
     "  --quiet             print only the configuration, evals and the final line\n"

@@ -1,6 +1,6 @@
 /*
  * flops.c — how compute is counted: training FLOPs per token under each
- * counting convention (Kaplan, Chinchilla, 6N) and the MFU count, and the
+ * counting convention (Kaplan, Chinchilla, 6N, actual) and the MFU count, and the
  * conversion of a budget C into (N, D) along a family of shapes.
  * Does not own: parameter counts (shape.c), which N is optimal (the fits).
  */
@@ -66,12 +66,48 @@ double model_flops_mfu(const model_shape *s) {
            12.0 * s->n_layer * (double)s->n_ctx * s->d_model;
 }
 
+/* The matmul FLOPs this trainer actually runs per training token (one
+ * multiply-add = 2 FLOPs), read off gpt.c's nn_gpt_forward / nn_gpt_backward
+ * and nn.c's ops, with C = d_model, F = d_ff, T = n_ctx, V = n_vocab. Every
+ * training window is a full n_ctx, so per token = per window / T.
+ * Forward, per layer and token:
+ *   qkv        nn_matmul_forward (N,C)x(C,3C)      2 · 3C · C  = 6 C^2
+ *   attention  nn_attention_forward: scores Q K^T and att · V over the causal
+ *              triangle; the token at position t (0-based) meets t + 1 keys,
+ *              2 (t+1) C FLOPs each product summed over heads, and the mean
+ *              of t + 1 over t = 0..T-1 is (T + 1)/2:
+ *                                                   2 · 2 C (T+1)/2 = 2 C (T+1)
+ *   attproj    (N,C)x(C,C)                          2 C^2
+ *   fc         (N,C)x(C,F)                          2 C F
+ *   fcproj     (N,F)x(F,C)                          2 F C
+ *   = 8 C^2 + 4 C F + 2 C (T+1)
+ * then the head, logits = lnf · wte^T (the tied token embedding, used once
+ * as a matmul): 2 C V. The embedding lookup (nn_encoder_forward) is a gather
+ * and counts nothing; biases, layer norms, GELU, residuals, softmax and the
+ * cross-entropy are elementwise and are not counted (as no convention does).
+ * Backward: every weight matmul runs twice more (nn_matmul_backward: dinp =
+ * dout · W and dW += dout^T · inp, 2 × its forward each; gpt.c asks for dinp
+ * of every matmul, the first layer's too, since the embeddings are trained),
+ * and nn_attention_backward runs four triangle products (datt = dO V^T,
+ * dQ = D K, dV = att^T dO, dK = D^T Q), 2 × the forward's two. So
+ *   training = 3 × forward = 3 [n_layer (8 C^2 + 4 C F + 2 C (T+1)) + 2 C V].
+ * Against Kaplan's 6 N + 6 n_layer T C (N non-embedding): the same weight
+ * term less the biases and norms, half the attention (the causal triangle,
+ * where Kaplan counts the square), plus the head's 6 C V that Kaplan leaves
+ * out. The kernels compute a few masked entries above the diagonal within
+ * their blocks (nn.c: 16- or 64-row tiles); those are waste, not counted. */
+double model_flops_actual(const model_shape *s) {
+    double C = s->d_model, F = s->d_ff, T = s->n_ctx, V = s->n_vocab;
+    double layer = 8.0 * C * C + 4.0 * C * F + 2.0 * C * (T + 1.0);
+    return 3.0 * (s->n_layer * layer + 2.0 * C * V);
+}
+
 /* ======================================================================== */
 /* Counting conventions                                                     */
 /* ======================================================================== */
 
 const char *model_flops_name(model_flops_count f) {
-    static const char *const n[MODEL_FLOPS_NCOUNTS] = {"chinchilla", "kaplan", "6nd"};
+    static const char *const n[MODEL_FLOPS_NCOUNTS] = {"chinchilla", "kaplan", "6nd", "actual"};
     return (unsigned)f < MODEL_FLOPS_NCOUNTS ? n[f] : "?";
 }
 
@@ -86,6 +122,7 @@ int model_flops_parse(const char *name, model_flops_count *out) {
 
 double model_flops_per_token(const model_shape *s, model_flops_count f) {
     if (f == MODEL_FLOPS_KAPLAN) return model_flops_kaplan(s, 0);
+    if (f == MODEL_FLOPS_ACTUAL) return model_flops_actual(s);
     if (f == MODEL_FLOPS_6ND) {
         model_counts c;
         model_count_params(s, &c);

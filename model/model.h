@@ -55,9 +55,11 @@ typedef enum {
     MODEL_FLOPS_CHINCHILLA = 0, /* Hoffmann et al. 2022, Appendix F (model_flops_chinchilla) */
     MODEL_FLOPS_KAPLAN = 1,     /* Kaplan et al. 2020, without de-embedding (model_flops_kaplan) */
     MODEL_FLOPS_6ND = 2,        /* 6 N: 6 x params_total per token */
+    MODEL_FLOPS_ACTUAL = 3,     /* the matmuls this trainer runs (model_flops_actual) */
 } model_flops_count;
-#define MODEL_FLOPS_NCOUNTS 3
-const char *model_flops_name(model_flops_count f);               /* "chinchilla", "kaplan", "6nd" */
+#define MODEL_FLOPS_NCOUNTS 4
+/* "chinchilla", "kaplan", "6nd", "actual" */
+const char *model_flops_name(model_flops_count f);
 int model_flops_parse(const char *name, model_flops_count *out); /* 0 or UTIL_EINVAL */
 
 /* Training FLOPs per token (forward + backward) of shape s under convention f:
@@ -70,10 +72,17 @@ double model_flops_per_token(const model_shape *s, model_flops_count f);
  * when de-embedding is counted, with_deembed != 0].
  * Hoffmann et al. 2022 Appendix F: 3 × forward, forward counted op by op.
  * MFU count (shared with ../shared/bench/torch_gpt_bench.py):
- * 6 (N + d_model n_vocab) + 12 n_layer n_ctx d_model. */
+ * 6 (N + d_model n_vocab) + 12 n_layer n_ctx d_model.
+ * Actual (flops.c derives it from nn.c's ops): 3 × forward with
+ * forward = n_layer (8 d_model^2 + 4 d_model d_ff + 2 d_model (n_ctx + 1))
+ *         + 2 d_model n_vocab:
+ * the weight matmuls, causal attention over the lower triangle only (a mean
+ * (n_ctx + 1)/2 keys per token), the tied head once, the embedding lookup,
+ * biases, layer norms, GELU and softmax free. */
 double model_flops_kaplan(const model_shape *s, int with_deembed);
 double model_flops_chinchilla(const model_shape *s);
 double model_flops_mfu(const model_shape *s);
+double model_flops_actual(const model_shape *s);
 
 /* A convention along a family of shapes, as a budget needs it: FLOPs per
  * token at each model size N (parameters, counted as the caller counts them),

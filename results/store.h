@@ -304,6 +304,9 @@ typedef struct {
     /* everything that defines the run except its seed (shape, data, budget,
      * schedule, fork), so runs differing only by seed share it; "" if unknown */
     char config[320];
+    int n_layer, d_model, n_head, d_ff; /* the rest of the shape (0 where NULL), for
+                                         * the counts not stored (model_flops_actual) */
+    double epochs;                      /* passes over the unique training tokens */
 } store_fit_run;
 
 /* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.

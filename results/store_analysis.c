@@ -78,7 +78,8 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
              "ifnull(batch, '') || '|' || ifnull(lr, '') || '|' || "
              "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
              "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
-             "ifnull(fork_tokens, '') || '|' || ifnull(params_total, '') "
+             "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
+             "n_layer, d_model, n_head, d_ff, epochs "
              "FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
              " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
              &sweep, 1, &st, "runs", err, errlen)))
@@ -107,6 +108,10 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
         x->batch = col_num(st, 15);
         x->warmup = col_num(st, 16);
         col_copy(st, 17, x->config, sizeof x->config);
+        int *shape[4] = {&x->n_layer, &x->d_model, &x->n_head, &x->d_ff};
+        for (int k = 0; k < 4; k++)
+            *shape[k] = sqlite3_column_int(st, 18 + k);
+        x->epochs = col_num(st, 22);
     }
     if (r != SQLITE_DONE)
         rc =

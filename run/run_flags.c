@@ -229,7 +229,8 @@ int run_flag_set(run_config *rc, run_flag_id f, const char *val, char *err, size
             return 0;
         }
         return util_err(err, errlen, UTIL_EINVAL,
-                        "--%s: expected chinchilla, kaplan or 6nd, got '%s'", name, val ? val : "");
+                        "--%s: expected chinchilla, kaplan, 6nd or actual, got '%s'", name,
+                        val ? val : "");
     case K_TCOUNT:
         if (val && (!strcmp(val, "total") || !strcmp(val, "nonembedding"))) {
             *(int *)p = !strcmp(val, "total");

@@ -802,9 +802,9 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
     plan->mode = (sweep_mode)m;
     plan->flops_count = MODEL_FLOPS_CHINCHILLA;
     if (i_fl >= 0 && model_flops_parse(c.val[i_fl].s, &plan->flops_count)) {
-        rc =
-            util_err(err, errlen, UTIL_EINVAL, "%s: flops = %s: expected chinchilla, kaplan or 6nd",
-                     c.f.e[i_fl].origin, c.val[i_fl].s);
+        rc = util_err(err, errlen, UTIL_EINVAL,
+                      "%s: flops = %s: expected chinchilla, kaplan, 6nd or actual",
+                      c.f.e[i_fl].origin, c.val[i_fl].s);
         goto fail;
     }
     if (i_data < 0) {

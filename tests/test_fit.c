@@ -125,6 +125,193 @@ Test(fit, approach3_recovers_the_law_with_the_full_grid) {
     free_flat(&d);
 }
 
+/* A grid of (N, D) from the law, with three runs outside the domain whose
+ * losses the law does not describe (too few tokens per parameter, mostly
+ * warm-up, repeated data): the default fit leaves them out, names them with
+ * the reason, and recovers the law; --a3-domain all fits all of them. */
+Test(fit, approach3_fits_inside_its_domain_and_lists_the_rest, .timeout = 300) {
+    fit_data d = {0, calloc(40, sizeof(fit_run))};
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            double N = 1e7 * pow(4, i), D = N * pow(3, j); /* 1 to 243 tokens per parameter */
+            d.runs[d.nruns] = mk_run(d.nruns, N, D, chin(N, D));
+            d.nruns++;
+        }
+    int bad[3] = {d.nruns, d.nruns + 1, d.nruns + 2};
+    d.runs[bad[0]] = mk_run(bad[0], 1e9, 3e8, chin(1e9, 3e8) + 0.5); /* 0.3 tokens/param */
+    d.runs[bad[1]] = mk_run(bad[1], 4e7, 4e9, chin(4e7, 4e9) + 0.5);
+    d.runs[bad[1]].warmup_tokens = 5e8; /* 8 x its warm-up */
+    d.runs[bad[2]] = mk_run(bad[2], 1e8, 2e10, chin(1e8, 2e10) + 0.3);
+    d.runs[bad[2]].epochs = 12; /* the corpus repeated */
+    d.nruns += 3;
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 20;
+    o.a3_starts = 64;
+    o.bootstrap_mode = FIT_BOOT_RUNS; /* no windows to redraw in synthetic runs */
+    cr_assert_eq(o.a3_domain_all, 0, "the domain is the default");
+    cr_assert_eq(o.a3_boot_starts, 64);
+    fit_approach3 *f = calloc(1, sizeof *f);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f->npoints, 36);
+    cr_assert_eq(f->nexcluded, 3);
+    const char *want[3] = {"0.3 tokens per parameter (< 1)", "trained 8 x its warm-up (< 10)",
+                           "12 epochs (> 4)"};
+    for (int k = 0; k < 3; k++) {
+        cr_expect_str_eq(f->excluded[k].run, d.runs[bad[k]].id);
+        cr_expect_str_eq(f->excluded[k].reason, want[k]);
+    }
+    NEAR(f->alpha.est, T[3], 1e-3);
+    NEAR(f->beta.est, T[4], 1e-3);
+    cr_expect_lt(f->objective, 1e-6, "the law itself, exactly");
+    double in_objective = f->objective;
+    cr_expect(f->alpha.lo <= f->alpha.est && f->alpha.est <= f->alpha.hi);
+    cr_expect_eq(f->boot_starts, 64);
+    cr_expect(strstr(f->warning, "3 of 39 runs outside the domain left out"), "%s", f->warning);
+    /* the JSON lists them: {"run": ..., "reason": ...} */
+    char *js = fit_approach3_json(f);
+    cr_assert(js);
+    char frag[256];
+    snprintf(frag, sizeof frag, "\"excluded\":[{\"run\":\"%s\",\"reason\":\"%s\"}",
+             d.runs[bad[0]].id, want[0]);
+    cr_expect(strstr(js, frag), "%s", js);
+    cr_expect(strstr(js, "\"domain\":\"in\""), "%s", js);
+    free(js);
+    /* every run: nothing left out, and the bad runs pull the fit away */
+    o.a3_domain_all = 1;
+    cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f->npoints, 39);
+    cr_expect_eq(f->nexcluded, 0);
+    /* Huber ~ delta |r| for the three: r = ln(1 + 0.5/L) ~ 0.2, 0.2, 0.12 */
+    cr_expect_gt(f->objective, 3e-4 + in_objective, "%g: the three runs the law does not describe",
+                 f->objective);
+    js = fit_approach3_json(f);
+    cr_expect(strstr(js, "\"domain\":\"all\"") && strstr(js, "\"excluded\":[]"), "%s", js);
+    free(js);
+    free(f);
+    free_flat(&d);
+}
+
+/* Approach 3's objective at p = (E, A, B, alpha, beta) over the runs idx of d
+ * (fit_approach3.c's, unscaled: sum of Huber(log L-hat - log L), delta 1e-3). */
+static double a3_objective(const fit_data *d, const int *idx, const double *p) {
+    double f = 0, dl = 1e-3;
+    for (int k = 0; k < d->nruns; k++) {
+        const fit_run *x = &d->runs[idx[k]];
+        double r =
+            log(p[0] + p[1] / pow(x->n_total, p[3]) + p[2] / pow(x->tokens, p[4])) - log(x->loss);
+        f += fabs(r) <= dl ? 0.5 * r * r : dl * (fabs(r) - 0.5 * dl);
+    }
+    return f;
+}
+
+/* The bootstrap refits each resample from grid starts of its own, and from
+ * the full-data fit: on every resample its draw reaches an objective no worse
+ * than the draw started from the full-data fit alone (the old bootstrap). */
+Test(fit, approach3_bootstrap_refits_each_resample_from_a_reduced_grid, .timeout = 300) {
+    util_rng r;
+    util_rng_seed(&r, 5, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.02);
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.a3_domain_all = 1;
+    o.a3_starts = 64;
+    o.bootstrap = 40;
+    o.bootstrap_mode = FIT_BOOT_RUNS;
+    fit_approach3 *g = calloc(1, sizeof *g), *one = calloc(1, sizeof *one);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_approach3_fit(&d, &o, g, err, sizeof err), 0, "%s", err);
+    o.a3_boot_starts = 0;
+    cr_assert_eq(fit_approach3_fit(&d, &o, one, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(g->boot_starts, 64);
+    cr_expect_eq(one->boot_starts, 0);
+    cr_assert_eq(g->nsamples, one->nsamples);
+    cr_assert_eq(g->boot_failed, 0);
+    cr_assert_eq(one->boot_failed, 0);
+    cr_assert_eq(g->nsamples, o.bootstrap);
+    /* the same resamples (the bootstrap stream, runs drawn in order) */
+    util_rng_seed(&r, o.seed, "bootstrap");
+    int *idx = malloc((size_t)d.nruns * sizeof *idx), better = 0;
+    for (int j = 0; j < g->nsamples; j++) {
+        for (int i = 0; i < d.nruns; i++)
+            idx[i] = (int)util_rng_below(&r, (uint64_t)d.nruns);
+        double fg = a3_objective(&d, idx, g->samples[j]),
+               f1 = a3_objective(&d, idx, one->samples[j]);
+        cr_expect_leq(fg, f1 * (1 + 1e-6) + 1e-12, "draw %d: %g from the grid, %g from the fit", j,
+                      fg, f1);
+        better += fg < f1 * (1 - 1e-3);
+    }
+    cr_log_info("%d of %d draws reached a lower objective from the reduced grid", better,
+                g->nsamples);
+    free(idx);
+    cr_expect(g->alpha.lo <= g->alpha.est && g->alpha.est <= g->alpha.hi);
+    free(g);
+    free(one);
+    free_flat(&d);
+}
+
+/* The systematic table: 24 cells; where every count is 6 N (synthetic runs),
+ * Approach 3's frontier slopes equal its closed form under each count, and
+ * both approaches find the law's exponents. */
+Test(fit, systematic_table_covers_every_choice, .timeout = 300) {
+    util_rng r;
+    util_rng_seed(&r, 3, "test");
+    fit_data d;
+    isoflop(&d, &r, 0.002);
+    for (int i = 0; i < d.nruns; i++)
+        d.runs[i].n_nonemb = 0.9 * d.runs[i].n_total; /* another N, same law */
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.a3_starts = 32;
+    o.a3_boot_starts = 8;
+    o.bootstrap = 10;
+    o.bootstrap_mode = FIT_BOOT_RUNS;
+    fit_systematic *t = calloc(1, sizeof *t);
+    fit_approach3 *f3 = calloc(1, sizeof *f3);
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(fit_systematic_table(&d, &o, t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(t->n, 24);
+    int seen[2][4][4] = {{{0}}};
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        cr_expect_eq(c->error[0], 0, "%s", c->error);
+        seen[c->params][c->flops][c->estimator]++;
+        double tol = c->estimator <= FIT_SYS_A3_ALL ? 0.02 : 0.04;
+        NEAR(c->a.est, T_A, tol);
+        NEAR(c->b.est, T_B, tol);
+        cr_expect(c->a.lo <= c->a.est && c->a.est <= c->a.hi, "%s: %g [%g, %g]",
+                  fit_sys_estimator_name(c->estimator), c->a.est, c->a.lo, c->a.hi);
+    }
+    model_flops_count fl[3] = {MODEL_FLOPS_CHINCHILLA, MODEL_FLOPS_6ND, MODEL_FLOPS_ACTUAL};
+    for (int p = 0; p < 2; p++)
+        for (int f = 0; f < 3; f++)
+            for (int e = 0; e < FIT_SYS_NEST; e++)
+                cr_expect_eq(seen[p][fl[f]][e], 1, "params %d flops %d estimator %d", p, f, e);
+    /* Approach 3 in domain under 6nd: the fit's own a, b */
+    o.params = FIT_PARAMS_TOTAL;
+    cr_assert_eq(fit_approach3_fit(&d, &o, f3, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < t->n; i++) {
+        const fit_sys_cell *c = &t->cell[i];
+        if (c->params == FIT_PARAMS_TOTAL && c->estimator == FIT_SYS_A3_DOMAIN) {
+            NEAR(c->a.est, f3->a.est, 1e-9);
+            NEAR(c->b.est, f3->b.est, 1e-9);
+            cr_expect_eq(c->nruns, f3->npoints);
+        }
+    }
+    char *js = fit_systematic_json(t);
+    cr_assert(js);
+    cr_expect(strstr(js, "\"params\":\"nonembedding\",\"flops\":\"actual\","
+                         "\"estimator\":\"approach2 all sizes\""),
+              "%s", js);
+    cr_expect(strstr(js, "\"spread_a\":"), "%s", js);
+    free(js);
+    free(t);
+    free(f3);
+    free_flat(&d);
+}
+
 Test(fit, approach3_best_of_a_few_starts_matches_the_full_grid) {
     util_rng r;
     util_rng_seed(&r, 2, "test");
@@ -572,7 +759,8 @@ Test(fit, bootstrap_intervals_cover_the_truth_at_about_the_nominal_rate, .timeou
         fit_opts_defaults(&o);
         o.bootstrap = 200;
         o.seed = 1000 + k;
-        o.a3_starts = 16; /* a few grid starts keep this test within budget */
+        o.a3_starts = 16;     /* a few grid starts keep this test within budget */
+        o.a3_boot_starts = 8; /* (each resample ranks all 4500 and refits from 8) */
         cr_assert_eq(fit_approach3_fit(&d, &o, f, err, sizeof err), 0, "%s", err);
         fit_val *v[4] = {&f->E, &f->alpha, &f->beta, &f->a};
         double truth[4] = {T[0], T[3], T[4], T_A};
@@ -847,6 +1035,10 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
         r.tokens = 50000000;
         r.unique_tokens = i == 2 ? 1000000 : 0;
         r.compute_budget = 1e15;
+        /* a shape (for --flops actual), steps and epochs (for Approach 3's domain) */
+        r.n_layer = 2, r.d_model = 32 * (i + 1), r.n_head = 4, r.d_ff = 128 * (i + 1);
+        r.n_ctx = 64, r.n_vocab = 256, r.batch = 16, r.warmup = 100;
+        r.epochs = i == 1 ? 5.0 : 0.5;
         cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
         for (int j = 1; j <= 4; j++)
             cr_assert_eq(store_add_eval(s, r.id, j * 10, j * 12500000LL, 0, 5.0 - 0.5 * j - 0.1 * i,
@@ -887,6 +1079,18 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_TOTAL, MODEL_FLOPS_CHINCHILLA), 6.5e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_KAPLAN), 6 * 0.9e6 * 5e7, 1);
     NEAR(fit_run_flops(&d.runs[0], FIT_PARAMS_NONEMB, MODEL_FLOPS_6ND), 6 * 0.9e6 * 5e7, 1);
+    /* --flops actual: the run's shape counted by model_flops_actual */
+    model_shape sh1 = {2, 64, 4, 256, 64, 256};
+    NEAR(d.runs[1].fpt_actual, model_flops_actual(&sh1), 0);
+    NEAR(fit_run_flops(&d.runs[1], FIT_PARAMS_TOTAL, MODEL_FLOPS_ACTUAL),
+         model_flops_actual(&sh1) * 5e7, 1);
+    /* the domain's quantities: warm-up 100 steps of 16 x 64 tokens, epochs */
+    NEAR(d.runs[1].warmup_tokens, 100 * 16 * 64, 0);
+    NEAR(d.runs[1].epochs, 5.0, 0);
+    char why[160];
+    cr_expect_eq(fit_a3_outside(&d.runs[0], FIT_PARAMS_TOTAL, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(fit_a3_outside(&d.runs[1], FIT_PARAMS_TOTAL, why, sizeof why), 1);
+    cr_expect_str_eq(why, "5 epochs (> 4)");
     fit_data_free(&d);
     cr_assert_eq(fit_load_store(&d, s, "nosuch", err, sizeof err), 0, "%s", err);
     cr_expect_eq(d.nruns, 0);
@@ -1414,6 +1618,7 @@ Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
     fit_opts_defaults(&o);
     o.bootstrap = 0;
     o.a3_starts = 8;
+    o.a3_domain_all = 1; /* the designs, not the domain: some runs have D < N */
     fit_approach3 *f = calloc(1, sizeof *f);
     fit_kaplan *k = calloc(1, sizeof *k);
     fit_data d;
@@ -1482,6 +1687,71 @@ Test(fit, designs_that_do_not_separate_N_from_D_are_refused) {
     free(k);
 }
 
+/* `fit --json`: Approach 3's exclusions with their reasons; --a3-domain all
+ * fits every run. A CSV's epochs come from its unique_tokens column. */
+Test(fit, cli_approach3_json_lists_its_exclusions, .timeout = 300) {
+    char *dir = tmpdir(), csv[256], cmd[1024];
+    static char out[1 << 16];
+    snprintf(csv, sizeof csv, "%s/dom.csv", dir);
+    FILE *fp = fopen(csv, "w");
+    cr_assert(fp);
+    fprintf(fp, "params,tokens,unique_tokens,loss\n");
+    int line = 1;
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++, line++) {
+            double N = 1e7 * pow(4, i), D = 2 * N * pow(3, j);
+            fprintf(fp, "%.6g,%.6g,,%.6f\n", N, D, chin(N, D));
+        }
+    fprintf(fp, "1e9,2e8,,%.6f\n", chin(1e9, 2e8) + 0.4);       /* line 27: 0.2 tokens/param */
+    fprintf(fp, "1e8,5e10,1e10,%.6f\n", chin(1e8, 5e10) + 0.2); /* line 28: 5 epochs */
+    fclose(fp);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --json --bootstrap 5 --starts 32 --a3-boot-starts 8 "
+             "2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"domain\":\t\"in\""), "%s", out);
+    cr_expect(
+        strstr(out,
+               "\"run\":\t\"csv27\",\n\t\t\t\t\"reason\":\t\"0.2 tokens per parameter (< 1)\""),
+        "%s", out);
+    cr_expect(strstr(out, "\"run\":\t\"csv28\",\n\t\t\t\t\"reason\":\t\"5 epochs (> 4)\""), "%s",
+              out);
+    cr_expect(strstr(out, "\"npoints\":\t25"), "%s", out);
+    cr_expect(strstr(out, "\"a3_domain\":\t\"in\""), "the selection records it: %s", out);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --json --bootstrap 5 --starts 32 --a3-domain all 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "\"npoints\":\t27") && strstr(out, "\"excluded\":\t[]"), "%s", out);
+    cr_expect(strstr(out, "\"domain\":\t\"all\""), "%s", out);
+    /* --systematic: the table's 24 cells in the JSON and the text */
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --json --bootstrap 4 --starts 16 --a3-boot-starts 4 "
+             "--systematic 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    int cells = 0;
+    for (const char *q = strstr(out, "\"systematic\":"); q && (q = strstr(q, "\"estimator\":"));
+         q++)
+        cells++;
+    cr_expect_eq(cells, 24, "%s", out);
+    snprintf(cmd, sizeof cmd,
+             "%s fit --csv %s --approach 3 --bootstrap 0 --starts 16 --systematic 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "Systematic table:") && strstr(out, "nonembedding  actual      "
+                                                              "approach2 all sizes"),
+              "%s", out);
+    /* the table says it too */
+    snprintf(cmd, sizeof cmd, "%s fit --csv %s --approach 3 --bootstrap 0 --starts 32 2>&1",
+             SCALING_BIN, csv);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "excluded, outside the domain (2 of 27 runs)") && strstr(out, "csv28") &&
+                  strstr(out, "5 epochs (> 4)"),
+              "%s", out);
+}
+
 Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
     char *dir = tmpdir(), csv[256], db[256], cmd[1024];
     static char out[1 << 14];
@@ -1498,7 +1768,8 @@ Test(fit, cli_refusals_are_one_line_exit_1_and_store_nothing) {
     for (int i = 0; i < 5; i++) {
         write_file(csv, files[i]);
         snprintf(cmd, sizeof cmd,
-                 "%s fit --csv %s --approach %s --db %s --bootstrap 10 --starts 8 2>&1",
+                 "%s fit --csv %s --approach %s --db %s --bootstrap 10 --starts 8 "
+                 "--a3-domain all 2>&1",
                  SCALING_BIN, csv, approach[i], db);
         cr_expect_eq(run(cmd, out, sizeof out), 1, "%s", out);
         cr_expect_eq(count_lines(out), 1, "%s", out);

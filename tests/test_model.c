@@ -85,6 +85,50 @@ Test(model, counts_and_flops_by_hand_shape_b) {
     cr_assert_float_eq(model_flops_chinchilla(&s), 363114.0, 1e-6);
     /* MFU: 6 (58140 + 528) + 12*3*10*48 = 352008 + 17280 = 369288 */
     cr_assert_float_eq(model_flops_mfu(&s), 369288.0, 1e-6);
+    /* Actual: layer 8 C^2 = 18432, 4 C F = 19200, causal attention 2 C (T+1) =
+     * 1056 -> 38688, x3 = 116064; head 2 C V = 1056; fwd 117120, x3 = 351360 */
+    cr_assert_float_eq(model_flops_actual(&s), 351360.0, 1e-6);
+    cr_assert_float_eq(model_flops_per_token(&s, MODEL_FLOPS_ACTUAL), 351360.0, 1e-6);
+}
+
+Test(model, actual_flops_match_a_count_of_the_ops_of_a_step) {
+    /* L=2, C=8, H=2 (head 4), F=32, T=4, V=16, one window of 4 tokens.
+     * By hand, forward per window: per layer qkv 4 tokens x 2 x 8 x 24 = 1536,
+     * attproj 4 x 2 x 8 x 8 = 512, fc 4 x 2 x 8 x 32 = 2048, fcproj 2048;
+     * attention: positions 0..3 see 1+2+3+4 = 10 keys, per head and key a
+     * 4-long dot (scores) and a 4-long axpy (att.V): 10 x 2 heads x 2 x 4 x 2
+     * = 320 -> layer 6464, 2 layers 12928; head 4 x 2 x 8 x 16 = 1024;
+     * embedding lookup 0. Forward 13952 per window = 3488 per token;
+     * backward 2 x forward (each matmul twice, four triangle products):
+     * training 3 x 3488 = 10464 per token. */
+    model_shape s = {2, 8, 2, 32, 4, 16};
+    cr_assert_float_eq(model_flops_actual(&s), 10464.0, 1e-9);
+    /* The same by walking the ops as gpt.c runs them, per window of T tokens:
+     * matmuls (N,K)x(K,M) cost 2 N K M forward and twice that backward
+     * (dinp and dW); attention 2 hs FLOPs per (query, key <= query, head)
+     * for each of scores and att.V forward, four such products backward. */
+    int L = s.n_layer, C = s.d_model, F = s.d_ff, T = s.n_ctx, V = s.n_vocab, NH = s.n_head;
+    int hs = C / NH;
+    double mm[5][2] = {{C, 3 * C}, {C, C}, {C, F}, {F, C}, {C, V}}; /* (K, M) */
+    double total = 0;
+    for (int l = 0; l < L; l++) {
+        for (int k = 0; k < 4; k++)
+            total += 3 * 2.0 * T * mm[k][0] * mm[k][1];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j <= t; j++)
+                total += NH * (2 + 4) * 2.0 * hs;
+    }
+    total += 3 * 2.0 * T * mm[4][0] * mm[4][1];
+    cr_assert_float_eq(model_flops_actual(&s), total / T, 1e-9);
+    /* causal attention is half the square plus the diagonal's half */
+    model_shape big = {1, 64, 4, 256, 128, 2};
+    double square = 3 * 2 * 2.0 * big.n_ctx * big.d_model;
+    double att = model_flops_actual(&big) - 3 * (8.0 * 64 * 64 + 4.0 * 64 * 256 + 2.0 * 64 * 2);
+    cr_assert_float_eq(att, square * (big.n_ctx + 1) / (2.0 * big.n_ctx), 1e-6);
+    model_flops_count f;
+    cr_assert_eq(model_flops_parse("actual", &f), 0);
+    cr_assert_eq(f, MODEL_FLOPS_ACTUAL);
+    cr_assert_str_eq(model_flops_name(MODEL_FLOPS_ACTUAL), "actual");
 }
 
 Test(model, shape_check_names_the_field) {

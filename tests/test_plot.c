@@ -480,6 +480,12 @@ Test(report, escapes_hostile_names_and_links_every_figure, .timeout = 300) {
     cr_assert_eq(count(html, "<tr><td><a href=\"#curve-extra"), 2);
     /* the approach 3 row recovers the fixture's exponents, beside the published ones */
     cr_assert(strstr(html, "Chinchilla 2022"), "published values missing");
+    /* the systematic table: 2 counts of N x 3 of C per estimator */
+    cr_assert(strstr(html, "<h2 id=\"systematic\">Systematic table</h2>"), "no systematic table");
+    static const char *const est[4] = {"approach3 in domain", "approach3 all runs",
+                                       "approach2 window 2", "approach2 all sizes"};
+    for (int e = 0; e < 4; e++)
+        cr_expect_eq(count(html, est[e]), 6, "%s", est[e]);
     cr_assert(strstr(html, ">approach 3</td><td>α</td><td class=\"n\">0.3"), "alpha row");
     free(html);
     assert_no_temporaries(dir);

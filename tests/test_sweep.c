@@ -180,6 +180,27 @@ Test(sweep, isoflop_budgets_derive_tokens) {
     sweep_plan_free(&p);
 }
 
+Test(sweep, flops_actual_counts_the_trainers_matmuls) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "act",
+               "mode = isoflop\nflops = actual\nn_ctx = 16\nbatch = 2\nhead_size = 8\n"
+               "[iso]\nbudget = 1e9\nd_model = 16, 32\nn_layer = 2\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.flops_count, MODEL_FLOPS_ACTUAL);
+    cr_assert_eq(p.nruns, 2);
+    for (int i = 0; i < p.nruns; i++) {
+        const sweep_item *r = &p.runs[i];
+        const model_shape *s = &r->cfg.shape;
+        /* by hand: 3 [L (8 C^2 + 4 C F + 2 C (T+1)) + 2 C V] */
+        double C = s->d_model, F = s->d_ff, T = s->n_ctx, V = s->n_vocab;
+        double want = 3 * (s->n_layer * (8 * C * C + 4 * C * F + 2 * C * (T + 1)) + 2 * C * V);
+        cr_assert_float_eq(r->flops_per_token, want, 1e-9 * want);
+        cr_assert_eq(r->cfg.tokens, sweep_tokens_for_budget(1e9, want, 32));
+    }
+    sweep_plan_free(&p);
+}
+
 Test(sweep, warmup_min_floors_short_runs) {
     char path[512], err[UTIL_ERRLEN];
     /* 2e8 FLOPs gives runs of a few to a few hundred steps across sizes */
