@@ -129,6 +129,15 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
                  beyond, Cmax);
     else if (isfinite(beyond))
         snprintf(extrap, sizeof extrap, "within the fitted budgets (largest %.3g FLOPs)", Cmax);
+    /* what the intervals cover: a noise bootstrap of a single-seed sweep
+     * redraws the evaluation set only (the fit's warning says so) */
+    const char *covers = NULL;
+    cJSON *pjo = cJSON_Parse(pj);
+    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(pjo, "warning");
+    if (cJSON_IsString(wj) && strstr(wj->valuestring, "seed noise not included"))
+        covers = "eval-window noise only: every configuration was trained under one seed, so "
+                 "seed-to-seed noise is not in them";
+    cJSON_Delete(pjo);
     int a3 = !strcmp(law, "approach3");
     static const char *names[4] = {"N_opt", "D_opt", "tokens_per_param", "loss"};
     const fit_val *q[4] = {&p.N, &p.D, &p.tpp, &p.L};
@@ -142,6 +151,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         cJSON_AddNumberToObject(o, "compute", C);
         cJSON_AddNumberToObject(o, "bootstrap_draws", p.nsamples);
         if (*p.caution) cJSON_AddStringToObject(o, "caution", p.caution);
+        if (covers) cJSON_AddStringToObject(o, "intervals_cover", covers);
         if (p.nsamples < 2)
             cJSON_AddStringToObject(o, "intervals_na", "fewer than 2 bootstrap draws stored");
         if (isfinite(beyond)) {
@@ -159,6 +169,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
         if (*cparams && *cflops) printf("; parameters %s, FLOPs %s", cparams, cflops);
         printf("\n");
         if (*extrap) printf("  extrapolation: %s\n", extrap);
+        if (covers) printf("  intervals cover %s\n", covers);
         if (p.nsamples < 2)
             printf("  intervals n/a: %d bootstrap draw%s stored with the fit (2 or more are "
                    "needed; refit with --bootstrap N, or the resamples could not be fitted)\n",

@@ -482,9 +482,9 @@ Test(everyday, p9_report_leads_with_the_answer, .init = setup_run, .fini = teard
  * says how far it extrapolates and which intervals say nothing ----------- */
 Test(everyday, p10_predict_extrapolation_and_na, .init = setup_run, .fini = teardown) {
     /* whole-run resampling: this tiny design gives zero-width intervals */
-    cr_assert_eq(sh("%s fit --db r.db --approach 2 --bootstrap 20 --bootstrap-mode runs >/dev/null",
-                    S),
-                 0, "%s", out);
+    cr_assert_eq(
+        sh("%s fit --db r.db --approach 2 --bootstrap 20 --bootstrap-mode runs >/dev/null", S), 0,
+        "%s", out);
     cr_assert_eq(sh("%s predict --db r.db --sweep tiny", S), 0, "%s", out);
     cr_assert(strstr(out, "within the fitted budgets (largest 8e+09 FLOPs)"), "%s", out);
     cr_assert(strstr(out, "interval n/a: zero width") || strstr(out, "intervals n/a: "), "%s", out);
@@ -504,6 +504,22 @@ Test(everyday, p10_predict_extrapolation_and_na, .init = setup_run, .fini = tear
     snprintf(want, sizeof want, "<td class=\"n\">%.3g ", tpp); /* then its interval or n/a */
     cr_assert_eq(sh("sed -n '/Chinchilla approach 2/,/<\\/tr>/p' rep/index.html"), 0);
     cr_assert(strstr(out, want), "want %s in %s", want, out);
+}
+
+/* A noise bootstrap of a single-seed sweep redraws the evaluation set only:
+ * predict says what its intervals cover, in text and JSON. */
+Test(everyday, predict_says_what_noise_intervals_cover, .init = setup_run, .fini = teardown) {
+    cr_assert_eq(sh("%s fit --db r.db --approach 2 --bootstrap 20 >/dev/null", S), 0, "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny", S), 0, "%s", out);
+    cr_assert(strstr(out, "intervals cover eval-window noise only"), "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny --json", S), 0, "%s", out);
+    cr_assert(strstr(out, "\"intervals_cover\""), "%s", out);
+    /* whole-run resampling makes no such claim */
+    cr_assert_eq(
+        sh("%s fit --db r.db --approach 2 --bootstrap 20 --bootstrap-mode runs >/dev/null", S), 0,
+        "%s", out);
+    cr_assert_eq(sh("%s predict --db r.db --sweep tiny", S), 0, "%s", out);
+    cr_assert(!strstr(out, "intervals cover eval-window noise only"), "%s", out);
 }
 
 /* ---- 14. comparing sweeps ------------------------------------------------ */
