@@ -1408,5 +1408,16 @@ Test(sweep, holdout_runs_never_enter_a_fit_and_are_predicted, .timeout = 600) {
     if (strstr(out, "approach3  predicts"))
         cr_assert_not_null(strstr(out, "error "), "%s", out);
     cr_assert(strstr(out, "approach3  predicts") || strstr(out, "approach1  n/a"), "%s", out);
+    /* the report's Answer section holds the same check */
+    char rep[700], *html = NULL, e2[UTIL_ERRLEN];
+    size_t hn = 0;
+    snprintf(rep, sizeof rep, "%s/horep", tmp);
+    cr_assert_eq(tl_sh(out, sizeof out, "%s report --sweep hofit --db %s --out %s", bin(), db, rep),
+                 0, "%s", out);
+    snprintf(rep, sizeof rep, "%s/horep/index.html", tmp);
+    cr_assert_eq(util_read_file(rep, &html, &hn, e2, sizeof e2), 0, "%s", e2);
+    char *hc = strstr(html, "Held-out check: runs trained but never fitted");
+    cr_assert(hc && strstr(hc, held), "no held-out check naming %s in the report", held);
+    free(html);
     sweep_plan_free(&p);
 }
