@@ -144,8 +144,9 @@ static void section_holdout(FILE *fp, plot_ctx *c) {
             int w = order[k];
             fprintf(fp, "<tr><td>%s [", r->id);
             H(r->label);
-            fprintf(fp, "]</td><td class=\"n\">%.3g</td><td class=\"n\">%.3g</td>"
-                        "<td class=\"n\">%.4f</td><td>%s</td>",
+            fprintf(fp,
+                    "]</td><td class=\"n\">%.3g</td><td class=\"n\">%.3g</td>"
+                    "<td class=\"n\">%.4f</td><td>%s</td>",
                     fit_run_params(r, p), r->tokens, r->loss, plot__fit_name(w));
             fit_val L;
             if (plot__fit(c, w)) {

@@ -70,8 +70,8 @@ cJSON *cli_holdout_json(const fit_data *h, fit_params p, const char *const *laws
             double v[3] = {L.est, L.lo, L.hi};
             static const char *const f[3] = {"est", "lo", "hi"};
             for (int t = 0; t < 3; t++)
-                cJSON_AddItemToObject(l, f[t],
-                                      isfinite(v[t]) ? cJSON_CreateNumber(v[t]) : cJSON_CreateNull());
+                cJSON_AddItemToObject(
+                    l, f[t], isfinite(v[t]) ? cJSON_CreateNumber(v[t]) : cJSON_CreateNull());
             double e = 100.0 * (L.est - r->loss) / r->loss;
             cJSON_AddItemToObject(q, "error_pct",
                                   isfinite(e) ? cJSON_CreateNumber(e) : cJSON_CreateNull());

@@ -340,9 +340,9 @@ int cmd_predict(int argc, char **argv) {
             cJSON_AddNumberToObject(top, "compute", C);
             cJSON_AddItemToObject(top, "fits", arr);
             arr = NULL;
-            cJSON_AddItemToObject(top, "holdout",
-                                  cli_holdout_json(&h, hp, hlaws,
-                                                   (const fit_approach3 *const *)hf3, nh));
+            cJSON_AddItemToObject(
+                top, "holdout",
+                cli_holdout_json(&h, hp, hlaws, (const fit_approach3 *const *)hf3, nh));
         }
         char *txt = cJSON_Print(sweep ? top : cJSON_GetArrayItem(top, 0));
         if (txt) puts(txt);

@@ -179,7 +179,7 @@ void store_runs_free(store_run *runs, int n);
  * (sweep_runs.holdout) by the sweep bound to parameter p, or by any sweep
  * when p is NULL: held-out runs never enter a fit. */
 #define STORE_SQL_NOT_HELD_OUT(p)                                                                  \
-    "id NOT IN (SELECT run_id FROM sweep_runs WHERE holdout = 1 AND (" p " IS NULL OR sweep = " p \
+    "id NOT IN (SELECT run_id FROM sweep_runs WHERE holdout = 1 AND (" p " IS NULL OR sweep = " p  \
     "))"
 
 /* After a sweep registered its runs: the sweep's members that are not in

@@ -1328,8 +1328,8 @@ Test(store, holdout_runs_never_fitted) {
         for (int i = 0; i < n; i++)
             cr_assert_str_neq(runs[i].id, "r2");
         free(runs);
-        cr_assert_eq(store_holdout_runs(s, all ? NULL : "a", &runs, &n, err, sizeof err), 0,
-                     "%s", err);
+        cr_assert_eq(store_holdout_runs(s, all ? NULL : "a", &runs, &n, err, sizeof err), 0, "%s",
+                     err);
         cr_assert_eq(n, 1);
         cr_assert_str_eq(runs[0].id, "r2");
         cr_assert_eq(runs[0].final_val_loss, 4.0);

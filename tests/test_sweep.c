@@ -1372,9 +1372,9 @@ Test(sweep, holdout_runs_never_enter_a_fit_and_are_predicted, .timeout = 600) {
     int done = count_status(db, "done");
     cr_assert_eq(done, p.nruns, "%s", out);
     /* fit: the run count is the fitted runs only */
-    cr_assert_eq(tl_sh(out, sizeof out, "%s fit --sweep hofit --db %s --bootstrap 20 --json", bin(),
-                       db),
-                 0, "%s", out);
+    cr_assert_eq(
+        tl_sh(out, sizeof out, "%s fit --sweep hofit --db %s --bootstrap 20 --json", bin(), db), 0,
+        "%s", out);
     char want[64];
     snprintf(want, sizeof want, "\"runs\":\t%d", done - 1);
     cr_assert_not_null(strstr(out, want), "%s", out);
@@ -1405,8 +1405,7 @@ Test(sweep, holdout_runs_never_enter_a_fit_and_are_predicted, .timeout = 600) {
                  out);
     char *line = strstr(out, held);
     cr_assert(line && strstr(line, "measured loss"), "%s", out);
-    if (strstr(out, "approach3  predicts"))
-        cr_assert_not_null(strstr(out, "error "), "%s", out);
+    if (strstr(out, "approach3  predicts")) cr_assert_not_null(strstr(out, "error "), "%s", out);
     cr_assert(strstr(out, "approach3  predicts") || strstr(out, "approach1  n/a"), "%s", out);
     /* the report's Answer section holds the same check */
     char rep[700], *html = NULL, e2[UTIL_ERRLEN];
