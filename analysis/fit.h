@@ -71,6 +71,9 @@ typedef enum { FIT_PARAMS_TOTAL = 0, FIT_PARAMS_NONEMB = 1 } fit_params;
  * the trunk's constant-lr evals and the branches' own curves are dropped
  * (docs/fit.md, "WSD families"). */
 int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
+/* The same for the held-out runs of `sweep` (NULL: of every sweep): the runs
+ * no fit sees (store_holdout_runs), which fits predict instead. */
+int fit_load_holdout(fit_data *d, store *s, const char *sweep, char *err, size_t errlen);
 /* Loads a CSV (RFC 4180 as libcsv reads it; a UTF-8 byte-order mark, CRLF,
  * blank lines and ';' or tab separators are accepted) whose header names
  * params, tokens or flops (or only budget), and loss, by the names and
@@ -361,6 +364,16 @@ int fit_frontier_from_json(fit_frontier *f, const char *json, char *err, size_t 
  * UTIL_ENOMEM or 0. */
 int fit_predict_fits(const fit_frontier *f2, const fit_approach3 *f3, double C,
                      fit_prediction *out);
+/* The loss an Approach 3 fit predicts at N parameters (counted as the fit
+ * counted them) and D tokens: L = E + A/N^alpha + B/D^beta, with the 2.5%
+ * and 97.5% percentiles over its bootstrap draws (NaN with fewer than 2).
+ * UTIL_ENOMEM or 0. fit_predict_loss reads the fit from its params_json
+ * (law "approach3"; UTIL_EINVAL for another law: approaches 1 and 2 give
+ * N_opt(C), not L(N, D)). */
+int fit_predict_loss_fit(const fit_approach3 *f3, double N, double D, fit_val *L);
+int fit_predict_loss(const char *law, const char *params_json, double N, double D, fit_val *L,
+                     char *err, size_t errlen);
+#define FIT_HOLDOUT_NA "n/a: the approach gives N_opt(C), not L(N, D)"
 /* Why the 95% interval [lo, hi] around est is no measure of uncertainty,
  * written into why (returns 1), or 0 when it is one: zero width (every draw
  * the same: too few points to vary) or, for a positive quantity (positive =

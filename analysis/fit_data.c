@@ -161,12 +161,15 @@ static uint64_t fnv1a(const char *s) {
     return h ? h : 1;
 }
 
-int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
+static int load_store(fit_data *d, store *s, const char *sweep, int holdout, char *err,
+                      size_t errlen) {
     store_fit_run *rows = NULL;
     int n = 0, rc;
     d->nruns = 0;
     d->runs = NULL;
-    if ((rc = store_fit_runs(s, sweep, &rows, &n, err, errlen))) return rc;
+    if ((rc = holdout ? store_holdout_runs(s, sweep, &rows, &n, err, errlen)
+                      : store_fit_runs(s, sweep, &rows, &n, err, errlen)))
+        return rc;
     if (n && !(d->runs = calloc((size_t)n, sizeof *d->runs))) {
         rc = util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory reading runs");
         goto done;
@@ -214,6 +217,14 @@ done:
     free(rows);
     if (rc) fit_data_free(d);
     return rc;
+}
+
+int fit_load_store(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
+    return load_store(d, s, sweep, 0, err, errlen);
+}
+
+int fit_load_holdout(fit_data *d, store *s, const char *sweep, char *err, size_t errlen) {
+    return load_store(d, s, sweep, 1, err, errlen);
 }
 
 /* ---- Loading a CSV: the file as records -------------------------------------- */

@@ -99,3 +99,35 @@ done:
         free(q[k]);
     return rc;
 }
+
+int fit_predict_loss_fit(const fit_approach3 *f3, double N, double D, fit_val *L) {
+    memset(L, 0, sizeof *L);
+    L->est = f3->E.est + f3->A.est / pow(N, f3->alpha.est) + f3->B.est / pow(D, f3->beta.est);
+    L->lo = L->hi = NAN;
+    int ns = f3->nsamples;
+    double *q = malloc((ns ? ns : 1) * sizeof *q);
+    if (!q) return UTIL_ENOMEM;
+    for (int i = 0; i < ns; i++) { /* draws (E, A, B, alpha, beta) */
+        const double *p = f3->samples[i];
+        q[i] = p[0] + p[1] / pow(N, p[3]) + p[2] / pow(D, p[4]);
+    }
+    if (ns >= 2) fit_percentiles(q, ns, &L->lo, &L->hi);
+    free(q);
+    return 0;
+}
+
+int fit_predict_loss(const char *law, const char *params_json, double N, double D, fit_val *L,
+                     char *err, size_t errlen) {
+    memset(L, 0, sizeof *L);
+    L->est = L->lo = L->hi = NAN;
+    if (!law || strcmp(law, "approach3"))
+        return util_err(err, errlen, UTIL_EINVAL, "a '%s' fit: %s", law ? law : "?",
+                        FIT_HOLDOUT_NA);
+    fit_approach3 *f3 = calloc(1, sizeof *f3);
+    if (!f3) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    int rc = fit_approach3_from_json(f3, params_json ? params_json : "", err, errlen);
+    if (!rc && (rc = fit_predict_loss_fit(f3, N, D, L)))
+        rc = util_err(err, errlen, rc, "out of memory");
+    free(f3);
+    return rc;
+}

@@ -114,6 +114,58 @@ static double largest_budget(const fit_data *d) {
     return Cb > 0 ? Cb : C;
 }
 
+/* The held-out check: every held-out run of the sweep (holdout = true:
+ * trained, never fitted), its measured loss and the loss each approach
+ * predicts at its (N, D), as `scaling predict --sweep` prints it. */
+static void section_holdout(FILE *fp, plot_ctx *c) {
+    fit_data h = {0, NULL};
+    char err[UTIL_ERRLEN];
+    if (fit_load_holdout(&h, c->s, c->sweep[0] ? c->sweep : NULL, err, sizeof err)) {
+        fprintf(fp, "<p class=\"meta\">Held-out check: not read: ");
+        H(err);
+        fprintf(fp, "</p>\n");
+        return;
+    }
+    if (!h.nruns) {
+        fprintf(fp, "<p class=\"meta\">Held-out check: none recorded for this sweep (a section "
+                    "with <code>holdout = true</code> adds one).</p>\n");
+        return;
+    }
+    fit_params p = c->chin_opts.params;
+    fprintf(fp, "<p>Held-out check: runs trained but never fitted, their measured loss beside "
+                "the loss each approach predicts at their (N, D) (95%% interval over the fit's "
+                "bootstrap draws):</p>\n<table><tr><th>run</th><th>N</th><th>D</th>"
+                "<th>measured loss</th><th>approach</th><th>predicted loss</th><th>error</th>"
+                "</tr>\n");
+    static const int order[3] = {PLOT_FIT_A1, PLOT_FIT_A2, PLOT_FIT_A3};
+    for (int i = 0; i < h.nruns; i++) {
+        const fit_run *r = &h.runs[i];
+        for (int k = 0; k < 3; k++) {
+            int w = order[k];
+            fprintf(fp, "<tr><td>%s [", r->id);
+            H(r->label);
+            fprintf(fp,
+                    "]</td><td class=\"n\">%.3g</td><td class=\"n\">%.3g</td>"
+                    "<td class=\"n\">%.4f</td><td>%s</td>",
+                    fit_run_params(r, p), r->tokens, r->loss, plot__fit_name(w));
+            fit_val L;
+            if (plot__fit(c, w)) {
+                fprintf(fp, "<td colspan=\"2\" class=\"skip\">not fitted</td></tr>\n");
+            } else if (w != PLOT_FIT_A3) {
+                fprintf(fp, "<td colspan=\"2\" class=\"skip\">%s</td></tr>\n", FIT_HOLDOUT_NA);
+            } else if (fit_predict_loss_fit(c->a3, fit_run_params(r, p), r->tokens, &L)) {
+                fprintf(fp, "<td colspan=\"2\" class=\"skip\">out of memory</td></tr>\n");
+            } else {
+                val_cell(fp, L.est, L.lo, L.hi, 1, "%.4f", c->o.bootstrap);
+                fprintf(fp, "<td class=\"n\">%+.2f%%</td></tr>\n",
+                        100.0 * (L.est - r->loss) / r->loss);
+            }
+        }
+    }
+    fprintf(fp, "</table>\n");
+    fit_data_free(&h);
+}
+
 /* The answer first: what the sweep says about compute-optimal scaling. */
 static void section_headline(FILE *fp, plot_ctx *c) {
     double C = largest_budget(&c->d);
@@ -172,7 +224,7 @@ static void section_headline(FILE *fp, plot_ctx *c) {
                     p->D[i] / p->N[i], p->L[i]);
         fprintf(fp, "</table>\n");
     }
-    fprintf(fp, "<p class=\"meta\">Held-out check: none recorded for this sweep.</p>\n");
+    section_holdout(fp, c);
     fprintf(fp, "</section>\n");
 }
 

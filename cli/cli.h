@@ -142,4 +142,17 @@ int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int 
 /* Path of this executable (for re-launching subcommands as worker processes). */
 const char *cli_self_exe(void);
 
+/* The held-out check (cli_holdout.c): for each held-out run of h, its
+ * measured loss and, per fit k (laws[k], the approach's name; f3[k] its
+ * Approach 3 fit, NULL for an approach that predicts no L(N, D)), the loss
+ * predicted at its (N, D) with N counted as p, the 95% interval and the
+ * error in %. Prints nothing for no held-out run. */
+#include <cjson/cJSON.h>
+
+#include "../analysis/fit.h"
+void cli_holdout_print(const fit_data *h, fit_params p, const char *const *laws,
+                       const fit_approach3 *const *f3, int nlaws, FILE *fp);
+cJSON *cli_holdout_json(const fit_data *h, fit_params p, const char *const *laws,
+                        const fit_approach3 *const *f3, int nlaws);
+
 #endif

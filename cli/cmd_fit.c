@@ -482,8 +482,21 @@ static cJSON *selection(const fit_args *a, int nruns, const csv_read *cr) {
     return sel;
 }
 
-/* `scaling fit --json`: the selection and one object per law asked for. */
-static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
+/* The approaches fitted, for the held-out check (cli_holdout_print):
+ * their names into hl, Approach 3's fit (else NULL) into hf; the count. */
+static int holdout_laws(const fit_results *r, const char **hl, const fit_approach3 **hf) {
+    int n = 0;
+    for (int i = 1; i < 4; i++)
+        if (r->ok[i]) {
+            hl[n] = laws[i];
+            hf[n++] = i == 3 ? r->f3 : NULL;
+        }
+    return n;
+}
+
+/* `scaling fit --json`: the selection, one object per law asked for and the
+ * held-out check (h: the sweep's held-out runs). */
+static void print_json(const fit_args *a, const fit_results *r, cJSON *sel, const fit_data *h) {
     cJSON *out = cJSON_CreateObject();
     cJSON_AddItemToObject(out, "selection", sel);
     for (int i = 0; i < 4; i++) {
@@ -503,6 +516,10 @@ static void print_json(const fit_args *a, const fit_results *r, cJSON *sel) {
         free(js);
         if (j) cJSON_AddItemToObject(out, "systematic", j);
     }
+    const char *hl[3];
+    const fit_approach3 *hf[3];
+    int nh = holdout_laws(r, hl, hf);
+    cJSON_AddItemToObject(out, "holdout", cli_holdout_json(h, a->o.params, hl, hf, nh));
     char *txt = cJSON_Print(out);
     if (txt) puts(txt);
     free(txt);
@@ -546,7 +563,7 @@ static void print_systematic(const fit_systematic *t, const fit_opts *o) {
 
 /* The tables: a header line, then each law beside the published values. */
 static void print_text(const fit_args *a, const fit_results *r, const fit_data *d,
-                       const char *db_path, const csv_read *cr) {
+                       const char *db_path, const csv_read *cr, const fit_data *h) {
     int nruns = d->nruns;
     const fit_opts *o = &a->o;
     printf("%d runs from %s; parameters %s, FLOPs %s; %d bootstrap resamples (seed %llu) of %s\n",
@@ -579,6 +596,10 @@ static void print_text(const fit_args *a, const fit_results *r, const fit_data *
         printf("\n");
     }
     if (r->sys) print_systematic(r->sys, o);
+    const char *hl[3];
+    const fit_approach3 *hf[3];
+    int nh = holdout_laws(r, hl, hf);
+    cli_holdout_print(h, o->params, hl, hf, nh, stdout);
 }
 
 int cmd_fit(int argc, char **argv) {
@@ -599,7 +620,7 @@ int cmd_fit(int argc, char **argv) {
     rc = EXIT_OK;
     char err[UTIL_ERRLEN];
     store *s = NULL;
-    fit_data d = {0, NULL};
+    fit_data d = {0, NULL}, h = {0, NULL}; /* the runs fitted; the held-out runs */
     csv_read cr;
     memset(&cr, 0, sizeof cr);
     int store_it = !a.nostore && (!a.csv || a.db);
@@ -619,7 +640,8 @@ int cmd_fit(int argc, char **argv) {
     if (a.csv) {
         if ((rc = read_csv(&a, &d, &cr))) goto done;
     } else if (store_open(&s, db_path, store_it ? 0 : STORE_READONLY, err, sizeof err) ||
-               fit_load_store(&d, s, a.sweep, err, sizeof err)) {
+               fit_load_store(&d, s, a.sweep, err, sizeof err) ||
+               fit_load_holdout(&h, s, a.sweep, err, sizeof err)) {
         rc = cli_fail("fit", "%s", err);
         goto done;
     }
@@ -648,10 +670,10 @@ int cmd_fit(int argc, char **argv) {
             goto done;
         }
     if (a.json) {
-        print_json(&a, &r, sel);
+        print_json(&a, &r, sel, &h);
         sel = NULL;
     } else {
-        print_text(&a, &r, &d, db_path, &cr);
+        print_text(&a, &r, &d, db_path, &cr, &h);
     }
 done:
     cJSON_Delete(sel);
@@ -664,6 +686,7 @@ done:
     free(r.fk);
     free(r.sys);
     fit_data_free(&d);
+    fit_data_free(&h);
     store_close(s);
     return rc;
 }

@@ -7,7 +7,6 @@
  * --compute says otherwise: the headline the main job ends with. Reads the
  * `fits` and `runs` tables; writes nothing.
  */
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +29,9 @@ static const char *usage_text =
     "or made again), each that is stored, at the sweep's largest compute budget\n"
     "(counted as the fit counts FLOPs) unless --compute is given.\n"
     "Intervals are 2.5% and 97.5% percentiles over the fit's bootstrap draws.\n"
+    "Then, for every held-out run of the sweep (a section with holdout = true:\n"
+    "trained, never fitted), its measured loss beside each approach's prediction\n"
+    "at its (N, D) and the error in % (Approach 3 predicts L(N, D); 1 and 2 do not).\n"
     "\n"
     "options:\n"
     "  --compute C   training compute in FLOPs, e.g. 1e21\n"
@@ -234,6 +236,13 @@ int cmd_predict(int argc, char **argv) {
     int nfits = 0;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     int rc = EXIT_OK, found = 0;
+    /* the fits found, for the held-out check: their laws and Approach 3's
+     * fit (NULL for the approaches that predict no L(N, D)) */
+    const char *hlaws[3];
+    fit_approach3 *hf3[3] = {NULL, NULL, NULL};
+    fit_params hp = FIT_PARAMS_TOTAL;
+    char hsweep[128] = "";
+    fit_data h = {0, NULL};
     if (json && !arr) return cli_fail("predict", "out of memory");
     if (store_open(&s, db, STORE_READONLY, err, sizeof err)) {
         rc = cli_fail("predict", "%s", err);
@@ -286,7 +295,32 @@ int cmd_predict(int argc, char **argv) {
         if (!found++) C = Cf; /* the top-level "compute" of --json */
         rc = predict_one(f->id, f->law, f->sweep[0] ? f->sweep : NULL, f->params_json, cparams,
                          cflops, Cf, Cmax, arr);
+        if (rc == EXIT_OK && f->sweep[0] && found <= 3) {
+            int k = found - 1;
+            hlaws[k] = !strcmp(f->law, "approach1")   ? "approach1"
+                       : !strcmp(f->law, "approach2") ? "approach2"
+                                                      : "approach3";
+            snprintf(hsweep, sizeof hsweep, "%s", f->sweep);
+            if (!strcmp(f->law, "approach3")) {
+                hp = !strcmp(cparams, "nonembedding") ? FIT_PARAMS_NONEMB : FIT_PARAMS_TOTAL;
+                if (!(hf3[k] = calloc(1, sizeof *hf3[k])) ||
+                    fit_approach3_from_json(hf3[k], f->params_json, err, sizeof err)) {
+                    rc = cli_fail("predict", "fit %lld: %s", (long long)f->id,
+                                  hf3[k] ? err : "out of memory");
+                    goto done;
+                }
+            }
+        }
     }
+    /* the held-out check: every held-out run of the fits' sweep against
+     * each approach (docs/fit.md, "Held-out runs") */
+    if (rc == EXIT_OK && hsweep[0] && fit_load_holdout(&h, s, hsweep, err, sizeof err)) {
+        rc = cli_fail("predict", "%s", err);
+        goto done;
+    }
+    int nh = found < 3 ? found : 3;
+    if (rc == EXIT_OK && !json)
+        cli_holdout_print(&h, hp, hlaws, (const fit_approach3 *const *)hf3, nh, stdout);
     if (rc == EXIT_OK && !found) {
         rc = fit_id ? cli_fail("predict", "%s: no fit with id %lld", db, fit_id)
              : sweep
@@ -306,6 +340,9 @@ int cmd_predict(int argc, char **argv) {
             cJSON_AddNumberToObject(top, "compute", C);
             cJSON_AddItemToObject(top, "fits", arr);
             arr = NULL;
+            cJSON_AddItemToObject(
+                top, "holdout",
+                cli_holdout_json(&h, hp, hlaws, (const fit_approach3 *const *)hf3, nh));
         }
         char *txt = cJSON_Print(sweep ? top : cJSON_GetArrayItem(top, 0));
         if (txt) puts(txt);
@@ -313,6 +350,9 @@ int cmd_predict(int argc, char **argv) {
         if (sweep) cJSON_Delete(top);
     }
 done:
+    for (int k = 0; k < 3; k++)
+        free(hf3[k]);
+    fit_data_free(&h);
     store_fit_rows_free(fits, nfits);
     fit_data_free(&d);
     store_close(s);

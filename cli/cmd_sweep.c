@@ -152,6 +152,7 @@ static void print_plan(const sweep_plan *plan, const int *order, int n, int work
                    (long long)r->cfg.fork_tokens, r->flops_trained);
         else if (r->cfg.nkeep > 0)
             printf("  trunk: %d fork point%s", r->cfg.nkeep, r->cfg.nkeep == 1 ? "" : "s");
+        if (r->holdout) printf("  held out: never fitted");
         printf("\n");
         flops += r->flops;
         trained += r->flops_trained;

@@ -314,8 +314,8 @@ int store_merge_ex(store *s, const char *in_path, store_merge_stats *ms, FILE *r
     if ((rc = merge_runs(s, in_path, ms, report, err, errlen))) goto done;
     /* sweeps' memberships: a run the input's sweep holds is held by it here */
     rc = exec1(s,
-               "INSERT OR IGNORE INTO main.sweep_runs(sweep, run_id, in_plan) "
-               "SELECT r.sweep, r.run_id, r.in_plan FROM src.sweep_runs r "
+               "INSERT OR IGNORE INTO main.sweep_runs(sweep, run_id, in_plan, holdout) "
+               "SELECT r.sweep, r.run_id, r.in_plan, r.holdout FROM src.sweep_runs r "
                "WHERE EXISTS (SELECT 1 FROM main.runs WHERE id = r.run_id) "
                "AND EXISTS (SELECT 1 FROM main.sweeps WHERE name = r.sweep)",
                NULL, NULL, err, errlen);

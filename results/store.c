@@ -120,6 +120,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "INSERT INTO sweep_runs(sweep, run_id) SELECT sweep, id FROM runs WHERE sweep IS NOT NULL;\n"
     "ALTER TABLE runs ADD COLUMN excluded TEXT;\n"
     "ALTER TABLE sweeps ADD COLUMN description TEXT NOT NULL DEFAULT '';\n",
+    /* v5 -> v6 (issue 15): a sweep's held-out runs (a section with holdout
+     * = true): trained, never fitted; fits predict them instead. */
+    "ALTER TABLE sweep_runs ADD COLUMN holdout INTEGER NOT NULL DEFAULT 0 "
+    "CHECK(holdout IN (0, 1));\n",
 };
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {

@@ -37,7 +37,7 @@
 
 #include "../util/util.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct store store;
 typedef struct sqlite3 sqlite3;
@@ -175,6 +175,12 @@ void store_runs_free(store_run *runs, int n);
 #define STORE_SQL_IN_SWEEP(p)                                                                      \
     "id IN (SELECT run_id FROM sweep_runs WHERE sweep = " p " AND in_plan = 1)"
 #define STORE_SQL_FITTED "excluded IS NULL"
+/* STORE_SQL_NOT_HELD_OUT(p): the condition that runs.id is not held out
+ * (sweep_runs.holdout) by the sweep bound to parameter p, or by any sweep
+ * when p is NULL: held-out runs never enter a fit. */
+#define STORE_SQL_NOT_HELD_OUT(p)                                                                  \
+    "id NOT IN (SELECT run_id FROM sweep_runs WHERE holdout = 1 AND (" p " IS NULL OR sweep = " p  \
+    "))"
 
 /* After a sweep registered its runs: the sweep's members that are not in
  * ids[0..n-1] (its whole plan, every shard) leave its plan (kept in the
@@ -182,6 +188,10 @@ void store_runs_free(store_run *runs, int n);
  * those that were in it until now. */
 int store_sweep_plan(store *s, const char *sweep, const char *const *ids, int n, int *dropped,
                      char *err, size_t errlen);
+/* The sweep's runs ids[0..n-1] are its held-out runs (holdout = true in
+ * their section: trained, never fitted); its other runs are not. */
+int store_sweep_holdout(store *s, const char *sweep, const char *const *ids, int n, char *err,
+                        size_t errlen);
 /* Stores the sweep file's description (sweeps.description). */
 int store_sweep_describe(store *s, const char *sweep, const char *description, char *err,
                          size_t errlen);
@@ -309,10 +319,15 @@ typedef struct {
     double epochs;                      /* passes over the unique training tokens */
 } store_fit_run;
 
-/* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id.
- * *out is a malloc'd array of *n (NULL when 0), freed with free(). */
+/* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id,
+ * held-out runs left out. *out is a malloc'd array of *n (NULL when 0),
+ * freed with free(). */
 int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
                    size_t errlen);
+/* The held-out runs of `sweep` (NULL: of every sweep) whose status is
+ * 'done', as store_fit_runs reads runs, ordered by id. */
+int store_holdout_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
+                       size_t errlen);
 
 /* The validation curve of run_id, ordered by tokens (evals whose val_loss is
  * NULL left out): *tokens and *val_loss are malloc'd arrays of *n (NULL when

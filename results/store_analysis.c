@@ -55,8 +55,11 @@ static int prepare(store *s, const char *sql, const char *const *params, int np,
 
 /* ---- Runs and curves ------------------------------------------------------------ */
 
-int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
-                   size_t errlen) {
+/* The done runs of sweep (NULL: all) that are not excluded: held out
+ * (holdout "1") or not ("0"). */
+static int fit_runs(store *s, const char *sweep, const char *holdout, store_fit_run **out, int *n,
+                    char *err, size_t errlen) {
+    const char *params[2] = {sweep, holdout};
     sqlite3_stmt *st = NULL;
     store_fit_run *rows = NULL;
     int rc, cap = 0, m = 0, r;
@@ -81,8 +84,10 @@ int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, cha
              "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
              "n_layer, d_model, n_head, d_ff, epochs "
              "FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
-             " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") ORDER BY id",
-             &sweep, 1, &st, "runs", err, errlen)))
+             " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") AND (?2 = '0' AND "
+             STORE_SQL_NOT_HELD_OUT("?1") " OR ?2 = '1' AND NOT " STORE_SQL_NOT_HELD_OUT("?1") ") "
+             "ORDER BY id",
+             params, 2, &st, "runs", err, errlen)))
         goto done;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (grow((void **)&rows, &cap, m, sizeof *rows)) {
@@ -125,6 +130,16 @@ done:
     *out = rows;
     *n = m;
     return 0;
+}
+
+int store_fit_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
+                   size_t errlen) {
+    return fit_runs(s, sweep, "0", out, n, err, errlen);
+}
+
+int store_holdout_runs(store *s, const char *sweep, store_fit_run **out, int *n, char *err,
+                       size_t errlen) {
+    return fit_runs(s, sweep, "1", out, n, err, errlen);
 }
 
 int store_eval_curve(store *s, const char *run_id, double **tokens, double **val_loss, int *n,

@@ -280,6 +280,26 @@ int store_sweep_plan(store *s, const char *sweep, const char *const *ids, int n,
     return rc;
 }
 
+int store_sweep_holdout(store *s, const char *sweep, const char *const *ids, int n, char *err,
+                        size_t errlen) {
+    /* one statement, so no fit sees the set half-changed: ids as a JSON
+     * array (run ids are hex, nothing to escape) */
+    size_t cap = 3 + (size_t)n * 20;
+    char *json = malloc(cap);
+    if (!json) return util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+    size_t len = (size_t)snprintf(json, cap, "[");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s\"%.16s\"", i ? "," : "", ids[i]);
+    snprintf(json + len, cap - len, "]");
+    const char *a[2] = {sweep, json};
+    int rc = write1(s,
+                    "UPDATE sweep_runs SET holdout = (run_id IN (SELECT value FROM json_each(?2))) "
+                    "WHERE sweep = ?1",
+                    a, 2, NULL, "storing a sweep's held-out runs", err, errlen);
+    free(json);
+    return rc;
+}
+
 int store_sweep_describe(store *s, const char *sweep, const char *description, char *err,
                          size_t errlen) {
     const char *a[2] = {sweep, description ? description : ""};

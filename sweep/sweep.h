@@ -51,6 +51,7 @@ typedef struct {
     int line;                /* line of the generating section's header in the file */
     int parent;              /* wsd branch: plan index of its trunk (cfg.fork_*), else -1 */
     double flops_trained;    /* FLOPs this run trains itself (a branch: after its fork) */
+    int holdout;             /* its section says holdout = true: trained, kept out of fits */
     char *config_json;       /* the resolved configuration as JSON (owned) */
 } sweep_item;
 

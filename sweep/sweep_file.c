@@ -63,6 +63,7 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"seed", K_SEED, T_INT, 0, 0, 9007199254740992.0, "seeds"},
     {"cooldown", K_COOLDOWN, T_DBL, 0, 1e-9, 1, NULL},
     {"cooldown_shape", K_COOLDOWN_SHAPE, T_STR, 0, 0, 0, NULL},
+    {"holdout", K_HOLDOUT, T_STR, 0, 0, 0, NULL},
 };
 
 const sweep_keydef *sweep_key_find(const char *name) {

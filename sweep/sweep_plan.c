@@ -621,6 +621,21 @@ static int add_point(section *x, int fi) {
     r.est_seconds = NAN;
     if ((rc = point_shape(x, fi, &r)) || (rc = point_budget(x, &r)) || (rc = point_optim(x, &r)))
         return rc;
+    /* holdout = true|false, in a section of its own ([sweep]'s would hold
+     * out every run and leave nothing to fit) */
+    int own = 0, i_ho = lookup(c, sec->name, K_HOLDOUT, &own);
+    if (i_ho >= 0 && (!own || !strcmp(sec->name, "sweep")))
+        return util_err(c->err, c->errlen, UTIL_EINVAL,
+                        "%s: holdout = %s: expected in a section of its own, not [sweep] (it would "
+                        "hold out every run)",
+                        c->f.e[i_ho].origin, c->val[i_ho].s);
+    if (i_ho >= 0) {
+        const char *v = c->val[i_ho].s;
+        if (strcmp(v, "true") && strcmp(v, "false"))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: holdout = %s: expected true or false", c->f.e[i_ho].origin, v);
+        r.holdout = !strcmp(v, "true");
+    }
 
     model_run_id(g, r.id);
     if (r.epochs > 4 && (rc = warn(c,

@@ -52,6 +52,7 @@ typedef enum {
     K_SEED,
     K_COOLDOWN, /* schedule = wsd */
     K_COOLDOWN_SHAPE,
+    K_HOLDOUT, /* a section's runs are trained but kept out of fits */
     K_COUNT
 } sweep_key;
 

@@ -383,6 +383,10 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         for (int i = 0; i < plan->nruns; i++)
             ids[i] = plan->runs[i].id;
         rc = store_sweep_plan(P.db, plan->name, ids, plan->nruns, NULL, err, errlen);
+        int nheld = 0; /* its held-out runs, kept out of its fits */
+        for (int i = 0; i < plan->nruns; i++)
+            if (plan->runs[i].holdout) ids[nheld++] = plan->runs[i].id;
+        if (!rc) rc = store_sweep_holdout(P.db, plan->name, ids, nheld, err, errlen);
         free(ids);
         if (!rc) rc = store_sweep_describe(P.db, plan->name, plan->description, err, errlen);
         if (rc) goto done;

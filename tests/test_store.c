@@ -193,7 +193,10 @@ Test(store, schema_created_strict_wal_versioned) {
                  8);
     cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs')"), 44);
     /* v5 (issue 17): which sweeps hold a run, why a run is excluded, a description */
-    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs')"), 3);
+    cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs')"), 4);
+    /* v6 (issue 15): a sweep's held-out runs */
+    cr_assert_eq(
+        raw_int(p, "SELECT count(*) FROM pragma_table_info('sweep_runs') WHERE name='holdout'"), 1);
     cr_assert_eq(raw_int(p, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='excluded'"),
                  1);
     cr_assert_eq(
@@ -574,6 +577,9 @@ Test(store, analysis_reads) {
     free(runs);
     cr_assert_eq(store_fit_runs(s, NULL, &runs, &n, err, sizeof err), 0);
     cr_assert_eq(n, 3);
+    free(runs);
+    cr_assert_eq(store_holdout_runs(s, "sw", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 0);
     free(runs);
     double *t = NULL, *l = NULL;
     cr_assert_eq(store_eval_curve(s, "b0", &t, &l, &n, err, sizeof err), 0);
@@ -1290,6 +1296,55 @@ Test(store, sweep_membership_and_its_migration) {
     cr_assert_eq(store_run_excluded(s, "r2", why, sizeof why, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(why, "");
     cr_assert_eq(store_exclude_run(s, "nosuch", "x", err, sizeof err), UTIL_ENOTFOUND);
+    store_close(s);
+    rmtree(d);
+    free(q), free(d);
+}
+
+/* Held-out runs (issue 15): a sweep's held-out runs are in no read the fits
+ * make, for that sweep or for all runs, and are what store_holdout_runs
+ * reads; a new plan that holds out another run moves the mark. */
+Test(store, holdout_runs_never_fitted) {
+    char *d = tmpdir(), *q = pathin(d, "h.db");
+    char err[UTIL_ERRLEN];
+    store *s = open_or_die(q, STORE_CREATE);
+    cr_assert_eq(store_put_sweep(s, "a", "isoflop", "", NULL, err, sizeof err), 0, "%s", err);
+    store_run r;
+    const char *ids[3] = {"r1", "r2", "r3"};
+    for (int k = 0; k < 3; k++) {
+        make_run(&r, ids[k], "a", k);
+        snprintf(r.status, sizeof r.status, "done");
+        r.final_val_loss = 3.0 + k;
+        cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
+        free(r.config_json);
+    }
+    const char *held[1] = {"r2"};
+    cr_assert_eq(store_sweep_holdout(s, "a", held, 1, err, sizeof err), 0, "%s", err);
+    store_fit_run *runs = NULL;
+    int n = 0;
+    for (int all = 0; all < 2; all++) {
+        cr_assert_eq(store_fit_runs(s, all ? NULL : "a", &runs, &n, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(n, 2);
+        for (int i = 0; i < n; i++)
+            cr_assert_str_neq(runs[i].id, "r2");
+        free(runs);
+        cr_assert_eq(store_holdout_runs(s, all ? NULL : "a", &runs, &n, err, sizeof err), 0, "%s",
+                     err);
+        cr_assert_eq(n, 1);
+        cr_assert_str_eq(runs[0].id, "r2");
+        cr_assert_eq(runs[0].final_val_loss, 4.0);
+        free(runs);
+    }
+    /* the next plan holds out r3 instead: r2 is fitted again */
+    held[0] = "r3";
+    cr_assert_eq(store_sweep_holdout(s, "a", held, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_holdout_runs(s, "a", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert(n == 1 && !strcmp(runs[0].id, "r3"));
+    free(runs);
+    cr_assert_eq(store_sweep_holdout(s, "a", NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(store_fit_runs(s, "a", &runs, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 3);
+    free(runs);
     store_close(s);
     rmtree(d);
     free(q), free(d);

@@ -1313,3 +1313,110 @@ Test(sweep, wsd_trunk_sigkilled_while_branches_wait_resumes_to_identical_results
     }
     sweep_plan_free(&p);
 }
+
+/* ---- held-out runs (issue 15) ------------------------------------------------ */
+
+Test(sweep, holdout_section_plans_its_own_runs_and_bad_values_are_refused) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "ho",
+               "name = ho\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\nschedule = wsd\n"
+               "[iso]\nbudget = 1e9, 2e9\nd_model = 16\nn_layer = 1\n"
+               "[held]\nholdout = true\nbudget = 4e9\nd_model = 16\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 3);
+    int held = -1;
+    for (int i = 0; i < p.nruns; i++) {
+        cr_assert_eq(p.runs[i].holdout, !strcmp(p.runs[i].label, "held"));
+        if (p.runs[i].holdout) held = i;
+    }
+    cr_assert_geq(held, 0);
+    /* same shape and schedule as [iso]'s family, yet its own run: no fitted
+     * run branches off it, and it branches off none */
+    cr_assert_eq(p.runs[held].parent, -1);
+    for (int i = 0; i < p.nruns; i++)
+        cr_assert_neq(p.runs[i].parent, held);
+    sweep_plan_free(&p);
+    /* holdout = maybe, and holdout in [sweep], are one-line errors */
+    sweep_file(path, sizeof path, "ho2",
+               "mode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "[held]\nholdout = maybe\nbudget = 4e9\nd_model = 16\nn_layer = 1\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "ho2.ini:") && strstr(err, "holdout = maybe: expected true or false"),
+              "%s", err);
+    sweep_file(path, sizeof path, "ho3",
+               "mode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\nholdout = true\n"
+               "[iso]\nbudget = 4e9\nd_model = 16\nn_layer = 1\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "holdout = true: expected in a section of its own"), "%s", err);
+}
+
+/* The held-out run is trained, never fitted (the fit's run count leaves it
+ * out, and no stored fit names it), and predict and fit list it with its
+ * measured loss and each approach's prediction. */
+Test(sweep, holdout_runs_never_enter_a_fit_and_are_predicted, .timeout = 600) {
+    char path[512], db[600], out[1 << 16], err[UTIL_ERRLEN];
+    sweep_file(path, sizeof path, "hofit",
+               "name = hofit\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "lr = 3e-3\nwarmup = 2\nevals = 2\neval_windows = 4\nlog_every = 5\n"
+               "[iso]\nbudget = 1e9, 2e9, 4e9\nd_model = 16, 24, 32\nn_layer = 1\n"
+               "[held]\nholdout = true\nbudget = 4e9\nd_model = 40\nn_layer = 1\n");
+    sweep_plan p;
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    char held[17] = "";
+    for (int i = 0; i < p.nruns; i++)
+        if (p.runs[i].holdout) snprintf(held, sizeof held, "%s", p.runs[i].id);
+    cr_assert(held[0]);
+    snprintf(db, sizeof db, "%s/hofit.db", tmp);
+    cr_assert_eq(run_sweep(path, db, out, sizeof out), 0, "%s", out);
+    int done = count_status(db, "done");
+    cr_assert_eq(done, p.nruns, "%s", out);
+    /* fit: the run count is the fitted runs only */
+    cr_assert_eq(
+        tl_sh(out, sizeof out, "%s fit --sweep hofit --db %s --bootstrap 20 --json", bin(), db), 0,
+        "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, "\"runs\":\t%d", done - 1);
+    cr_assert_not_null(strstr(out, want), "%s", out);
+    char *ho = strstr(out, "\"holdout\"");
+    cr_assert_not_null(ho, "%s", out);
+    cr_assert_not_null(strstr(ho, held), "%s", out);
+    cr_assert_not_null(strstr(ho, "\"measured_loss\""), "%s", out);
+    *ho = 0; /* before the held-out check, the id is nowhere */
+    cr_assert_null(strstr(out, held), "%s", out);
+    /* and no stored fit names it, in its parameters or its selection */
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT count(*), sum(instr(params_json, ?1) + "
+                                    "instr(selection_json, ?1)) FROM fits",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(st, 1, held, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_geq(sqlite3_column_int(st, 0), 1);
+    cr_assert_eq(sqlite3_column_int(st, 1), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    /* predict lists it with the measured loss and, from Approach 3, a
+     * predicted loss and the error in % */
+    cr_assert_eq(tl_sh(out, sizeof out, "%s predict --sweep hofit --db %s", bin(), db), 0, "%s",
+                 out);
+    char *line = strstr(out, held);
+    cr_assert(line && strstr(line, "measured loss"), "%s", out);
+    if (strstr(out, "approach3  predicts")) cr_assert_not_null(strstr(out, "error "), "%s", out);
+    cr_assert(strstr(out, "approach3  predicts") || strstr(out, "approach1  n/a"), "%s", out);
+    /* the report's Answer section holds the same check */
+    char rep[700], *html = NULL, e2[UTIL_ERRLEN];
+    size_t hn = 0;
+    snprintf(rep, sizeof rep, "%s/horep", tmp);
+    cr_assert_eq(tl_sh(out, sizeof out, "%s report --sweep hofit --db %s --out %s", bin(), db, rep),
+                 0, "%s", out);
+    snprintf(rep, sizeof rep, "%s/horep/index.html", tmp);
+    cr_assert_eq(util_read_file(rep, &html, &hn, e2, sizeof e2), 0, "%s", e2);
+    char *hc = strstr(html, "Held-out check: runs trained but never fitted");
+    cr_assert(hc && strstr(hc, held), "no held-out check naming %s in the report", held);
+    free(html);
+    sweep_plan_free(&p);
+}
