@@ -199,6 +199,15 @@ static void print_interval(double est, double lo, double hi, int positive, const
     }
 }
 
+const char *cli_compare_outdir(const char *out, const char *const *sweeps, int n, char *buf,
+                               size_t len) {
+    if (out) return out;
+    size_t m = (size_t)snprintf(buf, len, "out/compare");
+    for (int i = 0; i < n && m < len; i++)
+        m += (size_t)snprintf(buf + m, len - m, "-%s", sweeps[i]);
+    return buf;
+}
+
 int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n, const void *po,
                 const char *outdir, int html) {
     char err[UTIL_ERRLEN], msg[512];

@@ -100,9 +100,9 @@ typedef struct {
     const char *sweep; /* --sweep, NULL when not given (the first when given several times) */
     const char *sweeps[CLI_MAX_SWEEPS]; /* every --sweep, in order */
     int nsweeps;
-    const char *out;   /* --out, NULL when not given */
-    int fmt;           /* STORE_FMT_TABLE, or _CSV / _JSON from --csv / --json */
-    int *bootstrap;    /* where --bootstrap, --seed, --a3-starts go (plot_opts fields) */
+    const char *out; /* --out, NULL when not given */
+    int fmt;         /* STORE_FMT_TABLE, or _CSV / _JSON from --csv / --json */
+    int *bootstrap;  /* where --bootstrap, --seed, --a3-starts go (plot_opts fields) */
     uint64_t *seed;
     int *a3_starts;
 } cli_opts;
@@ -135,6 +135,10 @@ int cli_pick_sweep(const char *cmd, const char *db, const char **sweep);
  * with html the page. Returns the exit code. */
 int cli_compare(const char *cmd, const char *db, const char *const *sweeps, int n, const void *po,
                 const char *outdir, int html);
+/* The folder of a comparison's figure: out when given, else
+ * "out/compare-A-B..." written into buf (len bytes). */
+const char *cli_compare_outdir(const char *out, const char *const *sweeps, int n, char *buf,
+                               size_t len);
 
 /* Default results database path: "results.db" in the current directory. */
 #define CLI_DEFAULT_DB "results.db"

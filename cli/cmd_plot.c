@@ -61,12 +61,7 @@ int cmd_plot(int argc, char **argv) {
     if (!figure) figure = "all";
     if (o.nsweeps > 1) { /* sweeps compared: the overlay figure */
         char outdef[512];
-        if (!out) {
-            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
-            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
-                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
-            out = outdef;
-        }
+        out = cli_compare_outdir(out, o.sweeps, o.nsweeps, outdef, sizeof outdef);
         return cli_compare("plot", o.db, o.sweeps, o.nsweeps, &po, out, 0);
     }
     int all = !strcmp(figure, "all"), known = all;

@@ -38,12 +38,7 @@ int cmd_report(int argc, char **argv) {
     if (optind < argc) return cli_usage("report", "unexpected argument '%s'", argv[optind]);
     if (o.nsweeps > 1) { /* sweeps compared: a and b side by side, the overlay */
         char outdef[512];
-        if (!out) {
-            size_t m = (size_t)snprintf(outdef, sizeof outdef, "out/compare");
-            for (int i = 0; i < o.nsweeps && m < sizeof outdef; i++)
-                m += (size_t)snprintf(outdef + m, sizeof outdef - m, "-%s", o.sweeps[i]);
-            out = outdef;
-        }
+        out = cli_compare_outdir(out, o.sweeps, o.nsweeps, outdef, sizeof outdef);
         return cli_compare("report", o.db, o.sweeps, o.nsweeps, &po, out, 1);
     }
     code = cli_pick_sweep("report", o.db, &o.sweep);
