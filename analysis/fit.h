@@ -210,7 +210,7 @@ typedef struct {
      * run on the frontier and below the unigram plateau ln V - 1 (NaN: no
      * point was left out, e.g. without vocabulary or warm-up known) */
     double LC_from;
-    fit_val Nc, Dc, aN, aD;  /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
+    fit_val Nc, Dc, aN, aD; /* joint L(N, D) = [(Nc/N)^(aN/aD) + Dc/D]^aD */
     int have_LD, have_joint;
     char warning[512];
 } fit_kaplan;
@@ -337,6 +337,10 @@ int fit_envelope_frontier(const fit_data *d, const fit_opts *o, int n, double *e
  * Approaches 1 and 2 read their fitted N_opt = kN C^a, D_opt = kD C^b;
  * approach 3 solves its frontier with its own count (fit_approach3_optimal).
  * UTIL_EINVAL for another law, UTIL_ECORRUPT for bad JSON. `scaling predict`. */
+/* How a fit's warning begins its note that a noise bootstrap held no seed
+ * noise (fit_noise.c writes it; `predict` looks for it in the stored fit). */
+#define FIT_NOTE_NO_SEED_NOISE "seed noise not included"
+
 typedef struct {
     fit_val N, D, tpp, L; /* N_opt, D_opt, D_opt / N_opt, loss */
     fit_val a, b;         /* the fit's exponents */

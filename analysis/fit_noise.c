@@ -50,13 +50,17 @@ int fit_noise_missing(const fit_data *d) {
     return m;
 }
 
-int fit_noise_available(const fit_data *d) {
-    for (int i = 0; i < d->nruns; i++) {
-        if (d->runs[i].nwin > 0) return 1;
+/* 1 if some configuration was trained under more than one seed (two runs
+ * share a non-zero config key), i.e. there is seed spread to redraw. */
+static int seeds_repeated(const fit_data *d) {
+    for (int i = 0; i < d->nruns; i++)
         for (int j = i + 1; d->runs[i].config && j < d->nruns; j++)
             if (d->runs[j].config == d->runs[i].config) return 1;
-    }
     return 0;
+}
+
+int fit_noise_available(const fit_data *d) {
+    return fit_noise_missing(d) < d->nruns || seeds_repeated(d);
 }
 
 void fit_noise_note(const fit_data *d, char *w, size_t wlen) {
@@ -69,13 +73,10 @@ void fit_noise_note(const fit_data *d, char *w, size_t wlen) {
     /* a configuration under one seed has no seed spread to redraw: say so,
      * since the interval then covers the evaluation set's noise only (the
      * presets' two seeds differed by 0.010 nats, median over 50 pairs) */
-    int repeated = 0;
-    for (int i = 0; i < d->nruns && !repeated; i++)
-        for (int j = i + 1; d->runs[i].config && j < d->nruns && !repeated; j++)
-            repeated = d->runs[j].config == d->runs[i].config;
-    if (!repeated)
+    if (!seeds_repeated(d))
         fit__warn(w, wlen,
-                  "seed noise not included: every configuration was trained under one seed, so "
+                  FIT_NOTE_NO_SEED_NOISE
+                  ": every configuration was trained under one seed, so "
                   "the interval covers eval-window noise only (train a second seed, or compare "
                   "--bootstrap-mode runs)");
     int m = fit_noise_missing(d);

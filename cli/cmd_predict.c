@@ -136,7 +136,7 @@ static int predict_one(long long id, const char *law, const char *sweep, const c
     const char *covers = NULL;
     cJSON *pjo = cJSON_Parse(pj);
     const cJSON *wj = cJSON_GetObjectItemCaseSensitive(pjo, "warning");
-    if (cJSON_IsString(wj) && strstr(wj->valuestring, "seed noise not included"))
+    if (cJSON_IsString(wj) && strstr(wj->valuestring, FIT_NOTE_NO_SEED_NOISE))
         covers = "eval-window noise only: every configuration was trained under one seed, so "
                  "seed-to-seed noise is not in them";
     cJSON_Delete(pjo);
