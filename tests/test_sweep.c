@@ -619,32 +619,43 @@ Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
     cr_assert_eq(rc, 0, "sweep exited %d:\n%s", rc, out);
     cr_assert_eq(count_status(dbA, "done"), nruns, "%s", out);
 
-    /* interrupted by SIGKILL once some runs are done and others running */
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", 1);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1", "--quiet",
-              (char *)NULL);
-        _exit(127);
-    }
-    double t0 = util_now();
+    /* interrupted by SIGKILL once some runs are done and others running.
+     * The run picked before the kill may still finish in the instant
+     * between the query and the signal (its workers die with the sweep
+     * through PR_SET_PDEATHSIG, a moment later), so the run to follow is
+     * chosen again after the kill, once every worker is gone; if none was
+     * left mid-way with a checkpoint, the sweep is resumed and killed again. */
     int killed = 0;
     char resumed_id[24] = "";
-    while (util_now() - t0 < 300) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) break; /* finished before we could kill it */
-        int d = count_status(dbB, "done");
-        if (d >= 1 && running_with_checkpoint(dbB, resumed_id)) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            killed = 1;
-            break;
+    for (int attempt = 0; attempt < 6 && !killed; attempt++) {
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            int fd = open("/dev/null", 1);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1",
+                  "--quiet", (char *)NULL);
+            _exit(127);
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        double t0 = util_now();
+        int st, signalled = 0;
+        while (util_now() - t0 < 300) {
+            if (waitpid(pid, &st, WNOHANG) == pid) break; /* finished before we could kill it */
+            int d = count_status(dbB, "done");
+            if (d >= 1 && running_with_checkpoint(dbB, resumed_id)) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                signalled = 1;
+                break;
+            }
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (!signalled) break; /* the sweep ran to the end: nothing left to interrupt */
+        struct timespec settle = {0, 300 * 1000 * 1000};
+        nanosleep(&settle, NULL);
+        killed = running_with_checkpoint(dbB, resumed_id);
     }
     cr_assert(killed, "the sweep ended before it could be killed: make the runs longer");
     int done_at_kill = count_status(dbB, "done");
