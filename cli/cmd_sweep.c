@@ -397,21 +397,52 @@ int cmd_sweep(int argc, char **argv) {
 
     sweep_plan plan;
     char err[4096]; /* a sweep file's errors, several lines */
-    int rc = sweep_parse(file, ov, nov, db, &plan, err, sizeof err);
-    free(ov);
-    if (rc) return cli_fail("sweep", "%s", err);
-    for (int i = 0; i < plan.nwarnings; i++)
+    /* params = auto plans a budget once the budgets before it are trained:
+     * after each run of the pool the file is planned again, until a plan
+     * adds no run (everything planned, or it waits on another shard) */
+    int planned_before = -1, status = EXIT_OK, rc;
+    char **said = NULL; /* warnings printed by earlier rounds */
+    int nsaid = 0;
+    long long workers_given = workers, threads_given = threads;
+again:
+    workers = workers_given, threads = threads_given;
+    rc = sweep_parse(file, ov, nov, db, &plan, err, sizeof err);
+    if (rc) {
+        free(ov);
+        for (int i = 0; i < nsaid; i++)
+            free(said[i]);
+        free(said);
+        return cli_fail("sweep", "%s", err);
+    }
+    if (planned_before >= 0 && plan.nruns <= planned_before) {
+        if (plan.npending) fprintf(stderr, "scaling sweep: not planned yet: %s\n", plan.pending);
+        goto out_plan;
+    }
+    for (int i = 0; i < plan.nwarnings; i++) {
+        int seen = 0;
+        for (int j = 0; j < nsaid && !seen; j++)
+            seen = !strcmp(said[j], plan.warnings[i]);
+        if (seen) continue;
         fprintf(stderr, "warning: %s\n", plan.warnings[i]);
+        char **g = realloc(said, (nsaid + 1) * sizeof *g);
+        if (g && (g[nsaid] = strdup(plan.warnings[i]))) said = g, nsaid++;
+        else if (g) said = g;
+    }
     if ((rc = retry_diverged(&plan, db, retry))) {
-        sweep_plan_free(&plan);
-        return rc < 0 ? EXIT_OK : rc;
+        status = rc < 0 ? EXIT_OK : rc;
+        goto out_plan;
+    }
+    if (planned_before >= 0) {
+        printf("sweep %s: %d more run%s planned from the budgets trained\n", plan.name,
+               plan.nruns - planned_before, plan.nruns - planned_before == 1 ? "" : "s");
+        fflush(stdout);
     }
     warn_stale(&plan, db);
 
     int *order = malloc(plan.nruns * sizeof *order), n = 0;
     if (!order) {
-        sweep_plan_free(&plan);
-        return cli_fail("sweep", "out of memory");
+        status = cli_fail("sweep", "out of memory");
+        goto out_plan;
     }
     sweep_order(&plan, shard_i, shard_n, order, &n);
 
@@ -435,7 +466,6 @@ int cmd_sweep(int argc, char **argv) {
     }
     if (workers > n && n > 0) workers = n;
 
-    int status = EXIT_OK;
     if (dry) {
         int est = 0;
         if (!no_est) {
@@ -445,6 +475,9 @@ int cmd_sweep(int argc, char **argv) {
                 est = 1;
         }
         print_plan(&plan, order, n, (int)workers, (int)threads, est);
+        if (plan.npending)
+            printf("not planned yet (%d budgets wait on the budgets before them): %s\n",
+                   plan.npending, plan.pending);
         goto out;
     }
 
@@ -514,8 +547,21 @@ int cmd_sweep(int argc, char **argv) {
             status = EXIT_FAIL;
         }
     }
+    if (status == EXIT_OK && !rc && plan.npending && !(stop_requests)) {
+        planned_before = plan.nruns;
+        free(order);
+        sweep_plan_free(&plan);
+        goto again;
+    }
+    if (!rc && plan.npending)
+        fprintf(stderr, "scaling sweep: not planned yet: %s\n", plan.pending);
 out:
     free(order);
+out_plan:
     sweep_plan_free(&plan);
+    free(ov);
+    for (int i = 0; i < nsaid; i++)
+        free(said[i]);
+    free(said);
     return status;
 }

@@ -52,6 +52,7 @@ typedef struct {
     int parent;              /* wsd branch: plan index of its trunk (cfg.fork_*), else -1 */
     double flops_trained;    /* FLOPs this run trains itself (a branch: after its fork) */
     int holdout;             /* its section says holdout = true: trained, kept out of fits */
+    int stage;               /* params = auto: the budget's rank (0 smallest), else -1 */
     char *config_json;       /* the resolved configuration as JSON (owned) */
 } sweep_item;
 
@@ -69,6 +70,9 @@ typedef struct {
     sweep_item *runs; /* in file order */
     int nwarnings;
     char **warnings; /* "FILE:LINE: ..." notes the CLI prints (duplicates, >4 epochs) */
+    int npending;         /* params = auto: budgets not planned yet (their sizes wait
+                           * on the budgets before them, unfinished or in another shard) */
+    char pending[768];    /* why, for a person ("" when none) */
     int nretries;
     struct sweep_retry_item *retries; /* diverged runs this plan replaces (sweep_retry) */
 } sweep_plan;
@@ -114,6 +118,61 @@ int sweep_apply_retries(sweep_plan *plan, const char *stored_plan_json, char *er
 int sweep_shape_for_params(double target, int count_total, double aspect, int head_size,
                            double ff_mult, int n_ctx, int n_vocab, model_shape *s, char *err,
                            size_t errlen);
+
+/* ---- Adaptive IsoFLOP sizes (params = auto, docs/sweep.md) ---------------
+ * Budgets are planned from small to large: the first budget's k sizes sit
+ * around a prior (prior_tokens_per_param), each later budget's around the
+ * compute-optimal size predicted from the budgets already trained (each
+ * budget's IsoFLOP vertex, Hoffmann et al. 2022 §3.2, regressed as
+ * ln N_opt = ln G + a ln C). Every size meets the constraints below, the
+ * same as Approach 3's domain (fit_a3_outside, analysis/fit.h): at least 2
+ * layers (a 1-layer model forms no induction heads, Olsson et al. 2022, and
+ * sits off the depth trend, Kaplan et al. 2020 Fig. 5), at least 1 token per
+ * parameter, at most 4 epochs of the corpus. */
+#define SWEEP_AUTO_MIN_LAYERS 2
+#define SWEEP_AUTO_MIN_TPP 1.0
+#define SWEEP_AUTO_MAX_EPOCHS 4.0
+#define SWEEP_AUTO_A_MIN 0.25 /* the planner's slope a, clamped (sweep_auto_extrapolate) */
+#define SWEEP_AUTO_A_MAX 0.75
+
+/* What a budget's sizes are chosen from: k sizes spaced 2 w / (k - 1) dex on
+ * one lattice N_m = 10^(m step) shared by every budget. */
+typedef struct {
+    int k;            /* sizes per budget (auto_sizes, >= 2) */
+    double width_dex; /* the sizes span N_center * 10^(+-w) (auto_width) */
+    int count_total;  /* N counts total (1) or non-embedding (0) parameters */
+    double aspect, ff_mult;
+    int head_size, n_ctx, n_vocab;
+    model_flops_count flops;  /* how a budget's FLOPs are counted */
+    int64_t tokens_per_step;  /* batch * n_ctx */
+    uint64_t epoch_tokens;    /* training tokens in one epoch (data_epoch_tokens) */
+} sweep_auto_space;
+
+/* The lattice spacing 2 w / (k - 1), in dex. */
+double sweep_auto_step(const sweep_auto_space *sp);
+/* The k sizes for `budget` FLOPs: k consecutive feasible lattice shapes
+ * (distinct, ascending in N) whose middle is nearest N_center, sliding
+ * inward where a constraint cuts the window. shapes[k] get n_ctx/n_vocab set;
+ * targets[k] (may be NULL) their lattice targets. UTIL_EINVAL when fewer than
+ * k lattice sizes meet the constraints, with the nearest budget that has k:
+ * "budget C FLOPs: ... the corpus is too small for it: the largest budget
+ * that allows them is C' FLOPs" (or "the budget is too small ... smallest"). */
+int sweep_auto_place(const sweep_auto_space *sp, double budget, double N_center,
+                     model_shape *shapes, double *targets, char *err, size_t errlen);
+/* The lattice N whose tokens per parameter at `budget` is nearest the prior
+ * (NaN when none): the first budget's centre. */
+double sweep_auto_prior(const sweep_auto_space *sp, double budget, double tokens_per_param);
+/* One budget's optimum N from its n runs' (N, final loss): the vertex of the
+ * least-squares parabola in ln N (Hoffmann et al. 2022 §3.2), kept within
+ * half_width_dex of the sizes run; the lowest loss when the losses do not
+ * curve upwards. NaN losses are left out; NaN when none is left. */
+double sweep_auto_vertex(const double *N, const double *L, int n, double half_width_dex);
+/* N_opt at `budget` from n earlier budgets' optima (C[i], N[i]): the least-
+ * squares line ln N = ln G + a ln C, a clamped to [SWEEP_AUTO_A_MIN,
+ * SWEEP_AUTO_A_MAX]; with one budget, slope prior_a through it. *a_used (may
+ * be NULL) gets the slope. NaN when n < 1. */
+double sweep_auto_extrapolate(const double *C, const double *N, int n, double budget,
+                              double prior_a, double *a_used);
 
 /* Largest training budget of one run in tokens (`scaling train --tokens`'s
  * limit) and largest warm-up in steps (an int in model_train_config). */

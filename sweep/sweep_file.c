@@ -64,6 +64,10 @@ const sweep_keydef sweep_keys[K_COUNT] = {
     {"cooldown", K_COOLDOWN, T_DBL, 0, 1e-9, 1, NULL},
     {"cooldown_shape", K_COOLDOWN_SHAPE, T_STR, 0, 0, 0, NULL},
     {"holdout", K_HOLDOUT, T_STR, 0, 0, 0, NULL},
+    {"auto_sizes", K_AUTO_SIZES, T_INT, 0, 2, 25, NULL},
+    {"auto_width", K_AUTO_WIDTH, T_DBL, 0, 0.05, 3, NULL},
+    {"prior_tokens_per_param", K_PRIOR_TPP, T_DBL, 0, 0.01, 1e6, NULL},
+    {"prior_a", K_PRIOR_A, T_DBL, 0, SWEEP_AUTO_A_MIN, SWEEP_AUTO_A_MAX, NULL},
 };
 
 const sweep_keydef *sweep_key_find(const char *name) {
@@ -498,6 +502,13 @@ int sweep_value_parse(const sweep_entry *e, const sweep_keydef *k, const char *d
                 BAD("expected shapes as N_LAYERxD_MODEL, e.g. 2x64, got '%s'", it);
             if ((rc = push(out, &cap, L)) || (rc = push(out, &cap, D))) goto oom;
             continue;
+        }
+        if (k->id == K_PARAMS && (!strcmp(it, "auto") || !strcmp(it, "optimal"))) {
+            /* adaptive sizes (sweep_auto.c): the value is the word */
+            if (n != 1) BAD("'%s' must be the only item", it);
+            out->s = xstrdup(it);
+            if (!out->s) goto oom;
+            goto done;
         }
         if (k->id == K_UNIQUE_TOKENS && !strcmp(it, "all")) {
             if ((rc = push(out, &cap, 0))) goto oom;

@@ -7,10 +7,13 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../results/store.h"
 #include "sweep_priv.h"
 
 const char *sweep_mode_name(sweep_mode m) {
@@ -114,6 +117,17 @@ typedef struct {
     char *err;
     size_t errlen;
     int nsweep_runs_seen;
+    /* params = auto: the database its earlier budgets' losses come from
+     * (opened on first need, NULL when none), and the optima found so far */
+    store *db;
+    int db_tried;
+    int nauto;                 /* auto sections expanded */
+    const char *auto_label;    /* the last one's label */
+    int auto_complete;         /* every budget of it planned and finished */
+    int auto_n;                /* its budgets' optima so far */
+    double auto_C[256], auto_N[256];
+    sweep_auto_space auto_sp;  /* its lattice */
+    double auto_prior_a;
 } ctx;
 
 /* Index of the entry for key k seen by section sec: its own, else [sweep]'s, else -1. */
@@ -207,7 +221,7 @@ static const sweep_key axis_keys[] = {
 
 /* What a section's expansion works from: the section, its model family, its
  * section-wide rules, and the axes of the product with the current point. */
-typedef enum { F_NONE, F_SHAPES, F_PARAMS, F_GRID } family;
+typedef enum { F_NONE, F_SHAPES, F_PARAMS, F_GRID, F_AUTO, F_OPTIMAL } family;
 typedef struct {
     ctx *c;
     const secref *sec;
@@ -220,6 +234,9 @@ typedef struct {
     int evals_set, patience_set;
     int idx[NAXIS], len[NAXIS], pos[NAXIS]; /* per axis: entry (-1), list length, position */
     int ax_pos[K_COUNT];                    /* axis of each key, -1 when not one */
+    int stage;                              /* params = auto: the budget's rank, else -1 */
+    model_shape auto_shape[32];             /* F_AUTO / F_OPTIMAL: the sizes placed */
+    double auto_target[32];
 } section;
 
 /* The value of key k at the current point of the product, dflt if unset. */
@@ -262,7 +279,19 @@ static int section_family(section *x) {
     if (fam == F_GRID && (i_dm < 0 || i_nl < 0))
         return util_err(err, errlen, UTIL_EINVAL, "%s: [%s] sets %s but not %s", sec->origin, S,
                         i_dm < 0 ? "n_layer" : "d_model", i_dm < 0 ? "d_model" : "n_layer");
+    if (fam == F_PARAMS && c->val[i_pa].s) { /* params = auto | optimal */
+        fam = !strcmp(c->val[i_pa].s, "auto") ? F_AUTO : F_OPTIMAL;
+        if (c->plan->mode != SWEEP_ISOFLOP)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: params = %s: adaptive sizes need mode = isoflop (this is %s)",
+                            c->f.e[i_pa].origin, c->val[i_pa].s, sweep_mode_name(c->plan->mode));
+    }
     x->fam = fam;
+    if (fam == F_AUTO || fam == F_OPTIMAL) {
+        x->nfam = fam == F_OPTIMAL ? 1 : (int)getv(c, lookup(c, S, K_AUTO_SIZES, NULL), 0, 5);
+        x->fam_idx = i_pa;
+        return 0;
+    }
     x->nfam = fam == F_SHAPES   ? c->val[i_sh].n / 2
               : fam == F_PARAMS ? c->val[i_pa].n
                                 : c->val[i_dm].n * c->val[i_nl].n;
@@ -406,7 +435,11 @@ static int point_shape(const section *x, int fi, sweep_item *r) {
     int hs = (int)ax(x, K_HEAD_SIZE, 64);
     double ff_mult = ax(x, K_FF_MULT, 4.0);
     const char *shape_origin = c->f.e[x->fam_idx].origin;
-    if (x->fam == F_PARAMS) {
+    if (x->fam == F_AUTO || x->fam == F_OPTIMAL) {
+        *s = x->auto_shape[fi]; /* placed by expand_auto / expand_optimal */
+        r->target_params = x->auto_target[fi];
+        r->target_total = x->count_total;
+    } else if (x->fam == F_PARAMS) {
         r->target_params = c->val[x->i_pa].v[fi];
         r->target_total = x->count_total;
         char why[UTIL_ERRLEN];
@@ -619,6 +652,7 @@ static int add_point(section *x, int fi) {
     r.compute_budget = NAN;
     r.target_params = NAN;
     r.est_seconds = NAN;
+    r.stage = x->stage;
     if ((rc = point_shape(x, fi, &r)) || (rc = point_budget(x, &r)) || (rc = point_optim(x, &r)))
         return rc;
     /* holdout = true|false, in a section of its own ([sweep]'s would hold
@@ -656,28 +690,273 @@ static int add_point(section *x, int fi) {
     return 0;
 }
 
+/* Every point of the product of the section's axes for model fi, the axis
+ * `fixed` (-1: none) held at its current position. */
+static int add_product(section *x, int fi, int fixed) {
+    int rc;
+    for (int a = 0; a < NAXIS; a++)
+        if (a != fixed) x->pos[a] = 0;
+    for (;;) {
+        if ((rc = add_point(x, fi))) return rc;
+        /* next point of the product */
+        int a = NAXIS - 1;
+        while (a >= 0 && (a == fixed || ++x->pos[a] == x->len[a])) {
+            if (a != fixed) x->pos[a] = 0;
+            a--;
+        }
+        if (a < 0) break;
+    }
+    return 0;
+}
+
+/* ---- params = auto: budgets planned one after another (sweep_auto.c) ---- */
+
+/* The results database, read-only, once; NULL when there is none yet. */
+static store *auto_db(ctx *c) {
+    if (!c->db_tried) {
+        c->db_tried = 1;
+        char e[UTIL_ERRLEN];
+        if (c->db_path && access(c->db_path, F_OK) == 0 &&
+            store_open(&c->db, c->db_path, STORE_READONLY, e, sizeof e))
+            c->db = NULL;
+    }
+    return c->db;
+}
+
+/* The optimum of stage `stage` of section `label`: its runs' final losses
+ * in the database (a diverged run counts as finished, without a loss). 0 and
+ * *N when every run is finished, else the number not finished. */
+static int auto_stage_optimum(ctx *c, const char *label, int stage, double half_width, double *C,
+                              double *N) {
+    const sweep_plan *p = c->plan;
+    int n = 0, waiting = 0;
+    double *Ns = malloc((p->nruns + 1) * sizeof *Ns), *Ls = malloc((p->nruns + 1) * sizeof *Ls);
+    if (!Ns || !Ls) {
+        free(Ns), free(Ls);
+        return 1;
+    }
+    store *db = auto_db(c);
+    for (int i = 0; i < p->nruns; i++) {
+        const sweep_item *r = &p->runs[i];
+        if (r->stage != stage || strcmp(r->label, label)) continue;
+        *C = r->compute_budget;
+        store_run row;
+        char e[UTIL_ERRLEN];
+        store_run_init(&row);
+        int found = db && store_get_run(db, r->id, &row, e, sizeof e) == 0;
+        if (found && !strcmp(row.status, "done") && isfinite(row.final_val_loss)) {
+            Ns[n] = r->target_total ? (double)r->counts.total : (double)r->counts.nonembedding;
+            Ls[n++] = row.final_val_loss;
+        } else if (!(found && !strcmp(row.status, "diverged"))) {
+            waiting++;
+        }
+        store_run_free_fields(&row);
+    }
+    if (!waiting) *N = sweep_auto_vertex(Ns, Ls, n, half_width);
+    if (!waiting && !isfinite(*N)) waiting = 1; /* every run diverged: nothing to go on */
+    free(Ns), free(Ls);
+    return waiting;
+}
+
+static int cmp_budget_asc(const void *a, const void *b, void *arg) {
+    const double *v = arg;
+    double x = v[*(const int *)a], y = v[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
+/* The lattice of an auto (or optimal) section: one value of each key that
+ * fixes a shape or a step, from the current point. */
+static int auto_space(section *x, sweep_auto_space *sp) {
+    ctx *c = x->c;
+    static const sweep_key one[] = {K_N_CTX, K_HEAD_SIZE, K_FF_MULT, K_ASPECT, K_BATCH, K_D_FF};
+    for (int q = 0; q < (int)(sizeof one / sizeof one[0]); q++) {
+        int at = ax_idx(x, one[q]);
+        if (one[q] == K_D_FF && at >= 0)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: d_ff: with params = auto the shape rule sets d_ff (use ff_mult)",
+                            c->f.e[at].origin);
+        if (at >= 0 && x->len[x->ax_pos[one[q]]] > 1)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: %s = %s: with params = auto it takes one value (the sizes of "
+                            "every budget share one lattice)",
+                            c->f.e[at].origin, c->f.e[at].key, c->f.e[at].value);
+    }
+    int i_uq = ax_idx(x, K_UNIQUE_TOKENS);
+    if (i_uq >= 0)
+        return util_err(c->err, c->errlen, UTIL_EINVAL,
+                        "%s: unique_tokens: params = auto places sizes within the whole "
+                        "training split (at most %g epochs of it)",
+                        c->f.e[i_uq].origin, SWEEP_AUTO_MAX_EPOCHS);
+    memset(sp, 0, sizeof *sp);
+    sp->k = x->nfam;
+    sp->width_dex = getv(c, lookup(c, x->sec->name, K_AUTO_WIDTH, NULL), 0, 0.5);
+    sp->count_total = x->count_total;
+    sp->aspect = ax(x, K_ASPECT, 32.0);
+    sp->ff_mult = ax(x, K_FF_MULT, 4.0);
+    sp->head_size = (int)ax(x, K_HEAD_SIZE, 64);
+    sp->n_ctx = (int)ax(x, K_N_CTX, 128);
+    sp->n_vocab = c->plan->data.vocab;
+    sp->flops = c->plan->flops_count;
+    model_train_config d;
+    model_train_defaults(&d);
+    sp->tokens_per_step = (int64_t)ax(x, K_BATCH, d.batch) * sp->n_ctx;
+    sp->epoch_tokens = data_epoch_tokens(c->plan->data.train_tokens, sp->n_ctx);
+    return 0;
+}
+
+static void pending_note(sweep_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pending_note(sweep_plan *p, const char *fmt, ...) {
+    size_t len = strlen(p->pending);
+    if (len + 2 >= sizeof p->pending) return;
+    if (len) p->pending[len++] = ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->pending + len, sizeof p->pending - len, fmt, ap);
+    va_end(ap);
+}
+
+/* params = auto: budgets from small to large, each budget's sizes placed
+ * around the optimum the budgets before it predict, as far as the database
+ * has finished them; the rest wait (plan->npending). */
+static int expand_auto(section *x) {
+    ctx *c = x->c;
+    sweep_plan *p = c->plan;
+    const char *S = x->sec->name;
+    int ab = x->ax_pos[K_BUDGET], ib = x->idx[ab], nb = x->len[ab], rc;
+    if (x->nfam > 32)
+        return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: auto_sizes: at most 32",
+                        x->sec->origin);
+    if (nb > 256)
+        return util_err(c->err, c->errlen, UTIL_EINVAL,
+                        "%s: budget: params = auto plans at most 256 budgets",
+                        c->f.e[ib].origin);
+    sweep_auto_space sp;
+    if ((rc = auto_space(x, &sp))) return rc;
+    double tpp = getv(c, lookup(c, S, K_PRIOR_TPP, NULL), 0, 20);
+    double prior_a = getv(c, lookup(c, S, K_PRIOR_A, NULL), 0, 0.5);
+    int ordb[256];
+    for (int j = 0; j < nb; j++)
+        ordb[j] = j;
+    qsort_r(ordb, (size_t)nb, sizeof *ordb, cmp_budget_asc, c->val[ib].v);
+    double Cs[256], Ns[256], half = sweep_auto_step(&sp) * (sp.k - 1) / 2;
+    int nfit = 0;
+    c->nauto++;
+    c->auto_label = S;
+    c->auto_complete = 0;
+    c->auto_sp = sp;
+    c->auto_prior_a = prior_a;
+    for (int jj = 0; jj < nb; jj++) {
+        x->pos[ab] = ordb[jj];
+        double C = c->val[ib].v[ordb[jj]], center;
+        if (jj > 0 && C == c->val[ib].v[ordb[jj - 1]]) continue; /* a repeated budget */
+        if (jj == 0) {
+            center = sweep_auto_prior(&sp, C, tpp);
+            if (!isfinite(center))
+                return util_err(c->err, c->errlen, UTIL_EINVAL,
+                                "%s: [%s] budget %.3g FLOPs: no size near %g tokens per "
+                                "parameter",
+                                x->sec->origin, S, C, tpp);
+        } else {
+            if ((rc = sweep_auto_chains(p, c->err, c->errlen))) return rc; /* final ids */
+            int waiting = auto_stage_optimum(c, S, x->stage, half, &Cs[nfit], &Ns[nfit]);
+            if (waiting) {
+                p->npending += nb - jj;
+                pending_note(p,
+                             "[%s]: %d budget%s from %.3g FLOPs wait%s on %d unfinished run%s of "
+                             "budget %.3g FLOPs (an unfinished sweep, or runs another shard "
+                             "trains: merge its database into this one).",
+                             S, nb - jj, nb - jj == 1 ? "" : "s", C, nb - jj == 1 ? "s" : "",
+                             waiting, waiting == 1 ? "" : "s", Cs[nfit]);
+                return 0;
+            }
+            nfit++;
+            center = sweep_auto_extrapolate(Cs, Ns, nfit, C, prior_a, NULL);
+        }
+        char why[UTIL_ERRLEN];
+        if (sweep_auto_place(&sp, C, center, x->auto_shape, x->auto_target, why, sizeof why))
+            return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: [%s] params = auto: %s",
+                            c->f.e[ib].origin, S, why);
+        x->stage = jj;
+        for (int fi = 0; fi < x->nfam; fi++)
+            if ((rc = add_product(x, fi, ab))) return rc;
+    }
+    /* the last budget's optimum, for a held-out run at the predicted optimum */
+    if ((rc = sweep_auto_chains(p, c->err, c->errlen))) return rc;
+    if (auto_stage_optimum(c, S, x->stage, half, &Cs[nfit], &Ns[nfit]) == 0) {
+        nfit++;
+        c->auto_complete = 1;
+    }
+    c->auto_n = nfit;
+    memcpy(c->auto_C, Cs, sizeof Cs);
+    memcpy(c->auto_N, Ns, sizeof Ns);
+    return 0;
+}
+
+/* params = optimal: one run per budget at the compute-optimal size the auto
+ * section's finished budgets predict (a held-out extrapolation check). */
+static int expand_optimal(section *x) {
+    ctx *c = x->c;
+    sweep_plan *p = c->plan;
+    const char *S = x->sec->name;
+    int ab = x->ax_pos[K_BUDGET], ib = x->idx[ab], rc;
+    if (c->nauto != 1)
+        return util_err(c->err, c->errlen, UTIL_EINVAL,
+                        "%s: [%s] params = optimal: needs one section with params = auto, the "
+                        "file has %d",
+                        c->f.e[x->i_pa].origin, S, c->nauto);
+    if (!c->auto_complete) {
+        p->npending += x->len[ab];
+        pending_note(p, "[%s]: params = optimal waits on every budget of [%s].", S,
+                     c->auto_label);
+        return 0;
+    }
+    sweep_auto_space sp;
+    if ((rc = auto_space(x, &sp))) return rc;
+    for (int j = 0; j < x->len[ab]; j++) {
+        x->pos[ab] = j;
+        double C = c->val[ib].v[j];
+        double N = sweep_auto_extrapolate(c->auto_C, c->auto_N, c->auto_n, C, c->auto_prior_a,
+                                          NULL);
+        char why[UTIL_ERRLEN];
+        sweep_auto_space one = sp;
+        one.k = 2;
+        one.width_dex = 1e-3; /* a lattice fine enough to hit N itself */
+        if (sweep_auto_place(&one, C, N, x->auto_shape, x->auto_target, why, sizeof why) &&
+            sweep_auto_place(&sp, C, N, x->auto_shape, x->auto_target, why, sizeof why))
+            return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: [%s] params = optimal: %s",
+                            c->f.e[ib].origin, S, why);
+        /* the nearer of the two shapes placed around N */
+        model_counts c0, c1;
+        model_count_params(&x->auto_shape[0], &c0);
+        model_count_params(&x->auto_shape[1], &c1);
+        double n0 = x->count_total ? c0.total : c0.nonembedding,
+               n1 = x->count_total ? c1.total : c1.nonembedding;
+        if (fabs(log(n1 / N)) < fabs(log(n0 / N))) {
+            x->auto_shape[0] = x->auto_shape[1];
+            x->auto_target[0] = x->auto_target[1];
+        }
+        x->auto_target[0] = N;
+        if ((rc = add_product(x, 0, ab))) return rc;
+    }
+    return 0;
+}
+
 /* Every run of one section: its model family times the product of its
  * (and [sweep]'s) value lists. */
-static int expand_section(ctx *c, const secref *sec) {
+static int expand_section(ctx *c, const secref *sec, int optimal_pass) {
     section x;
     memset(&x, 0, sizeof x);
     x.c = c;
     x.sec = sec;
+    x.stage = -1;
     int rc;
-    if ((rc = section_family(&x)) || (rc = section_mode_rules(&x)) || (rc = section_axes(&x)))
-        return rc;
-    for (int fi = 0; fi < x.nfam; fi++) {
-        for (int a = 0; a < NAXIS; a++)
-            x.pos[a] = 0;
-        for (;;) {
-            if ((rc = add_point(&x, fi))) return rc;
-            /* next point of the product */
-            int a = NAXIS - 1;
-            while (a >= 0 && ++x.pos[a] == x.len[a])
-                x.pos[a--] = 0;
-            if (a < 0) break;
-        }
-    }
+    if ((rc = section_family(&x))) return rc;
+    if ((x.fam == F_OPTIMAL) != optimal_pass) return 0; /* optimal sections go last */
+    if ((rc = section_mode_rules(&x)) || (rc = section_axes(&x))) return rc;
+    if (x.fam == F_AUTO) return expand_auto(&x);
+    if (x.fam == F_OPTIMAL) return expand_optimal(&x);
+    for (int fi = 0; fi < x.nfam; fi++)
+        if ((rc = add_product(&x, fi, -1))) return rc;
     return 0;
 }
 
@@ -837,8 +1116,10 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         }
     }
 
-    /* generating sections: all but [sweep]; [sweep] itself if it is alone */
+    /* generating sections: all but [sweep]; [sweep] itself if it is alone;
+     * sections at the optimal size (params = optimal) after the others */
     int ngen = 0;
+    for (int pass = 0; pass < 2; pass++)
     for (int s = 0; s < c.f.nsec; s++) {
         int is_sweep = !strcmp(c.f.sec[s].name, "sweep");
         if (is_sweep && c.f.nsec > 1) continue;
@@ -850,17 +1131,18 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
             secref r2 = ref;
             r2.name = "sweep";
             int before = plan->nruns;
-            if ((rc = expand_section(&c, &r2))) goto fail;
+            if ((rc = expand_section(&c, &r2, pass))) goto fail;
             for (int i = before; i < plan->nruns; i++)
                 snprintf(plan->runs[i].label, sizeof plan->runs[i].label, "%s", plan->name);
-        } else if ((rc = expand_section(&c, &ref))) {
+        } else if ((rc = expand_section(&c, &ref, pass))) {
             goto fail;
         }
         ngen++;
     }
     (void)ngen;
     if (plan->nruns == 0) {
-        rc = util_err(err, errlen, UTIL_EINVAL, "%s: the sweep plans no runs", path);
+        rc = util_err(err, errlen, UTIL_EINVAL, "%s: the sweep plans no runs%s%s", path,
+                      plan->pending[0] ? ": " : "", plan->pending);
         goto fail;
     }
     if ((rc = sweep_wsd_families(plan, err, errlen))) goto fail;
@@ -889,8 +1171,10 @@ int sweep_parse(const char *path, const char *const *overrides, int noverrides, 
         sweep_value_free(&c.val[i]);
     free(c.val);
     sweep_file_free(&c.f);
+    store_close(c.db);
     return 0;
 fail:
+    store_close(c.db);
     if (c.val)
         for (int i = 0; i < c.f.n; i++)
             sweep_value_free(&c.val[i]);
@@ -1028,14 +1312,32 @@ void sweep_order(const sweep_plan *plan, int shard_i, int shard_n, int *order, i
         order[i] = i;
     qsort_r(order, plan->nruns, sizeof *order, by_flops_desc, (void *)plan);
     if (shard_n < 1) shard_n = 1;
-    /* a branch goes with its trunk: it needs the trunk's fork checkpoint */
+    /* a branch goes with its trunk (an auto chain with its first run): it
+     * needs the fork checkpoint the trunk writes. A trunk's shard is its
+     * position among the trunks in order; an auto run's, its position among
+     * the trunks of its own budget, which later budgets planned after it do
+     * not move (a shard re-run after a merge keeps every chain together). */
     int *shard = malloc((plan->nruns ? plan->nruns : 1) * sizeof *shard);
     int k = 0, q = 0;
-    for (int p = 0; p < plan->nruns; p++)
-        if (plan->runs[order[p]].parent < 0 && shard) shard[order[p]] = q++ % shard_n;
-    for (int p = 0; p < plan->nruns; p++) {
+    for (int p = 0; p < plan->nruns && shard; p++) {
         const sweep_item *r = &plan->runs[order[p]];
-        int s = !shard ? p % shard_n : shard[r->parent >= 0 ? r->parent : order[p]];
+        if (r->parent >= 0) continue;
+        if (r->stage < 0) {
+            shard[order[p]] = q++ % shard_n;
+            continue;
+        }
+        int before = 0;
+        for (int o = 0; o < p; o++) {
+            const sweep_item *t = &plan->runs[order[o]];
+            before += t->parent < 0 && t->stage == r->stage && !strcmp(t->label, r->label);
+        }
+        shard[order[p]] = before % shard_n;
+    }
+    for (int p = 0; p < plan->nruns; p++) {
+        int root = order[p];
+        for (int hops = 0; plan->runs[root].parent >= 0 && hops < plan->nruns; hops++)
+            root = plan->runs[root].parent;
+        int s = !shard ? p % shard_n : shard[root];
         if (s == shard_i - 1 || shard_n == 1) order[k++] = order[p];
     }
     free(shard);

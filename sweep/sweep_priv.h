@@ -53,6 +53,10 @@ typedef enum {
     K_COOLDOWN, /* schedule = wsd */
     K_COOLDOWN_SHAPE,
     K_HOLDOUT, /* a section's runs are trained but kept out of fits */
+    K_AUTO_SIZES,
+    K_AUTO_WIDTH,
+    K_PRIOR_TPP,
+    K_PRIOR_A, /* params = auto (sweep_auto.c) */
     K_COUNT
 } sweep_key;
 
@@ -123,5 +127,10 @@ char *sweep_item_json(const sweep_plan *p, const sweep_item *r);
  * token budget into one trunk (the largest) and branches that fork from it
  * at their cooldown's first step. Ids and JSON of changed runs are redone. */
 int sweep_wsd_families(sweep_plan *p, char *err, size_t errlen);
+/* params = auto with schedule = wsd: each auto run keeps a checkpoint at its
+ * cooldown's start and the same size at its next budget forks from there
+ * (sweep_wsd.c). Idempotent: the expansion calls it after each budget, so
+ * the ids it looks up in the database are the final ones. */
+int sweep_auto_chains(sweep_plan *p, char *err, size_t errlen);
 
 #endif

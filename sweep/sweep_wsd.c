@@ -15,6 +15,7 @@
  * same configuration trained alone computes; its run id hashes its parent and
  * fork point besides (model_run_id), so the database says how it was made.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,84 @@ static int redo_json(sweep_plan *p, sweep_item *r, char *err, size_t errlen) {
     return 0;
 }
 
+/* The chain key of an auto run: family_key with its fork left out too. */
+static void chain_key(const sweep_item *r, char out[17]) {
+    model_train_config k = r->cfg;
+    k.tokens = 0;
+    k.warmup = 0;
+    k.fork_parent[0] = 0;
+    k.fork_tokens = 0;
+    k.fork_checkpoint[0] = 0;
+    k.nkeep = 0;
+    model_run_id(&k, out);
+}
+
+static int by_stage(const void *a, const void *b, void *arg) {
+    const sweep_plan *p = arg;
+    const sweep_item *x = &p->runs[*(const int *)a], *y = &p->runs[*(const int *)b];
+    return (x->stage > y->stage) - (x->stage < y->stage);
+}
+
+/* params = auto with schedule = wsd: budgets are planned one after another,
+ * so a size's runs cannot share a trunk planned in advance. Instead each
+ * auto run keeps a checkpoint at its own cooldown's start d, and the same
+ * size (same section, seed and settings) at the next budget it appears in
+ * forks from there and trains (tokens - d) tokens: a chain of branches. It
+ * takes its predecessor's warm-up, so its trajectory up to d is the
+ * predecessor's and it computes what it would alone. */
+int sweep_auto_chains(sweep_plan *p, char *err, size_t errlen) {
+    int n = p->nruns, m = 0, rc = 0;
+    int *idx = malloc((n ? n : 1) * sizeof *idx);
+    char(*key)[17] = malloc((n ? n : 1) * sizeof *key);
+    if (!idx || !key) {
+        rc = util_err(err, errlen, UTIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if (p->runs[i].stage >= 0 && p->runs[i].cfg.schedule == SCHED_WSD) idx[m++] = i;
+    qsort_r(idx, (size_t)m, sizeof *idx, by_stage, p); /* predecessors first */
+    for (int a = 0; a < m; a++)
+        chain_key(&p->runs[idx[a]], key[idx[a]]);
+    for (int a = 0; a < m; a++) {
+        sweep_item *r = &p->runs[idx[a]];
+        int64_t tps = (int64_t)r->cfg.batch * r->cfg.shape.n_ctx;
+        int q = -1; /* the latest earlier stage of the same chain */
+        for (int b = 0; b < a; b++) {
+            const sweep_item *o = &p->runs[idx[b]];
+            if (o->stage < r->stage && !strcmp(o->label, r->label) &&
+                !strcmp(key[idx[b]], key[idx[a]]) && (q < 0 || o->stage > p->runs[q].stage))
+                q = idx[b];
+        }
+        char old[17];
+        memcpy(old, r->id, 17);
+        if (q >= 0) {
+            const sweep_item *t = &p->runs[q];
+            r->cfg.warmup = t->cfg.warmup;
+            int64_t d = t->cfg.nkeep > 0 ? t->cfg.keep_tokens[0] : 0;
+            int64_t dr = model_wsd_decay_start(&r->cfg, model_train_steps(&r->cfg)) * tps;
+            if (d > 0 && d < dr) {
+                snprintf(r->cfg.fork_parent, sizeof r->cfg.fork_parent, "%s", t->id);
+                r->cfg.fork_tokens = d;
+                r->parent = q;
+                r->flops_trained = (double)(r->cfg.tokens - d) * r->flops_per_token;
+            }
+        }
+        int64_t d = model_wsd_decay_start(&r->cfg, model_train_steps(&r->cfg));
+        r->cfg.nkeep = 0;
+        if (d > r->cfg.warmup && d * tps > r->cfg.fork_tokens && d * tps < r->cfg.tokens) {
+            r->cfg.nkeep = 1; /* for the next budget's run of this size */
+            r->cfg.keep_tokens[0] = d * tps;
+        }
+        model_run_id(&r->cfg, r->id);
+        rename_in_warnings(p, old, r->id);
+        if ((rc = redo_json(p, r, err, errlen))) goto done;
+    }
+done:
+    free(idx);
+    free(key);
+    return rc;
+}
+
 int sweep_wsd_families(sweep_plan *p, char *err, size_t errlen) {
     int n = p->nruns, rc = 0;
     for (int i = 0; i < n; i++) {
@@ -67,10 +146,12 @@ int sweep_wsd_families(sweep_plan *p, char *err, size_t errlen) {
         fam[i] = -1;
     }
     for (int i = 0; i < n; i++) {
-        if (fam[i] >= 0 || p->runs[i].cfg.schedule != SCHED_WSD) continue;
+        /* auto sizes chain from budget to budget instead (sweep_auto_chains) */
+        if (fam[i] >= 0 || p->runs[i].cfg.schedule != SCHED_WSD || p->runs[i].stage >= 0)
+            continue;
         int nm = 0, trunk = i;
         for (int j = i; j < n; j++)
-            if (fam[j] < 0 && !strcmp(key[j], key[i]) &&
+            if (fam[j] < 0 && p->runs[j].stage < 0 && !strcmp(key[j], key[i]) &&
                 !strcmp(p->runs[j].label, p->runs[i].label)) {
                 fam[j] = i;
                 mem[nm++] = j;
@@ -121,6 +202,7 @@ int sweep_wsd_families(sweep_plan *p, char *err, size_t errlen) {
         qsort(t->cfg.keep_tokens, (size_t)t->cfg.nkeep, sizeof t->cfg.keep_tokens[0], cmp_i64);
         if ((rc = redo_json(p, t, err, errlen))) goto done;
     }
+    rc = sweep_auto_chains(p, err, errlen);
 done:
     free(key);
     free(fam);
