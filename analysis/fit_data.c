@@ -116,24 +116,40 @@ void fit_data_free(fit_data *d) {
  * annealed at that compute reaches less (Hägele et al. 2024, Fig. 2-3), so an
  * envelope through them would sit too high; a branch's own evals are its
  * cooldown only. The cooldown ends are each an annealed run. */
+int fit__family_root(const fit_data *d, int i) {
+    for (int hops = 0; hops < d->nruns && d->runs[i].parent[0]; hops++) {
+        int up = -1;
+        for (int j = 0; j < d->nruns && up < 0; j++)
+            if (j != i && !strcmp(d->runs[j].id, d->runs[i].parent)) up = j;
+        if (up < 0) break;
+        i = up;
+    }
+    return i;
+}
+
 static int family_curves(fit_data *d, char *err, size_t errlen) {
+    int *root = malloc((size_t)(d->nruns ? d->nruns : 1) * sizeof *root);
+    if (!root) return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+    for (int i = 0; i < d->nruns; i++)
+        root[i] = fit__family_root(d, i);
     for (int t = 0; t < d->nruns; t++) {
         fit_run *T = &d->runs[t];
         int nb = 0;
         for (int i = 0; i < d->nruns; i++)
-            nb += !strcmp(d->runs[i].parent, T->id) && isfinite(d->runs[i].loss);
+            nb += i != t && root[i] == t && isfinite(d->runs[i].loss);
         if (!nb || !isfinite(T->loss)) continue;
         double *ct = malloc((size_t)(nb + 1) * sizeof *ct);
         double *cl = malloc((size_t)(nb + 1) * sizeof *cl);
         if (!ct || !cl) {
             free(ct);
             free(cl);
+            free(root);
             return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
         }
         int n = 0;
         for (int i = 0; i < d->nruns; i++) {
             fit_run *r = &d->runs[i];
-            if (i != t && (strcmp(r->parent, T->id) || !isfinite(r->loss))) continue;
+            if (i != t && (root[i] != t || !isfinite(r->loss))) continue;
             int k = n++; /* insertion by tokens */
             while (k > 0 && ct[k - 1] > r->tokens) {
                 ct[k] = ct[k - 1], cl[k] = cl[k - 1];
@@ -150,6 +166,7 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
         T->curve_tokens = ct, T->curve_loss = cl;
         T->ncurve = n;
     }
+    free(root);
     return 0;
 }
 

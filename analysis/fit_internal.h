@@ -80,6 +80,10 @@ void fit__warn(char *w, size_t wlen, const char *msg);
 
 /* Distinct values among x[0..n-1] (exactly equal counts once). */
 int fit__ndistinct(const double *x, int n);
+/* The run at the top of run i's WSD family in d: follows parent links (a
+ * branch's trunk; an adaptive sweep's chain, budget to budget) while the
+ * parent is in d; i itself when it has none there. */
+int fit__family_root(const fit_data *d, int i);
 int fit__cmp_double(const void *a, const void *b); /* qsort, ascending */
 
 #endif

@@ -175,8 +175,10 @@ static int copy_curve(fit_run *o, const fit_run *s, double shift) {
     return 0;
 }
 
-/* Whether run t of d heads a WSD family (some run's parent). */
+/* Whether run t of d heads a WSD family (some run's parent, or the first
+ * run of a chain: fit__family_root). */
 static int is_trunk(const fit_data *d, int t) {
+    if (fit__family_root(d, t) != t) return 0;
     for (int i = 0; i < d->nruns; i++)
         if (i != t && !strcmp(d->runs[i].parent, d->runs[t].id)) return 1;
     return 0;
@@ -214,7 +216,7 @@ int fit_noise_draw(const fit_data *d, fit_data *out, util_rng *r, char *err, siz
         fit_run *T = &out->runs[t];
         for (int k = 0; k < T->ncurve; k++)
             for (int i = 0; i < n; i++)
-                if ((i == t || !strcmp(out->runs[i].parent, T->id)) &&
+                if ((i == t || fit__family_root(d, i) == t) &&
                     out->runs[i].tokens == T->curve_tokens[k]) {
                     T->curve_loss[k] = out->runs[i].loss;
                     break;

@@ -1099,15 +1099,20 @@ Test(fit, loads_finished_runs_and_curves_from_the_database) {
 }
 
 /* A WSD family: each member a finished run at its own budget; one envelope
- * curve on the trunk through the cooldown ends, none elsewhere. */
-Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
+ * curve on the trunk through the cooldown ends, none elsewhere. With chain,
+ * an adaptive sweep's chain instead: w1 forks from w0 and w2 from w1. */
+static void wsd_family_curve(int chain) {
     char *dir = tmpdir(), p[256], err[UTIL_ERRLEN];
     snprintf(p, sizeof p, "%s/w.db", dir);
     store *s;
     cr_assert_eq(store_open(&s, p, STORE_CREATE, err, sizeof err), 0, "%s", err);
     cr_assert_eq(store_put_sweep(s, "w", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
-    const int64_t tok[3] = {40000000, 10000000, 20000000}; /* trunk, two branches */
-    const double loss[3] = {2.5, 3.1, 2.8};
+    int64_t tok[3] = {40000000, 10000000, 20000000}; /* trunk, two branches */
+    double loss[3] = {2.5, 3.1, 2.8};
+    if (chain) { /* budget by budget */
+        tok[0] = 10000000, tok[1] = 20000000, tok[2] = 40000000;
+        loss[0] = 3.1, loss[1] = 2.8, loss[2] = 2.5;
+    }
     for (int i = 0; i < 3; i++) {
         store_run r;
         store_run_init(&r);
@@ -1119,8 +1124,8 @@ Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
         r.tokens = tok[i];
         r.compute_budget = 6.5e6 * (double)tok[i];
         if (i) {
-            snprintf(r.parent_run, sizeof r.parent_run, "w0");
-            r.fork_tokens = tok[i] * 4 / 5;
+            snprintf(r.parent_run, sizeof r.parent_run, "w%d", chain ? i - 1 : 0);
+            r.fork_tokens = (chain ? tok[i - 1] : tok[i]) * 4 / 5;
         }
         cr_assert_eq(store_put_run(s, &r, err, sizeof err), 0, "%s", err);
         /* constant-lr evals of the trunk lie above the annealed ends */
@@ -1139,6 +1144,7 @@ Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
     cr_assert_eq(d.nruns, 3);
     cr_expect_str_eq(d.runs[0].id, "w0");
     cr_expect_str_eq(d.runs[1].parent, "w0");
+    cr_expect_str_eq(d.runs[2].parent, chain ? "w1" : "w0");
     for (int i = 0; i < 3; i++) { /* each at its own budget and final loss */
         NEAR(d.runs[i].tokens, (double)tok[i], 0);
         NEAR(d.runs[i].loss, loss[i], 1e-12);
@@ -1154,6 +1160,14 @@ Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
     }
     fit_data_free(&d);
     store_close(s);
+}
+
+Test(fit, wsd_family_gives_one_curve_through_its_cooldown_ends) {
+    wsd_family_curve(0);
+}
+
+Test(fit, wsd_chain_gives_one_curve_on_its_first_run) {
+    wsd_family_curve(1);
 }
 
 /* ---- Noise draws (fit_noise.c) ------------------------------------------------------ */

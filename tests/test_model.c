@@ -729,6 +729,45 @@ Test(model, wsd_branch_equals_the_run_trained_alone, .init = make_data, .fini = 
     cr_assert(strstr(err, "fork point 100 tokens"), "%s", err);
 }
 
+/* An adaptive sweep's chain (sweep_auto_chains): the same size at a larger
+ * budget forks from the SHORTER run of the budget before, at that run's own
+ * cooldown start, and still equals the longer run trained alone. */
+Test(model, wsd_chain_from_a_shorter_run_equals_the_run_trained_alone, .init = make_data,
+     .fini = rm_data) {
+    char err[UTIL_ERRLEN], parent[17], fork[700];
+    model_train_result res, alone_res;
+    model_train_config q, r;
+    small_config(&q);
+    q.schedule = SCHED_WSD;
+    q.tokens = 4 * 16 * 20; /* the earlier budget: 20 steps, cooldown from step 16 */
+    int64_t d = model_wsd_decay_start(&q, 20);
+    snprintf(q.checkpoint, sizeof q.checkpoint, "%s/short.ckpt", g_dir);
+    q.keep_tokens[0] = d * 64;
+    q.nkeep = 1;
+    r = q;
+    r.tokens = 4 * 16 * 45; /* the next budget: 45 steps, cooldown from step 36 */
+    r.nkeep = 0;
+    static rec rq, rr, ra;
+    cr_assert_eq(run(&q, &rq, &res, err), 0, "%s", err);
+    model_fork_path(q.checkpoint, d * 64, fork, sizeof fork);
+    cr_assert_eq(access(fork, F_OK), 0, "no fork checkpoint %s", fork);
+    model_run_id(&q, parent);
+    r.checkpoint[0] = 0;
+    cr_assert_eq(run(&r, &ra, &alone_res, err), 0, "%s", err);
+    snprintf(r.fork_parent, sizeof r.fork_parent, "%s", parent);
+    r.fork_tokens = d * 64;
+    snprintf(r.fork_checkpoint, sizeof r.fork_checkpoint, "%s", fork);
+    cr_assert_eq(run(&r, &rr, &res, err), 0, "%s", err);
+    cr_assert_eq(rr.nsteps, 45 - 16);
+    for (int i = 0; i < rr.nsteps; i++)
+        cr_assert(memcmp(&rr.loss[i], &ra.loss[16 + i], sizeof(double)) == 0,
+                  "step %lld: chained %.17g, alone %.17g", (long long)rr.step[i], rr.loss[i],
+                  ra.loss[16 + i]);
+    cr_assert(memcmp(&res.final_val_loss, &alone_res.final_val_loss, sizeof(double)) == 0,
+              "final val loss: chained %.17g, alone %.17g", res.final_val_loss,
+              alone_res.final_val_loss);
+}
+
 Test(model, corrupt_checkpoint_is_detected, .init = make_data, .fini = rm_data) {
     model_train_config c;
     small_config(&c);

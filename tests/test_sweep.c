@@ -1431,3 +1431,238 @@ Test(sweep, holdout_runs_never_enter_a_fit_and_are_predicted, .timeout = 600) {
     free(html);
     sweep_plan_free(&p);
 }
+
+/* ---- adaptive sizes (params = auto) ---------------------------------------- */
+
+/* N as the planner counts it, tokens at the budget, and epochs. */
+static void auto_check_shape(const sweep_auto_space *sp, double budget, const model_shape *s,
+                             double *N, double *tpp, double *epochs) {
+    model_counts c;
+    model_count_params(s, &c);
+    *N = (double)(sp->count_total ? c.total : c.nonembedding);
+    double t = (double)sweep_tokens_for_budget(budget, model_flops_per_token(s, sp->flops),
+                                               sp->tokens_per_step);
+    *tpp = t / *N;
+    *epochs = t / (double)sp->epoch_tokens;
+}
+
+Test(sweep, auto_placement_never_breaks_its_constraints) {
+    /* random budgets, centres (priors) and corpus sizes: every placement is k
+     * distinct sizes, ascending, each with >= 2 layers, >= 1 token per
+     * parameter and <= 4 epochs; every refusal names a budget that works */
+    util_rng r;
+    util_rng_seed(&r, 11, "auto placement");
+    int placed = 0, refused = 0;
+    for (int trial = 0; trial < 120; trial++) {
+        sweep_auto_space sp = {0};
+        sp.k = 3 + (int)util_rng_below(&r, 5);
+        sp.width_dex = 0.25 + 0.75 * util_rng_uniform(&r);
+        sp.count_total = (int)util_rng_below(&r, 2);
+        sp.aspect = util_rng_below(&r, 2) ? 16 : 32;
+        sp.ff_mult = 4;
+        sp.head_size = util_rng_below(&r, 2) ? 8 : 16;
+        sp.n_ctx = util_rng_below(&r, 2) ? 32 : 64;
+        sp.n_vocab = 256;
+        sp.flops = util_rng_below(&r, 2) ? MODEL_FLOPS_CHINCHILLA : MODEL_FLOPS_KAPLAN;
+        sp.tokens_per_step = 16LL * sp.n_ctx;
+        sp.epoch_tokens = (uint64_t)pow(10, 5 + 4 * util_rng_uniform(&r));
+        double budget = pow(10, 10 + 5 * util_rng_uniform(&r));
+        double center = pow(10, 3 + 4 * util_rng_uniform(&r));
+        model_shape sh[8];
+        double tg[8];
+        char err[UTIL_ERRLEN];
+        int rc = sweep_auto_place(&sp, budget, center, sh, tg, err, sizeof err);
+        if (rc) {
+            refused++;
+            const char *at = strstr(err, "allows them is ");
+            if (!at) {
+                cr_assert_not_null(strstr(err, "no budget allows them"), "%s", err);
+                continue;
+            }
+            double ok = atof(at + strlen("allows them is "));
+            cr_assert(ok > 0, "%s", err);
+            char e2[UTIL_ERRLEN];
+            cr_assert_eq(sweep_auto_place(&sp, ok * 1.0001, center, sh, tg, e2, sizeof e2), 0,
+                         "refused %.3g (%s) but then %.4g: %s", budget, err, ok, e2);
+            continue;
+        }
+        placed++;
+        double prevN = 0;
+        for (int i = 0; i < sp.k; i++) {
+            double N, tpp, ep;
+            auto_check_shape(&sp, budget, &sh[i], &N, &tpp, &ep);
+            cr_assert_geq(sh[i].n_layer, SWEEP_AUTO_MIN_LAYERS, "trial %d size %d", trial, i);
+            cr_assert_geq(tpp, SWEEP_AUTO_MIN_TPP, "trial %d size %d: %.3g tokens/param", trial,
+                          i, tpp);
+            cr_assert_leq(ep, SWEEP_AUTO_MAX_EPOCHS, "trial %d size %d: %.3g epochs", trial, i,
+                          ep);
+            cr_assert_gt(N, prevN, "trial %d: sizes not distinct and ascending", trial);
+            cr_assert_eq(sh[i].d_model % sp.head_size, 0);
+            prevN = N;
+        }
+    }
+    /* the draws cover both outcomes */
+    cr_assert_gt(placed, 20, "placed %d", placed);
+    cr_assert_gt(refused, 5, "refused %d", refused);
+}
+
+Test(sweep, auto_window_follows_its_centre_and_slides_at_a_constraint) {
+    /* a corpus of 5e7 tokens: at 1e12 FLOPs the epoch limit binds below the
+     * smallest size here, and 1 token per parameter near 4e5 */
+    sweep_auto_space sp = {5, 0.5, 1, 16, 4, 8, 64, 256, MODEL_FLOPS_CHINCHILLA, 1024, 50000000};
+    model_shape a[5], b[5];
+    char err[UTIL_ERRLEN];
+    /* a larger centre moves the window up */
+    cr_assert_eq(sweep_auto_place(&sp, 1e12, 2e4, a, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(sweep_auto_place(&sp, 1e12, 2e5, b, NULL, err, sizeof err), 0, "%s", err);
+    model_counts ca, cb;
+    model_count_params(&a[2], &ca);
+    model_count_params(&b[2], &cb);
+    cr_assert_gt(cb.total, 3 * ca.total);
+    /* a centre far above what 1 token per parameter allows: the window
+     * slides down against the constraint instead of breaking it */
+    cr_assert_eq(sweep_auto_place(&sp, 1e12, 1e9, b, NULL, err, sizeof err), 0, "%s", err);
+    double N, tpp, ep;
+    auto_check_shape(&sp, 1e12, &b[4], &N, &tpp, &ep);
+    cr_assert_geq(tpp, 1.0);
+    cr_assert_lt(tpp, 1.0 * pow(10, 2 * sweep_auto_step(&sp) + 0.1), "tpp %g: not at the edge",
+                 tpp);
+}
+
+Test(sweep, auto_vertex_and_extrapolation_recover_known_optima) {
+    /* L = 2 + 0.3 (ln N - ln 3e4)^2: the vertex is 3e4 */
+    double N[7], L[7];
+    for (int i = 0; i < 7; i++) {
+        N[i] = 1e4 * pow(10, i / 6.0);
+        double u = log(N[i] / 3e4);
+        L[i] = 2 + 0.3 * u * u;
+    }
+    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5), 3e4, 3e4 * 1e-9);
+    /* losses that fall all the way: the vertex is kept within 0.5 dex */
+    for (int i = 0; i < 7; i++)
+        L[i] = 3 - 0.1 * i + 0.001 * i * i;
+    double v = sweep_auto_vertex(N, L, 7, 0.5);
+    cr_assert_leq(v, 1e5 * pow(10, 0.5) * (1 + 1e-9));
+    /* no valley at all: the lowest loss */
+    for (int i = 0; i < 7; i++)
+        L[i] = 3 - 0.1 * i - 0.01 * i * i;
+    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5), N[6], 1e-9 * N[6]);
+    /* N_opt = 0.1 C^0.45 from three budgets; the slope and the next optimum */
+    double C[3] = {1e11, 1e12, 1e13}, No[3], a;
+    for (int i = 0; i < 3; i++)
+        No[i] = 0.1 * pow(C[i], 0.45);
+    double n = sweep_auto_extrapolate(C, No, 3, 1e14, 0.5, &a);
+    cr_assert_float_eq(a, 0.45, 1e-9);
+    cr_assert_float_eq(n, 0.1 * pow(1e14, 0.45), 1e-6 * n);
+    /* one budget: the prior slope through it */
+    n = sweep_auto_extrapolate(C, No, 1, 1e13, 0.5, &a);
+    cr_assert_float_eq(a, 0.5, 1e-12);
+    cr_assert_float_eq(n, No[0] * 10, 1e-6 * n); /* (100x)^0.5 */
+    /* a slope outside [0.25, 0.75] is clamped */
+    for (int i = 0; i < 3; i++)
+        No[i] = pow(C[i], 0.95);
+    sweep_auto_extrapolate(C, No, 3, 1e14, 0.5, &a);
+    cr_assert_float_eq(a, SWEEP_AUTO_A_MAX, 1e-12);
+}
+
+/* id|loss of every finished run of db, sorted, into out. */
+static void done_runs(const char *db, char *out, size_t n) {
+    char cmd[1024];
+    tl_sh(out, n, "sqlite3 %s \"SELECT id || ' ' || printf('%%.12g', final_val_loss) FROM runs "
+                  "WHERE status = 'done' ORDER BY id\"",
+          db);
+    (void)cmd;
+}
+
+Test(sweep, auto_plan_is_identical_across_resume_and_shards, .timeout = 900) {
+    char path[512], out[65536];
+    sweep_file(path, sizeof path, "auto",
+               "name = auto\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\naspect = 8\n"
+               "lr = 3e-3\nwarmup = 5\nevals = 3\neval_windows = 4\nschedule = wsd\n"
+               "cooldown = 0.2\ncheckpoint_secs = 0.01\nseed = 1, 2\n"
+               "[iso]\nbudget = 2e9, 3e9, 4.5e9\nparams = auto\nparams_count = total\n"
+               "auto_sizes = 3\nauto_width = 0.3\nprior_tokens_per_param = 10\n"
+               "[held]\nholdout = true\nbudget = 9e9\nparams = optimal\nseed = 1\n");
+    /* planned without a database: the first budget only, the rest said */
+    sweep_plan p;
+    char err[UTIL_ERRLEN];
+    cr_assert_eq(parse(path, NULL, 0, &p, err), 0, "%s", err);
+    cr_assert_eq(p.nruns, 6, "3 sizes x 2 seeds at the first budget, got %d", p.nruns);
+    cr_assert_eq(p.npending, 3, "2 budgets and the held-out run wait, got %d", p.npending);
+    cr_assert_not_null(strstr(p.pending, "wait"), "%s", p.pending);
+    for (int i = 0; i < p.nruns; i++) {
+        cr_assert_eq(p.runs[i].stage, 0);
+        cr_assert_geq(p.runs[i].cfg.shape.n_layer, 2);
+        cr_assert_eq(p.runs[i].cfg.nkeep, 1, "keeps its stable phase for the next budget");
+    }
+    sweep_plan_free(&p);
+
+    /* one machine, one command: every budget, then the held-out run */
+    char dbA[600], a[65536];
+    snprintf(dbA, sizeof dbA, "%s/auto-a.db", tmp);
+    int rc = run_sweep(path, dbA, out, sizeof out);
+    cr_assert_eq(rc, 0, "%s", out);
+    done_runs(dbA, a, sizeof a);
+    int nA = count_status(dbA, "done");
+    cr_assert_eq(nA, 3 * 6 + 1, "%s", out);
+    cr_assert_null(strstr(out, "not planned yet"), "%s", out);
+    /* chains: a size at a later budget forked from its earlier run */
+    char q[4096];
+    tl_sh(q, sizeof q, "sqlite3 %s \"SELECT count(*) FROM runs WHERE parent_run IS NOT NULL\"",
+          dbA);
+    cr_assert_gt(atoi(q), 0, "no WSD chain: %s", q);
+    tl_sh(q, sizeof q, "sqlite3 %s \"SELECT count(*) FROM sweep_runs WHERE holdout = 1\"", dbA);
+    cr_assert_eq(atoi(q), 1, "held-out runs: %s", q);
+
+    /* the same plan again: nothing to train */
+    rc = run_sweep(path, dbA, out, sizeof out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_null(strstr(out, "start "), "%s", out);
+
+    /* two shards with a merge between rounds: the same runs, the same losses */
+    char s1[600], s2[600], b[65536];
+    snprintf(s1, sizeof s1, "%s/auto-s1.db", tmp);
+    snprintf(s2, sizeof s2, "%s/auto-s2.db", tmp);
+    for (int round = 0; round < 8 && count_status(s1, "done") < nA; round++) {
+        for (int i = 1; i <= 2; i++) {
+            rc = tl_sh(out, sizeof out, "%s sweep %s --db %s --shard %d/2 -j 1 --threads 1 --quiet",
+                       bin(), path, i == 1 ? s1 : s2, i);
+            cr_assert_eq(rc, 0, "round %d shard %d: %s", round, i, out);
+        }
+        rc = tl_sh(out, sizeof out, "%s merge %s %s && %s merge %s %s", bin(), s1, s2, bin(), s2,
+                   s1);
+        cr_assert_eq(rc, 0, "%s", out);
+    }
+    done_runs(s1, b, sizeof b);
+    cr_assert_str_eq(b, a, "shards:\n%s\none machine:\n%s", b, a);
+
+    /* SIGKILLed once the second budget is under way, then resumed */
+    char dbC[600], c2[65536];
+    snprintf(dbC, sizeof dbC, "%s/auto-c.db", tmp);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sweep", path, "--db", dbC, "-j", "2", "--threads", "1", "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    double t0 = util_now();
+    int st;
+    while (util_now() - t0 < 300) {
+        if (waitpid(pid, &st, WNOHANG) == pid) break;
+        if (count_status(dbC, "done") >= 7) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    rc = run_sweep(path, dbC, out, sizeof out);
+    cr_assert_eq(rc, 0, "%s", out);
+    done_runs(dbC, c2, sizeof c2);
+    cr_assert_str_eq(c2, a, "resumed:\n%s\none machine:\n%s", c2, a);
+}
