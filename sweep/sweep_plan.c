@@ -754,6 +754,21 @@ static int auto_stage_optimum(ctx *c, const char *label, int stage, double half_
     }
     if (!waiting) *N = sweep_auto_vertex(Ns, Ls, n, half_width);
     if (!waiting && !isfinite(*N)) waiting = 1; /* every run diverged: nothing to go on */
+    if (!waiting) {
+        /* a vertex outside the sizes run: the valley's arm on that side is
+         * missing, and Approach 2 will extrapolate (or drop) this budget */
+        double lo = INFINITY, hi = 0;
+        for (int i = 0; i < n; i++)
+            lo = fmin(lo, Ns[i]), hi = fmax(hi, Ns[i]);
+        if ((*N < lo || *N > hi) &&
+            warn(c,
+                 "%s: [%s] budget %.3g FLOPs: its IsoFLOP vertex (%.3g parameters) lies %s its "
+                 "sizes (%.3g ... %.3g); Approach 2 will flag it as extrapolated",
+                 p->path, label, *C, *N, *N < lo ? "below" : "above", lo, hi)) {
+            free(Ns), free(Ls);
+            return 1;
+        }
+    }
     free(Ns), free(Ls);
     return waiting;
 }
