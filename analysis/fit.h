@@ -48,6 +48,8 @@ typedef struct {
     double warmup_tokens; /* tokens of the lr warm-up, 0 if unknown */
     double fpt_actual;    /* model_flops_actual of the run's shape, 0 if unknown (CSV) */
     double epochs;        /* passes over the unique training tokens, NaN if unknown */
+    int wsd;              /* trained with schedule = wsd: only its end is annealed (its
+                           * curve is its family's annealed ends, fit_load_store) */
 } fit_run;
 
 typedef struct {

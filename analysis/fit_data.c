@@ -137,6 +137,22 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
         int nb = 0;
         for (int i = 0; i < d->nruns; i++)
             nb += i != t && root[i] == t && isfinite(d->runs[i].loss);
+        if (!nb && T->wsd && root[t] == t && isfinite(T->loss)) {
+            /* a WSD run alone: its evals before the end sit at the stable
+             * lr or part-way down the cooldown, not annealed; its curve is
+             * its end only */
+            if (!T->curve_tokens && !(T->curve_tokens = malloc(sizeof *T->curve_tokens))) {
+                free(root);
+                return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+            }
+            if (!T->curve_loss && !(T->curve_loss = malloc(sizeof *T->curve_loss))) {
+                free(root);
+                return util_err(err, errlen, UTIL_ENOMEM, "fit: out of memory");
+            }
+            T->curve_tokens[0] = T->tokens, T->curve_loss[0] = T->loss;
+            T->ncurve = 1;
+            continue;
+        }
         if (!nb || !isfinite(T->loss)) continue;
         double *ct = malloc((size_t)(nb + 1) * sizeof *ct);
         double *cl = malloc((size_t)(nb + 1) * sizeof *cl);
@@ -218,6 +234,7 @@ static int load_store(fit_data *d, store *s, const char *sweep, int holdout, cha
                           .n_vocab = isfinite(x->n_vocab) ? (int)x->n_vocab : 0};
         r->fpt_actual = model_shape_check(&sh, NULL, 0) ? 0 : model_flops_actual(&sh);
         r->epochs = x->epochs >= 0 ? x->epochs : NAN;
+        r->wsd = !strcmp(x->schedule, "wsd");
         /* the curve, without points of no compute (the step-0 eval) */
         double *t = NULL, *l = NULL;
         int m = 0;

@@ -111,16 +111,19 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
     }
     for (int i = 0, at = 0; i < nr; i++) {
         off[i] = at;
-        cnt[i] = d->runs[i].ncurve >= 2 ? fit__curve(&d->runs[i], o, lc + at, ls + at) : 0;
+        /* a WSD run alone has its annealed end only (fit_load_store): a
+         * measured point of the envelope like any family's ends */
+        int one = d->runs[i].ncurve == 1 && d->runs[i].wsd;
+        cnt[i] = d->runs[i].ncurve >= 2 || one ? fit__curve(&d->runs[i], o, lc + at, ls + at) : 0;
         at += cnt[i];
     }
     int nm = 0, ni = 0;
     for (int i = 0; i < nr; i++)
-        for (int k = 0; k < cnt[i] && cnt[i] >= 2; k++) {
+        for (int k = 0; k < cnt[i]; k++) {
             double x = lc[off[i] + k], y = ls[off[i] + k];
             int on = 1;
             for (int j = 0; j < nr && on; j++) {
-                if (j == i || cnt[j] < 2) continue;
+                if (j == i || cnt[j] < 1) continue;
                 int mj;
                 double yj = fit__curve_at(lc + off[j], ls + off[j], cnt[j], x, &mj);
                 on = !(yj < y);
@@ -144,7 +147,7 @@ static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_front
      * stretches are left out of the regression when 2 or more sizes remain. */
     double nmin = INFINITY, nmax = -INFINITY, Nseen[FIT_MAX_POINTS];
     for (int i = 0; i < nr; i++) {
-        if (d->runs[i].ncurve < 2) continue;
+        if (cnt[i] < 1) continue;
         double N = fit_run_params(&d->runs[i], o->params);
         if (N < nmin) nmin = N;
         if (N > nmax) nmax = N;

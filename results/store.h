@@ -317,6 +317,7 @@ typedef struct {
     int n_layer, d_model, n_head, d_ff; /* the rest of the shape (0 where NULL), for
                                          * the counts not stored (model_flops_actual) */
     double epochs;                      /* passes over the unique training tokens */
+    char schedule[16];                  /* runs.schedule: cosine, wsd, ... ("" if NULL) */
 } store_fit_run;
 
 /* The runs of `sweep` (NULL: all) whose status is 'done', ordered by id,

@@ -82,7 +82,7 @@ static int fit_runs(store *s, const char *sweep, const char *holdout, store_fit_
              "ifnull(schedule, '') || '|' || ifnull(warmup, '') || '|' || "
              "ifnull(cycle_tokens, '') || '|' || ifnull(compute_budget, '') || '|' || "
              "ifnull(fork_tokens, '') || '|' || ifnull(params_total, ''), "
-             "n_layer, d_model, n_head, d_ff, epochs "
+             "n_layer, d_model, n_head, d_ff, epochs, schedule "
              "FROM runs WHERE status = 'done' AND " STORE_SQL_FITTED
              " AND (?1 IS NULL OR " STORE_SQL_IN_SWEEP("?1") ") AND (?2 = '0' AND "
              STORE_SQL_NOT_HELD_OUT("?1") " OR ?2 = '1' AND NOT " STORE_SQL_NOT_HELD_OUT("?1") ") "
@@ -117,6 +117,7 @@ static int fit_runs(store *s, const char *sweep, const char *holdout, store_fit_
         for (int k = 0; k < 4; k++)
             *shape[k] = sqlite3_column_int(st, 18 + k);
         x->epochs = col_num(st, 22);
+        col_copy(st, 23, x->schedule, sizeof x->schedule);
     }
     if (r != SQLITE_DONE)
         rc =

@@ -1107,23 +1107,25 @@ static void wsd_family_curve(int chain) {
     store *s;
     cr_assert_eq(store_open(&s, p, STORE_CREATE, err, sizeof err), 0, "%s", err);
     cr_assert_eq(store_put_sweep(s, "w", "isoflop", "", "{}", err, sizeof err), 0, "%s", err);
-    int64_t tok[3] = {40000000, 10000000, 20000000}; /* trunk, two branches */
-    double loss[3] = {2.5, 3.1, 2.8};
+    /* trunk, two branches; w3 a WSD run alone (no family) */
+    int64_t tok[4] = {40000000, 10000000, 20000000, 30000000};
+    double loss[4] = {2.5, 3.1, 2.8, 2.7};
     if (chain) { /* budget by budget */
         tok[0] = 10000000, tok[1] = 20000000, tok[2] = 40000000;
         loss[0] = 3.1, loss[1] = 2.8, loss[2] = 2.5;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         store_run r;
         store_run_init(&r);
         snprintf(r.id, sizeof r.id, "w%d", i);
+        snprintf(r.schedule, sizeof r.schedule, "wsd");
         snprintf(r.sweep, sizeof r.sweep, "w");
         r.params_total = 1000000;
         r.params_nonembedding = 900000;
         r.flops_per_token_chinchilla = 6.5e6;
         r.tokens = tok[i];
         r.compute_budget = 6.5e6 * (double)tok[i];
-        if (i) {
+        if (i && i < 3) {
             snprintf(r.parent_run, sizeof r.parent_run, "w%d", chain ? i - 1 : 0);
             r.fork_tokens = (chain ? tok[i - 1] : tok[i]) * 4 / 5;
         }
@@ -1141,8 +1143,13 @@ static void wsd_family_curve(int chain) {
     }
     fit_data d;
     cr_assert_eq(fit_load_store(&d, s, "w", err, sizeof err), 0, "%s", err);
-    cr_assert_eq(d.nruns, 3);
+    cr_assert_eq(d.nruns, 4);
     cr_expect_str_eq(d.runs[0].id, "w0");
+    /* the run alone keeps its annealed end only, not its stable-lr evals */
+    cr_assert_eq(d.runs[3].ncurve, 1);
+    NEAR(d.runs[3].curve_tokens[0], 3e7, 0);
+    NEAR(d.runs[3].curve_loss[0], 2.7, 1e-12);
+
     cr_expect_str_eq(d.runs[1].parent, "w0");
     cr_expect_str_eq(d.runs[2].parent, chain ? "w1" : "w0");
     for (int i = 0; i < 3; i++) { /* each at its own budget and final loss */
