@@ -186,6 +186,58 @@ static int family_curves(fit_data *d, char *err, size_t errlen) {
     return 0;
 }
 
+int fit__seed_mean(const fit_data *d, fit_data *out) {
+    int n = d->nruns;
+    out->nruns = 0;
+    out->runs = calloc((size_t)(n ? n : 1), sizeof *out->runs);
+    int *cnt = calloc((size_t)(n ? n : 1), sizeof *cnt);
+    if (!out->runs || !cnt) {
+        free(out->runs), free(cnt);
+        out->runs = NULL;
+        return UTIL_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        const fit_run *r = &d->runs[i];
+        int into = -1; /* an earlier member with the same curve tokens */
+        for (int j = 0; j < out->nruns && into < 0 && r->config; j++) {
+            const fit_run *q = &out->runs[j];
+            if (q->config != r->config || q->ncurve != r->ncurve || q->tokens != r->tokens)
+                continue;
+            int same = 1;
+            for (int k = 0; k < r->ncurve && same; k++)
+                same = q->curve_tokens[k] == r->curve_tokens[k];
+            if (same) into = j;
+        }
+        if (into >= 0) {
+            fit_run *q = &out->runs[into];
+            int c = ++cnt[into]; /* running means */
+            q->loss += (r->loss - q->loss) / c;
+            for (int k = 0; k < r->ncurve; k++)
+                q->curve_loss[k] += (r->curve_loss[k] - q->curve_loss[k]) / c;
+            continue;
+        }
+        fit_run *q = &out->runs[out->nruns];
+        *q = *r;
+        q->win = NULL, q->nwin = 0;
+        q->curve_tokens = q->curve_loss = NULL;
+        if (r->ncurve > 0) {
+            q->curve_tokens = malloc((size_t)r->ncurve * sizeof *q->curve_tokens);
+            q->curve_loss = malloc((size_t)r->ncurve * sizeof *q->curve_loss);
+            if (!q->curve_tokens || !q->curve_loss) {
+                free(q->curve_tokens), free(q->curve_loss);
+                free(cnt);
+                fit_data_free(out);
+                return UTIL_ENOMEM;
+            }
+            memcpy(q->curve_tokens, r->curve_tokens, (size_t)r->ncurve * sizeof *q->curve_tokens);
+            memcpy(q->curve_loss, r->curve_loss, (size_t)r->ncurve * sizeof *q->curve_loss);
+        }
+        cnt[out->nruns++] = 1;
+    }
+    free(cnt);
+    return 0;
+}
+
 /* FNV-1a of a NUL-terminated string; 0 is kept for "unknown". */
 static uint64_t fnv1a(const char *s) {
     uint64_t h = 1469598103934665603ull;

@@ -84,6 +84,13 @@ int fit__ndistinct(const double *x, int n);
  * branch's trunk; an adaptive sweep's chain, budget to budget) while the
  * parent is in d; i itself when it has none there. */
 int fit__family_root(const fit_data *d, int i);
+/* One run per configuration (fit_run.config) of d: the seeds of a
+ * configuration whose curves share their token counts become one run with
+ * the mean loss and the mean curve (Approach 1: the envelope of the seeds'
+ * mean, not the luckier seed at each compute). Runs without a configuration,
+ * or whose curves differ in tokens, stay as they are. out owns its curves
+ * and carries no windows (fit_data_free). 0 or UTIL_ENOMEM. */
+int fit__seed_mean(const fit_data *d, fit_data *out);
 int fit__cmp_double(const void *a, const void *b); /* qsort, ascending */
 
 #endif

@@ -87,8 +87,24 @@ static int past_transient(const fit_run *r, const fit_opts *o, double C, double 
  * each past the start-up transient (past_transient: before it, every size
  * sits on the unigram plateau and the one on the envelope says nothing).
  * Fills pts; returns 0, or a negative code with err. */
+static int a1_envelope(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
+                       fit_optima *pts, double *v, char *err, size_t errlen);
+
+/* Approach 1 on the seeds' mean curves (fit__seed_mean): with several seeds
+ * per configuration, an envelope over the single runs takes the luckier
+ * seed at each compute, a minimum of noisy values, biased low and towards
+ * whichever size had the larger seed spread. */
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
+    fit_data m = {0, NULL};
+    if (fit__seed_mean(d, &m)) return util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
+    int rc = a1_envelope(&m, o, count, pts, v, err, errlen);
+    fit_data_free(&m);
+    return rc;
+}
+
+static int a1_envelope(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
+                       fit_optima *pts, double *v, char *err, size_t errlen) {
     int n = o->envelope_points > 1 ? o->envelope_points : 200;
     if (n > FIT_MAX_POINTS) n = FIT_MAX_POINTS;
     double C[FIT_MAX_POINTS], L[FIT_MAX_POINTS];

@@ -2148,3 +2148,35 @@ Test(fit, duplicated_rows_are_named_and_collapsed) {
     snprintf(cmd, sizeof cmd, "%s fit --csv %s --duplicates drop 2>&1", SCALING_BIN, p);
     cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
 }
+
+/* Approach 1 averages the seeds of a configuration before the envelope: a
+ * size whose one lucky seed dips under the others must not own the point. */
+Test(fit, approach1_takes_the_envelope_of_the_seeds_mean) {
+    fit_data d = {0, NULL}, m = {0, NULL};
+    d.runs = calloc(6, sizeof *d.runs);
+    /* sizes 1e4 and 2e4, each run alone (WSD, its end only) at one budget
+     * C = 1.2e12 with two seeds; and a third configuration without seeds */
+    const double N[6] = {1e4, 1e4, 2e4, 2e4, 4e4, 4e4};
+    const double L[6] = {2.00, 2.10, 1.96, 2.20, 2.30, 2.30};
+    for (int i = 0; i < 6; i++) {
+        d.runs[i] = mk_run(i, N[i], 1.2e12 / (6 * N[i]), L[i]);
+        d.runs[i].config = i < 4 ? 100 + (uint64_t)(i / 2) : 0; /* 4 and 5: unknown */
+        d.runs[i].wsd = 1;
+        d.runs[i].ncurve = 1;
+        d.runs[i].curve_tokens = malloc(sizeof(double));
+        d.runs[i].curve_loss = malloc(sizeof(double));
+        d.runs[i].curve_tokens[0] = d.runs[i].tokens;
+        d.runs[i].curve_loss[0] = L[i];
+    }
+    d.nruns = 6;
+    cr_assert_eq(fit__seed_mean(&d, &m), 0);
+    cr_assert_eq(m.nruns, 4, "two configurations of two seeds each, two runs without one");
+    NEAR(m.runs[0].loss, 2.05, 1e-12);
+    NEAR(m.runs[0].curve_loss[0], 2.05, 1e-12);
+    NEAR(m.runs[1].loss, 2.08, 1e-12); /* 2e4's mean is above 1e4's: 1e4 is optimal */
+    NEAR(m.runs[1].n_total, 2e4, 0);
+    NEAR(m.runs[2].loss, 2.30, 0);
+    NEAR(m.runs[3].loss, 2.30, 0);
+    fit_data_free(&m);
+    fit_data_free(&d);
+}
