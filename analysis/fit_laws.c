@@ -94,11 +94,75 @@ static int a1_envelope(const fit_data *d, const fit_opts *o, const model_flops_f
  * per configuration, an envelope over the single runs takes the luckier
  * seed at each compute, a minimum of noisy values, biased low and towards
  * whichever size had the larger seed spread. */
+/* Approach 1 when every curve is WSD annealed ends (fit_load_store): each
+ * IsoFLOP budget's run with the lowest loss, at the budget's compute. The
+ * ends are points, not curves: under the sweep's own FLOP count a budget's
+ * runs share one C and the envelope there is their minimum; under another
+ * count (the systematic table's 6ND, say) they spread over a range of C,
+ * and an envelope of scattered points would put the whole valley on it.
+ * So the ends are grouped by budget (fit_budget_groups, as Approach 2), and
+ * a budget whose best run is its smallest or largest size (the optimum may
+ * lie beyond) is left out of the regression when 2 others remain. */
+static int a1_budget_ends(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
+                          fit_optima *pts, double *v, char *err, size_t errlen) {
+    int n = d->nruns, ngroups = 0, nedge = 0;
+    int *group = malloc((size_t)(n ? n : 1) * sizeof *group);
+    if (!group) return util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
+    if (fit_budget_groups(d, o->params, o->flops, group, &ngroups)) {
+        free(group);
+        return util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
+    }
+    pts->n = 0;
+    for (int g = 0; g < ngroups && pts->n < FIT_MAX_POINTS; g++) {
+        int best = -1, m = 0;
+        double lcs = 0, nlo = INFINITY, nhi = 0;
+        for (int i = 0; i < n; i++) {
+            if (group[i] != g || !isfinite(d->runs[i].loss)) continue;
+            double N = fit_run_params(&d->runs[i], o->params);
+            lcs += log(fit_run_flops(&d->runs[i], o->params, o->flops)), m++;
+            nlo = fmin(nlo, N), nhi = fmax(nhi, N);
+            if (best < 0 || d->runs[i].loss < d->runs[best].loss) best = i;
+        }
+        if (best < 0) continue;
+        double C = exp(lcs / m), N = fit_run_params(&d->runs[best], o->params);
+        if (!past_transient(&d->runs[best], o, C, d->runs[best].loss)) continue;
+        int k = pts->n++;
+        pts->C[k] = C;
+        pts->N[k] = N;
+        pts->D[k] = model_frontier_tokens(count, C, N);
+        pts->L[k] = d->runs[best].loss;
+        pts->extrapolated[k] = nhi > nlo && (N == nlo || N == nhi);
+        pts->interpolated[k] = 0;
+        pts->weight[k] = 1;
+        nedge += pts->extrapolated[k];
+    }
+    free(group);
+    int skip = pts->n - nedge >= 2;
+    double Ns[FIT_MAX_POINTS];
+    int m = 0;
+    for (int k = 0; k < pts->n; k++)
+        if (!skip || !pts->extrapolated[k]) Ns[m++] = pts->N[k];
+    if (fit__ndistinct(Ns, m) < 2)
+        return util_err(err, errlen, UTIL_EINVAL,
+                        "approach 1: one model size is best at every budget; N_opt cannot be "
+                        "fitted against C (need budgets whose best sizes differ)");
+    if (frontier_regress(pts, skip, v))
+        return util_err(err, errlen, UTIL_EINVAL, "approach 1: degenerate envelope");
+    return 0;
+}
+
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
     fit_data m = {0, NULL};
     if (fit__seed_mean(d, &m)) return util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
-    int rc = a1_envelope(&m, o, count, pts, v, err, errlen);
+    int wsd_ends = 0, other = 0;
+    for (int i = 0; i < m.nruns; i++)
+        if (m.runs[i].ncurve > 0) {
+            wsd_ends += m.runs[i].wsd;
+            other += !m.runs[i].wsd;
+        }
+    int rc = wsd_ends && !other ? a1_budget_ends(&m, o, count, pts, v, err, errlen)
+                                : a1_envelope(&m, o, count, pts, v, err, errlen);
     fit_data_free(&m);
     return rc;
 }
@@ -374,7 +438,7 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
     if (which == 1) {
         int ncurves = 0;
         for (int i = 0; i < d->nruns; i++)
-            ncurves += d->runs[i].ncurve >= 2;
+            ncurves += d->runs[i].ncurve >= 2 || (d->runs[i].ncurve == 1 && d->runs[i].wsd);
         if (ncurves < 2) {
             rc = util_err(err, errlen, UTIL_EINVAL,
                           "approach 1: needs the learning curves (evals) of 2 or more runs, "
@@ -404,9 +468,18 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      sizeof out->warning, err, errlen);
     }
     if (rc) goto done;
-    if (which == 1)
-        for (int i = 0; i < d->nruns; i++)
-            out->nruns_used += d->runs[i].ncurve >= 2;
+    if (which == 1) {
+        int wsd = 0, other = 0, finite = 0;
+        for (int i = 0; i < d->nruns; i++) {
+            if (d->runs[i].ncurve > 0) wsd += d->runs[i].wsd, other += !d->runs[i].wsd;
+            finite += isfinite(d->runs[i].loss);
+        }
+        if (wsd && !other) /* a1_budget_ends: every run competes in its budget */
+            out->nruns_used = finite;
+        else
+            for (int i = 0; i < d->nruns; i++)
+                out->nruns_used += d->runs[i].ncurve >= 2;
+    }
     out->npoints_used = out->pts.n;
     out->a = fit__val(v[0]);
     out->b = fit__val(v[1]);

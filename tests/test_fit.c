@@ -2180,3 +2180,47 @@ Test(fit, approach1_takes_the_envelope_of_the_seeds_mean) {
     fit_data_free(&m);
     fit_data_free(&d);
 }
+
+/* Approach 1 on a WSD sweep whose runs are annealed ends only: each
+ * budget's best run, at the budget, under the sweep's own FLOP count and
+ * under another one (which spreads a budget's runs over a range of C). */
+Test(fit, approach1_on_wsd_ends_takes_each_budgets_best_under_any_count) {
+    util_rng r;
+    util_rng_seed(&r, 3, "test");
+    fit_data d;
+    isoflop(&d, &r, 0); /* 5 budgets x 9 sizes, the middle size at N_opt */
+    for (int i = 0; i < d.nruns; i++) {
+        fit_run *x = &d.runs[i];
+        x->wsd = 1;
+        x->ncurve = 1;
+        x->curve_tokens = malloc(sizeof(double));
+        x->curve_loss = malloc(sizeof(double));
+        x->curve_tokens[0] = x->tokens;
+        x->curve_loss[0] = x->loss;
+        /* Kaplan's count: 6N plus a per-token cost that weighs small models more */
+        x->fpt_kaplan = 6 * x->n_total + 2e5;
+    }
+    fit_opts o;
+    fit_opts_defaults(&o);
+    o.bootstrap = 0;
+    char err[UTIL_ERRLEN];
+    for (int count = 0; count < 2; count++) {
+        o.flops = count ? MODEL_FLOPS_KAPLAN : MODEL_FLOPS_CHINCHILLA;
+        fit_frontier *f = calloc(1, sizeof *f);
+        cr_assert_eq(fit_approach1(&d, &o, f, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(f->pts.n, 5, "one point per budget, got %d", f->pts.n);
+        for (int k = 0; k < f->pts.n; k++)
+            cr_assert(!f->pts.extrapolated[k]);
+        cr_assert_eq(f->nruns_used, d.nruns);
+        if (!count) /* the middle size wins each budget: the true exponent */
+            NEAR(f->a.est, T_A, 1e-9);
+        else /* the same sizes, at the budgets' recounted compute */
+            cr_assert(f->a.est > 0.3 && f->a.est < 0.6, "a %g under the recount", f->a.est);
+        free(f);
+    }
+    for (int i = 0; i < d.nruns; i++) {
+        free(d.runs[i].curve_tokens);
+        free(d.runs[i].curve_loss);
+    }
+    free_flat(&d);
+}
