@@ -551,6 +551,22 @@ static int run_sweep(const char *path, const char *db, char *out, size_t n) {
     return tl_sh(out, n, "%s sweep %s --db %s -j 2 --threads 1 --quiet", bin(), path, db);
 }
 
+/* Starts `scaling sweep path --db db -j 2 --threads 1 --quiet` in the
+ * background, its output discarded; returns its pid. */
+static pid_t spawn_sweep(const char *path, const char *db) {
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin(), bin(), "sweep", path, "--db", db, "-j", "2", "--threads", "1", "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
 static int count_status(const char *db, const char *status) {
     sqlite3 *h;
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -628,16 +644,7 @@ Test(sweep, sigkill_mid_sweep_resumes_to_identical_results, .timeout = 900) {
     int killed = 0;
     char resumed_id[24] = "";
     for (int attempt = 0; attempt < 6 && !killed; attempt++) {
-        pid_t pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-            int fd = open("/dev/null", 1);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1",
-                  "--quiet", (char *)NULL);
-            _exit(127);
-        }
+        pid_t pid = spawn_sweep(path, dbB);
         double t0 = util_now();
         int st, signalled = 0;
         while (util_now() - t0 < 300) {
@@ -1224,16 +1231,7 @@ Test(sweep, wsd_trunk_sigkilled_while_branches_wait_resumes_to_identical_results
     char last_fork[1200], trunk_ckpt[1200];
     snprintf(trunk_ckpt, sizeof trunk_ckpt, "%s.runs/%s.ckpt", dbB, T->id);
     model_fork_path(trunk_ckpt, T->cfg.keep_tokens[T->cfg.nkeep - 1], last_fork, sizeof last_fork);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", 1);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin(), bin(), "sweep", path, "--db", dbB, "-j", "2", "--threads", "1", "--quiet",
-              (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid = spawn_sweep(path, dbB);
     double t0 = util_now();
     int killed = 0, st;
     while (util_now() - t0 < 300) {
@@ -1639,16 +1637,7 @@ Test(sweep, auto_plan_is_identical_across_resume_and_shards, .timeout = 900) {
     /* SIGKILLed once the second budget is under way, then resumed */
     char dbC[600], c2[65536];
     snprintf(dbC, sizeof dbC, "%s/auto-c.db", tmp);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int fd = open("/dev/null", 1);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin(), bin(), "sweep", path, "--db", dbC, "-j", "2", "--threads", "1", "--quiet",
-              (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid = spawn_sweep(path, dbC);
     double t0 = util_now();
     int st;
     while (util_now() - t0 < 300) {
