@@ -397,7 +397,7 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
 
     /* ---- the loop ----------------------------------------------------- */
     int next = 0, forwarded = 0, lost = 0, halted = 0;
-    double last_tick = 0, last_poll = 0;
+    double last_tick = 0, last_poll = 0, last_lock = 0;
     for (;;) {
         int stopping = (o->stop && *o->stop) || lost || P.db_rc;
         if ((lost || P.db_rc) && !halted) { /* the database failed us: stop, all resumable */
@@ -497,9 +497,14 @@ int sweep_run(const sweep_plan *plan, const sweep_run_opts *o, sweep_progress *l
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         double now = util_now();
-        if (now - last_poll >= 2.0) {
+        /* the running runs' progress and losses twice a second (the ETA and
+         * the live line); the sweep's lock every 2 s */
+        if (now - last_poll >= 0.5) {
             refresh_partial(&P, w, nw);
             last_poll = now;
+        }
+        if (now - last_lock >= 2.0) {
+            last_lock = now;
             if (!lost) lost = store_lock_refresh(P.db, err, errlen); /* taken for dead? */
         }
         if (now - last_tick >= 1.0) {

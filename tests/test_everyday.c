@@ -393,7 +393,9 @@ Test(everyday, p11_live_losses_and_follow, .init = setup_data, .fini = teardown)
     write_file("long.ini",
                "[sweep]\nname = long\nmode = grid\ndata = data\nn_ctx = 32\n"
                "batch = 8\nhead_size = 8\nlr = 3e-3\nevals = 4\neval_windows = 8\nlog_every = 5\n"
-               "shapes = 2x32\ntokens = 400000\n");
+               "shapes = 2x32\ntokens = 1200000\n");
+    /* 1.2M tokens: a few seconds even on a fast machine; the pool reads the
+     * running losses twice a second (sweep_run.c) and a live line needs one */
     /* a log (not a terminal) gets "running" lines with the run's latest loss */
     cr_assert_eq(sh("SCALING_LIVE_EVERY=0.5 %s sweep long.ini --db r.db", S), 0, "%s", out);
     cr_assert(count_lines(" running  ") >= 1, "no live line:\n%s", out);
