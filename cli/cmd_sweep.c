@@ -415,6 +415,7 @@ again:
         return cli_fail("sweep", "%s", err);
     }
     if (planned_before >= 0 && plan.nruns <= planned_before) {
+        fflush(stdout);
         if (plan.npending) fprintf(stderr, "scaling sweep: not planned yet: %s\n", plan.pending);
         goto out_plan;
     }
@@ -476,8 +477,9 @@ again:
         }
         print_plan(&plan, order, n, (int)workers, (int)threads, est);
         if (plan.npending)
-            printf("not planned yet (%d budgets wait on the budgets before them): %s\n",
-                   plan.npending, plan.pending);
+            printf("not planned yet (%d budget%s waiting on the budgets before %s): %s\n",
+                   plan.npending, plan.npending == 1 ? "" : "s",
+                   plan.npending == 1 ? "it" : "them", plan.pending);
         goto out;
     }
 
@@ -530,13 +532,21 @@ again:
         int trained = last.done - last.diverged;
         printf("sweep %s: %d of %d runs done, %d diverged, %d failed, in %s\n", plan.name, trained,
                last.total, last.diverged, last.failed, el);
-        if (last.diverged)
+        if (last.diverged) {
+            /* the command to copy: this one's file, overrides and database */
+            char again[2048];
+            size_t at = (size_t)snprintf(again, sizeof again, "scaling sweep %s", file);
+            for (int i = 0; i < nov && at < sizeof again; i++)
+                at += (size_t)snprintf(again + at, sizeof again - at, " '%s'", ov[i]);
+            if (at < sizeof again && strcmp(db, CLI_DEFAULT_DB))
+                snprintf(again + at, sizeof again - at, " --db %s", db);
             fprintf(stderr,
                     "scaling sweep: %d run%s diverged (loss went non-finite or far above its "
                     "start): they stay in the database, out of the fits; a longer warm-up or a "
-                    "lower learning rate usually helps: 'scaling sweep %s --retry diverged' "
+                    "lower learning rate usually helps: '%s --retry diverged' "
                     "plans them again with twice the warm-up, as new runs\n",
-                    last.diverged, last.diverged == 1 ? "" : "s", file);
+                    last.diverged, last.diverged == 1 ? "" : "s", again);
+        }
         if (!last.failed && last.total > 0 && trained == 0) {
             fprintf(stderr, "scaling sweep: no run of sweep %s trained to the end\n", plan.name);
             status = EXIT_FAIL;
@@ -553,8 +563,10 @@ again:
         sweep_plan_free(&plan);
         goto again;
     }
-    if (!rc && plan.npending)
+    if (!rc && plan.npending) {
+        fflush(stdout); /* after the summary line */
         fprintf(stderr, "scaling sweep: not planned yet: %s\n", plan.pending);
+    }
 out:
     free(order);
 out_plan:

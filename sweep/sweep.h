@@ -165,8 +165,15 @@ double sweep_auto_prior(const sweep_auto_space *sp, double budget, double tokens
 /* One budget's optimum N from its n runs' (N, final loss): the vertex of the
  * least-squares parabola in ln N (Hoffmann et al. 2022 §3.2), kept within
  * half_width_dex of the sizes run; the lowest loss when the losses do not
- * curve upwards. NaN losses are left out; NaN when none is left. */
-double sweep_auto_vertex(const double *N, const double *L, int n, double half_width_dex);
+ * curve upwards. NaN losses are left out; NaN when none is left. *valley
+ * (may be NULL) is 1 when the losses did curve upwards (a parabola with a
+ * minimum), 0 when the lowest loss stood in. */
+double sweep_auto_vertex(const double *N, const double *L, int n, double half_width_dex,
+                         int *valley);
+/* The shape nearest `target` parameters (as sp counts them) with at least
+ * SWEEP_AUTO_MIN_LAYERS layers, by the params rule (aspect, head_size):
+ * 0, or UTIL_EINVAL when none is within a factor of 2. */
+int sweep_auto_shape(const sweep_auto_space *sp, double target, model_shape *s);
 /* N_opt at `budget` from n earlier budgets' optima (C[i], N[i]): the least-
  * squares line ln N = ln G + a ln C, a clamped to [SWEEP_AUTO_A_MIN,
  * SWEEP_AUTO_A_MAX]; with one budget, slope prior_a through it. *a_used (may

@@ -22,7 +22,7 @@ double sweep_auto_step(const sweep_auto_space *sp) {
 /* The shape nearest `target` parameters, with at least SWEEP_AUTO_MIN_LAYERS
  * layers: the shape rule's own choice when deep enough, else the best
  * d_model at the minimum depth. */
-static int lattice_shape(const sweep_auto_space *sp, double target, model_shape *s) {
+int sweep_auto_shape(const sweep_auto_space *sp, double target, model_shape *s) {
     char why[UTIL_ERRLEN];
     model_shape t;
     int ok = !sweep_shape_for_params(target, sp->count_total, sp->aspect, sp->head_size,
@@ -57,7 +57,7 @@ typedef struct {
 static void eval_point(const sweep_auto_space *sp, double budget, int m, point *p) {
     memset(p, 0, sizeof *p);
     p->target = pow(10.0, m * sweep_auto_step(sp));
-    if (lattice_shape(sp, p->target, &p->s)) return;
+    if (sweep_auto_shape(sp, p->target, &p->s)) return;
     model_counts c;
     model_count_params(&p->s, &c);
     p->N = (double)(sp->count_total ? c.total : c.nonembedding);
@@ -112,16 +112,34 @@ int sweep_auto_place(const sweep_auto_space *sp, double budget, double N_center,
             if (feasible(sp, c, pts, CAP) >= sp->k) below = c;
         for (double c = budget * f; c < budget * 1e6 && !isfinite(above); c *= f)
             if (feasible(sp, c, pts, CAP) >= sp->k) above = c;
+        /* then to 0.1% by bisection in ln C between the feasible budget
+         * found and its infeasible neighbour */
+        for (int side = 0; side < 2; side++) {
+            double *ok = side ? &above : &below;
+            if (!isfinite(*ok)) continue;
+            double good = log(*ok), bad = log(side ? *ok / f : *ok * f);
+            while (fabs(good - bad) > 1e-3) {
+                double mid = 0.5 * (good + bad);
+                if (feasible(sp, exp(mid), pts, CAP) >= sp->k)
+                    good = mid;
+                else
+                    bad = mid;
+            }
+            /* 4 significant digits, rounded towards the feasible side, so
+             * the budget said is one that works as written */
+            double e = pow(10, floor(log10(exp(good))) - 3);
+            *ok = side ? ceil(exp(good) / e) * e : floor(exp(good) / e) * e;
+        }
         char most[160];
         if (isfinite(below))
             snprintf(most, sizeof most,
                      "the corpus is too small for it: the largest budget that allows them is "
-                     "%.3g FLOPs",
+                     "%.4g FLOPs",
                      below);
         else if (isfinite(above))
             snprintf(most, sizeof most,
                      "the budget is too small for them: the smallest budget that allows them is "
-                     "%.3g FLOPs",
+                     "%.4g FLOPs",
                      above);
         else
             snprintf(most, sizeof most, "no budget allows them on this corpus");
@@ -160,7 +178,9 @@ double sweep_auto_prior(const sweep_auto_space *sp, double budget, double tokens
     return N;
 }
 
-double sweep_auto_vertex(const double *N, const double *L, int n, double half_width_dex) {
+double sweep_auto_vertex(const double *N, const double *L, int n, double half_width_dex,
+                         int *valley) {
+    if (valley) *valley = 0;
     /* least squares L = q0 + q1 u + q2 u^2, u = ln N - mean (conditioning) */
     double xm = 0, lo = INFINITY, hi = -INFINITY;
     int best = -1;
@@ -207,6 +227,7 @@ double sweep_auto_vertex(const double *N, const double *L, int n, double half_wi
     }
     double q1 = ok ? A[1][3] / A[1][1] : NAN, q2 = ok ? A[2][3] / A[2][2] : NAN;
     if (!(q2 > 0)) return N[best]; /* no valley: the lowest loss measured */
+    if (valley) *valley = 1;
     double x = xm - q1 / (2 * q2), h = half_width_dex * log(10.0);
     if (x < lo - h) x = lo - h; /* a vertex far outside the sizes is a guess */
     if (x > hi + h) x = hi + h;

@@ -191,6 +191,14 @@ static double getv(const ctx *c, int idx, int which, double dflt) {
 static int add_run(ctx *c, sweep_item *r) {
     sweep_plan *p = c->plan;
     for (int i = 0; i < p->nruns; i++)
+        if (!strcmp(p->runs[i].id, r->id) && p->runs[i].holdout != r->holdout)
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s:%d: [%s] run %s is also run %s of [%s] (line %d), which is %s: "
+                            "one run cannot be both fitted and held out (change its shape, "
+                            "budget or seed)",
+                            p->path, r->line, r->label, r->id, p->runs[i].id, p->runs[i].label,
+                            p->runs[i].line, p->runs[i].holdout ? "held out" : "fitted");
+    for (int i = 0; i < p->nruns; i++)
         if (!strcmp(p->runs[i].id, r->id))
             return warn(c, "%s:%d: [%s] repeats run %s of [%s] (line %d); it is planned once",
                         p->path, r->line, r->label, r->id, p->runs[i].label, p->runs[i].line);
@@ -287,6 +295,23 @@ static int section_family(section *x) {
                             c->f.e[i_pa].origin, c->val[i_pa].s, sweep_mode_name(c->plan->mode));
     }
     x->fam = fam;
+    if (fam == F_OPTIMAL) {
+        int own_ho = 0, i_ho = lookup(c, S, K_HOLDOUT, &own_ho);
+        if (i_ho < 0 || !own_ho || strcmp(c->val[i_ho].s, "true"))
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: params = optimal: a run at the predicted optimum checks the fit: "
+                            "set holdout = true in [%s] (a fitted run there would fit itself)",
+                            c->f.e[i_pa].origin, S);
+    }
+    /* the planner's keys mean something with params = auto only */
+    static const sweep_key auto_keys[] = {K_AUTO_SIZES, K_AUTO_WIDTH, K_PRIOR_TPP, K_PRIOR_A};
+    for (int q = 0; q < 4 && fam != F_AUTO; q++) {
+        int own = 0, at = lookup(c, S, auto_keys[q], &own);
+        if (at >= 0 && own)
+            return util_err(err, errlen, UTIL_EINVAL,
+                            "%s: %s: only sections with params = auto place sizes by it",
+                            c->f.e[at].origin, c->f.e[at].key);
+    }
     if (fam == F_AUTO || fam == F_OPTIMAL) {
         x->nfam = fam == F_OPTIMAL ? 1 : (int)getv(c, lookup(c, S, K_AUTO_SIZES, NULL), 0, 5);
         x->fam_idx = i_pa;
@@ -725,7 +750,8 @@ static store *auto_db(ctx *c) {
 
 /* The optimum of stage `stage` of section `label`: its runs' final losses
  * in the database (a diverged run counts as finished, without a loss). 0 and
- * *N when every run is finished, else the number not finished. */
+ * *N when every run is finished; else the number not finished, or -1 when
+ * every run finished but none with a loss (all diverged). */
 static int auto_stage_optimum(ctx *c, const char *label, int stage, double half_width, double *C,
                               double *N) {
     const sweep_plan *p = c->plan;
@@ -752,19 +778,29 @@ static int auto_stage_optimum(ctx *c, const char *label, int stage, double half_
         }
         store_run_free_fields(&row);
     }
-    if (!waiting) *N = sweep_auto_vertex(Ns, Ls, n, half_width);
-    if (!waiting && !isfinite(*N)) waiting = 1; /* every run diverged: nothing to go on */
+    int valley = 0;
+    if (!waiting) *N = sweep_auto_vertex(Ns, Ls, n, half_width, &valley);
+    if (!waiting && !isfinite(*N)) waiting = -1; /* every run diverged: nothing to go on */
     if (!waiting) {
-        /* a vertex outside the sizes run: the valley's arm on that side is
-         * missing, and Approach 2 will extrapolate (or drop) this budget */
+        /* a vertex outside the sizes run, or no valley at all: the valley's
+         * arm on that side is missing, and Approach 2 will extrapolate (or
+         * drop) this budget */
         double lo = INFINITY, hi = 0;
         for (int i = 0; i < n; i++)
             lo = fmin(lo, Ns[i]), hi = fmax(hi, Ns[i]);
-        if ((*N < lo || *N > hi) &&
-            warn(c,
-                 "%s: [%s] budget %.3g FLOPs: its IsoFLOP vertex (%.3g parameters) lies %s its "
-                 "sizes (%.3g ... %.3g); Approach 2 will flag it as extrapolated",
-                 p->path, label, *C, *N, *N < lo ? "below" : "above", lo, hi)) {
+        int rc = 0;
+        if (!valley)
+            rc = warn(c,
+                      "%s: [%s] budget %.3g FLOPs: its losses do not curve upwards over its "
+                      "sizes (%.3g ... %.3g): no IsoFLOP valley; the next budget is placed "
+                      "from its lowest loss, at %.3g parameters, and Approach 2 will skip it",
+                      p->path, label, *C, lo, hi, *N);
+        else if (*N < lo || *N > hi)
+            rc = warn(c,
+                      "%s: [%s] budget %.3g FLOPs: its IsoFLOP vertex (%.3g parameters) lies %s "
+                      "its sizes (%.3g ... %.3g); Approach 2 will flag it as extrapolated",
+                      p->path, label, *C, *N, *N < lo ? "below" : "above", lo, hi);
+        if (rc) {
             free(Ns), free(Ls);
             return 1;
         }
@@ -860,6 +896,17 @@ static int expand_auto(section *x) {
     c->auto_complete = 0;
     c->auto_sp = sp;
     c->auto_prior_a = prior_a;
+    /* every budget must have k sizes that meet the constraints, wherever
+     * its centre falls: said now, before any budget trains */
+    for (int j = 0; j < nb; j++) {
+        char why[UTIL_ERRLEN];
+        double C = c->val[ib].v[j], any = sweep_auto_prior(&sp, C, tpp);
+        if (!isfinite(any) ||
+            sweep_auto_place(&sp, C, any, x->auto_shape, x->auto_target, why, sizeof why))
+            return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: [%s] params = auto: %s",
+                            c->f.e[ib].origin, S,
+                            isfinite(any) ? why : "no size of at least 2 layers fits the budget");
+    }
     for (int jj = 0; jj < nb; jj++) {
         x->pos[ab] = ordb[jj];
         double C = c->val[ib].v[ordb[jj]], center;
@@ -874,12 +921,22 @@ static int expand_auto(section *x) {
         } else {
             if ((rc = sweep_auto_chains(p, c->err, c->errlen))) return rc; /* final ids */
             int waiting = auto_stage_optimum(c, S, x->stage, half, &Cs[nfit], &Ns[nfit]);
+            if (waiting < 0) {
+                p->npending += nb - jj;
+                pending_note(p,
+                             "[%s]: %d budget%s from %.3g FLOPs cannot be placed: every run of "
+                             "budget %.3g FLOPs diverged (scaling sweep --retry diverged plans "
+                             "them again with a longer warm-up).",
+                             S, nb - jj, nb - jj == 1 ? "" : "s", C, Cs[nfit]);
+                return 0;
+            }
             if (waiting) {
                 p->npending += nb - jj;
                 pending_note(p,
                              "[%s]: %d budget%s from %.3g FLOPs wait%s on %d unfinished run%s of "
                              "budget %.3g FLOPs (an unfinished sweep, or runs another shard "
-                             "trains: merge its database into this one).",
+                             "trains: merge the shards' databases into each other and run "
+                             "the shards again).",
                              S, nb - jj, nb - jj == 1 ? "" : "s", C, nb - jj == 1 ? "s" : "",
                              waiting, waiting == 1 ? "" : "s", Cs[nfit]);
                 return 0;
@@ -932,24 +989,25 @@ static int expand_optimal(section *x) {
         double C = c->val[ib].v[j];
         double N = sweep_auto_extrapolate(c->auto_C, c->auto_N, c->auto_n, C, c->auto_prior_a,
                                           NULL);
-        char why[UTIL_ERRLEN];
-        sweep_auto_space one = sp;
-        one.k = 2;
-        one.width_dex = 1e-3; /* a lattice fine enough to hit N itself */
-        if (sweep_auto_place(&one, C, N, x->auto_shape, x->auto_target, why, sizeof why) &&
-            sweep_auto_place(&sp, C, N, x->auto_shape, x->auto_target, why, sizeof why))
-            return util_err(c->err, c->errlen, UTIL_EINVAL, "%s: [%s] params = optimal: %s",
-                            c->f.e[ib].origin, S, why);
-        /* the nearer of the two shapes placed around N */
-        model_counts c0, c1;
-        model_count_params(&x->auto_shape[0], &c0);
-        model_count_params(&x->auto_shape[1], &c1);
-        double n0 = x->count_total ? c0.total : c0.nonembedding,
-               n1 = x->count_total ? c1.total : c1.nonembedding;
-        if (fabs(log(n1 / N)) < fabs(log(n0 / N))) {
-            x->auto_shape[0] = x->auto_shape[1];
-            x->auto_target[0] = x->auto_target[1];
-        }
+        if (!isfinite(N) || sweep_auto_shape(&sp, N, &x->auto_shape[0]))
+            return util_err(c->err, c->errlen, UTIL_EINVAL,
+                            "%s: [%s] params = optimal: no shape of at least %d layers within a "
+                            "factor of 2 of the predicted optimum, %.3g parameters at %.3g FLOPs",
+                            c->f.e[ib].origin, S, SWEEP_AUTO_MIN_LAYERS, N, C);
+        model_counts cc;
+        model_count_params(&x->auto_shape[0], &cc);
+        double n0 = (double)(x->count_total ? cc.total : cc.nonembedding);
+        double fpt = model_flops_per_token(&x->auto_shape[0], sp.flops);
+        double tok = (double)sweep_tokens_for_budget(C, fpt, sp.tokens_per_step);
+        double tpp = tok / n0, ep = tok / (double)sp.epoch_tokens;
+        if ((tpp < SWEEP_AUTO_MIN_TPP || ep > SWEEP_AUTO_MAX_EPOCHS) &&
+            (rc = warn(c,
+                       "%s: [%s] params = optimal at %.3g FLOPs: the predicted optimum, %dx%d "
+                       "(%.3g parameters for %.3g), trains %.3g tokens per parameter over %.2f "
+                       "epochs, outside what the fitted runs met (>= %g, <= %g)",
+                       x->sec->origin, S, C, x->auto_shape[0].n_layer, x->auto_shape[0].d_model,
+                       n0, N, tpp, ep, SWEEP_AUTO_MIN_TPP, SWEEP_AUTO_MAX_EPOCHS)))
+            return rc;
         x->auto_target[0] = N;
         if ((rc = add_product(x, 0, ab))) return rc;
     }

@@ -1480,7 +1480,7 @@ Test(sweep, auto_placement_never_breaks_its_constraints) {
             double ok = atof(at + strlen("allows them is "));
             cr_assert(ok > 0, "%s", err);
             char e2[UTIL_ERRLEN];
-            cr_assert_eq(sweep_auto_place(&sp, ok * 1.0001, center, sh, tg, e2, sizeof e2), 0,
+            cr_assert_eq(sweep_auto_place(&sp, ok, center, sh, tg, e2, sizeof e2), 0,
                          "refused %.3g (%s) but then %.4g: %s", budget, err, ok, e2);
             continue;
         }
@@ -1535,16 +1535,20 @@ Test(sweep, auto_vertex_and_extrapolation_recover_known_optima) {
         double u = log(N[i] / 3e4);
         L[i] = 2 + 0.3 * u * u;
     }
-    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5), 3e4, 3e4 * 1e-9);
+    int valley;
+    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5, &valley), 3e4, 3e4 * 1e-9);
+    cr_assert_eq(valley, 1);
     /* losses that fall all the way: the vertex is kept within 0.5 dex */
     for (int i = 0; i < 7; i++)
         L[i] = 3 - 0.1 * i + 0.001 * i * i;
-    double v = sweep_auto_vertex(N, L, 7, 0.5);
+    double v = sweep_auto_vertex(N, L, 7, 0.5, &valley);
+    cr_assert_eq(valley, 1);
     cr_assert_leq(v, 1e5 * pow(10, 0.5) * (1 + 1e-9));
     /* no valley at all: the lowest loss */
     for (int i = 0; i < 7; i++)
         L[i] = 3 - 0.1 * i - 0.01 * i * i;
-    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5), N[6], 1e-9 * N[6]);
+    cr_assert_float_eq(sweep_auto_vertex(N, L, 7, 0.5, &valley), N[6], 1e-9 * N[6]);
+    cr_assert_eq(valley, 0, "no valley is said");
     /* N_opt = 0.1 C^0.45 from three budgets; the slope and the next optimum */
     double C[3] = {1e11, 1e12, 1e13}, No[3], a;
     for (int i = 0; i < 3; i++)
