@@ -1659,3 +1659,45 @@ Test(sweep, auto_plan_is_identical_across_resume_and_shards, .timeout = 900) {
     done_runs(dbC, c2, sizeof c2);
     cr_assert_str_eq(c2, a, "resumed:\n%s\none machine:\n%s", c2, a);
 }
+
+Test(sweep, auto_refusals_name_the_line_and_the_way_out) {
+    char path[512], err[UTIL_ERRLEN];
+    sweep_plan p;
+    const char *head = "name = r\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+                       "aspect = 8\nschedule = wsd\n[iso]\nparams = auto\nauto_sizes = 3\n"
+                       "auto_width = 0.3\nparams_count = total\n";
+    char body[2048];
+    /* every budget is checked before any trains, and the way out works */
+    snprintf(body, sizeof body, "%sbudget = 2e9, 1e14\n", head);
+    sweep_file(path, sizeof path, "r1", body);
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "r1.ini:") && strstr(err, "budget 1e+14 FLOPs") &&
+                  strstr(err, "the largest budget that allows them is "),
+              "%s", err);
+    char ok[64];
+    snprintf(ok, sizeof ok, "iso.budget=%s",
+             strstr(err, "allows them is ") + strlen("allows them is "));
+    *strchr(ok, ' ') = 0;
+    const char *ov[] = {ok};
+    cr_assert_eq(parse(path, ov, 1, &p, err), 0, "%s: %s", ok, err);
+    sweep_plan_free(&p);
+    /* params = optimal only in a held-out section */
+    snprintf(body, sizeof body, "%sbudget = 2e9\n[opt]\nbudget = 8e9\nparams = optimal\n", head);
+    sweep_file(path, sizeof path, "r2", body);
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "set holdout = true in [opt]"), "%s", err);
+    /* the planner's keys only with params = auto */
+    sweep_file(path, sizeof path, "r3",
+               "name = r\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "[iso]\nbudget = 2e9\nshapes = 2x16\nauto_sizes = 3\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "r3.ini:") && strstr(err, "auto_sizes: only sections with params = auto"),
+              "%s", err);
+    /* one run cannot be both fitted and held out */
+    sweep_file(path, sizeof path, "r4",
+               "name = r\nmode = isoflop\nn_ctx = 16\nbatch = 4\nhead_size = 8\n"
+               "[iso]\nbudget = 2e9\nshapes = 2x16, 2x24\n[ho]\nholdout = true\nbudget = 2e9\n"
+               "shapes = 2x24\n");
+    cr_assert_neq(parse(path, NULL, 0, &p, err), 0);
+    cr_assert(strstr(err, "cannot be both fitted and held out"), "%s", err);
+}
