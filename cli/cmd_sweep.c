@@ -477,9 +477,10 @@ again:
         }
         print_plan(&plan, order, n, (int)workers, (int)threads, est);
         if (plan.npending)
-            printf("not planned yet (%d budget%s waiting on the budgets before %s): %s\n",
+            printf("not planned yet (%d budget%s waiting on the budgets before %s, about %.3g "
+                   "FLOPs in nominal budgets more, before WSD chains): %s\n",
                    plan.npending, plan.npending == 1 ? "" : "s",
-                   plan.npending == 1 ? "it" : "them", plan.pending);
+                   plan.npending == 1 ? "it" : "them", plan.pending_flops, plan.pending);
         goto out;
     }
 

@@ -73,6 +73,7 @@ typedef struct {
     int npending;         /* params = auto: budgets not planned yet (their sizes wait
                            * on the budgets before them, unfinished or in another shard) */
     char pending[768];    /* why, for a person ("" when none) */
+    double pending_flops; /* their nominal FLOPs (budget x runs), by the plan's count */
     int nretries;
     struct sweep_retry_item *retries; /* diverged runs this plan replaces (sweep_retry) */
 } sweep_plan;

@@ -866,6 +866,19 @@ static void pending_note(sweep_plan *p, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The nominal FLOPs of budgets not planned yet: each budget times the runs
+ * it will have (sizes x the product of the section's other axes), for the
+ * dry run's total. */
+static double pending_flops(const section *x, const double *budgets, int n, int sizes) {
+    double per = sizes, f = 0;
+    int ab = x->ax_pos[K_BUDGET];
+    for (int a = 0; a < NAXIS; a++)
+        if (a != ab) per *= x->len[a];
+    for (int i = 0; i < n; i++)
+        f += budgets[i] * per;
+    return f;
+}
+
 /* params = auto: budgets from small to large, each budget's sizes placed
  * around the optimum the budgets before it predict, as far as the database
  * has finished them; the rest wait (plan->npending). */
@@ -921,6 +934,10 @@ static int expand_auto(section *x) {
         } else {
             if ((rc = sweep_auto_chains(p, c->err, c->errlen))) return rc; /* final ids */
             int waiting = auto_stage_optimum(c, S, x->stage, half, &Cs[nfit], &Ns[nfit]);
+            double rest[256];
+            for (int q = jj; q < nb; q++)
+                rest[q - jj] = c->val[ib].v[ordb[q]];
+            if (waiting) p->pending_flops += pending_flops(x, rest, nb - jj, x->nfam);
             if (waiting < 0) {
                 p->npending += nb - jj;
                 pending_note(p,
@@ -978,6 +995,7 @@ static int expand_optimal(section *x) {
                         c->f.e[x->i_pa].origin, S, c->nauto);
     if (!c->auto_complete) {
         p->npending += x->len[ab];
+        p->pending_flops += pending_flops(x, c->val[ib].v, x->len[ab], 1);
         pending_note(p, "[%s]: params = optimal waits on every budget of [%s].", S,
                      c->auto_label);
         return 0;
