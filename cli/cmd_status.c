@@ -6,6 +6,7 @@
  * Read-only.
  */
 #include <getopt.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,22 @@ static int summarise(store *s, const char *db_path, const char *name, const char
     /* trained, not "finished": a diverged run stopped where it diverged */
     printf("  FLOPs trained %.4g of %.4g (%.1f%%)\n", f_done, f_all,
            f_all > 0 ? 100 * f_done / f_all : 0.0);
+    /* params = auto: budgets the stored plan could not place yet are in no
+     * count above (sweep_plan.c, plan_json "pending") */
+    store_sweep_row *row = NULL;
+    int nrow = 0;
+    if (!store_read_sweeps(s, name, &row, &nrow, err, sizeof err) && nrow > 0 && row[0].plan_json) {
+        cJSON *pj = cJSON_Parse(row[0].plan_json);
+        const cJSON *nb = cJSON_GetObjectItemCaseSensitive(pj, "pending_budgets");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(pj, "pending");
+        if (cJSON_IsNumber(nb) && nb->valueint > 0)
+            printf("  not planned yet: %d budget%s (params = auto; `scaling sweep FILE --dry-run` "
+                   "says what each waits on). When last planned: %s\n",
+                   nb->valueint, nb->valueint == 1 ? "" : "s",
+                   cJSON_IsString(why) ? why->valuestring : "");
+        cJSON_Delete(pj);
+    }
+    store_sweep_rows_free(row, nrow);
     printf("  %-16s %5s %5s %7s %6s %8s %10s %10s\n", "label", "runs", "done", "running", "failed",
            "diverged", "best_loss", "FLOPs");
     for (int k = 0; k < nlab; k++) {

@@ -1062,6 +1062,10 @@ static int plan_json(sweep_plan *p, const sweep_file *f, const char *const *ov, 
     ovs = cJSON_AddArrayToObject(o, "overrides");
     for (int i = 0; ovs && i < nov; i++)
         cJSON_AddItemToArray(ovs, cJSON_CreateString(ov[i]));
+    if (p->npending) { /* params = auto: what this plan could not place yet */
+        cJSON_AddNumberToObject(o, "pending_budgets", p->npending);
+        cJSON_AddStringToObject(o, "pending", p->pending);
+    }
     runs = cJSON_AddArrayToObject(o, "runs");
     for (int i = 0; runs && i < p->nruns; i++) {
         cJSON *r = cJSON_Parse(p->runs[i].config_json);

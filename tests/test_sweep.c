@@ -1631,6 +1631,11 @@ Test(sweep, auto_plan_is_identical_across_resume_and_shards, .timeout = 900) {
                        bin(), path, i == 1 ? s1 : s2, i);
             cr_assert_eq(rc, 0, "round %d shard %d: %s", round, i, out);
         }
+        if (round == 0) { /* a shard alone cannot plan the next budget, and says so */
+            cr_assert_not_null(strstr(out, "not planned yet"), "%s", out);
+            rc = tl_sh(out, sizeof out, "%s status --db %s", bin(), s1);
+            cr_assert(rc == 0 && strstr(out, "not planned yet: 3 budgets"), "%s", out);
+        }
         rc = tl_sh(out, sizeof out, "%s merge %s %s && %s merge %s %s", bin(), s1, s2, bin(), s2,
                    s1);
         cr_assert_eq(rc, 0, "%s", out);
