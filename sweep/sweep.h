@@ -4,7 +4,9 @@
  * database, resumable after any interruption.
  *
  * Owns: the sweep file format (docs/sweep.md), plan expansion for the modes
- * grid / isoflop / kaplan / lr, shape generation from target parameter counts,
+ * grid / isoflop / kaplan / lr, adaptive IsoFLOP sizes (params = auto: each
+ * budget placed from the budgets trained before it, read from the results
+ * database) and their WSD chains, shape generation from target parameter counts,
  * token budgets from FLOP budgets, the deterministic run order and sharding,
  * the learning-rate rule fitted from an lr sweep, the worker pool (which
  * registers each run through run.h and starts `scaling train` with
