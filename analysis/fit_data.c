@@ -238,11 +238,9 @@ int fit__seed_mean(const fit_data *d, fit_data *out) {
     return 0;
 }
 
-/* FNV-1a of a NUL-terminated string; 0 is kept for "unknown". */
+/* FNV-1a of a NUL-terminated string (util_fnv64); 0 is kept for "unknown". */
 static uint64_t fnv1a(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    uint64_t h = util_fnv64(UTIL_FNV_INIT, s, strlen(s));
     return h ? h : 1;
 }
 

@@ -16,12 +16,6 @@
 #include "fit.h"
 #include "fit_internal.h"
 
-static void append_warning(char *w, size_t n, const char *msg) {
-    size_t len = strlen(w);
-    if (len + 3 >= n) return;
-    snprintf(w + len, n - len, "%s%s", len ? "; " : "", msg);
-}
-
 /* ---- Frontier cores (Approaches 1 and 2) ------------------------------------ */
 
 /* Weighted least squares y = icpt + slope x (w > 0); -1 when degenerate. */
@@ -151,18 +145,21 @@ static int a1_budget_ends(const fit_data *d, const fit_opts *o, const model_flop
     return 0;
 }
 
+/* Whether every curve of d is WSD annealed ends (fit_load_store): Approach
+ * 1 then takes each budget's best run (a1_budget_ends). */
+static int a1_wsd_ends(const fit_data *d) {
+    int wsd = 0, other = 0;
+    for (int i = 0; i < d->nruns; i++)
+        if (d->runs[i].ncurve > 0) wsd += d->runs[i].wsd, other += !d->runs[i].wsd;
+    return wsd && !other;
+}
+
 static int a1_core(const fit_data *d, const fit_opts *o, const model_flops_frontier *count,
                    fit_optima *pts, double *v, char *err, size_t errlen) {
     fit_data m = {0, NULL};
     if (fit__seed_mean(d, &m)) return util_err(err, errlen, UTIL_ENOMEM, "approach 1: out of memory");
-    int wsd_ends = 0, other = 0;
-    for (int i = 0; i < m.nruns; i++)
-        if (m.runs[i].ncurve > 0) {
-            wsd_ends += m.runs[i].wsd;
-            other += !m.runs[i].wsd;
-        }
-    int rc = wsd_ends && !other ? a1_budget_ends(&m, o, count, pts, v, err, errlen)
-                                : a1_envelope(&m, o, count, pts, v, err, errlen);
+    int rc = a1_wsd_ends(&m) ? a1_budget_ends(&m, o, count, pts, v, err, errlen)
+                             : a1_envelope(&m, o, count, pts, v, err, errlen);
     fit_data_free(&m);
     return rc;
 }
@@ -371,13 +368,13 @@ static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_front
                      "%d of %d budgets have their minimum outside the sampled sizes "
                      "(extrapolated)",
                      nextra, pts->n);
-            append_warning(warn, warnlen, msg);
+            fit__warn(warn, warnlen, msg);
         }
         if (nskip) {
             snprintf(msg, sizeof msg,
                      "%d budgets skipped (fewer than 3 sizes, or no minimum): %d runs not used",
                      nskip, unused);
-            append_warning(warn, warnlen, msg);
+            fit__warn(warn, warnlen, msg);
         }
     }
     if (pts->n < 2)
@@ -395,7 +392,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_front
                  "the budgets span only a factor %.3g: a and b are barely determined; add "
                  "budgets a factor 10 or more apart",
                  cmax / cmin);
-        append_warning(warn, warnlen, msg);
+        fit__warn(warn, warnlen, msg);
     }
     /* A minimum outside the sampled sizes is the parabola's guess, not a
      * measurement: with 2 or more measured minima, the exponents are fitted
@@ -407,7 +404,7 @@ static int a2_core(const fit_data *d, const fit_opts *o, const model_flops_front
                  skip ? "a and b fitted to the %d measured minima only"
                       : "a and b include them (%d measured minima, fewer than 2)",
                  pts->n - nextra);
-        append_warning(warn, warnlen, msg);
+        fit__warn(warn, warnlen, msg);
     }
     if (frontier_regress(pts, skip, v))
         return util_err(err, errlen, UTIL_EINVAL, "approach 2: degenerate optima");
@@ -462,20 +459,16 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      "%d of %d runs have no budget: each joined the budget within 0.1 dex of its "
                      "FLOPs, or a group of its own by FLOPs",
                      nnone, d->nruns);
-            append_warning(out->warning, sizeof out->warning, msg);
+            fit__warn(out->warning, sizeof out->warning, msg);
         }
         rc = a2_core(d, o, &count, group, ngroups, &out->pts, v, &out->nruns_used, out->warning,
                      sizeof out->warning, err, errlen);
     }
     if (rc) goto done;
     if (which == 1) {
-        int wsd = 0, other = 0, finite = 0;
-        for (int i = 0; i < d->nruns; i++) {
-            if (d->runs[i].ncurve > 0) wsd += d->runs[i].wsd, other += !d->runs[i].wsd;
-            finite += isfinite(d->runs[i].loss);
-        }
-        if (wsd && !other) /* a1_budget_ends: every run competes in its budget */
-            out->nruns_used = finite;
+        if (a1_wsd_ends(d)) /* a1_budget_ends: every run competes in its budget */
+            for (int i = 0; i < d->nruns; i++)
+                out->nruns_used += isfinite(d->runs[i].loss);
         else
             for (int i = 0; i < d->nruns; i++)
                 out->nruns_used += d->runs[i].ncurve >= 2;
@@ -576,13 +569,13 @@ static int frontier_fit(int which, const fit_data *d, const fit_opts *o, fit_fro
                      below < above ? "below" : "above",
                      noise ? "the optima are sampled sizes: a draw moves only to another size"
                            : "fewer distinct sizes per resample");
-            append_warning(out->warning, sizeof out->warning, msg);
+            fit__warn(out->warning, sizeof out->warning, msg);
         }
         if (failed) {
             char msg[96];
             snprintf(msg, sizeof msg, "%d of %d bootstrap resamples could not be fitted", failed,
                      K);
-            append_warning(out->warning, sizeof out->warning, msg);
+            fit__warn(out->warning, sizeof out->warning, msg);
         }
         if (o->bootstrap_mode == FIT_BOOT_NOISE)
             fit_noise_note(d, out->warning, sizeof out->warning);
@@ -779,7 +772,7 @@ static void negative_note(char *warn, size_t warnlen, const char *law, double al
              law[2] == 'N'   ? "N"
              : law[2] == 'D' ? "D"
                              : "C");
-    append_warning(warn, warnlen, msg);
+    fit__warn(warn, warnlen, msg);
 }
 
 /* v[KV_LN..+2] = L(N) (Nc, aN, E); v[KV_LD..] L(D); v[KV_LC..] L(Cmin);
@@ -851,7 +844,7 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         have[1] = 1;
         negative_note(warn, warnlen, "L(D)", v[KV_LD + 1]);
     } else if (warn)
-        append_warning(warn, warnlen,
+        fit__warn(warn, warnlen,
                        "L(D) not fitted: too few data-limited runs (unique_tokens > 0)");
 
     /* L(Cmin): the envelope of the curves, or of the final points without
@@ -904,14 +897,14 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
                 v[KV_LC2 + q] = NAN;
         v[KV_AT2] = at2;
     } else if (warn)
-        append_warning(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
+        fit__warn(warn, warnlen, "L(Cmin) not fitted: too few points on the envelope");
     if (warn && ncut) {
         char msg[200];
         snprintf(msg, sizeof msg,
                  "L(Cmin) starts at %.3g FLOPs: %d earlier envelope points were in warm-up or "
                  "above the unigram plateau ln V - 1",
                  v[KV_FROM], ncut);
-        append_warning(warn, warnlen, msg);
+        fit__warn(warn, warnlen, msg);
     }
 
     /* joint L(N, D) */
@@ -947,7 +940,7 @@ static int kaplan_core(const fit_data *d, const fit_opts *o, const double *joint
         char msg[400];
         snprintf(msg, sizeof msg, "L(N, D) not fitted: %s",
                  *why ? why : "needs 5 or more runs over 2 or more sizes and token counts");
-        append_warning(warn, warnlen, msg);
+        fit__warn(warn, warnlen, msg);
     }
 done:
     free(X);

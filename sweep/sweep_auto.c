@@ -84,11 +84,12 @@ static int same_shape(const model_shape *a, const model_shape *b) {
 static int feasible(const sweep_auto_space *sp, double budget, point *out, int cap) {
     double st = sweep_auto_step(sp);
     int n = 0;
+    model_shape last = {0};
     for (int m = M_LO(st); m <= M_HI(st); m++) {
         point p;
         eval_point(sp, budget, m, &p);
-        if (!p.ok || (n > 0 && same_shape(&out[(n - 1) < cap ? n - 1 : cap - 1].s, &p.s)))
-            continue;
+        if (!p.ok || (n > 0 && same_shape(&last, &p.s))) continue;
+        last = p.s;
         if (n < cap) out[n] = p;
         n++;
     }

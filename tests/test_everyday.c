@@ -26,17 +26,8 @@ static char dir[256];
 static char out[1 << 16];
 #define S SCALING_BIN
 
-/* Runs a shell command in the test directory; returns its exit code, output in `out`. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    cr_assert_lt(len, (int)sizeof cmd, "command too long");
-    return tl_sh(out, sizeof out, "cd '%s' && %s", dir, cmd);
-}
+/* Runs a shell command in the test directory; its exit code, output in `out`. */
+#define sh(...) tl_sh_in(dir, out, sizeof out, __VA_ARGS__)
 
 static void write_file(const char *name, const char *text) {
     char path[512];

@@ -59,16 +59,7 @@ static void teardown(void) {
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 600);
 
 /* Runs a shell command in the test directory; its exit code, output in `out`. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    cr_assert_lt(len, (int)sizeof cmd);
-    return tl_sh(out, sizeof out, "cd '%s' && %s", dir, cmd);
-}
+#define sh(...) tl_sh_in(dir, out, sizeof out, __VA_ARGS__)
 
 /* Starts `scaling ARGS` in the test directory in the background (output to
  * LOG); returns its pid. */

@@ -1569,11 +1569,9 @@ Test(sweep, auto_vertex_and_extrapolation_recover_known_optima) {
 
 /* id|loss of every finished run of db, sorted, into out. */
 static void done_runs(const char *db, char *out, size_t n) {
-    char cmd[1024];
     tl_sh(out, n, "sqlite3 %s \"SELECT id || ' ' || printf('%%.12g', final_val_loss) FROM runs "
                   "WHERE status = 'done' ORDER BY id\"",
           db);
-    (void)cmd;
 }
 
 Test(sweep, auto_plan_is_identical_across_resume_and_shards, .timeout = 900) {

@@ -38,6 +38,18 @@ int tl_sh(char *out, size_t n, const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int tl_sh_in(const char *dir, char *out, size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = NULL;
+    int len = vasprintf(&cmd, fmt, ap);
+    va_end(ap);
+    if (len < 0) return -1;
+    int rc = tl_sh(out, n, "cd '%s' && %s", dir, cmd);
+    free(cmd);
+    return rc;
+}
+
 /* Criterion's runner itself leaks 48 bytes (a calloc inside libcriterion)
  * when a long test runs beside short ones under --jobs 2; LeakSanitizer then
  * fails the whole executable. Suppress leaks whose allocation is in

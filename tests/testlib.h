@@ -12,5 +12,8 @@
  * read and dropped so the command never blocks). Returns its exit code, or
  * -1 if it did not exit normally or could not be started. */
 int tl_sh(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* tl_sh with the command run in directory dir (`cd 'dir' && ...`). */
+int tl_sh_in(const char *dir, char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
