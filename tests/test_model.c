@@ -331,6 +331,31 @@ Test(model, elementwise_ops_match_naive) {
     nn_pool_free(p);
 }
 
+/* The fast softmax takes its maximum with MAXPS, which passes over a NaN:
+ * a row with a NaN or an infinite logit, at a lane or in the tail, must
+ * still give a NaN loss (the run is then called diverged), and the rows
+ * around it must not change. V = 64 has no tail, V = 50 has one of 2. */
+Test(model, softmax_xent_row_with_nan_or_inf_has_nan_loss) {
+    const int N = 4, Vs[2] = {64, 50};
+    for (int vi = 0; vi < 2; vi++) {
+        int V = Vs[vi];
+        util_rng r;
+        util_rng_seed(&r, 7, "nan");
+        float *lg = fbuf(N * V), *pr = fbuf(N * V), *l1 = fbuf(N), *l2 = fbuf(N);
+        int tg[4] = {0, 5, 9, 1};
+        fill(lg, N * V, &r, 3);
+        nn_softmax_xent_forward_naive(pr, l2, lg, tg, N, V);
+        lg[1 * V + 17] = NAN;      /* a lane of row 1, not its target */
+        lg[2 * V + V - 1] = INFINITY; /* the last logit of row 2 (V = 50: the tail) */
+        nn_softmax_xent_forward(lg, l1, tg, N, V, NULL);
+        cr_assert(isnan(l1[1]), "V %d: a NaN logit gave loss %g", V, l1[1]);
+        cr_assert(isnan(l1[2]), "V %d: an infinite logit gave loss %g", V, l1[2]);
+        cr_assert(fabsf(l1[0] - l2[0]) < 1e-5f && fabsf(l1[3] - l2[3]) < 1e-5f,
+                  "V %d: finite rows changed: %g vs %g, %g vs %g", V, l1[0], l2[0], l1[3], l2[3]);
+        free(lg), free(pr), free(l1), free(l2);
+    }
+}
+
 /* ---- gradients against finite differences ------------------------------ */
 
 Test(model, every_tensor_gradient_matches_finite_differences) {
