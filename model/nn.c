@@ -773,20 +773,6 @@ static void att_cols_times_any(float *restrict out, int ldo, const float *restri
 typedef void (*att_times_fn)(float *restrict out, int ldo, const float *restrict W, int ldw,
                              const float *restrict X, int ldx, int T, int hs);
 
-/* s[u] = sum_d qt[d] k_u[d] for the ATT_KU keys k_u = k + u ld: the 16
- * rows' scores against each key, summed over d in order (the same bits as
- * one key at a time). The keys go side by side because one key's sum is a
- * chain of hs dependent FMAs: ATT_KU chains keep the FMA units busy. */
-#define ATT_KU 4
-static inline __attribute__((always_inline)) void
-att_dots_ku(att_v16 s[ATT_KU], const att_v16 *qt, const float *k, int ld, int hs) {
-    for (int u = 0; u < ATT_KU; u++)
-        s[u] = qt[0] * k[(size_t)u * ld];
-    for (int d = 1; d < hs; d++)
-        for (int u = 0; u < ATT_KU; u++)
-            s[u] += qt[d] * k[(size_t)u * ld + d];
-}
-
 /* Offset of row block k (rows 16k..16k+15) in a head's weights stored by
  * lanes: block k holds, for each key j < 16 (k + 1), the 16 rows' weights
  * (key-major), 128 k (k + 1) floats before it; T^2 floats in all when T is
@@ -815,19 +801,7 @@ att_small_fwd(float *o, float *A, const float *q, int T, int C, int hs, float *P
         }
         /* scores; lane l (row t0 + l) sees keys j <= t0 + l */
         att_v16 mx = v16_splat(-INFINITY);
-        int j = 0;
-        for (; j + ATT_KU <= jn; j += ATT_KU) {
-            att_v16 s[ATT_KU];
-            att_dots_ku(s, qt, q + C + (size_t)j * ld, ld, hs);
-            for (int u = 0; u < ATT_KU; u++) {
-                s[u] *= scale;
-                if (j + u > t0)
-                    s[u] = v16_select(att_iota + t0 >= j + u, s[u], v16_splat(-INFINITY));
-                v16_store(P + (size_t)(j + u) * ATT_JB, s[u]);
-                mx = v16_max(s[u], mx);
-            }
-        }
-        for (; j < jn; j++) {
+        for (int j = 0; j < jn; j++) {
             const float *k = q + C + (size_t)j * ld;
             att_v16 s = qt[0] * k[0];
             for (int d = 1; d < hs; d++)
@@ -939,13 +913,13 @@ static inline __attribute__((always_inline)) void att_lanes_bwd(float *dq, const
                 dot[d][l] = dO[(size_t)(t0 + l) * C + d];
         /* datt = dO V^T, and s = sum_j att datt per row */
         att_v16 s = v16_splat(0.0f);
-        for (int j = 0; j < jn; j += ATT_KU) { /* jn is a multiple of ATT_JB */
-            att_v16 da[ATT_KU];
-            att_dots_ku(da, dot, q + 2 * C + (size_t)j * ld, ld, hs);
-            for (int u = 0; u < ATT_KU; u++) {
-                v16_store(D + (size_t)(j + u) * ATT_JB, da[u]);
-                s += v16_load(P + (size_t)(j + u) * ATT_JB) * da[u];
-            }
+        for (int j = 0; j < jn; j++) {
+            const float *v = q + 2 * C + (size_t)j * ld;
+            att_v16 da = dot[0] * v[0];
+            for (int d = 1; d < hs; d++)
+                da += dot[d] * v[d];
+            v16_store(D + (size_t)j * ATT_JB, da);
+            s += v16_load(P + (size_t)j * ATT_JB) * da;
         }
         /* D = att (datt - s) / sqrt(hs) (0 where att is), dQ = D K */
         for (int j = 0; j < jn; j++) {
