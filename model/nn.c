@@ -593,37 +593,31 @@ static inline att_v16 v16_select(att_i16 m, att_v16 a, att_v16 b) {
  * target has it (MAXPS/MINPS compute exactly these, NaN in s giving m), as
  * the select's three bit operations made the running maximum of the scores
  * a chain of dependent instructions (perf: ~20% of the forward kernel). */
-static inline att_v16 v16_max(att_v16 s, att_v16 m) {
 #if defined(__AVX512F__)
-    return (att_v16)_mm512_max_ps((__m512)s, (__m512)m);
+#define V16_MAXMIN(NAME, OP, CMP)                                                                  \
+    static inline att_v16 NAME(att_v16 s, att_v16 m) {                                             \
+        return (att_v16)_mm512_##OP##_ps((__m512)s, (__m512)m);                                    \
+    }
 #elif defined(__AVX__)
-    att_v8 lo = __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),
-           hi = __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15),
-           mlo = __builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7),
-           mhi = __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15);
-    lo = (att_v8)_mm256_max_ps((__m256)lo, (__m256)mlo);
-    hi = (att_v8)_mm256_max_ps((__m256)hi, (__m256)mhi);
-    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#define V16_MAXMIN(NAME, OP, CMP)                                                                  \
+    static inline att_v16 NAME(att_v16 s, att_v16 m) {                                             \
+        att_v8 lo = __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),                         \
+               hi = __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15),                   \
+               mlo = __builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7),                        \
+               mhi = __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15);                  \
+        lo = (att_v8)_mm256_##OP##_ps((__m256)lo, (__m256)mlo);                                    \
+        hi = (att_v8)_mm256_##OP##_ps((__m256)hi, (__m256)mhi);                                    \
+        return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,   \
+                                       15);                                                        \
+    }
 #else
-    return v16_select(s > m, s, m);
+#define V16_MAXMIN(NAME, OP, CMP)                                                                  \
+    static inline att_v16 NAME(att_v16 s, att_v16 m) {                                             \
+        return v16_select(s CMP m, s, m);                                                          \
+    }
 #endif
-}
-
-static inline att_v16 v16_min(att_v16 s, att_v16 m) {
-#if defined(__AVX512F__)
-    return (att_v16)_mm512_min_ps((__m512)s, (__m512)m);
-#elif defined(__AVX__)
-    att_v8 lo = __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7),
-           hi = __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15),
-           mlo = __builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7),
-           mhi = __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15);
-    lo = (att_v8)_mm256_min_ps((__m256)lo, (__m256)mlo);
-    hi = (att_v8)_mm256_min_ps((__m256)hi, (__m256)mhi);
-    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#else
-    return v16_select(s < m, s, m);
-#endif
-}
+V16_MAXMIN(v16_max, max, >)
+V16_MAXMIN(v16_min, min, <)
 
 /* Sum of the lanes by halving (a fixed order). */
 static inline float v16_hsum(att_v16 v) {
